@@ -1,0 +1,262 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Events;
+using CiTrigger.Grains.Telemetry;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace CiTrigger.Gateway.Webhooks;
+
+/// <summary>
+/// <c>POST /webhooks/github</c>: bound the body, verify the signature over the raw bytes, read the event,
+/// filter it, and answer 202 only once its ref grain has stored it. Checks run cheapest and least
+/// revealing first: nothing about the payload is looked at before the signature is verified.
+/// </summary>
+public sealed partial class WebhookReceiver(
+    IGrainFactory grains, IOptions<WebhookOptions> options, EventFilter filter, TriggerMetrics metrics, TimeProvider time, ILogger<WebhookReceiver> logger)
+{
+    public const string EventHeader = "X-GitHub-Event";
+    public const string DeliveryHeader = "X-GitHub-Delivery";
+
+    public async Task<IResult> ReceiveAsync(HttpContext http)
+    {
+        var eventType = http.Request.Headers[EventHeader].ToString();
+        var answer = await AnswerAsync(http, eventType);
+        metrics.Received(eventType, answer.StatusCode);
+        return Results.Json(answer.Body, WebhookAnswer.Json, statusCode: answer.StatusCode);
+    }
+
+    private async Task<(int StatusCode, WebhookAnswer Body)> AnswerAsync(HttpContext http, string eventType)
+    {
+        var settings = options.Value;
+        var request = http.Request;
+        var body = await ReadBodyAsync(http, settings.MaxPayloadBytes);
+        if (body is null)
+        {
+            return Refuse(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {settings.MaxPayloadBytes} bytes");
+        }
+
+        var secrets = settings.SecretKeys;
+        if (secrets.Count > 0)
+        {
+            switch (WebhookSignature.Verify(body, request.Headers[WebhookSignature.Header], secrets))
+            {
+                case SignatureCheck.Missing:
+                    return Refuse(StatusCodes.Status401Unauthorized, $"missing {WebhookSignature.Header} (the SHA-1 X-Hub-Signature alone is not accepted)");
+                case SignatureCheck.Malformed:
+                    return Refuse(StatusCodes.Status401Unauthorized, $"{WebhookSignature.Header} is not of the form sha256=<64 hex digits>");
+                case SignatureCheck.Mismatch:
+                    return Refuse(StatusCodes.Status401Unauthorized, $"{WebhookSignature.Header} does not match the body for any configured secret");
+            }
+        }
+
+        if (eventType.Length == 0)
+        {
+            return Refuse(StatusCodes.Status400BadRequest, $"missing {EventHeader} header");
+        }
+
+        if (eventType.Length > 64 || !EventName().IsMatch(eventType))
+        {
+            return Refuse(StatusCodes.Status400BadRequest, $"{EventHeader} is not an event name");
+        }
+
+        var delivery = request.Headers[DeliveryHeader].ToString();
+        if (delivery.Length == 0)
+        {
+            return Refuse(StatusCodes.Status400BadRequest, $"missing {DeliveryHeader} header");
+        }
+
+        if (delivery.Length > 63 || !DeliveryId().IsMatch(delivery))
+        {
+            return Refuse(StatusCodes.Status400BadRequest, $"{DeliveryHeader} must be up to 63 characters of letters, digits, '-', '_' and '.'");
+        }
+
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Delivery"] = delivery, ["EventType"] = eventType });
+        var (json, problem) = await PayloadAsync(request.ContentType, body, settings.MaxPayloadBytes);
+        if (problem is not null)
+        {
+            return problem.Value;
+        }
+
+        if (eventType == "ping")
+        {
+            return Ignore(delivery, "ping: the webhook is set up");
+        }
+
+        if (!filter.HandlesEventType(eventType))
+        {
+            return Ignore(delivery, $"event type '{eventType}' is not in Handler:Events");
+        }
+
+        EventReadResult read;
+        try
+        {
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow());
+        }
+        catch (JsonException e)
+        {
+            return Refuse(StatusCodes.Status400BadRequest, $"the payload is not valid JSON: {e.Message}");
+        }
+
+        switch (read)
+        {
+            case EventReadResult.Rejected rejected:
+                return Refuse(StatusCodes.Status400BadRequest, rejected.Reason);
+            case EventReadResult.Ignored ignored:
+                return Ignore(delivery, ignored.Reason);
+        }
+
+        var hookEvent = ((EventReadResult.Accepted)read).Event;
+        if (filter.IgnoreReason(hookEvent.Repository, hookEvent.Ref) is { } reason)
+        {
+            return Ignore(delivery, reason);
+        }
+
+        return await EnqueueAsync(hookEvent, settings.AcceptTimeout, http.RequestAborted);
+    }
+
+    private async Task<(int, WebhookAnswer)> EnqueueAsync(HookEvent hookEvent, TimeSpan timeout, CancellationToken aborted)
+    {
+        var key = hookEvent.Key;
+        try
+        {
+            var result = await grains.GetGrain<IRefGrain>(key).Enqueue(hookEvent).WaitAsync(timeout, aborted);
+            if (result.Status == EnqueueStatus.Duplicate)
+            {
+                Log.Duplicate(logger, hookEvent.Delivery, key);
+                return (StatusCodes.Status200OK, new WebhookAnswer("duplicate", hookEvent.Delivery, key, null));
+            }
+
+            Log.Accepted(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, result.QueueLength);
+            return (StatusCodes.Status202Accepted, new WebhookAnswer("queued", hookEvent.Delivery, key, null));
+        }
+        catch (TimeoutException)
+        {
+            Log.Unavailable(logger, null, hookEvent.Delivery, key);
+            return (StatusCodes.Status503ServiceUnavailable,
+                new WebhookAnswer("unavailable", hookEvent.Delivery, key, $"the event could not be stored within {timeout.TotalSeconds:0.#} s; nothing was acknowledged"));
+        }
+        catch (Exception e) when (!aborted.IsCancellationRequested)
+        {
+            Log.Unavailable(logger, e, hookEvent.Delivery, key);
+            return (StatusCodes.Status503ServiceUnavailable,
+                new WebhookAnswer("unavailable", hookEvent.Delivery, key, "the event could not be stored; nothing was acknowledged"));
+        }
+    }
+
+    /// <summary>The raw body, or null when it is over the limit.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, long limit)
+    {
+        if (http.Request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit + 1;
+        }
+
+        using var buffer = new MemoryStream((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit));
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>The JSON payload from either content type GitHub offers.</summary>
+    private static async Task<(byte[] Json, (int, WebhookAnswer)? Problem)> PayloadAsync(string? contentType, byte[] body, long limit)
+    {
+        var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType.Value : null;
+        if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (body, null);
+        }
+
+        if (!string.Equals(mediaType, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            return ([], Refuse(StatusCodes.Status415UnsupportedMediaType,
+                $"Content-Type '{contentType}' is neither application/json nor application/x-www-form-urlencoded"));
+        }
+
+        using var reader = new FormReader(new MemoryStream(body), Encoding.UTF8)
+        {
+            ValueLengthLimit = (int)Math.Min(limit, int.MaxValue),
+            KeyLengthLimit = 1024,
+            ValueCountLimit = 64,
+        };
+        try
+        {
+            var form = await reader.ReadFormAsync();
+            return form.TryGetValue("payload", out var payload) && payload.Count == 1
+                ? (Encoding.UTF8.GetBytes(payload.ToString()), null)
+                : ([], Refuse(StatusCodes.Status400BadRequest, "the form body has no single 'payload' field"));
+        }
+        catch (InvalidDataException e)
+        {
+            return ([], Refuse(StatusCodes.Status400BadRequest, $"the form body is malformed: {e.Message}"));
+        }
+    }
+
+    private static (int, WebhookAnswer) Refuse(int status, string reason) =>
+        (status, new WebhookAnswer(status == StatusCodes.Status503ServiceUnavailable ? "unavailable" : "rejected", null, null, reason));
+
+    private (int, WebhookAnswer) Ignore(string delivery, string reason)
+    {
+        Log.Ignored(logger, delivery, reason);
+        return (StatusCodes.Status200OK, new WebhookAnswer("ignored", delivery, null, reason));
+    }
+
+    [GeneratedRegex("^[a-z_]+$")]
+    private static partial Regex EventName();
+
+    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+    private static partial Regex DeliveryId();
+
+    private static partial class Log
+    {
+        [LoggerMessage(100, LogLevel.Information, "Accepted {Delivery} for {Repository} {Ref} at {Revision}; {QueueLength} pending on the ref")]
+        public static partial void Accepted(ILogger logger, string delivery, string repository, string @ref, string revision, int queueLength);
+
+        [LoggerMessage(101, LogLevel.Information, "Delivery {Delivery} for {Key} is a duplicate")]
+        public static partial void Duplicate(ILogger logger, string delivery, string key);
+
+        [LoggerMessage(102, LogLevel.Debug, "Ignored {Delivery}: {Reason}")]
+        public static partial void Ignored(ILogger logger, string delivery, string reason);
+
+        [LoggerMessage(103, LogLevel.Warning, "Could not store {Delivery} for {Key}; answered 503")]
+        public static partial void Unavailable(ILogger logger, Exception? error, string delivery, string key);
+    }
+}
+
+/// <summary>The webhook endpoint's JSON answer.</summary>
+public sealed record WebhookAnswer(string Status, string? Delivery, string? Key, string? Reason)
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}

@@ -1,0 +1,36 @@
+namespace CiTrigger.Grains.Abstractions;
+
+/// <summary>
+/// One repository ref (key: <c>owner/repo:refs/heads/x</c>, see <see cref="RefKey"/>). The single
+/// activation of this grain in the cluster owns the ref's durable queue and processes it one event at a
+/// time, in order, so a branch's pushes and deletes never race.
+/// </summary>
+public interface IRefGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Stores the event in the ref's durable queue and returns once it is persisted. Processing happens
+    /// after this call has returned. A delivery id the ref has seen before is answered
+    /// <see cref="EnqueueStatus.Duplicate"/> and not queued again. Throws when the store write fails:
+    /// nothing is acknowledged then.
+    /// </summary>
+    Task<EnqueueResult> Enqueue(HookEvent hookEvent);
+
+    /// <summary>The ref's queue, in-flight event and recent history.</summary>
+    Task<RefSnapshot> GetSnapshot();
+
+    /// <summary>Everything the ref knows about one delivery, or null when it has no record of it.</summary>
+    Task<DeliveryRecord?> GetDelivery(string delivery);
+
+    /// <summary>Makes the head of the queue eligible for an immediate new attempt.</summary>
+    Task<AdminResult> RetryHead();
+
+    /// <summary>Drops the head of the queue, recording it as skipped; the rest of the queue moves on.</summary>
+    Task<AdminResult> SkipHead();
+
+    /// <summary>Stops processing (events are still accepted and queued) or resumes it.</summary>
+    Task<AdminResult> SetPaused(bool paused);
+
+    /// <summary>Resumes processing of pending work, if any; used at start-up and by recovery.</summary>
+    [OneWay]
+    Task Wake();
+}

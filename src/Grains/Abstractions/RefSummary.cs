@@ -1,0 +1,49 @@
+namespace CiTrigger.Grains.Abstractions;
+
+/// <summary>One line of the ref catalog: enough to list refs and filter them without activating grains.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RefSummary(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Repository,
+    [property: Id(2)] string Ref,
+    [property: Id(3)] int QueueLength,
+    [property: Id(4)] bool Paused,
+    [property: Id(5)] string State,
+    [property: Id(6)] string? LastDelivery,
+    [property: Id(7)] Outcome? LastOutcome,
+    [property: Id(8)] string? LastError,
+    [property: Id(9)] DateTimeOffset UpdatedAt)
+{
+    public const string Idle = "idle";
+    public const string Pending = "pending";
+    public const string Retrying = "retrying";
+    public const string PausedState = "paused";
+    public const string FailedState = "failed";
+}
+
+/// <summary>A filter over the ref catalog. <see cref="After"/> is the last key of the previous page.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RefQuery(
+    [property: Id(0)] string? State,
+    [property: Id(1)] string? Repository,
+    [property: Id(2)] int Limit,
+    [property: Id(3)] string? After);
+
+/// <summary>One page of <see cref="RefSummary"/> rows, ordered by key.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RefPage(
+    [property: Id(0)] IReadOnlyList<RefSummary> Refs,
+    [property: Id(1)] string? Next);
+
+/// <summary>
+/// Cluster-wide questions that no single ref can answer: which refs exist, and which ref a delivery
+/// went to. A stateless facade over the ref catalog, so the HTTP gateway needs only grain interfaces.
+/// </summary>
+public interface IRefDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Known refs matching the query, one page at a time.</summary>
+    Task<RefPage> List(RefQuery query);
+
+    /// <summary>The ref key a delivery was queued to, or null when the delivery is unknown.</summary>
+    Task<string?> FindDelivery(string delivery);
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Processing;
+using Octokit;
+
+namespace CiTrigger.Grains.GitHub;
+
+/// <summary>Reads a repository file at a ref through the contents API's raw media type.</summary>
+public sealed class GitHubManifestSource(IGitHubClient client) : IManifestSource
+{
+    public async Task<byte[]> GetAsync(string repository, string path, string gitRef, CancellationToken cancellationToken)
+    {
+        var (owner, name) = Split(repository);
+        byte[]? content;
+        try
+        {
+            // Octokit puts ref into the query string as it is; a branch named "a+b" or "x#y" must be escaped here.
+            content = await client.Repository.Content
+                .GetRawContentByRef(owner, name, EscapePath(path), Uri.EscapeDataString(gitRef))
+                .WaitAsync(cancellationToken);
+        }
+        catch (NotFoundException)
+        {
+            throw new ManifestException($"{path} was not found in {repository} at {gitRef}");
+        }
+        catch (RateLimitExceededException e)
+        {
+            throw new TransientException($"GitHub rate limit exceeded until {e.Reset:u}", e, e.GetRetryAfterTimeSpan());
+        }
+        catch (SecondaryRateLimitExceededException e)
+        {
+            throw new TransientException("GitHub secondary rate limit exceeded", e, RetryAfter(e));
+        }
+        catch (ApiException e) when ((int)e.StatusCode >= 500 || e.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            throw new TransientException($"GitHub answered {(int)e.StatusCode}: {e.Message}", e, RetryAfter(e));
+        }
+        catch (ApiException e)
+        {
+            throw new ManifestException($"GitHub refused to read {path} in {repository} at {gitRef}: {(int)e.StatusCode} {e.Message}");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TransientException($"GitHub could not be reached: {e.Message}", e);
+        }
+
+        // Octokit returns null, not an error, when the answer is not of the raw media type (a proxy's
+        // error page, say): that is no empty file.
+        return content ?? throw new TransientException($"GitHub answered without raw content for {path} in {repository} at {gitRef}");
+    }
+
+    private static (string Owner, string Name) Split(string repository)
+    {
+        var slash = repository.IndexOf('/', StringComparison.Ordinal);
+        return (repository[..slash], repository[(slash + 1)..]);
+    }
+
+    private static string EscapePath(string path) =>
+        string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
+
+    private static TimeSpan? RetryAfter(ApiException e) =>
+        e.HttpResponse?.Headers is { } headers && headers.TryGetValue("Retry-After", out var value)
+            && int.TryParse(value, out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
+}

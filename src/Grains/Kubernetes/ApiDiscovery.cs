@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains.Kubernetes;
+
+/// <summary>
+/// Maps apiVersion + kind to a resource through the API server's discovery documents, cached per
+/// group/version. A kind missing from a cached document is looked up again once the entry is a little
+/// old, so a CRD installed after start-up is found without a restart.
+/// </summary>
+public sealed class ApiDiscovery(IKubernetes client, IOptions<KubernetesOptions> options, TimeProvider time)
+{
+    private static readonly TimeSpan MissRefresh = TimeSpan.FromSeconds(30);
+    private readonly ConcurrentDictionary<string, (IReadOnlyList<ApiResource>? Resources, DateTimeOffset At)> cache = new(StringComparer.Ordinal);
+
+    /// <summary>The resource for the kind, or null when the cluster does not serve it.</summary>
+    public async Task<ApiResource?> ResolveAsync(string apiVersion, string kind, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (cache.TryGetValue(apiVersion, out var cached) && now - cached.At < options.Value.DiscoveryTtl)
+        {
+            var hit = Find(cached.Resources, kind);
+            if (hit is not null || now - cached.At < MissRefresh)
+            {
+                return hit;
+            }
+        }
+
+        var resources = await FetchAsync(apiVersion, cancellationToken);
+        cache[apiVersion] = (resources, now);
+        return Find(resources, kind);
+    }
+
+    private static ApiResource? Find(IReadOnlyList<ApiResource>? resources, string kind) =>
+        resources?.FirstOrDefault(r => r.Kind == kind);
+
+    private async Task<IReadOnlyList<ApiResource>?> FetchAsync(string apiVersion, CancellationToken cancellationToken)
+    {
+        var slash = apiVersion.IndexOf('/', StringComparison.Ordinal);
+        var (group, version) = slash < 0 ? ("", apiVersion) : (apiVersion[..slash], apiVersion[(slash + 1)..]);
+        V1APIResourceList list;
+        try
+        {
+            list = group.Length == 0
+                ? await client.CoreV1.GetAPIResourcesAsync(cancellationToken)
+                : await client.CustomObjects.GetAPIResourcesAsync(group, version, cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        return list.Resources
+            .Where(r => !r.Name.Contains('/', StringComparison.Ordinal))
+            .Select(r => new ApiResource(group, version, r.Name, r.Kind, r.Namespaced))
+            .ToList();
+    }
+}

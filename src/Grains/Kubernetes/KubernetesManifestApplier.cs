@@ -1,0 +1,163 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Processing;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains.Kubernetes;
+
+/// <summary>
+/// Applies documents with KubernetesClient. Named objects are server-side applied, so running an event
+/// again converges instead of failing; objects with only generateName are created, after looking for one
+/// this delivery already created (by its delivery label and document index), so a crash between
+/// "created" and "recorded" never yields a second Workflow.
+/// </summary>
+public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery discovery, IOptions<HandlerOptions> options) : IManifestApplier
+{
+    public const string FieldManager = "k8s-webhook-handler";
+
+    public async Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, CancellationToken cancellationToken)
+    {
+        var policy = new ManifestPolicy(options.Value);
+        var plans = new List<(JsonObject Document, ObjectRef Ref, ApiResource Resource)>(documents.Count);
+        for (var i = 0; i < documents.Count; i++)
+        {
+            var (apiVersion, kind) = Identify(documents[i], i);
+            var resource = await Call(() => discovery.ResolveAsync(apiVersion, kind, cancellationToken), $"document {i} ({kind})")
+                ?? throw new ManifestException($"document {i}: the cluster serves no kind {kind} in {apiVersion}");
+            plans.Add((documents[i], policy.Check(documents[i], i, resource.Namespaced), resource));
+        }
+
+        var applied = new List<AppliedObject>(plans.Count);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var (document, target, resource) = plans[i];
+            var what = $"document {i} ({target.Kind} {target.Name ?? target.GenerateName})";
+            applied.Add(target.Name is { } name
+                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what)
+                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, cancellationToken), what));
+        }
+
+        return applied;
+    }
+
+    private static (string ApiVersion, string Kind) Identify(JsonObject document, int index) =>
+        (document["apiVersion"] is JsonValue v && v.TryGetValue<string>(out var apiVersion) && apiVersion.Length > 0
+                ? apiVersion : throw new ManifestException($"document {index} has no apiVersion"),
+            document["kind"] is JsonValue k && k.TryGetValue<string>(out var kind) && kind.Length > 0
+                ? kind : throw new ManifestException($"document {index} has no kind"));
+
+    private async Task<AppliedObject> ServerSideApplyAsync(JsonObject document, ObjectRef target, ApiResource r, string name, CancellationToken ct)
+    {
+        var patch = new V1Patch(document, V1Patch.PatchType.ApplyPatch);
+        _ = target.Namespace is { } ns
+            ? await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, r.Group, r.Version, ns, r.Plural, name,
+                fieldManager: FieldManager, force: true, cancellationToken: ct)
+            : await client.CustomObjects.PatchClusterCustomObjectAsync(patch, r.Group, r.Version, r.Plural, name,
+                fieldManager: FieldManager, force: true, cancellationToken: ct);
+        return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "applied");
+    }
+
+    private async Task<AppliedObject> CreateOnceAsync(JsonObject document, ObjectRef target, ApiResource r, string delivery, int index, CancellationToken ct)
+    {
+        var selector = $"{ManifestAnnotator.DeliveryLabel}={ManifestAnnotator.LabelValue(delivery)}";
+        var existing = target.Namespace is { } ns
+            ? await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural, labelSelector: selector, cancellationToken: ct)
+            : await client.CustomObjects.ListClusterCustomObjectAsync(r.Group, r.Version, r.Plural, labelSelector: selector, cancellationToken: ct);
+        if (FindDocument(existing, index) is { } found)
+        {
+            return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", found, "existing");
+        }
+
+        var created = target.Namespace is { } createNs
+            ? await client.CustomObjects.CreateNamespacedCustomObjectAsync(document, r.Group, r.Version, createNs, r.Plural,
+                fieldManager: FieldManager, cancellationToken: ct)
+            : await client.CustomObjects.CreateClusterCustomObjectAsync(document, r.Group, r.Version, r.Plural,
+                fieldManager: FieldManager, cancellationToken: ct);
+        var name = Metadata(ToElement(created), "name") ?? target.GenerateName!;
+        return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "created");
+    }
+
+    private static string? FindDocument(object list, int index)
+    {
+        var wanted = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var root = ToElement(list);
+        if (!root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var item in items.EnumerateArray())
+        {
+            if (item.TryGetProperty("metadata", out var metadata)
+                && metadata.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
+                && annotations.TryGetProperty(ManifestAnnotator.DocumentAnnotation, out var doc) && doc.ValueKind == JsonValueKind.String
+                && doc.GetString() == wanted)
+            {
+                return Metadata(item, "name");
+            }
+        }
+
+        return null;
+    }
+
+    private static JsonElement ToElement(object value) => value switch
+    {
+        JsonElement element => element,
+        _ => JsonSerializer.SerializeToElement(value),
+    };
+
+    private static string? Metadata(JsonElement obj, string field) =>
+        obj.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty(field, out var value)
+            && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Sorts API failures into "try again later" and "this manifest will not go in".</summary>
+    private static async Task<T> Call<T>(Func<Task<T>> call, string what)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (HttpOperationException e)
+        {
+            var status = e.Response.StatusCode;
+            var message = $"{what}: the API server answered {(int)status} {StatusMessage(e.Response.Content)}";
+            if ((int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict or HttpStatusCode.RequestTimeout)
+            {
+                throw new TransientException(message, e, RetryAfter(e));
+            }
+
+            throw new ManifestException(message);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TransientException($"{what}: the API server could not be reached: {e.Message}", e);
+        }
+    }
+
+    private static string StatusMessage(string? body)
+    {
+        try
+        {
+            using var status = JsonDocument.Parse(body ?? "");
+            if (status.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
+            {
+                return message.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return body is { Length: > 300 } ? body[..300] : body ?? "";
+    }
+
+    private static TimeSpan? RetryAfter(HttpOperationException e) =>
+        e.Response.Headers.TryGetValue("Retry-After", out var values) && int.TryParse(values.FirstOrDefault(), out var seconds)
+            ? TimeSpan.FromSeconds(seconds) : null;
+}

@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Manifests;
+
+/// <summary>
+/// Adds the event's annotations to a manifest document, merged into the document's own annotations
+/// (ours win on our own keys, theirs are kept), and labels it with the delivery id so a created
+/// object can be found again after a crash.
+/// </summary>
+public static partial class ManifestAnnotator
+{
+    public const string Prefix = "k8s-webhook-handler.io/";
+    public const string DeliveryLabel = Prefix + "delivery";
+    public const string DocumentAnnotation = Prefix + "document";
+
+    /// <summary>The annotations the design promises, in a stable order.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> AnnotationsFor(HookEvent e) =>
+    [
+        new(Prefix + "ref", e.Ref),
+        new(Prefix + "revision", e.Revision),
+        new(Prefix + "before", e.Before),
+        new(Prefix + "repo_name", e.Repository),
+        new(Prefix + "repo_url", e.RepoUrl),
+        new(Prefix + "repo_ssh", e.RepoSsh),
+        new(Prefix + "event_type", e.EventType),
+        new(Prefix + "event_action", e.Action),
+        new(Prefix + "delivery", e.Delivery),
+    ];
+
+    /// <summary>Returns an annotated copy of <paramref name="document"/>; the input is not changed.</summary>
+    public static JsonObject Annotate(JsonObject document, HookEvent e, int documentIndex)
+    {
+        var copy = (JsonObject)document.DeepClone();
+        var metadata = Child(copy, "metadata", "metadata");
+        var annotations = Child(metadata, "annotations", "metadata.annotations");
+        foreach (var (key, value) in AnnotationsFor(e))
+        {
+            annotations[key] = value;
+        }
+
+        annotations[DocumentAnnotation] = documentIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Child(metadata, "labels", "metadata.labels")[DeliveryLabel] = LabelValue(e.Delivery);
+        return copy;
+    }
+
+    /// <summary>
+    /// A valid label value for a delivery id (63 characters of [A-Za-z0-9-_.], alphanumeric at both ends).
+    /// GitHub's GUIDs pass unchanged; anything else is replaced by a stable hash of itself.
+    /// </summary>
+    public static string LabelValue(string delivery) =>
+        delivery.Length <= 63 && ValidLabelValue().IsMatch(delivery)
+            ? delivery
+            : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(delivery)))[..40];
+
+    private static JsonObject Child(JsonObject parent, string name, string path)
+    {
+        switch (parent[name])
+        {
+            case JsonObject existing:
+                return existing;
+            case null:
+                var created = new JsonObject();
+                parent[name] = created;
+                return created;
+            default:
+                throw new ManifestException($"{path} must be a mapping");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+    private static partial Regex ValidLabelValue();
+}

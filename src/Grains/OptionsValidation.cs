@@ -1,0 +1,25 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains;
+
+/// <summary>Binds an options class to its section and checks it when the host starts.</summary>
+public static class OptionsValidation
+{
+    public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section, Func<T, IEnumerable<string>> validate)
+        where T : class
+    {
+        services.AddSingleton<IValidateOptions<T>>(new Validator<T>(validate));
+        return services.AddOptions<T>().BindConfiguration(section).ValidateOnStart();
+    }
+
+    private sealed class Validator<T>(Func<T, IEnumerable<string>> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            var failures = validate(options).ToList();
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

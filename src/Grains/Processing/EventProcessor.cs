@@ -1,0 +1,33 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Manifests;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// One attempt at one event: read the manifest at the event's revision, parse it under the limits,
+/// annotate every document and apply them in file order.
+/// </summary>
+public sealed class EventProcessor(IManifestSource source, IManifestApplier applier, IOptions<HandlerOptions> options)
+{
+    public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, CancellationToken cancellationToken)
+    {
+        var handler = options.Value;
+        var bytes = await source.GetAsync(e.Repository, handler.ManifestPath, e.ManifestRef, cancellationToken);
+        var documents = ManifestReader.Read(bytes, handler.Limits);
+        if (documents.Count == 0)
+        {
+            throw new ManifestException($"{handler.ManifestPath} at {e.ManifestRef} holds no documents");
+        }
+
+        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i)).ToList();
+        return await applier.ApplyAsync(annotated, e.Delivery, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether a failure is worth another attempt. Only a manifest's own problems are final; anything
+    /// else, including failures nobody classified, is retried (bounded by Handler:MaxAttempts) rather
+    /// than dropped.
+    /// </summary>
+    public static bool IsTransient(Exception e) => e is not ManifestException;
+}

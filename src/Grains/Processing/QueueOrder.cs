@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>Which pending event goes next, and whether it has to wait.</summary>
+/// <param name="Index">Position in the queue of the event to process, or -1 to wait.</param>
+/// <param name="WaitUntil">When to look again, if waiting.</param>
+/// <param name="OutOfChain">The event is a push whose predecessor never arrived within the window.</param>
+public readonly record struct NextEvent(int Index, DateTimeOffset? WaitUntil, bool OutOfChain);
+
+/// <summary>
+/// Arrival order, corrected for pushes: GitHub does not promise delivery order, but each push names
+/// the commit it started from. A push at the head whose <c>before</c> is not the ref's last applied
+/// commit waits up to the reorder window for its predecessor; a queued push that does continue the
+/// chain goes first. A ref with no history, and every non-push event, never waits.
+/// </summary>
+public static class QueueOrder
+{
+    public static NextEvent Pick(ImmutableList<PendingEvent> pending, string lastAfter, DateTimeOffset now, TimeSpan window)
+    {
+        if (pending.IsEmpty)
+        {
+            return new NextEvent(-1, null, false);
+        }
+
+        var head = pending[0];
+        if (!IsOutOfChain(head.Event, lastAfter))
+        {
+            return new NextEvent(0, null, false);
+        }
+
+        var successor = pending.FindIndex(p => p.Event.EventType == "push" && p.Event.Before == lastAfter);
+        if (successor > 0)
+        {
+            return new NextEvent(successor, null, false);
+        }
+
+        var deadline = head.AcceptedAt + window;
+        return now < deadline ? new NextEvent(-1, deadline, false) : new NextEvent(0, null, true);
+    }
+
+    private static bool IsOutOfChain(HookEvent e, string lastAfter) =>
+        e.ContinuesChain && lastAfter.Length > 0 && e.Before != lastAfter;
+
+    /// <summary>The ref's last applied commit after an event: pushes move it, deletes clear it.</summary>
+    public static string AdvanceChain(string lastAfter, HookEvent e) => e.EventType switch
+    {
+        "push" => e.RefDeleted ? "" : e.Revision,
+        "delete" => "",
+        _ => lastAfter,
+    };
+}

@@ -1,0 +1,528 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Storage;
+using CiTrigger.Grains.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// The single activation that owns one ref's events. <see cref="Enqueue"/> persists and returns; a
+/// one-shot grain timer (interleaving, so calls are never stuck behind a slow apply) drains the queue
+/// one event at a time. A reminder is held from the first pending event on, so a silo's death or a
+/// restart cannot strand acknowledged work. Placed on the silo that received the webhook, which saves
+/// the accept path a network hop.
+/// </summary>
+[PreferLocalPlacement]
+public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposable
+{
+    public const string StorageName = "refs";
+    public const string ReminderName = "pending";
+
+    private readonly CoalescingWriter<RefQueueState> queue;
+    private readonly CoalescingWriter<RefLogState> log;
+    private readonly EventProcessor processor;
+    private readonly IRefCatalog catalog;
+    private readonly TriggerMetrics metrics;
+    private readonly HandlerOptions options;
+    private readonly IHostApplicationLifetime lifetime;
+    private readonly TimeProvider time;
+    private readonly ILogger<RefGrain> logger;
+    private readonly CancellationTokenSource deactivating = new();
+    private readonly HashSet<string> seen = new(StringComparer.Ordinal);
+
+    private IGrainTimer? drainTimer;
+    private IGrainReminder? reminder;
+    private bool draining;
+    private string? inFlight;
+    private bool summaryDirty;
+    private Task summaryPublisher = Task.CompletedTask;
+
+    public RefGrain(
+        [PersistentState("queue", StorageName)] IPersistentState<RefQueueState> queueState,
+        [PersistentState("log", StorageName)] IPersistentState<RefLogState> logState,
+        EventProcessor processor,
+        IRefCatalog catalog,
+        TriggerMetrics metrics,
+        IOptions<HandlerOptions> options,
+        IHostApplicationLifetime lifetime,
+        TimeProvider time,
+        ILogger<RefGrain> logger)
+    {
+        queue = new CoalescingWriter<RefQueueState>(queueState);
+        log = new CoalescingWriter<RefLogState>(logState);
+        this.processor = processor;
+        this.catalog = catalog;
+        this.metrics = metrics;
+        this.options = options.Value;
+        this.lifetime = lifetime;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    private string Key => this.GetPrimaryKeyString();
+
+    public void Dispose()
+    {
+        deactivating.Dispose();
+        queue.Dispose();
+        log.Dispose();
+    }
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        drainTimer = this.RegisterGrainTimer(DrainAsync, new GrainTimerCreationOptions
+        {
+            DueTime = Timeout.InfiniteTimeSpan,
+            Period = Timeout.InfiniteTimeSpan,
+            Interleave = true,
+            KeepAlive = true,
+        });
+        seen.UnionWith(log.State.Seen.Select(s => s.Delivery));
+        metrics.QueueDepthChanged(queue.State.Pending.Count);
+        if (!queue.State.Pending.IsEmpty)
+        {
+            await EnsureReminderAsync();
+            RequestDrain(TimeSpan.Zero);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await deactivating.CancelAsync();
+        metrics.QueueDepthChanged(-queue.State.Pending.Count);
+        if (queue.State.Pending.IsEmpty && reminder is not null)
+        {
+            await TryUnregisterReminderAsync();
+        }
+    }
+
+    public async Task<EnqueueResult> Enqueue(HookEvent hookEvent)
+    {
+        var pending = queue.State.Pending;
+        if (seen.Contains(hookEvent.Delivery) || pending.Any(p => p.Event.Delivery == hookEvent.Delivery))
+        {
+            return new EnqueueResult(EnqueueStatus.Duplicate, pending.Count);
+        }
+
+        // The reminder comes first: should the state write fail after it, a stray reminder only wakes an
+        // empty queue, while the other order could leave stored work that nothing wakes.
+        await EnsureReminderAsync();
+        var entry = new PendingEvent(hookEvent, time.GetUtcNow());
+        try
+        {
+            await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.Add(entry) });
+        }
+        catch (Exception e)
+        {
+            queue.Replace(queue.State with { Pending = queue.State.Pending.Remove(entry) });
+            Log.EnqueueFailed(logger, e, Key, hookEvent.Delivery);
+
+            // What the store holds is unknown now (a write can fail after it landed): read it afresh.
+            this.DeactivateOnIdle();
+            throw;
+        }
+
+        metrics.QueueDepthChanged(1);
+        Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, queue.State.Pending.Count);
+        _ = RecordDeliveryAsync(hookEvent);
+        RequestDrain(TimeSpan.Zero);
+        PublishSummary();
+        return new EnqueueResult(EnqueueStatus.Queued, queue.State.Pending.Count);
+    }
+
+    public Task<RefSnapshot> GetSnapshot()
+    {
+        var (repository, gitRef) = RefKey.Split(Key);
+        return Task.FromResult(new RefSnapshot(Key, repository, gitRef, queue.State.Paused, inFlight,
+            queue.State.Pending, log.State.History, log.State.LastAfter));
+    }
+
+    public Task<DeliveryRecord?> GetDelivery(string delivery)
+    {
+        if (queue.State.Pending.Find(p => p.Event.Delivery == delivery) is { } pending)
+        {
+            var status = delivery == inFlight ? "in-flight" : pending.Attempts.IsEmpty ? "queued" : "retrying";
+            return Task.FromResult<DeliveryRecord?>(new DeliveryRecord(Key, status, pending.Event, pending.AcceptedAt, pending.Attempts, null));
+        }
+
+        var done = log.State.History.Find(h => h.Event.Delivery == delivery);
+        return Task.FromResult(done is null
+            ? null
+            : new DeliveryRecord(Key, done.Outcome.ToString().ToLowerInvariant(), done.Event, done.AcceptedAt, done.Attempts, done));
+    }
+
+    public async Task<AdminResult> RetryHead()
+    {
+        if (HeadUnavailable() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var head = queue.State.Pending[0];
+        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.SetItem(0, head with { NotBefore = null }) });
+        RequestDrain(TimeSpan.Zero);
+        return new AdminResult(true, "the head of the queue will be attempted now", head.Event.Delivery);
+    }
+
+    public async Task<AdminResult> SkipHead()
+    {
+        if (HeadUnavailable() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var head = queue.State.Pending[0];
+        await CompleteAsync(head, Outcome.Skipped, "skipped by an operator", [], outOfChain: false);
+        RequestDrain(TimeSpan.Zero);
+        return new AdminResult(true, "the head of the queue was skipped", head.Event.Delivery);
+    }
+
+    public async Task<AdminResult> SetPaused(bool paused)
+    {
+        if (queue.State.Paused != paused)
+        {
+            await queue.SaveAsync(queue.State with { Paused = paused });
+            PublishSummary();
+        }
+
+        if (!paused)
+        {
+            RequestDrain(TimeSpan.Zero);
+        }
+
+        return new AdminResult(true, paused ? "paused: events are queued but not processed" : "resumed", null);
+    }
+
+    public Task Wake()
+    {
+        RequestDrain(TimeSpan.Zero);
+        return Task.CompletedTask;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (queue.State.Pending.IsEmpty)
+        {
+            await TryUnregisterReminderAsync();
+            return;
+        }
+
+        RequestDrain(TimeSpan.Zero);
+    }
+
+    private AdminResult? HeadUnavailable()
+    {
+        if (queue.State.Pending.IsEmpty)
+        {
+            return new AdminResult(false, "the queue is empty", null);
+        }
+
+        var head = queue.State.Pending[0].Event.Delivery;
+        return head == inFlight ? new AdminResult(false, "the head of the queue is being processed right now", head) : null;
+    }
+
+    private void RequestDrain(TimeSpan delay)
+    {
+        // A running drain looks at the queue again before it stops, so it will see what was added.
+        if (!draining)
+        {
+            drainTimer?.Change(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        if (draining)
+        {
+            return;
+        }
+
+        draining = true;
+        try
+        {
+            while (!deactivating.IsCancellationRequested && !queue.State.Paused && await TakeNextAsync() is { } next)
+            {
+                var (entry, outOfChain) = next;
+                inFlight = entry.Event.Delivery;
+                var attempt = await AttemptAsync(entry);
+                inFlight = null;
+                if (attempt is null)
+                {
+                    break;
+                }
+
+                await RecordAsync(entry, attempt.Value, outOfChain);
+            }
+        }
+        catch (Exception e)
+        {
+            // The store failed while recording progress; nothing is lost, the same work is looked at again.
+            Log.DrainFailed(logger, e, Key);
+            draining = false;
+            RequestDrain(options.RetryBaseDelay);
+        }
+        finally
+        {
+            inFlight = null;
+            draining = false;
+            PublishSummary();
+        }
+    }
+
+    /// <summary>The next event to process now, or null after scheduling the drain for when one is due.</summary>
+    private async Task<(PendingEvent Entry, bool OutOfChain)?> TakeNextAsync()
+    {
+        await DropCompletedAsync();
+        var now = time.GetUtcNow();
+        var next = QueueOrder.Pick(queue.State.Pending, log.State.LastAfter, now, options.ReorderWindow);
+        if (next.Index < 0)
+        {
+            ScheduleAt(next.WaitUntil, now);
+            return null;
+        }
+
+        var entry = queue.State.Pending[next.Index];
+        if (entry.NotBefore is { } notBefore && notBefore > now)
+        {
+            ScheduleAt(notBefore, now);
+            return null;
+        }
+
+        return (entry, next.OutOfChain);
+    }
+
+    private void ScheduleAt(DateTimeOffset? at, DateTimeOffset now)
+    {
+        if (at is { } due)
+        {
+            drainTimer?.Change(due - now, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// Drops events whose completion is already in the log: a crash between the log write and the queue
+    /// write leaves them behind, and they must not run twice.
+    /// </summary>
+    private async Task DropCompletedAsync()
+    {
+        if (!queue.State.Pending.Any(p => seen.Contains(p.Event.Delivery)))
+        {
+            return;
+        }
+
+        await log.FlushAsync();
+        var completed = queue.State.Pending.Count(p => seen.Contains(p.Event.Delivery));
+        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => seen.Contains(p.Event.Delivery)) });
+        metrics.QueueDepthChanged(-completed);
+    }
+
+    private readonly record struct Attempt(IReadOnlyList<AppliedObject>? Objects, Exception? Error, AttemptRecord Record);
+
+    /// <summary>One attempt under its own deadline; null when the silo is stopping and the attempt does not count.</summary>
+    private async Task<Attempt?> AttemptAsync(PendingEvent entry)
+    {
+        var e = entry.Event;
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["Delivery"] = e.Delivery, ["Repository"] = e.Repository, ["Ref"] = e.Ref, ["Revision"] = e.Revision,
+        });
+        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping, deactivating.Token);
+        attemptCts.CancelAfter(options.AttemptTimeout);
+        var started = time.GetUtcNow();
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var objects = await processor.ProcessAsync(e, attemptCts.Token);
+            Log.Applied(logger, e.Delivery, e.Repository, e.Ref, e.Revision, objects.Count, watch.ElapsedMilliseconds);
+            metrics.Attempted(watch.Elapsed, "applied");
+            return new Attempt(objects, null, new AttemptRecord(started, watch.Elapsed, null, false));
+        }
+        catch (Exception error) when (lifetime.ApplicationStopping.IsCancellationRequested || deactivating.IsCancellationRequested)
+        {
+            Log.Abandoned(logger, error, e.Delivery);
+            return null;
+        }
+        catch (Exception error)
+        {
+            var message = attemptCts.IsCancellationRequested
+                ? $"the attempt timed out after {options.AttemptTimeout.TotalSeconds:0.#} s"
+                : Describe(error);
+            var transient = EventProcessor.IsTransient(error);
+            metrics.Attempted(watch.Elapsed, transient ? "transient" : "permanent");
+            Log.AttemptFailed(logger, e.Delivery, e.Repository, e.Ref, entry.Attempts.Count + 1, transient, message);
+            return new Attempt(null, error, new AttemptRecord(started, watch.Elapsed, message, transient));
+        }
+    }
+
+    private async Task RecordAsync(PendingEvent entry, Attempt attempt, bool outOfChain)
+    {
+        var attempted = entry with { Attempts = entry.Attempts.Add(attempt.Record) };
+        if (attempt.Error is null)
+        {
+            await CompleteAsync(attempted, Outcome.Applied, null, attempt.Objects!, outOfChain);
+            return;
+        }
+
+        if (!attempt.Record.Transient || attempted.Attempts.Count >= options.MaxAttempts)
+        {
+            var error = attempt.Record.Transient
+                ? $"gave up after {attempted.Attempts.Count} attempts: {attempt.Record.Error}"
+                : attempt.Record.Error;
+            await CompleteAsync(attempted, Outcome.Failed, error, [], outOfChain);
+            return;
+        }
+
+        var delay = Backoff.Delay(attempted.Attempts.Count, options.RetryBaseDelay, options.RetryMaxDelay,
+            (attempt.Error as TransientException)?.RetryAfter, Random.Shared);
+        var waiting = attempted with { NotBefore = time.GetUtcNow() + delay };
+        metrics.Retrying();
+        await queue.SaveAsync(queue.State with { Pending = Replace(queue.State.Pending, entry, waiting) });
+        PublishSummary();
+    }
+
+    /// <summary>Finishes an event: the log (history, de-duplication, chain) first, then the queue.</summary>
+    private async Task CompleteAsync(PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain)
+    {
+        var now = time.GetUtcNow();
+        var e = entry.Event;
+        var record = new HistoryEntry(e, outcome, error, entry.AcceptedAt, now, entry.Attempts, [.. objects], outOfChain);
+        var current = log.State;
+        var retained = current.Seen
+            .Where(s => now - s.At < options.DedupeRetention)
+            .Append(new SeenDelivery(e.Delivery, now))
+            .TakeLast(options.DedupeCapacity)
+            .ToImmutableList();
+        seen.Clear();
+        seen.UnionWith(retained.Select(s => s.Delivery));
+        await log.SaveAsync(current with
+        {
+            History = current.History.Insert(0, record).Take(options.HistorySize).ToImmutableList(),
+            Seen = retained,
+            LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e),
+        });
+        var removed = queue.State.Pending.Count(p => p.Event.Delivery == e.Delivery);
+        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => p.Event.Delivery == e.Delivery) });
+        metrics.QueueDepthChanged(-removed);
+        metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
+        PublishSummary();
+    }
+
+    private static ImmutableList<PendingEvent> Replace(ImmutableList<PendingEvent> list, PendingEvent old, PendingEvent updated)
+    {
+        var index = list.FindIndex(p => p.Event.Delivery == old.Event.Delivery);
+        return index < 0 ? list : list.SetItem(index, updated);
+    }
+
+    private static string Describe(Exception e)
+    {
+        var message = e.Message.Length <= 1000 ? e.Message : e.Message[..1000] + "…";
+        return e is Manifests.ManifestException or TransientException ? message : $"{e.GetType().Name}: {message}";
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        reminder ??= await this.RegisterOrUpdateReminder(ReminderName, options.ReminderPeriod, options.ReminderPeriod);
+    }
+
+    private async Task TryUnregisterReminderAsync()
+    {
+        try
+        {
+            var handle = reminder ?? await this.GetReminder(ReminderName);
+            reminder = null;
+            if (handle is not null)
+            {
+                await this.UnregisterReminder(handle);
+            }
+        }
+        catch (Exception e)
+        {
+            // A reminder that outlives its work only wakes an empty queue, which unregisters it again.
+            Log.ReminderCleanupFailed(logger, e, Key);
+        }
+    }
+
+    private async Task RecordDeliveryAsync(HookEvent e)
+    {
+        try
+        {
+            await catalog.RecordDeliveryAsync(e.Delivery, Key, e.ReceivedAt);
+        }
+        catch (Exception error)
+        {
+            Log.CatalogFailed(logger, error, Key);
+        }
+    }
+
+    private void PublishSummary()
+    {
+        summaryDirty = true;
+        if (summaryPublisher.IsCompleted)
+        {
+            summaryPublisher = PublishSummariesAsync();
+        }
+    }
+
+    private async Task PublishSummariesAsync()
+    {
+        while (summaryDirty)
+        {
+            summaryDirty = false;
+            try
+            {
+                await catalog.RecordRefAsync(Summarize());
+            }
+            catch (Exception e)
+            {
+                Log.CatalogFailed(logger, e, Key);
+            }
+        }
+    }
+
+    private RefSummary Summarize()
+    {
+        var (repository, gitRef) = RefKey.Split(Key);
+        var pending = queue.State.Pending;
+        var last = log.State.History.IsEmpty ? null : log.State.History[0];
+        var headError = pending.IsEmpty ? null : pending[0].Attempts.LastOrDefault()?.Error;
+        var state = queue.State.Paused ? RefSummary.PausedState
+            : headError is not null ? RefSummary.Retrying
+            : !pending.IsEmpty ? RefSummary.Pending
+            : last?.Outcome == Outcome.Failed ? RefSummary.FailedState
+            : RefSummary.Idle;
+        return new RefSummary(Key, repository, gitRef, pending.Count, queue.State.Paused, state,
+            last?.Event.Delivery, last?.Outcome, headError ?? last?.Error, time.GetUtcNow());
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Queued {Delivery} for {Repository} {Ref} at {Revision}; {QueueLength} pending")]
+        public static partial void Queued(ILogger logger, string delivery, string repository, string @ref, string revision, int queueLength);
+
+        [LoggerMessage(2, LogLevel.Warning, "Could not store an event for {Key} (delivery {Delivery}); nothing was acknowledged")]
+        public static partial void EnqueueFailed(ILogger logger, Exception error, string key, string delivery);
+
+        [LoggerMessage(3, LogLevel.Information, "Applied {Delivery} for {Repository} {Ref} at {Revision}: {Objects} objects in {ElapsedMs} ms")]
+        public static partial void Applied(ILogger logger, string delivery, string repository, string @ref, string revision, int objects, long elapsedMs);
+
+        [LoggerMessage(4, LogLevel.Warning, "Attempt {Attempt} for {Delivery} ({Repository} {Ref}) failed, transient: {Transient}: {Error}")]
+        public static partial void AttemptFailed(ILogger logger, string delivery, string repository, string @ref, int attempt, bool transient, string error);
+
+        [LoggerMessage(5, LogLevel.Information, "Attempt for {Delivery} abandoned because the silo is stopping; it will run again")]
+        public static partial void Abandoned(ILogger logger, Exception error, string delivery);
+
+        [LoggerMessage(6, LogLevel.Error, "Draining {Key} failed; trying again shortly")]
+        public static partial void DrainFailed(ILogger logger, Exception error, string key);
+
+        [LoggerMessage(7, LogLevel.Warning, "Could not unregister the reminder of {Key}")]
+        public static partial void ReminderCleanupFailed(ILogger logger, Exception error, string key);
+
+        [LoggerMessage(8, LogLevel.Warning, "Could not update the ref catalog for {Key}")]
+        public static partial void CatalogFailed(ILogger logger, Exception error, string key);
+    }
+}

@@ -1,0 +1,33 @@
+using System.Collections.Immutable;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// The part of a ref's state written on every accepted event: kept small, because its write is what
+/// GitHub waits for.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RefQueueState
+{
+    [Id(0)] public ImmutableList<PendingEvent> Pending { get; init; } = [];
+
+    [Id(1)] public bool Paused { get; init; }
+}
+
+/// <summary>
+/// The part written when an event finishes: history, the delivery ids remembered for de-duplication,
+/// and the last processed commit of the ref's push chain.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RefLogState
+{
+    [Id(0)] public ImmutableList<HistoryEntry> History { get; init; } = [];
+
+    [Id(1)] public ImmutableList<SeenDelivery> Seen { get; init; } = [];
+
+    [Id(2)] public string LastAfter { get; init; } = "";
+}
+
+[GenerateSerializer, Immutable]
+public sealed record SeenDelivery([property: Id(0)] string Delivery, [property: Id(1)] DateTimeOffset At);

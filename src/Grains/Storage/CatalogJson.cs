@@ -1,0 +1,9 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Storage;
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(RefSummary))]
+internal sealed partial class CatalogJson : JsonSerializerContext;

@@ -1,0 +1,21 @@
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Storage;
+
+/// <summary>
+/// An index beside the grain state: one summary per ref and the ref each delivery went to. Ref grains
+/// keep it up to date off their hot path; it may trail the grains by a moment, never the other way.
+/// </summary>
+public interface IRefCatalog
+{
+    Task RecordRefAsync(RefSummary summary);
+
+    Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at);
+
+    Task<RefPage> ListAsync(RefQuery query);
+
+    Task<string?> FindDeliveryAsync(string delivery);
+
+    /// <summary>Whether the store behind the catalog answers; used by the readiness probe.</summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+}

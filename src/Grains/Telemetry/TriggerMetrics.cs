@@ -1,0 +1,49 @@
+using System.Diagnostics.Metrics;
+
+namespace CiTrigger.Grains.Telemetry;
+
+/// <summary>
+/// The service's own instruments (meter <see cref="MeterName"/>): what arrived, what was processed and how
+/// long it took. Exported at <c>/metrics</c> beside the Orleans runtime's meters.
+/// </summary>
+public sealed class TriggerMetrics
+{
+    public const string MeterName = "CiTrigger";
+
+    private readonly Counter<long> webhooks;
+    private readonly Counter<long> processed;
+    private readonly Counter<long> retries;
+    private readonly UpDownCounter<long> queueDepth;
+    private readonly Histogram<double> processing;
+    private readonly Histogram<double> endToEnd;
+
+    public TriggerMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        webhooks = meter.CreateCounter<long>("citrigger.webhooks.received", "{webhook}", "Webhooks received, by event type and HTTP status answered");
+        processed = meter.CreateCounter<long>("citrigger.events.processed", "{event}", "Events finished, by outcome");
+        retries = meter.CreateCounter<long>("citrigger.events.retries", "{attempt}", "Failed attempts that will be tried again");
+        queueDepth = meter.CreateUpDownCounter<long>("citrigger.queue.depth", "{event}", "Events accepted and not yet finished");
+        processing = meter.CreateHistogram<double>("citrigger.processing.duration", "s", "Duration of one processing attempt",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+        endToEnd = meter.CreateHistogram<double>("citrigger.events.end_to_end.duration", "s", "Time from acknowledgement to the end of processing",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800] });
+    }
+
+    public void Received(string eventType, int status) =>
+        webhooks.Add(1, new("event", eventType.Length == 0 ? "(none)" : eventType), new("status", status));
+
+    /// <summary>Activations add their pending events when they load them and remove them when they go.</summary>
+    public void QueueDepthChanged(int delta) => queueDepth.Add(delta);
+
+    public void Attempted(TimeSpan duration, string result) =>
+        processing.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("result", result));
+
+    public void Retrying() => retries.Add(1);
+
+    public void Finished(string outcome, TimeSpan endToEndDuration)
+    {
+        processed.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+        endToEnd.Record(endToEndDuration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+    }
+}

@@ -1,0 +1,73 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using CiTrigger.Gateway.Webhooks;
+
+namespace CiTrigger.Silo.Cli;
+
+/// <summary>Signs a payload the way GitHub does and posts it to a running service.</summary>
+public static class SendCommand
+{
+    public static async Task<int> RunAsync(CommandArgs args, TextWriter output, TextWriter error)
+    {
+        var url = args.Optional("url") ?? TriggerApp.DefaultUrl + "/webhooks/github";
+        var secret = args.Optional("secret") ?? Environment.GetEnvironmentVariable("WEBHOOK_SECRET");
+        var eventType = args.Optional("event") ?? "push";
+        var delivery = args.Optional("delivery") ?? Guid.NewGuid().ToString();
+        var json = args.Optional("file") is { } file
+            ? await File.ReadAllBytesAsync(file)
+            : Encoding.UTF8.GetBytes(SyntheticPush(args).ToJsonString());
+        var body = args.Flag("form")
+            ? Encoding.UTF8.GetBytes("payload=" + Uri.EscapeDataString(Encoding.UTF8.GetString(json)))
+            : json;
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(args.Flag("form") ? "application/x-www-form-urlencoded" : "application/json");
+        request.Headers.Add(WebhookReceiver.EventHeader, eventType);
+        request.Headers.Add(WebhookReceiver.DeliveryHeader, delivery);
+        request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/k8s-webhook-handler-send");
+        if (!string.IsNullOrEmpty(secret))
+        {
+            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(body, Encoding.UTF8.GetBytes(secret)));
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+        try
+        {
+            using var response = await http.SendAsync(request);
+            await output.WriteLineAsync($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (HttpRequestException e)
+        {
+            await error.WriteLineAsync($"send: {url}: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>The fields of a push payload the service reads, for a quick trial without a payload file.</summary>
+    public static JsonObject SyntheticPush(CommandArgs args)
+    {
+        var repo = args.Required("repo");
+        var owner = repo.Split('/')[0];
+        return new JsonObject
+        {
+            ["ref"] = args.Required("ref"),
+            ["before"] = args.Optional("before") ?? new string('0', 40),
+            ["after"] = args.Required("revision"),
+            ["created"] = args.Optional("before") is null,
+            ["deleted"] = false,
+            ["repository"] = new JsonObject
+            {
+                ["full_name"] = repo,
+                ["name"] = repo.Split('/')[^1],
+                ["owner"] = new JsonObject { ["login"] = owner },
+                ["git_url"] = $"git://github.com/{repo}.git",
+                ["ssh_url"] = $"git@github.com:{repo}.git",
+                ["clone_url"] = $"https://github.com/{repo}.git",
+                ["default_branch"] = args.Optional("default-branch") ?? "main",
+            },
+            ["sender"] = new JsonObject { ["login"] = owner },
+        };
+    }
+}

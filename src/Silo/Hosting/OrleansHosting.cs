@@ -1,0 +1,114 @@
+using System.Net;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage;
+using k8s;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace CiTrigger.Silo.Hosting;
+
+public static class OrleansHosting
+{
+    /// <summary>
+    /// The silo: localhost clustering with SQLite state by default; Redis clustering, state and reminders
+    /// with <c>Orleans:Clustering=Redis</c>, plus pod-aware hosting when running in Kubernetes.
+    /// </summary>
+    public static WebApplicationBuilder AddTriggerSilo(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+        var redisConnection = builder.Configuration.GetConnectionString("Redis");
+        var failures = options.Validate(redisConnection).ToList();
+        if (failures.Count > 0)
+        {
+            // The silo is configured from these values right here, so they are checked right here.
+            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), failures);
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(c =>
+            {
+                c.ServiceId = options.ServiceId;
+                c.ClusterId = options.ClusterId;
+            });
+            if (options.MinimumReminderPeriod is { } minimum)
+            {
+                silo.Configure<ReminderOptions>(r => r.MinimumReminderPeriod = minimum);
+            }
+
+            if (options.CollectionAge is { } age)
+            {
+                silo.Configure<GrainCollectionOptions>(g => g.CollectionAge = age);
+            }
+
+            if (options.IsRedis)
+            {
+                UseRedis(silo, options, redisConnection!);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, null, options.ServiceId, options.ClusterId);
+                silo.AddEmbeddedStorage(Path.Combine(options.DataPath, "ci-trigger.db"));
+            }
+
+            silo.AddDashboard();
+        });
+        return builder;
+    }
+
+    private static void UseRedis(ISiloBuilder silo, OrleansOptions options, string connectionString)
+    {
+        var configuration = ConfigurationOptions.Parse(connectionString);
+        configuration.AbortOnConnectFail = false;
+        var shared = new Lazy<Task<IConnectionMultiplexer>>(async () => await ConnectionMultiplexer.ConnectAsync(configuration));
+        async Task<(IConnectionMultiplexer, bool)> Connect() => (await shared.Value, true);
+
+        silo.Services.AddSingleton(_ => shared.Value.GetAwaiter().GetResult());
+        silo.UseRedisClustering(o =>
+        {
+            o.ConfigurationOptions = configuration;
+            o.CreateMultiplexer = _ => Connect();
+        });
+        silo.AddRedisGrainStorage(RefGrain.StorageName, ob => ob.Configure<Serializer>((o, serializer) =>
+        {
+            o.ConfigurationOptions = configuration;
+            o.CreateMultiplexer = _ => Connect();
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+        silo.UseRedisReminderService(o =>
+        {
+            o.ConfigurationOptions = configuration;
+            o.CreateMultiplexer = _ => Connect();
+        });
+        silo.Services.AddSingleton<IRefCatalog>(sp => new RedisRefCatalog(
+            sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId, sp.GetRequiredService<CiTrigger.Grains.HandlerOptions>()));
+
+        if (RunsInPod())
+        {
+            silo.UseKubernetesHosting();
+        }
+        else
+        {
+            var advertised = options.AdvertisedIP is { } ip ? IPAddress.Parse(ip) : null;
+            if (advertised is null)
+            {
+                silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(advertised, options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            }
+        }
+    }
+
+    /// <summary>Orleans' Kubernetes hosting needs the pod's downward-API variables and in-cluster credentials.</summary>
+    private static bool RunsInPod() =>
+        KubernetesClientConfiguration.IsInCluster()
+        && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("POD_NAME"))
+        && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("POD_NAMESPACE"));
+}

@@ -1,0 +1,62 @@
+using CiTrigger.Gateway;
+using CiTrigger.Gateway.Admin;
+using CiTrigger.Grains;
+using CiTrigger.Grains.Telemetry;
+using CiTrigger.Silo.Hosting;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
+
+namespace CiTrigger.Silo;
+
+/// <summary>The service as one web application: silo, webhook gateway, admin API, health, metrics, dashboard.</summary>
+public static class TriggerApp
+{
+    public const string DefaultUrl = "http://localhost:8080";
+
+    public static WebApplication Create(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Services.AddRefProcessing(builder.Configuration);
+        builder.Services.AddGateway(builder.Configuration);
+        builder.Services.AddHealthChecks()
+            .AddCheck<SiloActiveCheck>("silo", tags: [GatewayExtensions.ReadyTag])
+            .AddCheck<StoreReachableCheck>("store", tags: [GatewayExtensions.ReadyTag]);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(TriggerMetrics.MeterName, "Microsoft.Orleans")
+            .AddAspNetCoreInstrumentation()
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter());
+        builder.AddTriggerSilo();
+
+        var app = builder.Build();
+        app.MapGateway();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOrleansDashboard("/dashboard").AddEndpointFilter<AdminAccessFilter>();
+        return app;
+    }
+
+    /// <summary>Runs until stopped; a configuration error ends the process with one line naming the key.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            await using var app = Create(args);
+
+            // Checked before anything starts, so a bad value costs one line, not a half-started silo.
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+            await app.RunAsync();
+            return 0;
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync("configuration error: " + string.Join("; ", e.Failures));
+            return 2;
+        }
+    }
+}
