@@ -14,7 +14,9 @@ public static class TriggerApp
 {
     public const string DefaultUrl = "http://localhost:8080";
 
-    public static WebApplication Create(string[] args)
+    /// <param name="args">Command line: configuration keys as <c>--Section:Key=value</c>, <c>--urls</c>.</param>
+    /// <param name="configure">Last changes before the app is built; tests use it to put doubles in.</param>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
@@ -33,6 +35,7 @@ public static class TriggerApp
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
         builder.AddTriggerSilo();
+        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapGateway();

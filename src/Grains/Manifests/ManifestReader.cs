@@ -220,7 +220,7 @@ public static class ManifestReader
         {
             foreach (var (source, at) in frame.MergeSources)
             {
-                IEnumerable<JsonNode?> maps = source is JsonArray list ? list : [source];
+                IEnumerable<JsonNode?> maps = source is JsonArray list ? list : new[] { source };
                 foreach (var map in maps)
                 {
                     if (map is not JsonObject obj)

@@ -1,0 +1,460 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CiTrigger.Tests.Fakes;
+
+/// <summary>
+/// A Kubernetes API server on loopback Kestrel that is as strict as a real one about what this service
+/// sends: discovery documents, <c>Status</c> error bodies, namespace checks, generateName, the apply
+/// patch content type with its required <c>fieldManager</c>, names and label values. It keeps the objects
+/// it was given, records every request, and can fail, slow down or refuse connections on demand.
+/// </summary>
+public sealed partial class FakeKubernetesApi : IAsyncDisposable
+{
+    public const string Token = "fake-cluster-token";
+
+    private static readonly Resource[] Resources =
+    [
+        new("", "v1", "configmaps", "ConfigMap", true),
+        new("", "v1", "secrets", "Secret", true),
+        new("", "v1", "pods", "Pod", true),
+        new("", "v1", "services", "Service", true),
+        new("", "v1", "serviceaccounts", "ServiceAccount", true),
+        new("", "v1", "namespaces", "Namespace", false),
+        new("argoproj.io", "v1alpha1", "workflows", "Workflow", true),
+        new("argoproj.io", "v1alpha1", "workflowtemplates", "WorkflowTemplate", true),
+        new("argoproj.io", "v1alpha1", "clusterworkflowtemplates", "ClusterWorkflowTemplate", false),
+        new("batch", "v1", "jobs", "Job", true),
+        new("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+        new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+    ];
+
+    private readonly ConcurrentDictionary<string, JsonObject> objects = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<RecordedRequest> requests = new();
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private WebApplication? app;
+    private int port;
+    private long resourceVersion = 1000;
+
+    private FakeKubernetesApi()
+    {
+    }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{port}/");
+
+    public HashSet<string> Namespaces { get; } = ["ci", "default", "other"];
+
+    /// <summary>Share of requests (after discovery) answered 500/503 with a Status body.</summary>
+    public double FailureRate { get; set; }
+
+    /// <summary>Added to every request before it is answered.</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>When set, requests whose path matches wait until it completes (to hold an apply in flight).</summary>
+    public Func<RecordedRequest, Task>? Hold { get; set; }
+
+    public IReadOnlyList<RecordedRequest> Requests => [.. requests];
+
+    /// <summary>Mutating requests (create, apply) that succeeded, in the order they were answered.</summary>
+    public IReadOnlyList<RecordedRequest> Applied => [.. requests.Where(r => r.Method is "POST" or "PATCH" && r.Status is 200 or 201)];
+
+    public IEnumerable<JsonObject> Objects => objects.Values;
+
+    public static async Task<FakeKubernetesApi> StartAsync()
+    {
+        var fake = new FakeKubernetesApi();
+        await fake.ListenAsync(0);
+        return fake;
+    }
+
+    /// <summary>A kubeconfig file pointing at this server with a bearer token.</summary>
+    public string WriteKubeConfig(string directory)
+    {
+        var path = Path.Combine(directory, "kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: http://127.0.0.1:{port}
+            users:
+            - name: ci
+              user:
+                token: {Token}
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: ci
+                namespace: ci
+            current-context: fake
+            """);
+        return path;
+    }
+
+    /// <summary>Stops listening: new connections are refused until <see cref="ResumeAsync"/>.</summary>
+    public async Task RefuseConnectionsAsync()
+    {
+        if (app is not null)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            app = null;
+        }
+    }
+
+    public Task ResumeAsync() => ListenAsync(port);
+
+    public async ValueTask DisposeAsync()
+    {
+        await RefuseConnectionsAsync();
+        gate.Dispose();
+    }
+
+    private async Task ListenAsync(int listenPort)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{listenPort}");
+        var web = builder.Build();
+        web.Run(HandleAsync);
+        await web.StartAsync();
+        port = new Uri(web.Urls.First()).Port;
+        app = web;
+    }
+
+    private async Task HandleAsync(HttpContext http)
+    {
+        var request = http.Request;
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer);
+        var recorded = new RecordedRequest(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "",
+            request.ContentType ?? "", Encoding.UTF8.GetString(buffer.ToArray()));
+        if (Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Latency);
+        }
+
+        if (Hold is { } hold)
+        {
+            await hold(recorded);
+        }
+
+        var (status, body) = request.Headers.Authorization.ToString() != $"Bearer {Token}"
+            ? Failure(401, "Unauthorized", "Unauthorized")
+            : await RouteAsync(recorded, http);
+        recorded.Status = status;
+        requests.Enqueue(recorded);
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(body.ToJsonString());
+    }
+
+    private async Task<(int, JsonNode)> RouteAsync(RecordedRequest r, HttpContext http)
+    {
+        var path = r.Path.TrimEnd('/');
+        if (r.Method == "GET" && Discovery(path) is { } document)
+        {
+            return (200, document);
+        }
+
+        if (FailureRate > 0 && Random.Shared.NextDouble() < FailureRate)
+        {
+            return Random.Shared.Next(2) == 0
+                ? Failure(500, "InternalError", "Internal error occurred: injected failure")
+                : Failure(503, "ServiceUnavailable", "the server is currently unable to handle the request");
+        }
+
+        var match = ObjectPath().Match(path);
+        if (!match.Success)
+        {
+            return Failure(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        var group = match.Groups["group"].Success ? match.Groups["group"].Value : "";
+        var version = match.Groups["version"].Value;
+        var ns = match.Groups["ns"].Success ? match.Groups["ns"].Value : null;
+        var plural = match.Groups["plural"].Value;
+        var name = match.Groups["name"].Success ? match.Groups["name"].Value : null;
+        var resource = Resources.FirstOrDefault(x => x.Group == group && x.Version == version && x.Plural == plural);
+        if (resource is null)
+        {
+            return Failure(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        if (resource.Namespaced != (ns is not null))
+        {
+            return Failure(404, "NotFound", $"the server could not find the requested resource ({plural} is {(resource.Namespaced ? "" : "not ")}namespaced)");
+        }
+
+        if (ns is not null && !Namespaces.Contains(ns))
+        {
+            return Failure(404, "NotFound", $"namespaces \"{ns}\" not found");
+        }
+
+        await gate.WaitAsync();
+        try
+        {
+            return (r.Method, name) switch
+            {
+                ("GET", null) => List(resource, ns, http.Request.Query["labelSelector"].ToString()),
+                ("GET", { } n) => objects.TryGetValue(Key(resource, ns, n), out var found)
+                    ? (200, found.DeepClone())
+                    : Failure(404, "NotFound", $"{resource.Plural}.{resource.Group} \"{n}\" not found"),
+                ("POST", null) => Create(resource, ns, r),
+                ("PATCH", { } n) => Apply(resource, ns, n, r, http.Request.Query),
+                _ => Failure(405, "MethodNotAllowed", $"{r.Method} is not supported here"),
+            };
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private (int, JsonNode) List(Resource resource, string? ns, string selector)
+    {
+        var wanted = selector.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(term => term.Split('=', 2))
+            .ToList();
+        if (wanted.Any(term => term.Length != 2))
+        {
+            return Failure(400, "BadRequest", $"unable to parse requirement: {selector}");
+        }
+
+        var items = objects
+            .Where(o => o.Key.StartsWith(Key(resource, ns, ""), StringComparison.Ordinal))
+            .Select(o => o.Value)
+            .Where(o => wanted.All(term => o["metadata"]?["labels"]?[term[0]]?.GetValue<string>() == term[1]))
+            .Select(o => (JsonNode?)o.DeepClone())
+            .ToArray();
+        return (200, new JsonObject
+        {
+            ["kind"] = resource.Kind + "List",
+            ["apiVersion"] = resource.ApiVersion,
+            ["metadata"] = new JsonObject { ["resourceVersion"] = NextVersion() },
+            ["items"] = new JsonArray(items),
+        });
+    }
+
+    private (int, JsonNode) Create(Resource resource, string? ns, RecordedRequest r)
+    {
+        if (!r.ContentType.StartsWith("application/json", StringComparison.Ordinal))
+        {
+            return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {r.ContentType})");
+        }
+
+        if (ParseObject(r.Body, resource, ns, out var obj) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var metadata = obj["metadata"]!.AsObject();
+        var name = metadata["name"]?.GetValue<string>();
+        if (string.IsNullOrEmpty(name))
+        {
+            var prefix = metadata["generateName"]?.GetValue<string>();
+            if (string.IsNullOrEmpty(prefix))
+            {
+                return Failure(422, "Invalid", $"{resource.Kind} \"\" is invalid: metadata.name: Required value: name or generateName is required");
+            }
+
+            name = prefix + RandomSuffix();
+            metadata["name"] = name;
+        }
+
+        if (!DnsSubdomain().IsMatch(name) || name.Length > 253)
+        {
+            return Failure(422, "Invalid", $"{resource.Kind} \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'");
+        }
+
+        var key = Key(resource, ns, name);
+        if (objects.ContainsKey(key))
+        {
+            return Failure(409, "AlreadyExists", $"{resource.Plural}.{resource.Group} \"{name}\" already exists");
+        }
+
+        Stamp(metadata, ns);
+        objects[key] = obj;
+        return (201, obj.DeepClone());
+    }
+
+    private (int, JsonNode) Apply(Resource resource, string? ns, string name, RecordedRequest r, IQueryCollection query)
+    {
+        if (r.ContentType != "application/apply-patch+yaml")
+        {
+            return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {r.ContentType})");
+        }
+
+        if (string.IsNullOrEmpty(query["fieldManager"]))
+        {
+            return Failure(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+        }
+
+        // The body of an apply patch is YAML; this service sends JSON, which YAML includes.
+        if (ParseObject(r.Body, resource, ns, out var obj) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var metadata = obj["metadata"]!.AsObject();
+        if (metadata["name"]?.GetValue<string>() != name)
+        {
+            return Failure(400, "BadRequest", "the name of the object does not match the name on the URL");
+        }
+
+        var key = Key(resource, ns, name);
+        var created = !objects.ContainsKey(key);
+        Stamp(metadata, ns);
+        objects[key] = obj;
+        return (created ? 201 : 200, obj.DeepClone());
+    }
+
+    /// <summary>The checks every write gets: JSON object, matching kind and namespace, string-valued metadata maps.</summary>
+    private static (int, JsonNode)? ParseObject(string body, Resource resource, string? ns, out JsonObject obj)
+    {
+        obj = new JsonObject();
+        try
+        {
+            if (JsonNode.Parse(body) is not JsonObject parsed)
+            {
+                return Failure(400, "BadRequest", "the body is not a JSON object");
+            }
+
+            obj = parsed;
+        }
+        catch (JsonException e)
+        {
+            return Failure(400, "BadRequest", $"couldn't get version/kind; json parse error: {e.Message}");
+        }
+
+        if (obj["apiVersion"]?.ToString() != resource.ApiVersion || obj["kind"]?.ToString() != resource.Kind)
+        {
+            return Failure(400, "BadRequest", $"the API version in the data ({obj["apiVersion"]}) does not match the expected API version ({resource.ApiVersion}) or kind ({obj["kind"]} vs {resource.Kind})");
+        }
+
+        if (obj["metadata"] is not JsonObject metadata)
+        {
+            return Failure(422, "Invalid", "metadata: Required value");
+        }
+
+        if (metadata["namespace"]?.ToString() is { } objectNs && objectNs != ns)
+        {
+            return Failure(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+        }
+
+        foreach (var field in new[] { "annotations", "labels" })
+        {
+            if (metadata[field] is null)
+            {
+                continue;
+            }
+
+            if (metadata[field] is not JsonObject map || map.Any(kv => kv.Value is not JsonValue v || v.GetValueKind() != JsonValueKind.String))
+            {
+                return Failure(400, "BadRequest", $"json: cannot unmarshal into Go struct field ObjectMeta.metadata.{field} of type string");
+            }
+
+            if (field == "labels" && map.Any(kv => kv.Value!.GetValue<string>() is var value && (value.Length > 63 || (value.Length > 0 && !LabelValue().IsMatch(value)))))
+            {
+                return Failure(422, "Invalid", "metadata.labels: Invalid value: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'");
+            }
+        }
+
+        return null;
+    }
+
+    private void Stamp(JsonObject metadata, string? ns)
+    {
+        if (ns is not null)
+        {
+            metadata["namespace"] = ns;
+        }
+
+        metadata["uid"] ??= Guid.NewGuid().ToString();
+        metadata["resourceVersion"] = NextVersion();
+        metadata["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private string NextVersion() => Interlocked.Increment(ref resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Key(Resource resource, string? ns, string name) => $"{resource.ApiVersion}/{resource.Plural}/{ns}/{name}";
+
+    private static string RandomSuffix() => string.Concat(Enumerable.Range(0, 5).Select(_ => "bcdfghjklmnpqrstvwxz2456789"[Random.Shared.Next(27)]));
+
+    private static JsonNode? Discovery(string path)
+    {
+        if (path == "/api")
+        {
+            return new JsonObject { ["kind"] = "APIVersions", ["versions"] = new JsonArray("v1"), ["serverAddressByClientCIDRs"] = new JsonArray() };
+        }
+
+        if (path == "/apis")
+        {
+            var groups = Resources.Where(r => r.Group.Length > 0).GroupBy(r => r.Group).Select(g => (JsonNode?)new JsonObject
+            {
+                ["name"] = g.Key,
+                ["versions"] = new JsonArray(g.Select(r => r.Version).Distinct().Select(v => (JsonNode?)new JsonObject { ["groupVersion"] = $"{g.Key}/{v}", ["version"] = v }).ToArray()),
+                ["preferredVersion"] = new JsonObject { ["groupVersion"] = $"{g.Key}/{g.First().Version}", ["version"] = g.First().Version },
+            });
+            return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = new JsonArray(groups.ToArray()) };
+        }
+
+        var groupVersion = path == "/api/v1" ? "v1" : path.StartsWith("/apis/", StringComparison.Ordinal) && path.Count(c => c == '/') == 3 ? path["/apis/".Length..] : null;
+        var served = Resources.Where(r => r.ApiVersion == groupVersion).ToList();
+        return groupVersion is null || served.Count == 0
+            ? null
+            : new JsonObject
+            {
+                ["kind"] = "APIResourceList",
+                ["apiVersion"] = "v1",
+                ["groupVersion"] = groupVersion,
+                ["resources"] = new JsonArray(served.SelectMany(r => new JsonNode?[]
+                {
+                    new JsonObject { ["name"] = r.Plural, ["singularName"] = r.Kind.ToLowerInvariant(), ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("create", "delete", "get", "list", "patch", "update", "watch") },
+                    new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("get", "patch", "update") },
+                }).ToArray()),
+            };
+    }
+
+    private static (int, JsonNode) Failure(int code, string reason, string message) => (code, new JsonObject
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["metadata"] = new JsonObject(),
+        ["status"] = "Failure",
+        ["message"] = message,
+        ["reason"] = reason,
+        ["code"] = code,
+    });
+
+    [GeneratedRegex("^(?:/api/(?<version>v1)|/apis/(?<group>[^/]+)/(?<version>[^/]+))(?:/namespaces/(?<ns>[^/]+))?/(?<plural>[^/]+)(?:/(?<name>[^/]+))?$")]
+    private static partial Regex ObjectPath();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex DnsSubdomain();
+
+    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+    private static partial Regex LabelValue();
+
+    private sealed record Resource(string Group, string Version, string Plural, string Kind, bool Namespaced)
+    {
+        public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+    }
+}
+
+/// <summary>One request as a fake server saw it, with the status it answered.</summary>
+public sealed record RecordedRequest(string Method, string Path, string Query, string ContentType, string Body)
+{
+    public int Status { get; set; }
+
+    public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
+}

@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+
+namespace CiTrigger.Tests.Support;
+
+/// <summary>Webhook bodies built from GitHub's own examples (the fixture files), with the fields a test cares about replaced.</summary>
+public static class Payloads
+{
+    public static string FixturesRoot => Path.Combine(AppContext.BaseDirectory, "Fixtures");
+
+    public static JsonObject Example(string eventType, int index = 0) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(FixturesRoot, "webhooks", eventType, $"{index}.json")))!.AsObject();
+
+    public static string Push(string repo, string gitRef, string before, string after, string defaultBranch = "main", bool deleted = false)
+    {
+        var payload = WithRepository(Example("push", 4), repo, defaultBranch);
+        payload["ref"] = gitRef;
+        payload["before"] = before;
+        payload["after"] = after;
+        payload["deleted"] = deleted;
+        payload["created"] = before.All(c => c == '0');
+        return payload.ToJsonString();
+    }
+
+    public static string Delete(string repo, string name, string refType = "branch", string defaultBranch = "main")
+    {
+        var payload = WithRepository(Example("delete"), repo, defaultBranch);
+        payload["ref"] = name;
+        payload["ref_type"] = refType;
+        return payload.ToJsonString();
+    }
+
+    public static string CheckRun(string repo, string branch, string headSha, string action = "rerequested")
+    {
+        var payload = WithRepository(Example("check_run", 7), repo, "main");
+        payload["action"] = action;
+        payload["check_run"]!["head_sha"] = headSha;
+        payload["check_run"]!["check_suite"]!["head_branch"] = branch;
+        return payload.ToJsonString();
+    }
+
+    public static string CheckSuite(string repo, string branch, string before, string after, string action = "requested")
+    {
+        var payload = WithRepository(Example("check_suite", 3), repo, "main");
+        payload["action"] = action;
+        payload["check_suite"]!["head_branch"] = branch;
+        payload["check_suite"]!["before"] = before;
+        payload["check_suite"]!["after"] = after;
+        return payload.ToJsonString();
+    }
+
+    public static string Sha(int n) => n.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static readonly string ZeroSha = new('0', 40);
+
+    private static JsonObject WithRepository(JsonObject payload, string repo, string defaultBranch)
+    {
+        var repository = payload["repository"]!.AsObject();
+        repository["full_name"] = repo;
+        repository["name"] = repo.Split('/')[1];
+        repository["git_url"] = $"git://github.com/{repo}.git";
+        repository["ssh_url"] = $"git@github.com:{repo}.git";
+        repository["clone_url"] = $"https://github.com/{repo}.git";
+        repository["default_branch"] = defaultBranch;
+        return payload;
+    }
+}
