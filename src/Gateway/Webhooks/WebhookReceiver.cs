@@ -230,7 +230,7 @@ public sealed partial class WebhookReceiver(
         return (StatusCodes.Status200OK, new WebhookAnswer("ignored", delivery, null, reason));
     }
 
-    [GeneratedRegex("^[a-z_]+$")]
+    [GeneratedRegex("^[a-z0-9_]+$")]
     private static partial Regex EventName();
 
     [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]

@@ -95,7 +95,10 @@ public sealed class FakeGitHubApi : IAsyncDisposable
             return Error(403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header");
         }
 
-        if (r.Authorization.Length > 0 && r.Authorization is not ($"token {Token}" or $"Bearer {Token}"))
+        // Authorization schemes are case-insensitive (RFC 7235); GitHub takes "token" and "bearer".
+        var credential = r.Authorization.Split(' ', 2);
+        if (r.Authorization.Length > 0 && !(credential.Length == 2 && credential[1] == Token
+            && (credential[0].Equals("token", StringComparison.OrdinalIgnoreCase) || credential[0].Equals("bearer", StringComparison.OrdinalIgnoreCase))))
         {
             return Error(401, "Bad credentials");
         }
