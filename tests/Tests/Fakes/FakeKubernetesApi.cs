@@ -289,7 +289,8 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
     private (int, JsonNode) Apply(Resource resource, string? ns, string name, RecordedRequest r, IQueryCollection query)
     {
-        if (r.ContentType != "application/apply-patch+yaml")
+        // Like the API server, match the media type without its parameters (charset).
+        if (r.ContentType.Split(';')[0].Trim() != "application/apply-patch+yaml")
         {
             return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {r.ContentType})");
         }
