@@ -51,7 +51,7 @@ public static partial class ProcessingServiceCollectionExtensions
             return ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp);
         }
 
-        var config = KubernetesConnection.TryLoad(options.KubeConfig, out var source);
+        var config = KubernetesConnection.TryLoad(options.KubeConfig, homeDirectory: null, out var source);
         if (config is null)
         {
             Log.NoCluster(logger, source);

@@ -6,7 +6,10 @@ namespace CiTrigger.Grains.Kubernetes;
 public static class KubernetesConnection
 {
     /// <summary>The configuration to use, or null (with the reason) when there is none.</summary>
-    public static KubernetesClientConfiguration? TryLoad(string? kubeConfig, out string source)
+    /// <param name="kubeConfig">An explicit kubeconfig path (Kubernetes:KubeConfig or KUBECONFIG).</param>
+    /// <param name="homeDirectory">Where to look for .kube/config; the user's home directory by default.</param>
+    /// <param name="source">Where the configuration came from, or why there is none.</param>
+    public static KubernetesClientConfiguration? TryLoad(string? kubeConfig, string? homeDirectory, out string source)
     {
         if (!string.IsNullOrWhiteSpace(kubeConfig))
         {
@@ -20,7 +23,7 @@ public static class KubernetesConnection
             return KubernetesClientConfiguration.InClusterConfig();
         }
 
-        var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+        var home = Path.Combine(homeDirectory ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
         if (File.Exists(home))
         {
             source = home;

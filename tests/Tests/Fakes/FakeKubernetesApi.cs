@@ -54,6 +54,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Share of requests (after discovery) answered 500/503 with a Status body.</summary>
     public double FailureRate { get; set; }
 
+    /// <summary>Share of successful writes whose answer is lost: the object is stored, the client gets a 500.</summary>
+    public double LostAnswerRate { get; set; }
+
     /// <summary>Added to every request before it is answered.</summary>
     public TimeSpan Latency { get; set; }
 
@@ -203,7 +206,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         await gate.WaitAsync();
         try
         {
-            return (r.Method, name) switch
+            var (status, body) = (r.Method, name) switch
             {
                 ("GET", null) => List(resource, ns, http.Request.Query["labelSelector"].ToString()),
                 ("GET", { } n) => objects.TryGetValue(Key(resource, ns, n), out var found)
@@ -213,6 +216,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
                 ("PATCH", { } n) => Apply(resource, ns, n, r, http.Request.Query),
                 _ => Failure(405, "MethodNotAllowed", $"{r.Method} is not supported here"),
             };
+            return status is 200 or 201 && r.Method != "GET" && LostAnswerRate > 0 && Random.Shared.NextDouble() < LostAnswerRate
+                ? Failure(500, "InternalError", "injected: the write happened but its answer was lost")
+                : (status, body);
         }
         finally
         {

@@ -51,7 +51,7 @@ public sealed class TriggerHost : IAsyncDisposable
             ["Handler:RetryBaseDelay"] = "00:00:00.050",
             ["Handler:RetryMaxDelay"] = "00:00:00.400",
             ["Handler:ReorderWindow"] = "00:00:01",
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = "Error",
             ["Logging:LogLevel:Orleans"] = "Error",
         };
         if (kubernetes is null)
