@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -11,7 +10,7 @@ namespace CiTrigger.Gateway.Admin;
 /// <c>/admin</c>: read and steer refs. Every route parameter is checked before it reaches a grain key,
 /// since admin requests are untrusted input too.
 /// </summary>
-public static partial class AdminEndpoints
+public static class AdminEndpoints
 {
     private const int MaxPage = 1000;
 
@@ -32,7 +31,7 @@ public static partial class AdminEndpoints
             return AdminResults.Problem(StatusCodes.Status400BadRequest, $"state must be one of {string.Join(", ", RefQueryFilter.Known)}");
         }
 
-        if (repo is not null && !Repository().IsMatch(repo))
+        if (repo is not null && !Names.IsRepository(repo))
         {
             return AdminResults.Problem(StatusCodes.Status400BadRequest, "repo must be owner/name");
         }
@@ -86,7 +85,7 @@ public static partial class AdminEndpoints
 
     private static async Task<IResult> GetDelivery(IGrainFactory grains, string delivery)
     {
-        if (!DeliveryId().IsMatch(delivery))
+        if (!Names.IsDeliveryId(delivery))
         {
             return AdminResults.Problem(StatusCodes.Status400BadRequest, "not a delivery id");
         }
@@ -105,20 +104,9 @@ public static partial class AdminEndpoints
     {
         var repository = owner + "/" + repo;
         var gitRef = "refs/" + refTail;
-        return Repository().IsMatch(repository) && gitRef.Length <= 1024 && RefName().IsMatch(gitRef)
-            ? RefKey.For(repository, gitRef)
-            : null;
+        return Names.IsRepository(repository) && Names.IsGitRef(gitRef) ? RefKey.For(repository, gitRef) : null;
     }
 
     private static IResult BadRef() =>
         AdminResults.Problem(StatusCodes.Status400BadRequest, "expected /admin/repos/{owner}/{repo}/refs/{ref}, e.g. /admin/repos/octo/app/refs/heads/main");
-
-    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
-    private static partial Regex Repository();
-
-    [GeneratedRegex(@"^refs/[^\x00-\x20\x7f~^:?*\[\\]+$")]
-    private static partial Regex RefName();
-
-    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
-    private static partial Regex DeliveryId();
 }

@@ -72,7 +72,7 @@ public sealed partial class WebhookReceiver(
             return Refuse(StatusCodes.Status400BadRequest, $"missing {DeliveryHeader} header");
         }
 
-        if (delivery.Length > 63 || !DeliveryId().IsMatch(delivery))
+        if (!Names.IsDeliveryId(delivery))
         {
             return Refuse(StatusCodes.Status400BadRequest, $"{DeliveryHeader} must be up to 63 characters of letters, digits, '-', '_' and '.'");
         }
@@ -232,9 +232,6 @@ public sealed partial class WebhookReceiver(
 
     [GeneratedRegex("^[a-z0-9_]+$")]
     private static partial Regex EventName();
-
-    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
-    private static partial Regex DeliveryId();
 
     private static partial class Log
     {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Events;
@@ -9,7 +8,7 @@ namespace CiTrigger.Grains.Events;
 /// design. Everything in a payload is untrusted: fields that end up in grain keys, URLs or annotations
 /// are validated, and a payload that lacks them is rejected with the name of the missing field.
 /// </summary>
-public static partial class GitHubEventReader
+public static class GitHubEventReader
 {
     public static readonly IReadOnlySet<string> SupportedEvents =
         new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite" };
@@ -104,7 +103,7 @@ public static partial class GitHubEventReader
     {
         var repo = RequireObject(p, "repository");
         var fullName = RequireString(repo, "full_name", "repository.full_name");
-        if (fullName.Length > 140 || !RepositoryName().IsMatch(fullName))
+        if (!Names.IsRepository(fullName))
         {
             throw new PayloadException($"repository.full_name '{Truncate(fullName)}' is not an owner/name pair");
         }
@@ -170,30 +169,10 @@ public static partial class GitHubEventReader
     private static string RequireRef(JsonElement parent, string name) =>
         ValidateRef(RequireString(parent, name), name);
 
-    /// <summary>
-    /// The subset of git-check-ref-format that matters here: refs become grain keys, URL parameters and
-    /// annotation values, so control characters and the characters git itself forbids are refused.
-    /// </summary>
-    private static string ValidateRef(string gitRef, string field)
-    {
-        if (gitRef.Length > 1024 || !gitRef.StartsWith("refs/", StringComparison.Ordinal) || !RefName().IsMatch(gitRef)
-            || gitRef.Contains("..", StringComparison.Ordinal) || gitRef.Contains("@{", StringComparison.Ordinal)
-            || gitRef.Contains("//", StringComparison.Ordinal) || gitRef.EndsWith('/') || gitRef.EndsWith('.')
-            || gitRef.EndsWith(".lock", StringComparison.Ordinal))
-        {
-            throw new PayloadException($"'{field}' is not a valid git ref: '{Truncate(gitRef)}'");
-        }
-
-        return gitRef;
-    }
+    private static string ValidateRef(string gitRef, string field) =>
+        Names.IsGitRef(gitRef) ? gitRef : throw new PayloadException($"'{field}' is not a valid git ref: '{Truncate(gitRef)}'");
 
     private static string Truncate(string value) => value.Length <= 80 ? value : value[..80] + "…";
-
-    [GeneratedRegex(@"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
-    private static partial Regex RepositoryName();
-
-    [GeneratedRegex(@"^[^\x00-\x20\x7f~^:?*\[\\]+$")]
-    private static partial Regex RefName();
 
     private sealed class PayloadException(string message) : Exception(message);
 }

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Manifests;
@@ -11,7 +10,7 @@ namespace CiTrigger.Grains.Manifests;
 /// (ours win on our own keys, theirs are kept), and labels it with the delivery id so a created
 /// object can be found again after a crash.
 /// </summary>
-public static partial class ManifestAnnotator
+public static class ManifestAnnotator
 {
     public const string Prefix = "k8s-webhook-handler.io/";
     public const string DeliveryLabel = Prefix + "delivery";
@@ -52,7 +51,7 @@ public static partial class ManifestAnnotator
     /// GitHub's GUIDs pass unchanged; anything else is replaced by a stable hash of itself.
     /// </summary>
     public static string LabelValue(string delivery) =>
-        delivery.Length <= 63 && ValidLabelValue().IsMatch(delivery)
+        Names.IsDeliveryId(delivery)
             ? delivery
             : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(delivery)))[..40];
 
@@ -70,7 +69,4 @@ public static partial class ManifestAnnotator
                 throw new ManifestException($"{path} must be a mapping");
         }
     }
-
-    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
-    private static partial Regex ValidLabelValue();
 }

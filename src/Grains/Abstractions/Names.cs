@@ -1,0 +1,36 @@
+using System.Text.RegularExpressions;
+
+namespace CiTrigger.Grains.Abstractions;
+
+/// <summary>
+/// Which repository names and git refs are accepted anywhere (payloads, admin routes). Both become parts
+/// of grain keys, URLs and annotation values, so they are checked once, here, the same way everywhere.
+/// </summary>
+public static partial class Names
+{
+    /// <summary><c>owner/name</c> as GitHub allows them; no "." or ".." segments.</summary>
+    public static bool IsRepository(string value) =>
+        value.Length <= 140 && RepositoryPattern().IsMatch(value) && value.Split('/') is [_, var name] && name is not ("." or "..");
+
+    /// <summary>
+    /// The subset of git-check-ref-format that matters here: under <c>refs/</c>, no control characters or
+    /// characters git forbids, no "..", "@{", "//", and no trailing "/", "." or ".lock".
+    /// </summary>
+    public static bool IsGitRef(string value) =>
+        value.Length <= 1024 && value.StartsWith("refs/", StringComparison.Ordinal) && RefPattern().IsMatch(value)
+        && !value.Contains("..", StringComparison.Ordinal) && !value.Contains("@{", StringComparison.Ordinal)
+        && !value.Contains("//", StringComparison.Ordinal) && !value.EndsWith('/') && !value.EndsWith('.')
+        && !value.EndsWith(".lock", StringComparison.Ordinal);
+
+    /// <summary>A GitHub delivery id, usable as a Kubernetes label value (63 characters, alphanumeric ends).</summary>
+    public static bool IsDeliveryId(string value) => value.Length <= 63 && DeliveryPattern().IsMatch(value);
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_.-]{1,100}$")]
+    private static partial Regex RepositoryPattern();
+
+    [GeneratedRegex(@"^[^\x00-\x20\x7f~^:?*\[\\]+$")]
+    private static partial Regex RefPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+    private static partial Regex DeliveryPattern();
+}
