@@ -29,7 +29,10 @@ public static class OrleansHosting
             throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), failures);
         }
 
-        builder.UseOrleans(silo =>
+        // AddOrleans, not UseOrleans: UseOrleans hands Orleans the app configuration, and Orleans reads
+        // "Orleans:Clustering" as a provider section of its own, which collides with our documented
+        // Orleans:Clustering=Localhost|Redis. Everything Orleans needs is configured explicitly below.
+        builder.Services.AddOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(c =>
             {
@@ -41,6 +44,8 @@ public static class OrleansHosting
                 silo.Configure<ReminderOptions>(r => r.MinimumReminderPeriod = minimum);
             }
 
+            // Failure detection (ProbeTimeout, NumMissedProbesLimit, ...) as Orleans names it, for clusters that must fail over faster.
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(OrleansOptions.Section + ":Membership"));
             if (options.CollectionAge is { } age)
             {
                 silo.Configure<GrainCollectionOptions>(g => g.CollectionAge = age);

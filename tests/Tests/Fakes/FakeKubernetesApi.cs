@@ -38,6 +38,8 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, JsonObject> objects = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
+    private readonly ConcurrentQueue<JsonObject> creations = new();
+    private int held;
     private readonly SemaphoreSlim gate = new(1, 1);
     private WebApplication? app;
     private int port;
@@ -69,6 +71,12 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     public IReadOnlyList<RecordedRequest> Applied => [.. requests.Where(r => r.Method is "POST" or "PATCH" && r.Status is 200 or 201)];
 
     public IEnumerable<JsonObject> Objects => objects.Values;
+
+    /// <summary>Every object as it was first created, in creation order: the ground truth for "applied once".</summary>
+    public IReadOnlyList<JsonObject> Creations => [.. creations];
+
+    /// <summary>Requests currently waiting in <see cref="Hold"/>.</summary>
+    public int Held => Volatile.Read(ref held);
 
     public static async Task<FakeKubernetesApi> StartAsync()
     {
@@ -148,7 +156,15 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         if (Hold is { } hold)
         {
-            await hold(recorded);
+            Interlocked.Increment(ref held);
+            try
+            {
+                await hold(recorded);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref held);
+            }
         }
 
         var (status, body) = request.Headers.Authorization.ToString() != $"Bearer {Token}"
@@ -290,6 +306,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         Stamp(metadata, ns);
         objects[key] = obj;
+        creations.Enqueue((JsonObject)obj.DeepClone());
         return (201, obj.DeepClone());
     }
 
@@ -322,6 +339,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         var created = !objects.ContainsKey(key);
         Stamp(metadata, ns);
         objects[key] = obj;
+        if (created)
+        {
+            creations.Enqueue((JsonObject)obj.DeepClone());
+        }
+
         return (created ? 201 : 200, obj.DeepClone());
     }
 

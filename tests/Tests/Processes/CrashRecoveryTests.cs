@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
+using Xunit;
+
+namespace CiTrigger.Tests.Processes;
+
+/// <summary>
+/// Real processes killed with SIGKILL while the cluster holds their applies in flight: every event that
+/// was answered 202 is applied afterwards, once, in its ref's order.
+/// </summary>
+public class CrashRecoveryTests
+{
+    private sealed record Scenario(FakeGitHubApi GitHub, FakeKubernetesApi Kubernetes, FakeGitHubApi.Repository Repo, TaskCompletionSource Release)
+        : IAsyncDisposable
+    {
+        public Dictionary<string, IReadOnlyList<string>> Revisions { get; } = [];
+
+        public List<(string Delivery, string Payload)> Sent { get; } = [];
+
+        public static async Task<Scenario> StartAsync(string repoName)
+        {
+            var github = await FakeGitHubApi.StartAsync();
+            var kubernetes = await FakeKubernetesApi.StartAsync();
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            // Every create waits until the test lets it through: the events stay in flight or queued.
+            kubernetes.Hold = r => r.Method == "POST" ? release.Task : Task.CompletedTask;
+            return new Scenario(github, kubernetes, github.Repo(repoName), release);
+        }
+
+        public Dictionary<string, string> Settings(string directory, IDictionary<string, string>? extra = null)
+        {
+            var settings = new Dictionary<string, string>
+            {
+                ["Webhook:Secrets"] = TriggerHost.Secret,
+                ["GitHub:BaseUrl"] = GitHub.BaseAddress.ToString(),
+                ["GitHub:Token"] = FakeGitHubApi.Token,
+                ["Kubernetes:KubeConfig"] = Kubernetes.WriteKubeConfig(directory),
+                ["Handler:RetryBaseDelay"] = "00:00:00.100",
+                ["Handler:RetryMaxDelay"] = "00:00:01",
+                ["Handler:ReminderPeriod"] = "00:00:02",
+                ["Orleans:MinimumReminderPeriod"] = "00:00:01",
+                ["Logging:LogLevel:Default"] = "Warning",
+            };
+            foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            {
+                settings[key] = value;
+            }
+
+            return settings;
+        }
+
+        /// <summary>Sends <paramref name="count"/> chained pushes for each branch, all answered 202.</summary>
+        public async Task PushAsync(HttpClient client, string[] branches, int count)
+        {
+            foreach (var branch in branches)
+            {
+                var revisions = Enumerable.Range(0, count).Select(_ => Repo.Commit(branch, ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList();
+                Revisions[$"refs/heads/{branch}"] = revisions;
+                for (var i = 0; i < count; i++)
+                {
+                    var delivery = Guid.NewGuid().ToString();
+                    var payload = Payloads.Push(Repo.FullName, $"refs/heads/{branch}", i == 0 ? Payloads.ZeroSha : revisions[i - 1], revisions[i]);
+                    using var response = await client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(payload), "application/json", delivery));
+                    Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                    Sent.Add((delivery, payload));
+                }
+            }
+        }
+
+        public int Expected => Revisions.Values.Sum(r => r.Count);
+
+        public async ValueTask DisposeAsync()
+        {
+            Release.TrySetResult();
+            await Kubernetes.DisposeAsync();
+            await GitHub.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Embedded_default_applies_every_acknowledged_event_once_after_kill_9_and_restart()
+    {
+        await using var scenario = await Scenario.StartAsync("octo/embedded-crash");
+        var directory = Directory.CreateTempSubdirectory("citrigger-crash-").FullName;
+        var settings = scenario.Settings(directory, new Dictionary<string, string>
+        {
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        var first = await SiloProcess.StartAsync(settings);
+        await scenario.PushAsync(first.Client, ["one", "two"], 3);
+        await Eventually.Until(() => scenario.Kubernetes.Held == 2, TimeSpan.FromSeconds(20), "both refs' first create in flight");
+        await first.KillAsync();
+
+        // The creates that were in flight when the process died go through now, unseen by the service.
+        scenario.Release.SetResult();
+        await Eventually.Until(() => scenario.Kubernetes.Creations.Count == 2, TimeSpan.FromSeconds(10), "the orphaned creates");
+
+        // Nothing but the restart itself may wake the refs: no webhook, no admin call until all is applied.
+        await using var second = await SiloProcess.StartAsync(settings);
+        await Eventually.Until(() => scenario.Kubernetes.Creations.Count == scenario.Expected, TimeSpan.FromSeconds(30),
+            "every acknowledged event applied after the restart");
+        Assert.True(Idle(second, scenario));
+
+        AppliedOnce.InOrder(scenario.Kubernetes, scenario.Revisions);
+        var state = (await second.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{scenario.Repo.FullName}/refs/heads/one"))!;
+        Assert.Equal("existing", state["history"]![2]!["objects"]![0]!["action"]!.GetValue<string>());
+
+        var (delivery, payload) = scenario.Sent[1];
+        using var redelivered = await second.Client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(payload), "application/json", delivery));
+        Assert.Equal("duplicate", (await redelivered.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task In_redis_mode_the_surviving_silo_finishes_a_killed_silos_queue_once_in_order()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var scenario = await Scenario.StartAsync("octo/redis-crash");
+        var directory = Directory.CreateTempSubdirectory("citrigger-redis-").FullName;
+        Dictionary<string, string> SiloSettings() => scenario.Settings(directory, new Dictionary<string, string>
+        {
+            ["Orleans:Clustering"] = "Redis",
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Orleans:AdvertisedIP"] = "127.0.0.1",
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+        });
+
+        await using var survivor = await SiloProcess.StartAsync(SiloSettings());
+        var doomed = await SiloProcess.StartAsync(SiloSettings());
+
+        // Refs are placed on the silo that received their webhook, so all of them live on the doomed one.
+        await scenario.PushAsync(doomed.Client, ["one", "two", "three"], 3);
+        await Eventually.Until(() => scenario.Kubernetes.Held == 3, TimeSpan.FromSeconds(20), "every ref's first create in flight");
+        await doomed.KillAsync();
+        scenario.Release.SetResult();
+
+        // Only the refs' reminders may bring them back on the survivor: no webhook, no admin call until all is applied.
+        await Eventually.Until(() => scenario.Kubernetes.Creations.Count == scenario.Expected, TimeSpan.FromSeconds(90),
+            "the survivor to finish the dead silo's queues\n" + survivor.Output);
+        Assert.True(Idle(survivor, scenario));
+
+        AppliedOnce.InOrder(scenario.Kubernetes, scenario.Revisions);
+
+        // A webhook posted to the survivor reaches the (re-activated) ref: its delivery memory survived too.
+        var (delivery, payload) = scenario.Sent[^1];
+        using var redelivered = await survivor.Client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(payload), "application/json", delivery));
+        Assert.Equal("duplicate", (await redelivered.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+    }
+
+    private static bool Idle(SiloProcess silo, Scenario scenario) =>
+        scenario.Revisions.Keys.All(gitRef =>
+        {
+            try
+            {
+                var state = silo.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{scenario.Repo.FullName}/{gitRef}").GetAwaiter().GetResult();
+                return state!["queue"]!.AsArray().Count == 0 && state["history"]!.AsArray().Count == scenario.Revisions[gitRef].Count;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        });
+}
