@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage;
+using CiTrigger.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Xunit;
+
+namespace CiTrigger.Tests.EndToEnd;
+
+/// <summary>What 202 promises: stored before answered, applied once, in order, whatever fails in between.</summary>
+public class DeliveryGuaranteeTests
+{
+    [Fact]
+    public async Task Every_event_is_applied_once_in_order_despite_a_flaky_slow_cluster_duplicates_and_reordering()
+    {
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string>
+        {
+            ["Handler:MaxAttempts"] = "100",
+            ["Handler:ReorderWindow"] = "00:00:03",
+        });
+        env.Kubernetes.FailureRate = 0.3;
+        env.Kubernetes.LostAnswerRate = 0.2;
+        env.Kubernetes.Latency = TimeSpan.FromMilliseconds(5);
+        var repo = env.GitHub.Repo("octo/flaky");
+        var branches = new[] { "a", "b", "c", "d" };
+        var revisions = branches.ToDictionary(b => b, b => Enumerable.Range(0, 6).Select(_ => repo.Commit(b, ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList());
+
+        var sends = new List<Task<HttpResponseMessage>>();
+        foreach (var branch in branches)
+        {
+            var revs = revisions[branch];
+            var pushes = Enumerable.Range(0, revs.Count)
+                .Select(i => (Delivery: Guid.NewGuid().ToString(), Payload: Payloads.Push(repo.FullName, $"refs/heads/{branch}", i == 0 ? Payloads.ZeroSha : revs[i - 1], revs[i])))
+                .ToList();
+
+            // The push that creates the ref goes first: a ref without history has no chain to wait for.
+            // The rest race each other over separate connections (GitHub does not promise an order),
+            // the second and third swapped, the fifth and sixth too, each sent twice at once.
+            var creating = env.Service.SendAsync("push", pushes[0].Payload, pushes[0].Delivery);
+            sends.Add(creating);
+            await creating;
+            sends.Add(env.Service.SendAsync("push", pushes[0].Payload, pushes[0].Delivery));
+            foreach (var i in new[] { 2, 1, 3, 5, 4 })
+            {
+                sends.Add(env.Service.SendAsync("push", pushes[i].Payload, pushes[i].Delivery));
+                sends.Add(env.Service.SendAsync("push", pushes[i].Payload, pushes[i].Delivery));
+            }
+        }
+
+        var answers = await Task.WhenAll(sends.Select(async s =>
+        {
+            using var response = await s;
+            return (response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+        }));
+        Assert.Equal(24, answers.Count(a => a == (HttpStatusCode.Accepted, "queued")));
+        Assert.Equal(24, answers.Count(a => a == (HttpStatusCode.OK, "duplicate")));
+
+        await Eventually.Until(() => env.Kubernetes.Creations.Count == 24, TimeSpan.FromSeconds(60), "every event applied");
+        foreach (var branch in branches)
+        {
+            var state = await env.WaitForAsync(repo.FullName, $"refs/heads/{branch}", s => IsolatedService.Finished(s) == 6 && IsolatedService.Queued(s) == 0, branch);
+            Assert.All(state["history"]!.AsArray(), h => Assert.Equal("applied", h!["outcome"]!.GetValue<string>()));
+        }
+
+        AppliedOnce.InOrder(env.Kubernetes, revisions.ToDictionary(r => $"refs/heads/{r.Key}", r => (IReadOnlyList<string>)r.Value));
+    }
+
+    [Fact]
+    public async Task A_push_whose_predecessor_never_arrives_is_processed_after_the_window_and_marked()
+    {
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:ReorderWindow"] = "00:00:01" });
+        var repo = env.GitHub.Repo("octo/gap");
+        var first = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var third = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, first));
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the first push");
+        var sent = DateTimeOffset.UtcNow;
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(77), third));
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the gapped push");
+
+        var gapped = state["history"]![0]!;
+        Assert.True(gapped["outOfChain"]!.GetValue<bool>());
+        Assert.False(state["history"]![1]!["outOfChain"]!.GetValue<bool>());
+        Assert.True(gapped["attempts"]![0]!["startedAt"]!.GetValue<DateTimeOffset>() >= sent.AddSeconds(0.9), "it waited for the window");
+        Assert.Equal(third, state["lastAfter"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_attempt_that_hangs_times_out_and_its_retry_does_not_create_a_second_object()
+    {
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:AttemptTimeout"] = "00:00:01" });
+        var repo = env.GitHub.Repo("octo/hang");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var posts = 0;
+        env.Kubernetes.Hold = r => r.Method == "POST" && Interlocked.Increment(ref posts) == 1 ? release.Task : Task.CompletedTask;
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
+        var timedOut = await env.WaitForAsync(repo.FullName, "refs/heads/main",
+            s => IsolatedService.Queued(s) == 1 && s["queue"]![0]!["attempts"]!.AsArray().Count >= 1, "the attempt to time out");
+
+        // The hung create completes now: too late for the attempt that sent it, but the object exists.
+        release.SetResult();
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the retry");
+
+        Assert.Contains("timed out after 1 s", timedOut["queue"]![0]!["attempts"]![0]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(env.Kubernetes.Creations);
+        Assert.Equal("applied", state["history"]![0]!["outcome"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task When_the_store_cannot_write_the_webhook_is_answered_503_and_a_redelivery_later_is_accepted()
+    {
+        var failing = new FailingSwitch();
+        await using var github = await Fakes.FakeGitHubApi.StartAsync();
+        await using var kubernetes = await Fakes.FakeKubernetesApi.StartAsync();
+        await using var service = await TriggerHost.StartAsync(github, kubernetes, configure: builder =>
+            builder.Services.AddKeyedSingleton<IGrainStorage>(RefGrain.StorageName, (sp, _) => new FailingGrainStorage(
+                new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
+                failing)));
+        var repo = github.Repo("octo/store-down");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var payload = Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after);
+        var delivery = Guid.NewGuid().ToString();
+
+        failing.On = true;
+        using var refused = await service.SendAsync("push", payload, delivery);
+        var refusal = (await refused.Content.ReadFromJsonAsync<JsonObject>())!;
+        failing.On = false;
+        await Eventually.Until(async () =>
+        {
+            using var response = await service.SendAsync("push", payload, delivery);
+            return response.StatusCode == HttpStatusCode.Accepted ? "accepted" : null;
+        }, TimeSpan.FromSeconds(10), "the redelivery to be accepted");
+        await Eventually.Until(() => kubernetes.Creations.Count == 1, TimeSpan.FromSeconds(20), "the event to be applied");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Contains("nothing was acknowledged", refusal["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(kubernetes.Creations);
+    }
+
+    private sealed class FailingSwitch
+    {
+        public volatile bool On;
+    }
+
+    /// <summary>The real storage, with writes that fail while the switch is on.</summary>
+    private sealed class FailingGrainStorage(IGrainStorage inner, FailingSwitch failing) : IGrainStorage
+    {
+        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+        public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+            failing.On ? Task.FromException(new IOException("injected: the disk is full")) : inner.WriteStateAsync(stateName, grainId, grainState);
+
+        public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+    }
+}
