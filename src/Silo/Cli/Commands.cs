@@ -30,6 +30,11 @@ public static class Commands
             await error.WriteLineAsync(Usage);
             return 2;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"{args[0]}: {e.Message}");
+            return 1;
+        }
     }
 
     public const string Usage = """
