@@ -34,6 +34,11 @@ public static partial class ProcessingServiceCollectionExtensions
             return GitHubClientFactory.Create(github, github.Token, handler.MaxManifestBytes);
         });
         services.AddSingleton<IManifestSource, GitHubManifestSource>();
+        services.AddSingleton<GitHubCommitStatusReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<GitHubCommitStatusReporter>());
+        services.AddSingleton<ICommitStatusReporter>(sp => sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus
+            ? sp.GetRequiredService<GitHubCommitStatusReporter>()
+            : new NoCommitStatuses());
         services.AddSingleton(CreateApplier);
         services.AddSingleton<EventProcessor>();
         services.AddSingleton<Telemetry.TriggerMetrics>();

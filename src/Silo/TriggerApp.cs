@@ -3,6 +3,7 @@ using CiTrigger.Gateway.Admin;
 using CiTrigger.Grains;
 using CiTrigger.Grains.Telemetry;
 using CiTrigger.Silo.Hosting;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
@@ -19,6 +20,9 @@ public static class TriggerApp
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+
+        // Defaults under every other source, so appsettings, environment and command line still win.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LoggingDefaults });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -43,6 +47,21 @@ public static class TriggerApp
         app.MapOrleansDashboard("/dashboard").AddEndpointFilter<AdminAccessFilter>();
         return app;
     }
+
+    /// <summary>
+    /// Every line carries its scopes (delivery, repository, ref, revision); <c>Logging:Console:FormatterName=json</c>
+    /// switches the console to one JSON object per line.
+    /// </summary>
+    private static readonly Dictionary<string, string?> LoggingDefaults = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Orleans"] = "Warning",
+        ["Logging:LogLevel:Polly"] = "Warning",
+        ["Logging:Console:FormatterOptions:IncludeScopes"] = "true",
+        ["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true",
+        ["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-ddTHH:mm:ss.fffZ ",
+    };
 
     /// <summary>Runs until stopped; a configuration error ends the process with one line naming the key.</summary>
     public static async Task<int> RunAsync(string[] args)

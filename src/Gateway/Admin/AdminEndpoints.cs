@@ -21,6 +21,8 @@ public static class AdminEndpoints
         admin.MapGet("/repos/{owner}/{repo}/refs/{**ref}", GetRef);
         admin.MapPost("/repos/{owner}/{repo}/refs/{**path}", ActOnRef);
         admin.MapGet("/deliveries/{delivery}", GetDelivery);
+        admin.MapGet("/repos/{owner}/{repo}", GetRepository);
+        admin.MapPost("/repos/{owner}/{repo}/{action:regex(^(pause|resume)$)}", ActOnRepository);
         return app;
     }
 
@@ -81,6 +83,32 @@ public static class AdminEndpoints
             { Done: true } => AdminResults.Ok(new { key, result.Message, result.Delivery }),
             _ => Results.Json(new { key, error = result.Message, result.Delivery }, AdminResults.Json, statusCode: StatusCodes.Status409Conflict),
         };
+    }
+
+    private static async Task<IResult> GetRepository(IGrainFactory grains, string owner, string repo, string? after)
+    {
+        var repository = owner + "/" + repo;
+        if (!Names.IsRepository(repository))
+        {
+            return AdminResults.Problem(StatusCodes.Status400BadRequest, "expected /admin/repos/{owner}/{repo}");
+        }
+
+        var key = repository.ToLowerInvariant();
+        var paused = await grains.GetGrain<IRepositoryGrain>(key).IsPaused();
+        var refs = await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(null, key, MaxPage, after));
+        return AdminResults.Ok(new { repository = key, paused, refs.Refs, refs.Next });
+    }
+
+    private static async Task<IResult> ActOnRepository(IGrainFactory grains, string owner, string repo, string action)
+    {
+        var repository = owner + "/" + repo;
+        if (!Names.IsRepository(repository))
+        {
+            return AdminResults.Problem(StatusCodes.Status400BadRequest, "expected /admin/repos/{owner}/{repo}/pause or /resume");
+        }
+
+        var result = await grains.GetGrain<IRepositoryGrain>(repository.ToLowerInvariant()).SetPaused(action == "pause");
+        return AdminResults.Ok(new { repository = repository.ToLowerInvariant(), result.Message });
     }
 
     private static async Task<IResult> GetDelivery(IGrainFactory grains, string delivery)

@@ -124,6 +124,7 @@ public sealed partial class WebhookReceiver(
 
     private async Task<(int, WebhookAnswer)> EnqueueAsync(HookEvent hookEvent, TimeSpan timeout, CancellationToken aborted)
     {
+        using var scope = logger.BeginScope(EventScope.Of(hookEvent));
         var key = hookEvent.Key;
         try
         {

@@ -30,6 +30,9 @@ public interface IRefGrain : IGrainWithStringKey
     /// <summary>Stops processing (events are still accepted and queued) or resumes it.</summary>
     Task<AdminResult> SetPaused(bool paused);
 
+    /// <summary>Applies the repository-wide pause (see <see cref="IRepositoryGrain"/>) to this ref.</summary>
+    Task SetRepositoryPaused(bool paused);
+
     /// <summary>Resumes processing of pending work, if any; used at start-up and by recovery.</summary>
     [OneWay]
     Task Wake();

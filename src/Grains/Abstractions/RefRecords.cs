@@ -80,7 +80,8 @@ public sealed record RefSnapshot(
     [property: Id(4)] string? InFlight,
     [property: Id(5)] ImmutableList<PendingEvent> Queue,
     [property: Id(6)] ImmutableList<HistoryEntry> History,
-    [property: Id(7)] string LastAfter);
+    [property: Id(7)] string LastAfter,
+    [property: Id(8)] bool RepositoryPaused);
 
 /// <summary>Where a delivery stands: queued, being processed, or finished with an outcome.</summary>
 [GenerateSerializer, Immutable]

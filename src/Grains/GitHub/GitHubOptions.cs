@@ -13,6 +13,20 @@ public sealed class GitHubOptions
 
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Report each event as a commit status (pending, then success or failure) on its revision.</summary>
+    public bool ReportStatus { get; set; }
+
+    /// <summary>The status context, the name GitHub shows beside the commit.</summary>
+    public string StatusContext { get; set; } = "k8s-webhook-handler";
+
+    /// <summary>
+    /// Target URL of the statuses; placeholders <c>{delivery}</c>, <c>{key}</c>, <c>{repository}</c>,
+    /// <c>{ref}</c>, <c>{revision}</c>, and once applied <c>{namespace}</c> and <c>{name}</c> of the first
+    /// object (e.g. <c>https://argo.example.com/workflows/{namespace}/{name}</c>). Without it statuses
+    /// carry no link.
+    /// </summary>
+    public string? StatusTargetUrl { get; set; }
+
     public Uri ApiBase => ApiBaseFor(BaseUrl);
 
     /// <summary>The API root Octokit would use for <paramref name="baseUrl"/>.</summary>
@@ -38,6 +52,17 @@ public sealed class GitHubOptions
             && (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
         {
             yield return $"{Section}:BaseUrl: '{BaseUrl}' is not an absolute http(s) URL";
+        }
+
+        if (ReportStatus && string.IsNullOrWhiteSpace(StatusContext))
+        {
+            yield return $"{Section}:StatusContext: must not be empty when {Section}:ReportStatus=true";
+        }
+
+        if (StatusTargetUrl is { Length: > 0 } template
+            && !Uri.TryCreate(template.Replace("{", "", StringComparison.Ordinal).Replace("}", "", StringComparison.Ordinal), UriKind.Absolute, out _))
+        {
+            yield return $"{Section}:StatusTargetUrl: '{template}' is not an absolute URL template";
         }
 
         if (RequestTimeout <= TimeSpan.Zero)

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.GitHub;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.Hosting;
@@ -28,6 +29,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private readonly EventProcessor processor;
     private readonly IRefCatalog catalog;
     private readonly TriggerMetrics metrics;
+    private readonly ICommitStatusReporter statuses;
     private readonly HandlerOptions options;
     private readonly IHostApplicationLifetime lifetime;
     private readonly TimeProvider time;
@@ -38,6 +40,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private IGrainTimer? drainTimer;
     private IGrainReminder? reminder;
     private bool draining;
+    private bool? repositoryPaused;
     private string? inFlight;
     private bool summaryDirty;
     private Task summaryPublisher = Task.CompletedTask;
@@ -48,6 +51,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         EventProcessor processor,
         IRefCatalog catalog,
         TriggerMetrics metrics,
+        ICommitStatusReporter statuses,
         IOptions<HandlerOptions> options,
         IHostApplicationLifetime lifetime,
         TimeProvider time,
@@ -58,6 +62,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         this.processor = processor;
         this.catalog = catalog;
         this.metrics = metrics;
+        this.statuses = statuses;
         this.options = options.Value;
         this.lifetime = lifetime;
         this.time = time;
@@ -65,6 +70,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     }
 
     private string Key => this.GetPrimaryKeyString();
+
+    private bool Paused => queue.State.Paused || repositoryPaused == true;
 
     public void Dispose()
     {
@@ -103,6 +110,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public async Task<EnqueueResult> Enqueue(HookEvent hookEvent)
     {
+        using var scope = logger.BeginScope(EventScope.Of(hookEvent));
         var pending = queue.State.Pending;
         if (seen.Contains(hookEvent.Delivery) || pending.Any(p => p.Event.Delivery == hookEvent.Delivery))
         {
@@ -130,6 +138,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         metrics.QueueDepthChanged(1);
         Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, queue.State.Pending.Count);
         _ = RecordDeliveryAsync(hookEvent);
+        statuses.Report(hookEvent, StatusState.Pending, "queued");
         RequestDrain(TimeSpan.Zero);
         PublishSummary();
         return new EnqueueResult(EnqueueStatus.Queued, queue.State.Pending.Count);
@@ -139,7 +148,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     {
         var (repository, gitRef) = RefKey.Split(Key);
         return Task.FromResult(new RefSnapshot(Key, repository, gitRef, queue.State.Paused, inFlight,
-            queue.State.Pending, log.State.History, log.State.LastAfter));
+            queue.State.Pending, log.State.History, log.State.LastAfter, repositoryPaused == true));
     }
 
     public Task<DeliveryRecord?> GetDelivery(string delivery)
@@ -198,6 +207,18 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         return new AdminResult(true, paused ? "paused: events are queued but not processed" : "resumed", null);
     }
 
+    public Task SetRepositoryPaused(bool paused)
+    {
+        repositoryPaused = paused;
+        if (!paused)
+        {
+            RequestDrain(TimeSpan.Zero);
+        }
+
+        PublishSummary();
+        return Task.CompletedTask;
+    }
+
     public Task Wake()
     {
         RequestDrain(TimeSpan.Zero);
@@ -245,7 +266,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         draining = true;
         try
         {
-            while (!deactivating.IsCancellationRequested && !queue.State.Paused && await TakeNextAsync() is { } next)
+            repositoryPaused ??= await GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused();
+            while (!deactivating.IsCancellationRequested && !Paused && await TakeNextAsync() is { } next)
             {
                 var (entry, outOfChain) = next;
                 inFlight = entry.Event.Delivery;
@@ -327,10 +349,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private async Task<Attempt?> AttemptAsync(PendingEvent entry)
     {
         var e = entry.Event;
-        using var scope = logger.BeginScope(new Dictionary<string, object>
-        {
-            ["Delivery"] = e.Delivery, ["Repository"] = e.Repository, ["Ref"] = e.Ref, ["Revision"] = e.Revision,
-        });
+        using var scope = logger.BeginScope(EventScope.Of(e));
         using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping, deactivating.Token);
         attemptCts.CancelAfter(options.AttemptTimeout);
         var started = time.GetUtcNow();
@@ -409,7 +428,25 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => p.Event.Delivery == e.Delivery) });
         metrics.QueueDepthChanged(-removed);
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
+        ReportOutcome(e, outcome, error, objects);
         PublishSummary();
+    }
+
+    private void ReportOutcome(HookEvent e, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects)
+    {
+        var first = objects.Count > 0 ? objects[0] : null;
+        switch (outcome)
+        {
+            case Outcome.Applied:
+                statuses.Report(e, StatusState.Success, first is null ? "applied" : $"applied {first.Kind} {first.Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : ""), first);
+                break;
+            case Outcome.Failed:
+                statuses.Report(e, StatusState.Failure, error ?? "failed");
+                break;
+            default:
+                statuses.Report(e, StatusState.Error, error ?? "skipped");
+                break;
+        }
     }
 
     private static ImmutableList<PendingEvent> Replace(ImmutableList<PendingEvent> list, PendingEvent old, PendingEvent updated)
@@ -490,12 +527,12 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var pending = queue.State.Pending;
         var last = log.State.History.IsEmpty ? null : log.State.History[0];
         var headError = pending.IsEmpty ? null : pending[0].Attempts.LastOrDefault()?.Error;
-        var state = queue.State.Paused ? RefSummary.PausedState
+        var state = Paused ? RefSummary.PausedState
             : headError is not null ? RefSummary.Retrying
             : !pending.IsEmpty ? RefSummary.Pending
             : last?.Outcome == Outcome.Failed ? RefSummary.FailedState
             : RefSummary.Idle;
-        return new RefSummary(Key, repository, gitRef, pending.Count, queue.State.Paused, state,
+        return new RefSummary(Key, repository, gitRef, pending.Count, Paused, state,
             last?.Event.Delivery, last?.Outcome, headError ?? last?.Error, time.GetUtcNow());
     }
 

@@ -13,6 +13,7 @@ public sealed class TriggerMetrics
     private readonly Counter<long> webhooks;
     private readonly Counter<long> processed;
     private readonly Counter<long> retries;
+    private readonly Counter<long> statuses;
     private readonly UpDownCounter<long> queueDepth;
     private readonly Histogram<double> processing;
     private readonly Histogram<double> endToEnd;
@@ -23,6 +24,7 @@ public sealed class TriggerMetrics
         webhooks = meter.CreateCounter<long>("citrigger.webhooks.received", "{webhook}", "Webhooks received, by event type and HTTP status answered");
         processed = meter.CreateCounter<long>("citrigger.events.processed", "{event}", "Events finished, by outcome");
         retries = meter.CreateCounter<long>("citrigger.events.retries", "{attempt}", "Failed attempts that will be tried again");
+        statuses = meter.CreateCounter<long>("citrigger.github.statuses", "{status}", "Commit statuses, by result: posted, failed, dropped");
         queueDepth = meter.CreateUpDownCounter<long>("citrigger.queue.depth", "{event}", "Events accepted and not yet finished");
         processing = meter.CreateHistogram<double>("citrigger.processing.duration", "s", "Duration of one processing attempt",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
@@ -40,6 +42,8 @@ public sealed class TriggerMetrics
         processing.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("result", result));
 
     public void Retrying() => retries.Add(1);
+
+    public void StatusReported(string result) => statuses.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void Finished(string outcome, TimeSpan endToEndDuration)
     {

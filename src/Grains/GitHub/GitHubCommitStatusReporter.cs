@@ -1,0 +1,104 @@
+using System.Threading.Channels;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Octokit;
+
+namespace CiTrigger.Grains.GitHub;
+
+/// <summary>
+/// Posts commit statuses from a bounded queue on a background loop, in the order they were reported, so
+/// "pending" always precedes the outcome of the same event. A failing or slow status API costs at most a
+/// few retries and a log line; when the queue is full, new statuses are dropped and counted.
+/// </summary>
+public sealed partial class GitHubCommitStatusReporter(
+    IGitHubClient client, IOptions<GitHubOptions> options, TriggerMetrics metrics, ILogger<GitHubCommitStatusReporter> logger)
+    : BackgroundService, ICommitStatusReporter
+{
+    private const int Capacity = 10_000;
+    private const int Attempts = 3;
+    private readonly Channel<(HookEvent Event, NewCommitStatus Status)> queue =
+        Channel.CreateBounded<(HookEvent, NewCommitStatus)>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null)
+    {
+        if (hookEvent.Revision.Length == 0 || GitSha.IsZero(hookEvent.Revision))
+        {
+            return;
+        }
+
+        var settings = options.Value;
+        var status = new NewCommitStatus
+        {
+            State = state switch
+            {
+                StatusState.Pending => CommitState.Pending,
+                StatusState.Success => CommitState.Success,
+                StatusState.Failure => CommitState.Failure,
+                _ => CommitState.Error,
+            },
+            Context = settings.StatusContext,
+            Description = description.Length <= 140 ? description : description[..139] + "…",
+            TargetUrl = TargetUrl(settings.StatusTargetUrl, hookEvent, firstObject),
+        };
+        if (!queue.Writer.TryWrite((hookEvent, status)))
+        {
+            metrics.StatusReported("dropped");
+            Log.Dropped(logger, hookEvent.Delivery);
+        }
+    }
+
+    public static string? TargetUrl(string? template, HookEvent e, AppliedObject? first) => template?
+        .Replace("{delivery}", e.Delivery, StringComparison.Ordinal)
+        .Replace("{key}", e.Key, StringComparison.Ordinal)
+        .Replace("{repository}", e.Repository, StringComparison.Ordinal)
+        .Replace("{ref}", e.Ref, StringComparison.Ordinal)
+        .Replace("{revision}", e.Revision, StringComparison.Ordinal)
+        .Replace("{namespace}", first?.Namespace ?? "", StringComparison.Ordinal)
+        .Replace("{name}", first?.Name ?? "", StringComparison.Ordinal);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var (hookEvent, status) in queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            await PostAsync(hookEvent, status, stoppingToken);
+        }
+    }
+
+    private async Task PostAsync(HookEvent e, NewCommitStatus status, CancellationToken stoppingToken)
+    {
+        var slash = e.Repository.IndexOf('/', StringComparison.Ordinal);
+        for (var attempt = 1; attempt <= Attempts; attempt++)
+        {
+            try
+            {
+                await client.Repository.Status.Create(e.Repository[..slash], e.Repository[(slash + 1)..], e.Revision, status).WaitAsync(stoppingToken);
+                metrics.StatusReported("posted");
+                return;
+            }
+            catch (Exception error) when (error is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                var retry = attempt < Attempts && error is not (NotFoundException or ApiValidationException or AuthorizationException);
+                if (!retry)
+                {
+                    metrics.StatusReported("failed");
+                    Log.Failed(logger, error, e.Delivery, e.Repository, e.Revision);
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), stoppingToken);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(50, LogLevel.Warning, "Could not report the commit status of {Delivery} on {Repository} at {Revision}; the event is not affected")]
+        public static partial void Failed(ILogger logger, Exception error, string delivery, string repository, string revision);
+
+        [LoggerMessage(51, LogLevel.Warning, "Commit status queue full; the status of {Delivery} was dropped")]
+        public static partial void Dropped(ILogger logger, string delivery);
+    }
+}

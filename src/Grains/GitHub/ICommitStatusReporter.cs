@@ -1,0 +1,27 @@
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.GitHub;
+
+/// <summary>The commit status states GitHub knows.</summary>
+public enum StatusState
+{
+    Pending,
+    Success,
+    Failure,
+    Error,
+}
+
+/// <summary>Tells GitHub how an event is doing, without ever making the event wait or fail.</summary>
+public interface ICommitStatusReporter
+{
+    /// <summary>Queues a status for the event's revision; returns at once. Events without a revision are not reported.</summary>
+    void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null);
+}
+
+/// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>
+public sealed class NoCommitStatuses : ICommitStatusReporter
+{
+    public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null)
+    {
+    }
+}

@@ -1,0 +1,82 @@
+using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Support;
+using Xunit;
+
+namespace CiTrigger.Tests.Operations;
+
+public class CommitStatusTests
+{
+    private static Dictionary<string, string> Reporting() => new()
+    {
+        ["GitHub:ReportStatus"] = "true",
+        ["GitHub:StatusContext"] = "ci/trigger",
+        ["GitHub:StatusTargetUrl"] = "https://argo.example.com/workflows/{namespace}/{name}?delivery={delivery}",
+    };
+
+    [Fact]
+    public async Task An_event_is_reported_pending_when_accepted_and_success_when_applied()
+    {
+        await using var env = await IsolatedService.StartAsync(Reporting());
+        var repo = env.GitHub.Repo("octo/status");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var delivery = Guid.NewGuid().ToString();
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), delivery);
+        await Eventually.Until(() => env.GitHub.Statuses.Count == 2, TimeSpan.FromSeconds(20), "two statuses");
+
+        var posts = env.GitHub.Requests.Where(r => r.Method == "POST").ToList();
+        Assert.All(posts, p => Assert.Equal($"/api/v3/repos/{repo.FullName}/statuses/{after}", p.Path));
+        var (pending, success) = (env.GitHub.Statuses[0], env.GitHub.Statuses[1]);
+        Assert.Equal(("pending", "ci/trigger", "queued"), (pending["state"]!.GetValue<string>(), pending["context"]!.GetValue<string>(), pending["description"]!.GetValue<string>()));
+        Assert.Equal("success", success["state"]!.GetValue<string>());
+        var workflow = Assert.Single(env.Kubernetes.Creations)["metadata"]!["name"]!.GetValue<string>();
+        Assert.Equal($"applied Workflow {workflow}", success["description"]!.GetValue<string>());
+        Assert.Equal($"https://argo.example.com/workflows/ci/{workflow}?delivery={delivery}", success["target_url"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_failed_event_is_reported_as_failure_with_a_description_github_accepts()
+    {
+        await using var env = await IsolatedService.StartAsync(Reporting());
+        var repo = env.GitHub.Repo("octo/status-fail");
+        var after = repo.Commit("main", ".ci/workflow.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: " + new string('n', 60) + "\n");
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
+        await Eventually.Until(() => env.GitHub.Statuses.Count == 2, TimeSpan.FromSeconds(20), "two statuses");
+
+        var failure = env.GitHub.Statuses[1];
+        Assert.Equal("failure", failure["state"]!.GetValue<string>());
+        Assert.Contains("names namespace", failure["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(failure["description"]!.GetValue<string>().Length <= 140);
+    }
+
+    [Fact]
+    public async Task A_failing_status_api_never_holds_up_or_fails_the_event()
+    {
+        await using var env = await IsolatedService.StartAsync(Reporting());
+        env.GitHub.StatusFailureRate = 1;
+        var repo = env.GitHub.Repo("octo/status-down");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the event");
+        await Eventually.Until(() => env.GitHub.Requests.Count(r => r.Method == "POST") >= 2, TimeSpan.FromSeconds(20), "status attempts");
+
+        Assert.Equal("applied", state["history"]![0]!["outcome"]!.GetValue<string>());
+        Assert.Single(env.Kubernetes.Creations);
+        Assert.Empty(env.GitHub.Statuses);
+    }
+
+    [Fact]
+    public async Task Without_report_status_no_status_is_posted()
+    {
+        await using var env = await IsolatedService.StartAsync();
+        var repo = env.GitHub.Repo("octo/status-off");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the event");
+
+        Assert.DoesNotContain(env.GitHub.Requests, r => r.Method == "POST");
+    }
+}
