@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -17,25 +21,43 @@ public partial class MetricsTests
             .Select(l => double.Parse(SampleValue().Match(l).Groups[1].Value, CultureInfo.InvariantCulture))
             .Aggregate((double?)null, (sum, value) => (sum ?? 0) + value);
 
+    /// <summary>
+    /// A process of its own: meters are process-wide, and other tests' in-process services would add to the counts.
+    /// </summary>
     [Fact]
     public async Task Metrics_count_webhooks_outcomes_and_latencies_after_known_traffic()
     {
-        await using var env = await IsolatedService.StartAsync();
-        var repo = env.GitHub.Repo("octo/metrics");
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("citrigger-metrics-").FullName;
+        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
+            ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+        });
+        var repo = github.Repo("octo/metrics");
         var good = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
         var missing = repo.Commit("broken", "README.md", "no manifest");
-        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), good));
-        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/broken", Payloads.Sha(1), missing));
-        await env.Service.SendAsync("ping", Payloads.Example("ping").ToJsonString());
-        using var unsigned = await env.Service.Client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes("{}"), "application/json", "d-x", secret: null));
-        var states = new[]
+        async Task Send(string eventType, string json, string? secret = TriggerHost.Secret)
         {
-            await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "main"),
-            await env.WaitForAsync(repo.FullName, "refs/heads/broken", s => IsolatedService.Finished(s) == 1, "broken"),
-        };
+            using var response = await silo.Client.SendAsync(TriggerHost.Webhook(eventType, Encoding.UTF8.GetBytes(json), "application/json", Guid.NewGuid().ToString(), secret));
+        }
+
+        await Send("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), good));
+        await Send("push", Payloads.Push(repo.FullName, "refs/heads/broken", Payloads.Sha(1), missing));
+        await Send("ping", Payloads.Example("ping").ToJsonString());
+        await Send("push", "{}", secret: null);
+        async Task<JsonObject> Finished(string gitRef) => await Eventually.Until(async () =>
+            await silo.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{repo.FullName}/{gitRef}") is { } s && IsolatedService.Finished(s) == 1 ? s : null,
+            TimeSpan.FromSeconds(20), gitRef);
+        var states = new[] { await Finished("refs/heads/main"), await Finished("refs/heads/broken") };
         var attempts = states.Sum(s => s["history"]![0]!["attempts"]!.AsArray().Count);
 
-        var scrape = await env.Service.Client.GetStringAsync("/metrics");
+        var scrape = await silo.Client.GetStringAsync("/metrics");
 
         Assert.Equal(2, Sample(scrape, "citrigger_webhooks_received_total", "event=\"push\"", "status=\"202\""));
         Assert.Equal(1, Sample(scrape, "citrigger_webhooks_received_total", "event=\"ping\"", "status=\"200\""));
