@@ -90,8 +90,11 @@ public static class OrleansHosting
             o.ConfigurationOptions = configuration;
             o.CreateMultiplexer = _ => Connect();
         });
+        // The effective service id: in a pod, Orleans' Kubernetes hosting may take it from ORLEANS_SERVICE_ID.
         silo.Services.AddSingleton<IRefCatalog>(sp => new RedisRefCatalog(
-            sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId, sp.GetRequiredService<CiTrigger.Grains.HandlerOptions>()));
+            sp.GetRequiredService<IConnectionMultiplexer>(),
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            sp.GetRequiredService<CiTrigger.Grains.HandlerOptions>()));
 
         if (RunsInPod())
         {
