@@ -12,7 +12,7 @@ namespace CiTrigger.Grains.Kubernetes;
 /// </summary>
 public sealed partial class DryRunManifestApplier(IOptions<HandlerOptions> options, ILogger<DryRunManifestApplier> logger) : IManifestApplier
 {
-    public Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
     {
         var policy = new ManifestPolicy(options.Value);
         var targets = documents.Select((d, i) => policy.Check(d, i, namespaced: null)).ToList();

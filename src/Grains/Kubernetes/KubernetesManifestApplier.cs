@@ -21,7 +21,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
 {
     public const string FieldManager = "k8s-webhook-handler";
 
-    public async Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
     {
         var policy = new ManifestPolicy(options.Value);
         var plans = new List<(JsonObject Document, ObjectRef Ref, ApiResource Resource)>(documents.Count);
@@ -40,7 +40,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             var what = $"document {i} ({target.Kind} {target.Name ?? target.GenerateName})";
             applied.Add(target.Name is { } name
                 ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what)
-                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, cancellationToken), what));
+                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what));
         }
 
         return applied;
@@ -63,15 +63,18 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "applied");
     }
 
-    private async Task<AppliedObject> CreateOnceAsync(JsonObject document, ObjectRef target, ApiResource r, string delivery, int index, CancellationToken ct)
+    private async Task<AppliedObject> CreateOnceAsync(JsonObject document, ObjectRef target, ApiResource r, string delivery, int index, bool mayExist, CancellationToken ct)
     {
-        var selector = $"{ManifestAnnotator.DeliveryLabel}={ManifestAnnotator.LabelValue(delivery)}";
-        var existing = target.Namespace is { } ns
-            ? await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural, labelSelector: selector, cancellationToken: ct)
-            : await client.CustomObjects.ListClusterCustomObjectAsync(r.Group, r.Version, r.Plural, labelSelector: selector, cancellationToken: ct);
-        if (FindDocument(existing, index) is { } found)
+        if (mayExist)
         {
-            return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", found, "existing");
+            var selector = $"{ManifestAnnotator.DeliveryLabel}={ManifestAnnotator.LabelValue(delivery)}";
+            var existing = target.Namespace is { } ns
+                ? await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural, labelSelector: selector, cancellationToken: ct)
+                : await client.CustomObjects.ListClusterCustomObjectAsync(r.Group, r.Version, r.Plural, labelSelector: selector, cancellationToken: ct);
+            if (FindDocument(existing, index) is { } found)
+            {
+                return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", found, "existing");
+            }
         }
 
         var created = target.Namespace is { } createNs

@@ -10,7 +10,10 @@ namespace CiTrigger.Grains.Processing;
 /// </summary>
 public sealed class EventProcessor(IManifestSource source, IManifestApplier applier, IOptions<HandlerOptions> options)
 {
-    public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, CancellationToken cancellationToken)
+    /// <param name="e">The event.</param>
+    /// <param name="mayHaveRun">Whether an earlier attempt at this event may have applied part of it.</param>
+    /// <param name="cancellationToken">The attempt's deadline.</param>
+    public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, bool mayHaveRun, CancellationToken cancellationToken)
     {
         var handler = options.Value;
         var bytes = await source.GetAsync(e.Repository, handler.ManifestPath, e.ManifestRef, cancellationToken);
@@ -21,7 +24,7 @@ public sealed class EventProcessor(IManifestSource source, IManifestApplier appl
         }
 
         var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i)).ToList();
-        return await applier.ApplyAsync(annotated, e.Delivery, cancellationToken);
+        return await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
     }
 
     /// <summary>

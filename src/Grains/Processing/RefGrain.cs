@@ -37,6 +37,10 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private readonly CancellationTokenSource deactivating = new();
     private readonly HashSet<string> seen = new(StringComparer.Ordinal);
 
+    // Deliveries queued by this activation and not attempted yet: nothing can have applied them anywhere,
+    // so their first attempt skips looking for objects an earlier attempt might have created.
+    private readonly HashSet<string> untried = new(StringComparer.Ordinal);
+
     private IGrainTimer? drainTimer;
     private IGrainReminder? reminder;
     private bool draining;
@@ -135,6 +139,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             throw;
         }
 
+        untried.Add(hookEvent.Delivery);
         metrics.QueueDepthChanged(1);
         Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, queue.State.Pending.Count);
         _ = RecordDeliveryAsync(hookEvent);
@@ -356,7 +361,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var watch = Stopwatch.StartNew();
         try
         {
-            var objects = await processor.ProcessAsync(e, attemptCts.Token);
+            var objects = await processor.ProcessAsync(e, mayHaveRun: !untried.Remove(e.Delivery), attemptCts.Token);
             Log.Applied(logger, e.Delivery, e.Repository, e.Ref, e.Revision, objects.Count, watch.ElapsedMilliseconds);
             metrics.Attempted(watch.Elapsed, "applied");
             return new Attempt(objects, null, new AttemptRecord(started, watch.Elapsed, null, false));

@@ -52,6 +52,7 @@ public class PipelineTests(ServiceFixture fixture)
         Assert.Equal("application/vnd.github.v3.raw", read.Accept);
 
         var create = Assert.Single(fixture.AppliedFor(repo.FullName));
+        Assert.DoesNotContain(fixture.Kubernetes.Requests, r => r.Method == "GET" && r.Query.Contains(delivery, StringComparison.Ordinal));
         Assert.Equal(("POST", "/apis/argoproj.io/v1alpha1/namespaces/ci/workflows", 201), (create.Method, create.Path, create.Status));
         Assert.StartsWith("application/json", create.ContentType, StringComparison.Ordinal);
         var metadata = create.Json["metadata"]!;
