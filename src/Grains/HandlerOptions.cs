@@ -37,11 +37,14 @@ public sealed class HandlerOptions
 
     public int HistorySize { get; set; } = 20;
 
-    /// <summary>How many recent delivery ids each ref remembers to answer redeliveries as duplicates.</summary>
-    public int DedupeCapacity { get; set; } = 500;
-
     /// <summary>How long a delivery id is remembered; GitHub allows redelivery for three days.</summary>
     public TimeSpan DedupeRetention { get; set; } = TimeSpan.FromDays(4);
+
+    /// <summary>
+    /// Pending events one ref may hold; beyond it webhooks for that ref are answered 503 (nothing
+    /// acknowledged). Bounds the memory and the size of the queue write a flood on one ref can cause.
+    /// </summary>
+    public int MaxQueueLength { get; set; } = 1000;
 
     public int MaxManifestBytes { get; set; } = ManifestLimits.Default.MaxBytes;
 
@@ -98,7 +101,7 @@ public sealed class HandlerOptions
             }
         }
 
-        foreach (var (key, value) in new[] { ("MaxAttempts", MaxAttempts), ("HistorySize", HistorySize), ("DedupeCapacity", DedupeCapacity),
+        foreach (var (key, value) in new[] { ("MaxAttempts", MaxAttempts), ("HistorySize", HistorySize), ("MaxQueueLength", MaxQueueLength),
                      ("MaxManifestBytes", MaxManifestBytes), ("MaxYamlDepth", MaxYamlDepth), ("MaxYamlNodes", MaxYamlNodes), ("MaxDocuments", MaxDocuments) })
         {
             if (value < 1)

@@ -35,8 +35,14 @@ public sealed class FakeGitHubApi : IAsyncDisposable
 
     public TimeSpan Latency { get; set; }
 
+    /// <summary>Keep a log of requests (the default); a benchmark turns it off so memory stays flat.</summary>
+    public bool Retain { get; set; } = true;
+
     /// <summary>When set, the contents endpoint answers with this Content-Type instead of the raw one.</summary>
     public string? RawContentTypeOverride { get; set; }
+
+    /// <summary>When set, served as <c>.ci/workflow.yaml</c> of any repository at any ref (for load runs).</summary>
+    public byte[]? AnyManifest { get; set; }
 
     public IReadOnlyList<RecordedGitHubRequest> Requests => [.. requests];
 
@@ -82,7 +88,11 @@ public sealed class FakeGitHubApi : IAsyncDisposable
 
         var (status, contentType, body) = Route(recorded, request);
         recorded.Status = status;
-        requests.Enqueue(recorded);
+        if (Retain)
+        {
+            requests.Enqueue(recorded);
+        }
+
         http.Response.StatusCode = status;
         http.Response.ContentType = contentType;
         await http.Response.Body.WriteAsync(body);
@@ -109,6 +119,11 @@ public sealed class FakeGitHubApi : IAsyncDisposable
         }
 
         var parts = r.Path["/api/v3/repos/".Length..].Split('/', 4);
+        if (AnyManifest is { } any && r.Method == "GET" && parts is [_, _, "contents", ".ci/workflow.yaml"])
+        {
+            return (200, "application/vnd.github.v3.raw; charset=utf-8", any);
+        }
+
         if (parts.Length < 3 || !repositories.TryGetValue($"{parts[0]}/{parts[1]}", out var repo))
         {
             return Error(404, "Not Found");

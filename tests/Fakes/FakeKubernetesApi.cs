@@ -59,6 +59,15 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Share of successful writes whose answer is lost: the object is stored, the client gets a 500.</summary>
     public double LostAnswerRate { get; set; }
 
+    /// <summary>
+    /// Keep objects, requests and creations (the default). A benchmark turns this off so the fake's memory
+    /// stays flat; objects are then validated and answered but forgotten.
+    /// </summary>
+    public bool Retain { get; set; } = true;
+
+    /// <summary>Called with every object the moment it is first created.</summary>
+    public Action<JsonObject>? Created { get; set; }
+
     /// <summary>Added to every request before it is answered.</summary>
     public TimeSpan Latency { get; set; }
 
@@ -171,7 +180,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             ? Failure(401, "Unauthorized", "Unauthorized")
             : await RouteAsync(recorded, http);
         recorded.Status = status;
-        requests.Enqueue(recorded);
+        if (Retain)
+        {
+            requests.Enqueue(recorded);
+        }
+
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(body.ToJsonString());
@@ -305,8 +318,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
 
         Stamp(metadata, ns);
-        objects[key] = obj;
-        creations.Enqueue((JsonObject)obj.DeepClone());
+        Remember(key, obj);
         return (201, obj.DeepClone());
     }
 
@@ -338,10 +350,13 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         var key = Key(resource, ns, name);
         var created = !objects.ContainsKey(key);
         Stamp(metadata, ns);
-        objects[key] = obj;
         if (created)
         {
-            creations.Enqueue((JsonObject)obj.DeepClone());
+            Remember(key, obj);
+        }
+        else
+        {
+            objects[key] = obj;
         }
 
         return (created ? 201 : 200, obj.DeepClone());
@@ -399,6 +414,16 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
 
         return null;
+    }
+
+    private void Remember(string key, JsonObject obj)
+    {
+        Created?.Invoke(obj);
+        if (Retain)
+        {
+            objects[key] = obj;
+            creations.Enqueue((JsonObject)obj.DeepClone());
+        }
     }
 
     private void Stamp(JsonObject metadata, string? ns)

@@ -129,6 +129,13 @@ public sealed partial class WebhookReceiver(
         try
         {
             var result = await grains.GetGrain<IRefGrain>(key).Enqueue(hookEvent).WaitAsync(timeout, aborted);
+            if (result.Status == EnqueueStatus.Full)
+            {
+                Log.Unavailable(logger, null, hookEvent.Delivery, key);
+                return (StatusCodes.Status503ServiceUnavailable, new WebhookAnswer("unavailable", hookEvent.Delivery, key,
+                    $"the queue of {key} is full ({result.QueueLength} pending events, Handler:MaxQueueLength); nothing was acknowledged"));
+            }
+
             if (result.Status == EnqueueStatus.Duplicate)
             {
                 Log.Duplicate(logger, hookEvent.Delivery, key);

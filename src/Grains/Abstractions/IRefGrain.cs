@@ -10,8 +10,8 @@ public interface IRefGrain : IGrainWithStringKey
     /// <summary>
     /// Stores the event in the ref's durable queue and returns once it is persisted. Processing happens
     /// after this call has returned. A delivery id the ref has seen before is answered
-    /// <see cref="EnqueueStatus.Duplicate"/> and not queued again. Throws when the store write fails:
-    /// nothing is acknowledged then.
+    /// <see cref="EnqueueStatus.Duplicate"/> and not queued again; a ref whose queue is full answers
+    /// <see cref="EnqueueStatus.Full"/>. Throws when the store write fails: nothing is acknowledged then.
     /// </summary>
     Task<EnqueueResult> Enqueue(HookEvent hookEvent);
 

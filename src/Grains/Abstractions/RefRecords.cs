@@ -8,6 +8,9 @@ public enum EnqueueStatus
 {
     Queued,
     Duplicate,
+
+    /// <summary>The ref already holds Handler:MaxQueueLength pending events; nothing was stored.</summary>
+    Full,
 }
 
 /// <summary>The answer to <see cref="IRefGrain.Enqueue"/>; <see cref="QueueLength"/> counts the event itself.</summary>

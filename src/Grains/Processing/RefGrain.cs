@@ -23,6 +23,11 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 {
     public const string StorageName = "refs";
     public const string ReminderName = "pending";
+    private static readonly TimeSpan SummaryDelay = TimeSpan.FromMilliseconds(250);
+
+    // A repository resume reaches the refs the catalog lists; one that was too new to be listed finds
+    // out by asking again this often while it has work waiting.
+    private static readonly TimeSpan RepositoryPauseRecheck = TimeSpan.FromSeconds(3);
 
     private readonly CoalescingWriter<RefQueueState> queue;
     private readonly CoalescingWriter<RefLogState> log;
@@ -35,7 +40,13 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private readonly TimeProvider time;
     private readonly ILogger<RefGrain> logger;
     private readonly CancellationTokenSource deactivating = new();
-    private readonly HashSet<string> seen = new(StringComparer.Ordinal);
+
+    // Deliveries the history shows as finished (the de-duplication memory beyond it is the catalog's).
+    private readonly HashSet<string> finished = new(StringComparer.Ordinal);
+
+    // The catalog writes of deliveries this activation queued; awaited before an event is finished, so
+    // no event leaves the queue before its id is durably remembered.
+    private readonly Dictionary<string, Task<bool>> deliveryRecords = new(StringComparer.Ordinal);
 
     // Deliveries queued by this activation and not attempted yet: nothing can have applied them anywhere,
     // so their first attempt skips looking for objects an earlier attempt might have created.
@@ -93,7 +104,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             Interleave = true,
             KeepAlive = true,
         });
-        seen.UnionWith(log.State.Seen.Select(s => s.Delivery));
+        finished.UnionWith(log.State.History.Select(h => h.Event.Delivery));
         metrics.QueueDepthChanged(queue.State.Pending.Count);
         if (!queue.State.Pending.IsEmpty)
         {
@@ -116,9 +127,16 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     {
         using var scope = logger.BeginScope(EventScope.Of(hookEvent));
         var pending = queue.State.Pending;
-        if (seen.Contains(hookEvent.Delivery) || pending.Any(p => p.Event.Delivery == hookEvent.Delivery))
+        if (finished.Contains(hookEvent.Delivery) || pending.Any(p => p.Event.Delivery == hookEvent.Delivery)
+            || await catalog.FindDeliveryAsync(hookEvent.Delivery) is not null)
         {
-            return new EnqueueResult(EnqueueStatus.Duplicate, pending.Count);
+            return new EnqueueResult(EnqueueStatus.Duplicate, queue.State.Pending.Count);
+        }
+
+        if (queue.State.Pending.Count >= options.MaxQueueLength)
+        {
+            Log.QueueFull(logger, Key, hookEvent.Delivery, queue.State.Pending.Count);
+            return new EnqueueResult(EnqueueStatus.Full, queue.State.Pending.Count);
         }
 
         // The reminder comes first: should the state write fail after it, a stray reminder only wakes an
@@ -142,7 +160,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         untried.Add(hookEvent.Delivery);
         metrics.QueueDepthChanged(1);
         Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, queue.State.Pending.Count);
-        _ = RecordDeliveryAsync(hookEvent);
+        deliveryRecords[hookEvent.Delivery] = RecordDeliveryAsync(hookEvent);
         statuses.Report(hookEvent, StatusState.Pending, "queued");
         RequestDrain(TimeSpan.Zero);
         PublishSummary();
@@ -271,7 +289,15 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         draining = true;
         try
         {
-            repositoryPaused ??= await GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused();
+            if (repositoryPaused != false)
+            {
+                repositoryPaused = await GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused();
+                if (repositoryPaused == true && !queue.State.Pending.IsEmpty)
+                {
+                    drainTimer?.Change(RepositoryPauseRecheck, Timeout.InfiniteTimeSpan);
+                }
+            }
+
             while (!deactivating.IsCancellationRequested && !Paused && await TakeNextAsync() is { } next)
             {
                 var (entry, outOfChain) = next;
@@ -337,14 +363,14 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     /// </summary>
     private async Task DropCompletedAsync()
     {
-        if (!queue.State.Pending.Any(p => seen.Contains(p.Event.Delivery)))
+        if (!queue.State.Pending.Any(p => finished.Contains(p.Event.Delivery)))
         {
             return;
         }
 
         await log.FlushAsync();
-        var completed = queue.State.Pending.Count(p => seen.Contains(p.Event.Delivery));
-        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => seen.Contains(p.Event.Delivery)) });
+        var completed = queue.State.Pending.Count(p => finished.Contains(p.Event.Delivery));
+        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => finished.Contains(p.Event.Delivery)) });
         metrics.QueueDepthChanged(-completed);
     }
 
@@ -409,26 +435,20 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         PublishSummary();
     }
 
-    /// <summary>Finishes an event: the log (history, de-duplication, chain) first, then the queue.</summary>
+    /// <summary>
+    /// Finishes an event: its delivery id durably remembered, then the log (history, chain), then the queue.
+    /// </summary>
     private async Task CompleteAsync(PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain)
     {
         var now = time.GetUtcNow();
         var e = entry.Event;
         var record = new HistoryEntry(e, outcome, error, entry.AcceptedAt, now, entry.Attempts, [.. objects], outOfChain);
+        await RememberDeliveryAsync(e);
         var current = log.State;
-        var retained = current.Seen
-            .Where(s => now - s.At < options.DedupeRetention)
-            .Append(new SeenDelivery(e.Delivery, now))
-            .TakeLast(options.DedupeCapacity)
-            .ToImmutableList();
-        seen.Clear();
-        seen.UnionWith(retained.Select(s => s.Delivery));
-        await log.SaveAsync(current with
-        {
-            History = current.History.Insert(0, record).Take(options.HistorySize).ToImmutableList(),
-            Seen = retained,
-            LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e),
-        });
+        var history = current.History.Insert(0, record).Take(options.HistorySize).ToImmutableList();
+        finished.Clear();
+        finished.UnionWith(history.Select(h => h.Event.Delivery));
+        await log.SaveAsync(current with { History = history, LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e) });
         var removed = queue.State.Pending.Count(p => p.Event.Delivery == e.Delivery);
         await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => p.Event.Delivery == e.Delivery) });
         metrics.QueueDepthChanged(-removed);
@@ -489,16 +509,34 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         }
     }
 
-    private async Task RecordDeliveryAsync(HookEvent e)
+    /// <summary>Records where a delivery went (admin lookups, de-duplication) right after it is queued.</summary>
+    private async Task<bool> RecordDeliveryAsync(HookEvent e)
     {
         try
         {
             await catalog.RecordDeliveryAsync(e.Delivery, Key, e.ReceivedAt);
+            return true;
         }
         catch (Exception error)
         {
             Log.CatalogFailed(logger, error, Key);
+            return false;
         }
+    }
+
+    /// <summary>
+    /// Makes sure the delivery id is in the catalog before its event leaves the queue: the write made when
+    /// it was queued usually did it; an event recovered from storage, or whose first write failed, is
+    /// written now, and a failure here stops the completion (the drain tries again).
+    /// </summary>
+    private async Task RememberDeliveryAsync(HookEvent e)
+    {
+        if (deliveryRecords.Remove(e.Delivery, out var recorded) && await recorded)
+        {
+            return;
+        }
+
+        await catalog.RecordDeliveryAsync(e.Delivery, Key, e.ReceivedAt);
     }
 
     private void PublishSummary()
@@ -514,6 +552,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     {
         while (summaryDirty)
         {
+            // The catalog may trail by a moment: a burst of changes costs one write, not one per change.
+            await Task.Delay(SummaryDelay);
             summaryDirty = false;
             try
             {
@@ -563,6 +603,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
         [LoggerMessage(7, LogLevel.Warning, "Could not unregister the reminder of {Key}")]
         public static partial void ReminderCleanupFailed(ILogger logger, Exception error, string key);
+
+        [LoggerMessage(9, LogLevel.Warning, "The queue of {Key} is full ({QueueLength} pending); delivery {Delivery} was not accepted")]
+        public static partial void QueueFull(ILogger logger, string key, string delivery, int queueLength);
 
         [LoggerMessage(8, LogLevel.Warning, "Could not update the ref catalog for {Key}")]
         public static partial void CatalogFailed(ILogger logger, Exception error, string key);

@@ -16,18 +16,14 @@ public sealed record RefQueueState
 }
 
 /// <summary>
-/// The part written when an event finishes: history, the delivery ids remembered for de-duplication,
-/// and the last processed commit of the ref's push chain.
+/// The part written when an event finishes: the bounded history and the last processed commit of the
+/// ref's push chain. Its size does not grow with the ref's traffic: the delivery ids remembered for
+/// de-duplication live in the catalog's delivery index instead.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RefLogState
 {
     [Id(0)] public ImmutableList<HistoryEntry> History { get; init; } = [];
 
-    [Id(1)] public ImmutableList<SeenDelivery> Seen { get; init; } = [];
-
     [Id(2)] public string LastAfter { get; init; } = "";
 }
-
-[GenerateSerializer, Immutable]
-public sealed record SeenDelivery([property: Id(0)] string Delivery, [property: Id(1)] DateTimeOffset At);

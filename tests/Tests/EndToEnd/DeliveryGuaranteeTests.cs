@@ -143,6 +143,57 @@ public class DeliveryGuaranteeTests
         Assert.Single(kubernetes.Creations);
     }
 
+    [Fact]
+    public async Task A_redelivery_is_a_duplicate_long_after_the_event_left_the_refs_history()
+    {
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:HistorySize"] = "2" });
+        var repo = env.GitHub.Repo("octo/old-redelivery");
+        var revisions = Enumerable.Range(0, 4).Select(_ => repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList();
+        var pushes = revisions.Select((r, i) => (Delivery: Guid.NewGuid().ToString(),
+            Payload: Payloads.Push(repo.FullName, "refs/heads/main", i == 0 ? Payloads.ZeroSha : revisions[i - 1], r))).ToList();
+        foreach (var (delivery, payload) in pushes)
+        {
+            await env.Service.SendAsync("push", payload, delivery);
+        }
+
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Queued(s) == 0 && env.Kubernetes.Creations.Count == 4, "all four events");
+        using var redelivered = await env.Service.SendAsync("push", pushes[0].Payload, pushes[0].Delivery);
+
+        Assert.DoesNotContain(state["history"]!.AsArray(), h => h!["event"]!["delivery"]!.GetValue<string>() == pushes[0].Delivery);
+        Assert.Equal((HttpStatusCode.OK, "duplicate"), (redelivered.StatusCode, (await redelivered.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>()));
+        Assert.Equal(4, env.Kubernetes.Creations.Count);
+    }
+
+    [Fact]
+    public async Task A_ref_whose_queue_is_full_answers_503_and_accepts_the_redelivery_once_it_has_room()
+    {
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:MaxQueueLength"] = "2" });
+        var repo = env.GitHub.Repo("octo/flood");
+        var revisions = Enumerable.Range(0, 3).Select(_ => repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList();
+        var pushes = revisions.Select((r, i) => (Delivery: Guid.NewGuid().ToString(),
+            Payload: Payloads.Push(repo.FullName, "refs/heads/main", i == 0 ? Payloads.ZeroSha : revisions[i - 1], r))).ToList();
+        using (await env.Service.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/pause", null))
+        {
+        }
+
+        using var first = await env.Service.SendAsync("push", pushes[0].Payload, pushes[0].Delivery);
+        using var second = await env.Service.SendAsync("push", pushes[1].Payload, pushes[1].Delivery);
+        using var third = await env.Service.SendAsync("push", pushes[2].Payload, pushes[2].Delivery);
+        var refusal = (await third.Content.ReadFromJsonAsync<JsonObject>())!;
+        using (await env.Service.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/resume", null))
+        {
+        }
+
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the two queued events");
+        using var redelivered = await env.Service.SendAsync("push", pushes[2].Payload, pushes[2].Delivery);
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 3, "the redelivered event");
+
+        Assert.Equal((HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.ServiceUnavailable), (first.StatusCode, second.StatusCode, third.StatusCode));
+        Assert.Contains("Handler:MaxQueueLength", refusal["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, redelivered.StatusCode);
+        AppliedOnce.InOrder(env.Kubernetes, new Dictionary<string, IReadOnlyList<string>> { ["refs/heads/main"] = revisions });
+    }
+
     private sealed class FailingSwitch
     {
         public volatile bool On;

@@ -1,0 +1,45 @@
+using System.Globalization;
+
+namespace CiTrigger.Bench;
+
+/// <summary>Command-line options of the benchmark.</summary>
+public sealed record BenchOptions(
+    IReadOnlyList<string> Runs, TimeSpan Duration, TimeSpan Warmup, int Concurrency, double Rate, int AcceptRefs,
+    int EndToEndRefs, int EventsPerRef, TimeSpan ApiLatency, string? Redis, IReadOnlyList<int> ScaleRefs, int ScaleEvents)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"unexpected argument '{args[i]}'");
+            }
+
+            values[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+        }
+
+        var quick = values.ContainsKey("quick");
+        string Get(string key, string fallback) => values.TryGetValue(key, out var v) ? v : fallback;
+        int Int(string key, int fallback) => int.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        return new BenchOptions(
+            Get("runs", "accept,e2e,scale,faults").Split(',', StringSplitOptions.RemoveEmptyEntries),
+            TimeSpan.FromSeconds(Int("seconds", quick ? 2 : 10)),
+            TimeSpan.FromSeconds(Int("warmup", quick ? 2 : 10)),
+            Int("concurrency", 64),
+            Int("rate", 1000),
+            Int("refs", 1000),
+            Int("e2e-refs", 100),
+            Int("events-per-ref", quick ? 10 : 50),
+            TimeSpan.FromMilliseconds(Int("api-latency-ms", 5)),
+            values.TryGetValue("redis", out var redisValue) ? redisValue : "auto",
+            Get("scale-refs", quick ? "10,1000" : "10,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList(),
+            Int("scale-events", quick ? 2000 : 10000));
+    }
+
+    public override string ToString() =>
+        $"runs={string.Join(',', Runs)} seconds={Duration.TotalSeconds} warmup={Warmup.TotalSeconds} concurrency={Concurrency} rate={Rate}/s refs={AcceptRefs} " +
+        $"e2e-refs={EndToEndRefs} events-per-ref={EventsPerRef} api-latency={ApiLatency.TotalMilliseconds} ms redis={Redis} " +
+        $"scale-refs={string.Join(',', ScaleRefs)} scale-events={ScaleEvents}";
+}

@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using System.Globalization;
+using CiTrigger.Bench;
+
+var options = BenchOptions.Parse(args);
+var directory = Directory.CreateTempSubdirectory("citrigger-bench-").FullName;
+Console.WriteLine($"# k8s-webhook-handler benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine();
+Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 30)} GiB, .NET {Environment.Version}, " +
+    $"{(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, {(Debugger.IsAttached ? "debugger attached" : "no debugger")}" +
+    $"{(typeof(BenchOptions).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false) is [DebuggableAttribute { IsJITOptimizerDisabled: true }] ? ", DEBUG BUILD: use -c Release" : "")}.");
+Console.WriteLine($"Options: {options}");
+Console.WriteLine();
+
+await using var redis = options.Redis == "auto" ? await RedisProcess.TryStartAsync() : null;
+var redisConnection = redis?.ConnectionString ?? (options.Redis is { Length: > 0 } r && r != "auto" ? r : null);
+if (options.Redis == "auto" && redis is null)
+{
+    Console.WriteLine("(redis-server not found: Redis rows skipped)");
+    Console.WriteLine();
+}
+
+var scenarios = new Scenarios(options, directory, redisConnection);
+foreach (var name in options.Runs)
+{
+    await (name switch
+    {
+        "accept" => scenarios.AcceptAsync(),
+        "e2e" => scenarios.EndToEndAsync(),
+        "scale" => scenarios.ScaleAsync(),
+        "faults" => scenarios.FaultsAsync(),
+        _ => throw new ArgumentException($"unknown run '{name}' (accept, e2e, scale, faults)"),
+    });
+}
+
+return scenarios.Failed ? 1 : 0;

@@ -1,0 +1,367 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using CiTrigger.Tests.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Runtime;
+
+namespace CiTrigger.Bench;
+
+/// <summary>The runs of the benchmark, each printing a Markdown table.</summary>
+public sealed class Scenarios(BenchOptions options, string directory, string? redis)
+{
+    public const string ManifestText = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata:
+          generateName: ci-
+        spec:
+          entrypoint: build
+          templates:
+          - name: build
+            container:
+              image: golang:1.22
+              args: ["{{workflow.annotations.k8s-webhook-handler.io/revision}}"]
+        """;
+
+    private int runs;
+
+    /// <summary>True once any run lost, duplicated or reordered an event.</summary>
+    public bool Failed { get; private set; }
+
+    /// <summary>Accept throughput and acknowledgement latency, service against baselines measured now.</summary>
+    public async Task AcceptAsync()
+    {
+        Console.WriteLine($"## Accept: closed loop, {options.Concurrency} connections, {options.Duration.TotalSeconds:0} s, {options.AcceptRefs} refs");
+        Console.WriteLine();
+        Table("target", "accepted/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU µs/req", "errors");
+        var results = new Dictionary<string, LoadResult>();
+        async Task Measure(string key, Func<Task<ITarget>> start)
+        {
+            await using var target = await start();
+            using var load = new Load(target.Address, options.Concurrency);
+            var stream = new Webhooks.Sequence($"a{++runs}", options.AcceptRefs);
+            // Tiered compilation and dynamic PGO keep recompiling a fresh process for many seconds: warm it up first.
+            await load.ClosedLoopAsync(options.Concurrency, options.Warmup, stream.Next);
+            var result = await load.ClosedLoopAsync(options.Concurrency, options.Duration, stream.Next);
+            results[key] = result;
+            Row(target.Name, result.PerSecond.ToString("N0", CultureInfo.InvariantCulture), Ms(result.Latency.Percentile(50)),
+                Ms(result.Latency.Percentile(99)), Ms(result.Latency.Percentile(99.9)), result.CpuMicrosecondsPerRequest.ToString("N0", CultureInfo.InvariantCulture),
+                result.Errors.ToString(CultureInfo.InvariantCulture));
+        }
+
+        await Measure("B", async () => await Baseline.BareAsync());
+        await Measure("D-sqlite", async () => await Baseline.SqliteAsync(NewDirectory()));
+        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
+        {
+            await Measure("S-sqlite", async () => await Service.StartAsync("S   service, embedded (SQLite)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null));
+        }
+
+        if (redis is not null)
+        {
+            await Measure("D-redis", async () => await Baseline.RedisAsync(redis));
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await Measure("S-redis", async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"- service / B (embedded): {Ratio(results, "S-sqlite", "B")}; service / D (SQLite): {Ratio(results, "S-sqlite", "D-sqlite")}");
+        if (redis is not null)
+        {
+            Console.WriteLine($"- service / B (Redis): {Ratio(results, "S-redis", "B")}; service / D (Redis): {Ratio(results, "S-redis", "D-redis")}");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"## Acknowledgement latency: open loop at {options.Rate:N0} events/s for {options.Duration.TotalSeconds:0} s");
+        Console.WriteLine();
+        Table("target", "sent/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
+        async Task Open(Func<Task<ITarget>> start)
+        {
+            await using var target = await start();
+            using var load = new Load(target.Address, options.Concurrency);
+            var stream = new Webhooks.Sequence($"o{++runs}", options.AcceptRefs);
+            await load.OpenLoopAsync(options.Rate, options.Warmup, stream.Next);
+            var result = await load.OpenLoopAsync(options.Rate, options.Duration, stream.Next);
+            Row(target.Name, (result.Accepted / result.Elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture), Ms(result.Latency.Percentile(50)),
+                Ms(result.Latency.Percentile(99)), Ms(result.Latency.Percentile(99.9)), result.Errors.ToString(CultureInfo.InvariantCulture));
+        }
+
+        await Open(async () => await Baseline.BareAsync());
+        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
+        {
+            await Open(async () => await Service.StartAsync("S   service, embedded (SQLite)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null));
+        }
+
+        if (redis is not null)
+        {
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await Open(async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
+        }
+
+        Console.WriteLine();
+    }
+
+    /// <summary>Accepted → applied across many refs with a slow API: throughput against the ideal, order, loss.</summary>
+    public async Task EndToEndAsync()
+    {
+        var events = options.EndToEndRefs * options.EventsPerRef;
+        var latency = options.ApiLatency;
+        Console.WriteLine($"## End to end: {options.EndToEndRefs} refs × {options.EventsPerRef} events, every GitHub and Kubernetes call takes {latency.TotalMilliseconds:0} ms");
+        Console.WriteLine();
+        Console.WriteLine("Each event costs one GitHub read and one Kubernetes create (discovery is cached, the delivery-label lookup only runs on retries), " +
+            $"so one ref can apply at most 1 / ({2 * latency.TotalMilliseconds:0} ms) events per second; the ideal is refs / {2 * latency.TotalMilliseconds:0} ms.");
+        Console.WriteLine();
+        Table("store", "accepted/s", "applied/s", "ideal/s", "% of ideal", "e2e p50 ms", "e2e p99 ms", "API calls/event", "lost", "duplicates", "order violations");
+        await EndToEndRowAsync("embedded (SQLite)", null, events, latency);
+        if (redis is not null)
+        {
+            await EndToEndRowAsync("Redis (1 silo)", redis, events, latency);
+        }
+
+        Console.WriteLine();
+    }
+
+    /// <summary>Cost per event and memory per ref as the number of refs grows.</summary>
+    public async Task ScaleAsync()
+    {
+        Console.WriteLine($"## Scale: {options.ScaleEvents:N0} events spread over N refs (embedded, API latency 0)");
+        Console.WriteLine();
+        Table("refs", "accepted/s", "applied/s", "CPU µs/event", "working set MB", "heap KB/ref, active", "heap KB/ref, after deactivation", "lost", "order violations");
+        foreach (var refs in options.ScaleRefs)
+        {
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await using var service = await Service.StartAsync("scale", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null,
+                new Dictionary<string, string> { ["Orleans:CollectionAge"] = "00:10:00" });
+            var tracker = new Tracker();
+            fakes.Kubernetes.Created = tracker.Created;
+            using var load = new Load(service.Address, options.Concurrency);
+
+            // A warm-up on refs of their own, so JIT and pools are not charged to the measured refs.
+            var warm = new Webhooks.Sequence($"w{++runs}", 100);
+            await load.ClosedLoopAsync(options.Concurrency, options.Warmup, warm.Next, tracker.Ack);
+            await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(2));
+            var grains = service.Services.GetRequiredService<IGrainFactory>();
+            var management = grains.GetGrain<IManagementGrain>(0);
+            await DeactivateAllAsync(management);
+            var heapBefore = Heap();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+
+            tracker = new Tracker();
+            fakes.Kubernetes.Created = tracker.Created;
+            var stream = new Webhooks.Sequence($"s{++runs}", refs);
+            var sent = 0;
+            var accept = await load.ClosedLoopAsync(options.Concurrency, null, () => Interlocked.Increment(ref sent) <= options.ScaleEvents ? stream.Next() : null, tracker.Ack);
+            var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            await WaitIdleAsync(management, refs);
+            var heapActive = Heap();
+            var workingSet = Process.GetCurrentProcess().WorkingSet64;
+            await DeactivateAllAsync(management);
+            var heapAfter = Heap();
+            Check(tracker, complete);
+            Row(refs.ToString("N0", CultureInfo.InvariantCulture), accept.PerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                (cpu.TotalMicroseconds / tracker.Applied).ToString("N0", CultureInfo.InvariantCulture),
+                (workingSet / 1048576.0).ToString("N0", CultureInfo.InvariantCulture),
+                ((heapActive - heapBefore) / 1024.0 / refs).ToString("N1", CultureInfo.InvariantCulture),
+                ((heapAfter - heapBefore) / 1024.0 / refs).ToString("N2", CultureInfo.InvariantCulture),
+                tracker.Lost.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("CPU is the whole process (service, load generator and fakes together). Heap per ref: managed heap after a full GC, " +
+            "with the ref's activation in memory (\"active\") and after every activation was collected.");
+        Console.WriteLine();
+    }
+
+    /// <summary>Failure runs: loss, duplicates and order must stay 0.</summary>
+    public async Task FaultsAsync()
+    {
+        Console.WriteLine("## Faults");
+        Console.WriteLine();
+        Table("run", "events", "time to apply all s", "applied/s", "lost", "duplicates", "order violations", "notes");
+
+        await FaultRowAsync("Kubernetes API fails 30% of calls", 20, 25, TimeSpan.Zero, fakes => fakes.Kubernetes.FailureRate = 0.3,
+            "retried with backoff (50 ms base in this run)");
+        await FaultRowAsync("GitHub answers in 500 ms", 20, 5, TimeSpan.Zero, fakes => fakes.GitHub.Latency = TimeSpan.FromMilliseconds(500),
+            "ideal 20 refs / 0.5 s = 40/s");
+        if (redis is not null)
+        {
+            await KilledSiloRowAsync();
+        }
+        else
+        {
+            Row("Redis: one of two silos killed", "-", "-", "-", "-", "-", "-", "skipped: no redis-server");
+        }
+
+        Console.WriteLine();
+    }
+
+    private async Task EndToEndRowAsync(string name, string? redisConnection, int events, TimeSpan latency)
+    {
+        await using var fakes = await Fakes.StartAsync(latency);
+        var calls = 0;
+        fakes.Kubernetes.Hold = r =>
+        {
+            // Discovery documents are fetched once and cached; count the calls each event makes.
+            if (r.Method != "GET" || r.Query.Contains("labelSelector", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref calls);
+            }
+
+            return Task.CompletedTask;
+        };
+        await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), redisConnection);
+        var tracker = new Tracker();
+        fakes.Kubernetes.Created = tracker.Created;
+        using var load = new Load(service.Address, options.Concurrency);
+        var stream = new Webhooks.Sequence($"e{++runs}", options.EndToEndRefs);
+        var sent = 0;
+        var accept = await load.ClosedLoopAsync(options.Concurrency, null, () => Interlocked.Increment(ref sent) <= events ? stream.Next() : null, tracker.Ack);
+        var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
+        var ideal = options.EndToEndRefs / (2 * latency.TotalSeconds);
+        Check(tracker, complete);
+        Row(name, accept.PerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+            ideal.ToString("N0", CultureInfo.InvariantCulture), (100 * tracker.AppliedPerSecond / ideal).ToString("N0", CultureInfo.InvariantCulture) + " %",
+            Ms(tracker.EndToEnd.Percentile(50)), Ms(tracker.EndToEnd.Percentile(99)),
+            (1 + (calls / (double)Math.Max(1, tracker.Applied))).ToString("N2", CultureInfo.InvariantCulture),
+            tracker.Lost.ToString(CultureInfo.InvariantCulture), tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private async Task FaultRowAsync(string name, int refs, int perRef, TimeSpan latency, Action<Fakes> breakThem, string notes)
+    {
+        await using var fakes = await Fakes.StartAsync(latency);
+        await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), null);
+        var tracker = new Tracker();
+        fakes.Kubernetes.Created = tracker.Created;
+        breakThem(fakes);
+        using var load = new Load(service.Address, options.Concurrency);
+        var stream = new Webhooks.Sequence($"f{++runs}", refs);
+        var sent = 0;
+        var started = Stopwatch.GetTimestamp();
+        await load.ClosedLoopAsync(Math.Min(options.Concurrency, 16), null, () => Interlocked.Increment(ref sent) <= refs * perRef ? stream.Next() : null, tracker.Ack);
+        var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
+        Check(tracker, complete);
+        Row(name, tracker.Acked.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started, tracker.LastCreated).TotalSeconds.ToString("N1", CultureInfo.InvariantCulture),
+            tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.Lost.ToString(CultureInfo.InvariantCulture),
+            tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture), notes);
+    }
+
+    /// <summary>Two silo processes on one Redis; one is killed with SIGKILL while webhooks keep arriving.</summary>
+    private async Task KilledSiloRowAsync()
+    {
+        await using var fakes = await Fakes.StartAsync(TimeSpan.FromMilliseconds(20));
+        var tracker = new Tracker();
+        fakes.Kubernetes.Created = tracker.Created;
+        var serviceId = "bench-kill-" + Guid.NewGuid().ToString("N")[..6];
+        await using var survivor = await SiloProcess.StartAsync(fakes, redis!, serviceId, NewDirectory());
+        var doomed = await SiloProcess.StartAsync(fakes, redis!, serviceId, NewDirectory());
+        using var toSurvivor = new Load(survivor.Address, 8);
+        using var toDoomed = new Load(doomed.Address, 8);
+        var stream = new Webhooks.Sequence($"k{++runs}", 20);
+        var killAt = long.MaxValue;
+        var killed = false;
+        var started = Stopwatch.GetTimestamp();
+        var sending = Task.WhenAll(
+            toSurvivor.ClosedLoopAsync(8, TimeSpan.FromSeconds(6), stream.Next, tracker.Ack),
+            toDoomed.ClosedLoopAsync(8, TimeSpan.FromSeconds(6), () => Volatile.Read(ref killed) ? null : stream.Next(), tracker.Ack));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Volatile.Write(ref killed, true);
+        killAt = Stopwatch.GetTimestamp();
+        await doomed.KillAsync();
+        await sending;
+        var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(3));
+        var recovery = Stopwatch.GetElapsedTime(killAt, tracker.LastCreatedOfAckedBefore(killAt));
+        Check(tracker, complete);
+        Row("Redis: one of two silos killed (SIGKILL) mid-run", tracker.Acked.ToString(CultureInfo.InvariantCulture),
+            Stopwatch.GetElapsedTime(started, tracker.LastCreated).TotalSeconds.ToString("N1", CultureInfo.InvariantCulture),
+            tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.Lost.ToString(CultureInfo.InvariantCulture),
+            tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture),
+            $"everything acknowledged before the kill applied {recovery.TotalSeconds:N1} s after it (probe 1 s × 2 missed, reminder period 2 s in this run)");
+    }
+
+    private void Check(Tracker tracker, bool complete)
+    {
+        if (!complete || tracker.Lost > 0 || tracker.Duplicates > 0 || tracker.OrderViolations > 0)
+        {
+            Failed = true;
+        }
+    }
+
+    private static async Task DeactivateAllAsync(IManagementGrain management)
+    {
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        for (var i = 0; i < 200 && await management.GetTotalActivationCount() > 50; i++)
+        {
+            await Task.Delay(50);
+            await management.ForceActivationCollection(TimeSpan.Zero);
+        }
+    }
+
+    private static async Task WaitIdleAsync(IManagementGrain management, int refs)
+    {
+        // Refs finish their last write shortly after their last apply; let the activations settle.
+        for (var i = 0; i < 100 && await management.GetTotalActivationCount() < refs; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(500);
+    }
+
+    private static long Heap()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private string NewDirectory() => Directory.CreateDirectory(Path.Combine(directory, Guid.NewGuid().ToString("N")[..8])).FullName;
+
+    private static string Ratio(Dictionary<string, LoadResult> results, string a, string b) =>
+        results.TryGetValue(a, out var x) && results.TryGetValue(b, out var y) ? $"{x.PerSecond / y.PerSecond:P0}" : "n/a";
+
+    private static string Ms(double value) => double.IsNaN(value) ? "-" : value.ToString(value < 10 ? "N2" : "N1", CultureInfo.InvariantCulture);
+
+    private static void Table(params string[] headers)
+    {
+        Console.WriteLine("| " + string.Join(" | ", headers) + " |");
+        Console.WriteLine("|" + string.Concat(headers.Select(_ => "---|")));
+    }
+
+    private static void Row(params string[] cells) => Console.WriteLine("| " + string.Join(" | ", cells) + " |");
+}
+
+/// <summary>Fake GitHub and Kubernetes APIs that forget what they served, so long runs stay flat in memory.</summary>
+public sealed class Fakes : IAsyncDisposable
+{
+    private Fakes(FakeGitHubApi github, FakeKubernetesApi kubernetes)
+    {
+        GitHub = github;
+        Kubernetes = kubernetes;
+    }
+
+    public FakeGitHubApi GitHub { get; }
+
+    public FakeKubernetesApi Kubernetes { get; }
+
+    public static async Task<Fakes> StartAsync(TimeSpan latency)
+    {
+        var github = await FakeGitHubApi.StartAsync();
+        var kubernetes = await FakeKubernetesApi.StartAsync();
+        github.Retain = false;
+        kubernetes.Retain = false;
+        github.Latency = latency;
+        kubernetes.Latency = latency;
+        github.AnyManifest = Encoding.UTF8.GetBytes(Scenarios.ManifestText);
+        return new Fakes(github, kubernetes);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await GitHub.DisposeAsync();
+        await Kubernetes.DisposeAsync();
+    }
+}

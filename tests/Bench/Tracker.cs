@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace CiTrigger.Bench;
+
+/// <summary>
+/// What was acknowledged and what the fake cluster created, with timestamps: the source of end-to-end
+/// latency, throughput, lost events, duplicates and order violations.
+/// </summary>
+public sealed class Tracker
+{
+    private readonly ConcurrentDictionary<string, long> acked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> created = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> creations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, List<int>> sequences = new(StringComparer.Ordinal);
+    private long firstCreated = long.MaxValue;
+    private long lastCreated;
+
+    public int Acked => acked.Count;
+
+    public int Applied => created.Count;
+
+    public void Ack(Webhooks.Request request, long at) => acked[request.Delivery] = at;
+
+    /// <summary>The fake cluster's creation hook: called under its lock, so creations arrive in order.</summary>
+    public void Created(JsonObject obj)
+    {
+        var at = Stopwatch.GetTimestamp();
+        var delivery = obj["metadata"]!["labels"]!["k8s-webhook-handler.io/delivery"]!.GetValue<string>();
+        var annotations = obj["metadata"]!["annotations"]!;
+        var gitRef = annotations["k8s-webhook-handler.io/ref"]!.GetValue<string>();
+        var revision = annotations["k8s-webhook-handler.io/revision"]!.GetValue<string>();
+        created.TryAdd(delivery, at);
+        creations.AddOrUpdate(delivery, 1, (_, n) => n + 1);
+        var list = sequences.GetOrAdd(gitRef, _ => []);
+        lock (list)
+        {
+            list.Add(int.Parse(revision[8..], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+        }
+
+        InterlockedMin(ref firstCreated, at);
+        InterlockedMax(ref lastCreated, at);
+    }
+
+    /// <summary>Acknowledged deliveries the cluster never saw.</summary>
+    public int Lost => acked.Keys.Count(d => !created.ContainsKey(d));
+
+    public int Duplicates => creations.Values.Count(n => n > 1);
+
+    /// <summary>Refs whose pushes were created out of their chain's order, counted per misplaced creation.</summary>
+    public int OrderViolations => sequences.Values.Sum(list =>
+    {
+        lock (list)
+        {
+            return list.Zip(list.Skip(1)).Count(pair => pair.Second <= pair.First);
+        }
+    });
+
+    /// <summary>Events applied per second between the first and the last creation.</summary>
+    public double AppliedPerSecond => Applied < 2 ? double.NaN : Applied / Stopwatch.GetElapsedTime(firstCreated, lastCreated).TotalSeconds;
+
+    public long LastCreated => Interlocked.Read(ref lastCreated);
+
+    /// <summary>From the client's 202 to the object's creation (negative when the apply beat the answer: counted as 0).</summary>
+    public LatencyStats EndToEnd => new(acked.Where(a => created.ContainsKey(a.Key))
+        .Select(a => Math.Max(0, Stopwatch.GetElapsedTime(a.Value, created[a.Key]).TotalMilliseconds)));
+
+    /// <summary>Latest creation among deliveries acknowledged before <paramref name="moment"/>.</summary>
+    public long LastCreatedOfAckedBefore(long moment) =>
+        acked.Where(a => a.Value < moment && created.ContainsKey(a.Key)).Select(a => created[a.Key]).DefaultIfEmpty(moment).Max();
+
+    public async Task<bool> WaitAllAppliedAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (acked.Keys.Any(d => !created.ContainsKey(d)))
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
+
+    private static void InterlockedMin(ref long target, long value)
+    {
+        long current;
+        while (value < (current = Interlocked.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long current;
+        while (value > (current = Interlocked.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}
