@@ -213,9 +213,16 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             return Task.CompletedTask;
         };
         await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), redisConnection);
+        using var load = new Load(service.Address, options.Concurrency);
+
+        // Warm up on refs of their own (JIT, pools, discovery cache), then measure on fresh refs.
+        var warmup = new Tracker();
+        fakes.Kubernetes.Created = warmup.Created;
+        await load.ClosedLoopAsync(options.Concurrency, options.Warmup, new Webhooks.Sequence($"ew{++runs}", options.EndToEndRefs).Next, warmup.Ack);
+        await warmup.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
+        calls = 0;
         var tracker = new Tracker();
         fakes.Kubernetes.Created = tracker.Created;
-        using var load = new Load(service.Address, options.Concurrency);
         var stream = new Webhooks.Sequence($"e{++runs}", options.EndToEndRefs);
         var sent = 0;
         var accept = await load.ClosedLoopAsync(options.Concurrency, null, () => Interlocked.Increment(ref sent) <= events ? stream.Next() : null, tracker.Ack);
@@ -231,7 +238,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
 
     private async Task FaultRowAsync(string name, int refs, int perRef, TimeSpan latency, Action<Fakes> breakThem, string notes)
     {
-        await using var fakes = await Fakes.StartAsync(latency);
+        await using var fakes = await Fakes.StartAsync(latency, retain: true);
         await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), null);
         var tracker = new Tracker();
         fakes.Kubernetes.Created = tracker.Created;
@@ -243,15 +250,16 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         await load.ClosedLoopAsync(Math.Min(options.Concurrency, 16), null, () => Interlocked.Increment(ref sent) <= refs * perRef ? stream.Next() : null, tracker.Ack);
         var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
         Check(tracker, complete);
-        Row(name, tracker.Acked.ToString(CultureInfo.InvariantCulture), Stopwatch.GetElapsedTime(started, tracker.LastCreated).TotalSeconds.ToString("N1", CultureInfo.InvariantCulture),
-            tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.Lost.ToString(CultureInfo.InvariantCulture),
+        var total = Stopwatch.GetElapsedTime(started, tracker.LastCreated);
+        Row(name, tracker.Acked.ToString(CultureInfo.InvariantCulture), total.TotalSeconds.ToString("N1", CultureInfo.InvariantCulture),
+            (tracker.Applied / total.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture), tracker.Lost.ToString(CultureInfo.InvariantCulture),
             tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture), notes);
     }
 
     /// <summary>Two silo processes on one Redis; one is killed with SIGKILL while webhooks keep arriving.</summary>
     private async Task KilledSiloRowAsync()
     {
-        await using var fakes = await Fakes.StartAsync(TimeSpan.FromMilliseconds(20));
+        await using var fakes = await Fakes.StartAsync(TimeSpan.FromMilliseconds(20), retain: true);
         var tracker = new Tracker();
         fakes.Kubernetes.Created = tracker.Created;
         var serviceId = "bench-kill-" + Guid.NewGuid().ToString("N")[..6];
@@ -273,10 +281,16 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         await sending;
         var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(3));
         var recovery = Stopwatch.GetElapsedTime(killAt, tracker.LastCreatedOfAckedBefore(killAt));
+        foreach (var line in tracker.DescribeDuplicates(killAt))
+        {
+            Console.WriteLine("DUPLICATE " + line);
+        }
+
         Check(tracker, complete);
+        var total = Stopwatch.GetElapsedTime(started, tracker.LastCreated);
         Row("Redis: one of two silos killed (SIGKILL) mid-run", tracker.Acked.ToString(CultureInfo.InvariantCulture),
-            Stopwatch.GetElapsedTime(started, tracker.LastCreated).TotalSeconds.ToString("N1", CultureInfo.InvariantCulture),
-            tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.Lost.ToString(CultureInfo.InvariantCulture),
+            total.TotalSeconds.ToString("N1", CultureInfo.InvariantCulture),
+            (tracker.Applied / total.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture), tracker.Lost.ToString(CultureInfo.InvariantCulture),
             tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture),
             $"everything acknowledged before the kill applied {recovery.TotalSeconds:N1} s after it (probe 1 s × 2 missed, reminder period 2 s in this run)");
     }
@@ -347,12 +361,17 @@ public sealed class Fakes : IAsyncDisposable
 
     public FakeKubernetesApi Kubernetes { get; }
 
-    public static async Task<Fakes> StartAsync(TimeSpan latency)
+    /// <param name="latency">Added to every GitHub and Kubernetes call.</param>
+    /// <param name="retain">
+    /// Keep created objects. Fault runs need it: after a crash the service looks for objects by their delivery
+    /// label, and a fake that forgets them would make it create them again.
+    /// </param>
+    public static async Task<Fakes> StartAsync(TimeSpan latency, bool retain = false)
     {
         var github = await FakeGitHubApi.StartAsync();
         var kubernetes = await FakeKubernetesApi.StartAsync();
         github.Retain = false;
-        kubernetes.Retain = false;
+        kubernetes.Retain = retain;
         github.Latency = latency;
         kubernetes.Latency = latency;
         github.AnyManifest = Encoding.UTF8.GetBytes(Scenarios.ManifestText);

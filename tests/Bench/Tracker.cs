@@ -49,6 +49,11 @@ public sealed class Tracker
 
     public int Duplicates => creations.Values.Count(n => n > 1);
 
+    /// <summary>Diagnostics for duplicated deliveries: when each was acknowledged and first created.</summary>
+    public IEnumerable<string> DescribeDuplicates(long origin) => creations.Where(c => c.Value > 1).Select(c =>
+        $"{c.Key}: created {c.Value}x, first at {Stopwatch.GetElapsedTime(origin, created[c.Key]).TotalSeconds:N2}s, " +
+        $"acked {(acked.TryGetValue(c.Key, out var a) ? Stopwatch.GetElapsedTime(origin, a).TotalSeconds.ToString("N2", CultureInfo.InvariantCulture) + "s" : "never")}");
+
     /// <summary>Refs whose pushes were created out of their chain's order, counted per misplaced creation.</summary>
     public int OrderViolations => sequences.Values.Sum(list =>
     {

@@ -159,6 +159,77 @@ public class CrashRecoveryTests
         Assert.Equal("duplicate", (await redelivered.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task In_redis_mode_killing_a_silo_while_webhooks_arrive_at_both_applies_every_acknowledged_event_once_in_order()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        kubernetes.Latency = TimeSpan.FromMilliseconds(20);
+        var repo = github.Repo("octo/busy-failover");
+        var directory = Directory.CreateTempSubdirectory("citrigger-busy-").FullName;
+        var scenario = new Scenario(github, kubernetes, repo, new TaskCompletionSource());
+        Dictionary<string, string> SiloSettings() => scenario.Settings(directory, new Dictionary<string, string>
+        {
+            ["Orleans:Clustering"] = "Redis",
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Orleans:AdvertisedIP"] = "127.0.0.1",
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+        });
+        await using var survivor = await SiloProcess.StartAsync(SiloSettings());
+        var doomed = await SiloProcess.StartAsync(SiloSettings());
+        var branches = Enumerable.Range(0, 8).Select(i => $"b{i}").ToArray();
+        var revisions = branches.ToDictionary(b => b, b => Enumerable.Range(0, 30).Select(_ => repo.Commit(b, ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest)).ToList());
+        var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
+        var killed = 0;
+
+        // Each branch's pushes go out in order, alternating between the silos; a refused one is sent again
+        // (to the survivor) as GitHub's redelivery would, so the chain stays whole.
+        async Task SendBranch(string branch)
+        {
+            var revs = revisions[branch];
+            for (var i = 0; i < revs.Count; i++)
+            {
+                var delivery = Guid.NewGuid().ToString();
+                var body = Encoding.UTF8.GetBytes(Payloads.Push(repo.FullName, $"refs/heads/{branch}", i == 0 ? Payloads.ZeroSha : revs[i - 1], revs[i]));
+                for (var attempt = 0; ; attempt++)
+                {
+                    var silo = attempt == 0 && i % 2 == 1 && Volatile.Read(ref killed) == 0 ? doomed : survivor;
+                    try
+                    {
+                        using var response = await silo.Client.SendAsync(TriggerHost.Webhook("push", body, "application/json", delivery));
+                        if (response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK)
+                        {
+                            acknowledged[delivery] = revs[i];
+                            break;
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                    }
+                    catch (TaskCanceledException)
+                    {
+                    }
+
+                    await Task.Delay(200);
+                }
+            }
+        }
+
+        var sending = Task.WhenAll(branches.Select(SendBranch));
+        await Eventually.Until(() => kubernetes.Creations.Count >= 40, TimeSpan.FromSeconds(30), "traffic under way");
+        Volatile.Write(ref killed, 1);
+        await doomed.KillAsync();
+        await sending.WaitAsync(TimeSpan.FromSeconds(120));
+        await Eventually.Until(() => kubernetes.Creations.Count >= acknowledged.Count, TimeSpan.FromSeconds(90), "every acknowledged event applied\n" + survivor.Output);
+
+        AppliedOnce.InOrder(kubernetes, revisions.ToDictionary(r => $"refs/heads/{r.Key}", r => (IReadOnlyList<string>)r.Value));
+    }
+
     private static bool Idle(SiloProcess silo, Scenario scenario) =>
         scenario.Revisions.Keys.All(gitRef =>
         {
