@@ -21,6 +21,13 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
 {
     public const string FieldManager = "k8s-webhook-handler";
 
+    /// <summary>
+    /// The API verbs used on a kind, which its Role must allow: named objects are server-side applied
+    /// (patch, which creates them the first time); generateName objects are created, and looked for by
+    /// label (list) on retries.
+    /// </summary>
+    public static IReadOnlyList<string> VerbsFor(bool named) => named ? ["patch", "create"] : ["create", "list"];
+
     public async Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
     {
         var policy = new ManifestPolicy(options.Value);
