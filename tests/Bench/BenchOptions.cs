@@ -4,7 +4,7 @@ namespace CiTrigger.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
 public sealed record BenchOptions(
-    IReadOnlyList<string> Runs, TimeSpan Duration, TimeSpan Warmup, int Concurrency, double Rate, int AcceptRefs,
+    IReadOnlyList<string> Runs, IReadOnlyList<string>? Targets, TimeSpan Duration, TimeSpan Warmup, int Concurrency, double Rate, int AcceptRefs,
     int EndToEndRefs, int EventsPerRef, TimeSpan ApiLatency, string? Redis, IReadOnlyList<int> ScaleRefs, int ScaleEvents)
 {
     public static BenchOptions Parse(string[] args)
@@ -25,6 +25,7 @@ public sealed record BenchOptions(
         int Int(string key, int fallback) => int.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         return new BenchOptions(
             Get("runs", "accept,e2e,scale,faults").Split(',', StringSplitOptions.RemoveEmptyEntries),
+            values.TryGetValue("targets", out var targets) ? targets.Split(',', StringSplitOptions.RemoveEmptyEntries) : null,
             TimeSpan.FromSeconds(Int("seconds", quick ? 2 : 10)),
             TimeSpan.FromSeconds(Int("warmup", quick ? 2 : 10)),
             Int("concurrency", 64),

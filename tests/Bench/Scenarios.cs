@@ -39,6 +39,12 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         var results = new Dictionary<string, LoadResult>();
         async Task Measure(string key, Func<Task<ITarget>> start)
         {
+            // --targets B,S-sqlite,A-redis,... measures only those (for profiling one of them).
+            if (options.Targets is { } only && !only.Contains(key))
+            {
+                return;
+            }
+
             await using var target = await start();
             using var load = new Load(target.Address, options.Concurrency);
             var stream = new Webhooks.Sequence($"a{++runs}", options.AcceptRefs);
@@ -65,11 +71,39 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             await Measure("S-redis", async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
         }
 
-        Console.WriteLine();
-        Console.WriteLine($"- service / B (embedded): {Ratio(results, "S-sqlite", "B")}; service / D (SQLite): {Ratio(results, "S-sqlite", "D-sqlite")}");
+        // The acknowledgement path alone: the same service with every benchmark repository paused, so
+        // events are stored and answered but not processed (the rows above process them concurrently).
+        async Task<ITarget> Paused(string name, string? redisConnection, Fakes fakes)
+        {
+            var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), redisConnection);
+            using var admin = new HttpClient { BaseAddress = service.Address };
+            for (var repo = 0; repo < 100; repo++)
+            {
+                using var paused = await admin.PostAsync($"/admin/repos/bench/r{repo}/pause", null);
+                paused.EnsureSuccessStatusCode();
+            }
+
+            return service;
+        }
+
+        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
+        {
+            await Measure("A-sqlite", async () => await Paused("S   service, embedded, processing paused", null, fakes));
+        }
+
         if (redis is not null)
         {
-            Console.WriteLine($"- service / B (Redis): {Ratio(results, "S-redis", "B")}; service / D (Redis): {Ratio(results, "S-redis", "D-redis")}");
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await Measure("A-redis", async () => await Paused("S   service, Redis mode, processing paused", redis, fakes));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"- service / B (embedded): {Ratio(results, "S-sqlite", "B")}; service / D (SQLite): {Ratio(results, "S-sqlite", "D-sqlite")}; " +
+            $"acknowledgement path alone / D (SQLite): {Ratio(results, "A-sqlite", "D-sqlite")}");
+        if (redis is not null)
+        {
+            Console.WriteLine($"- service / B (Redis): {Ratio(results, "S-redis", "B")}; service / D (Redis): {Ratio(results, "S-redis", "D-redis")}; " +
+                $"acknowledgement path alone / D (Redis): {Ratio(results, "A-redis", "D-redis")}");
         }
 
         Console.WriteLine();
