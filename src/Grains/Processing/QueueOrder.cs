@@ -11,9 +11,10 @@ public readonly record struct NextEvent(int Index, DateTimeOffset? WaitUntil, bo
 
 /// <summary>
 /// Arrival order, corrected for pushes: GitHub does not promise delivery order, but each push names
-/// the commit it started from. A push at the head whose <c>before</c> is not the ref's last applied
-/// commit waits up to the reorder window for its predecessor; a queued push that does continue the
-/// chain goes first. A ref with no history, and every non-push event, never waits.
+/// the commit it started from. A queued push that the head push started from goes before it; a push at
+/// the head whose <c>before</c> is not the ref's last applied commit waits up to the reorder window for
+/// its predecessor, and a queued push that does continue the chain goes first. A ref with no history,
+/// and every non-push event, never waits.
 /// </summary>
 public static class QueueOrder
 {
@@ -25,6 +26,11 @@ public static class QueueOrder
         }
 
         var head = pending[0];
+        if (EarliestQueuedPredecessor(pending, 0) is > 0 and var predecessor)
+        {
+            return new NextEvent(predecessor, null, false);
+        }
+
         if (!IsOutOfChain(head.Event, lastAfter))
         {
             return new NextEvent(0, null, false);
@@ -38,6 +44,24 @@ public static class QueueOrder
 
         var deadline = head.AcceptedAt + window;
         return now < deadline ? new NextEvent(-1, deadline, false) : new NextEvent(0, null, true);
+    }
+
+    /// <summary>Follows queued pushes back along the chain from <paramref name="index"/>; its own index when none precedes it.</summary>
+    private static int EarliestQueuedPredecessor(ImmutableList<PendingEvent> pending, int index)
+    {
+        for (var steps = 0; steps < pending.Count && pending[index].Event.ContinuesChain; steps++)
+        {
+            var before = pending[index].Event.Before;
+            var predecessor = pending.FindIndex(p => p.Event.EventType == "push" && p.Event.Revision == before);
+            if (predecessor < 0 || predecessor == index)
+            {
+                break;
+            }
+
+            index = predecessor;
+        }
+
+        return index;
     }
 
     private static bool IsOutOfChain(HookEvent e, string lastAfter) =>

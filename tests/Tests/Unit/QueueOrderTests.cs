@@ -31,6 +31,14 @@ public class QueueOrderTests
         Assert.Equal(new NextEvent(1, null, false), QueueOrder.Pick([Push(2, 3), Push(1, 2)], Payloads.Sha(1), T0, Window));
 
     [Fact]
+    public void A_queued_predecessor_of_the_head_goes_first_even_without_history() =>
+        Assert.Equal(new NextEvent(1, null, false), QueueOrder.Pick([Push(1, 2), Push(0, 1)], "", T0, Window));
+
+    [Fact]
+    public void The_earliest_queued_predecessor_goes_first() =>
+        Assert.Equal(new NextEvent(2, null, false), QueueOrder.Pick([Push(2, 3), Push(1, 2), Push(0, 1)], "", T0, Window));
+
+    [Fact]
     public void An_out_of_chain_head_waits_until_the_window_closes() =>
         Assert.Equal(new NextEvent(-1, T0.AddSeconds(5), false), QueueOrder.Pick([Push(2, 3)], Payloads.Sha(1), T0.AddSeconds(2), Window));
 
