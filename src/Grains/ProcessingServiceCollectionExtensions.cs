@@ -41,6 +41,7 @@ public static partial class ProcessingServiceCollectionExtensions
             : new NoCommitStatuses());
         services.AddSingleton(CreateApplier);
         services.AddSingleton<EventProcessor>();
+        services.AddSingleton(new ParsedManifestCache());
         services.AddSingleton<Telemetry.TriggerMetrics>();
         services.AddHostedService<PendingWorkWaker>();
         return services;

@@ -8,7 +8,7 @@ namespace CiTrigger.Grains.Processing;
 /// One attempt at one event: read the manifest at the event's revision, parse it under the limits,
 /// annotate every document and apply them in file order.
 /// </summary>
-public sealed class EventProcessor(IManifestSource source, IManifestApplier applier, IOptions<HandlerOptions> options)
+public sealed class EventProcessor(IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IOptions<HandlerOptions> options)
 {
     /// <param name="e">The event.</param>
     /// <param name="mayHaveRun">Whether an earlier attempt at this event may have applied part of it.</param>
@@ -17,7 +17,7 @@ public sealed class EventProcessor(IManifestSource source, IManifestApplier appl
     {
         var handler = options.Value;
         var bytes = await source.GetAsync(e.Repository, handler.ManifestPath, e.ManifestRef, cancellationToken);
-        var documents = ManifestReader.Read(bytes, handler.Limits);
+        var documents = parsed.Read(bytes, handler.Limits);
         if (documents.Count == 0)
         {
             throw new ManifestException($"{handler.ManifestPath} at {e.ManifestRef} holds no documents");
