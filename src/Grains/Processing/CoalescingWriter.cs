@@ -1,11 +1,11 @@
 namespace CiTrigger.Grains.Processing;
 
 /// <summary>
-/// Serializes writes of one persistent state and folds writes that queue up behind each other into
-/// one. The ref grain's drain runs interleaved with its calls, so two writes of the same state could
+/// Serializes writes of one stored state and folds writes that queue up behind each other into one.
+/// The ref grain's drain runs interleaved with its calls, so two writes of the same state could
 /// otherwise overlap and fail each other's ETag check.
 /// </summary>
-public sealed class CoalescingWriter<T>(IPersistentState<T> state) : IDisposable
+public sealed class CoalescingWriter<T>(IStateSlot<T> state) : IDisposable
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private long version;
@@ -44,7 +44,7 @@ public sealed class CoalescingWriter<T>(IPersistentState<T> state) : IDisposable
             }
 
             var writing = version;
-            await state.WriteStateAsync();
+            await state.WriteAsync();
             saved = writing;
         }
         finally

@@ -6,7 +6,9 @@ using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Orleans.Placement;
 
 namespace CiTrigger.Grains.Processing;
@@ -29,7 +31,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     // out by asking again this often while it has work waiting.
     private static readonly TimeSpan RepositoryPauseRecheck = TimeSpan.FromSeconds(3);
 
-    private readonly CoalescingWriter<RefQueueState> queue;
+    private readonly PendingEventLog queue;
     private readonly CoalescingWriter<RefLogState> log;
     private readonly EventProcessor processor;
     private readonly IRefCatalog catalog;
@@ -61,8 +63,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private Task summaryPublisher = Task.CompletedTask;
 
     public RefGrain(
-        [PersistentState("queue", StorageName)] IPersistentState<RefQueueState> queueState,
+        [PersistentState("queue", StorageName)] IPersistentState<RefQueueIndex> queueIndex,
         [PersistentState("log", StorageName)] IPersistentState<RefLogState> logState,
+        [FromKeyedServices(StorageName)] IGrainStorage storage,
         EventProcessor processor,
         IRefCatalog catalog,
         TriggerMetrics metrics,
@@ -72,8 +75,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         TimeProvider time,
         ILogger<RefGrain> logger)
     {
-        queue = new CoalescingWriter<RefQueueState>(queueState);
-        log = new CoalescingWriter<RefLogState>(logState);
+        queue = new PendingEventLog(new PersistentSlot<RefQueueIndex>(queueIndex), storage, this.GetGrainId());
+        log = new CoalescingWriter<RefLogState>(new PersistentSlot<RefLogState>(logState));
         this.processor = processor;
         this.catalog = catalog;
         this.metrics = metrics;
@@ -86,7 +89,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     private string Key => this.GetPrimaryKeyString();
 
-    private bool Paused => queue.State.Paused || repositoryPaused == true;
+    private bool Paused => queue.Paused || repositoryPaused == true;
 
     public void Dispose()
     {
@@ -104,9 +107,10 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             Interleave = true,
             KeepAlive = true,
         });
+        await queue.LoadAsync();
         finished.UnionWith(log.State.History.Select(h => h.Event.Delivery));
-        metrics.QueueDepthChanged(queue.State.Pending.Count);
-        if (!queue.State.Pending.IsEmpty)
+        metrics.QueueDepthChanged(queue.Pending.Count);
+        if (!queue.Pending.IsEmpty)
         {
             await EnsureReminderAsync();
             RequestDrain(TimeSpan.Zero);
@@ -116,8 +120,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await deactivating.CancelAsync();
-        metrics.QueueDepthChanged(-queue.State.Pending.Count);
-        if (queue.State.Pending.IsEmpty && reminder is not null)
+        metrics.QueueDepthChanged(-queue.Pending.Count);
+        if (queue.Pending.IsEmpty && reminder is not null)
         {
             await TryUnregisterReminderAsync();
         }
@@ -126,17 +130,16 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     public async Task<EnqueueResult> Enqueue(HookEvent hookEvent)
     {
         using var scope = logger.BeginScope(EventScope.Of(hookEvent));
-        var pending = queue.State.Pending;
-        if (finished.Contains(hookEvent.Delivery) || pending.Any(p => p.Event.Delivery == hookEvent.Delivery)
+        if (finished.Contains(hookEvent.Delivery) || queue.Pending.Any(p => p.Event.Delivery == hookEvent.Delivery)
             || await catalog.FindDeliveryAsync(hookEvent.Delivery) is not null)
         {
-            return new EnqueueResult(EnqueueStatus.Duplicate, queue.State.Pending.Count);
+            return new EnqueueResult(EnqueueStatus.Duplicate, queue.Pending.Count);
         }
 
-        if (queue.State.Pending.Count >= options.MaxQueueLength)
+        if (queue.Pending.Count >= options.MaxQueueLength)
         {
-            Log.QueueFull(logger, Key, hookEvent.Delivery, queue.State.Pending.Count);
-            return new EnqueueResult(EnqueueStatus.Full, queue.State.Pending.Count);
+            Log.QueueFull(logger, Key, hookEvent.Delivery, queue.Pending.Count);
+            return new EnqueueResult(EnqueueStatus.Full, queue.Pending.Count);
         }
 
         // The reminder comes first: should the state write fail after it, a stray reminder only wakes an
@@ -145,11 +148,10 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var entry = new PendingEvent(hookEvent, time.GetUtcNow());
         try
         {
-            await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.Add(entry) });
+            await queue.AddAsync(entry);
         }
         catch (Exception e)
         {
-            queue.Replace(queue.State with { Pending = queue.State.Pending.Remove(entry) });
             Log.EnqueueFailed(logger, e, Key, hookEvent.Delivery);
 
             // What the store holds is unknown now (a write can fail after it landed): read it afresh.
@@ -159,24 +161,24 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
         untried.Add(hookEvent.Delivery);
         metrics.QueueDepthChanged(1);
-        Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, queue.State.Pending.Count);
+        Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, queue.Pending.Count);
         deliveryRecords[hookEvent.Delivery] = RecordDeliveryAsync(hookEvent);
         statuses.Report(hookEvent, StatusState.Pending, "queued");
         RequestDrain(TimeSpan.Zero);
         PublishSummary();
-        return new EnqueueResult(EnqueueStatus.Queued, queue.State.Pending.Count);
+        return new EnqueueResult(EnqueueStatus.Queued, queue.Pending.Count);
     }
 
     public Task<RefSnapshot> GetSnapshot()
     {
         var (repository, gitRef) = RefKey.Split(Key);
-        return Task.FromResult(new RefSnapshot(Key, repository, gitRef, queue.State.Paused, inFlight,
-            queue.State.Pending, log.State.History, log.State.LastAfter, repositoryPaused == true));
+        return Task.FromResult(new RefSnapshot(Key, repository, gitRef, queue.Paused, inFlight,
+            queue.Pending, log.State.History, log.State.LastAfter, repositoryPaused == true));
     }
 
     public Task<DeliveryRecord?> GetDelivery(string delivery)
     {
-        if (queue.State.Pending.Find(p => p.Event.Delivery == delivery) is { } pending)
+        if (queue.Pending.Find(p => p.Event.Delivery == delivery) is { } pending)
         {
             var status = delivery == inFlight ? "in-flight" : pending.Attempts.IsEmpty ? "queued" : "retrying";
             return Task.FromResult<DeliveryRecord?>(new DeliveryRecord(Key, status, pending.Event, pending.AcceptedAt, pending.Attempts, null));
@@ -195,8 +197,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             return refusal;
         }
 
-        var head = queue.State.Pending[0];
-        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.SetItem(0, head with { NotBefore = null }) });
+        var head = queue.Pending[0];
+        await queue.ReplaceAsync(head with { NotBefore = null });
         RequestDrain(TimeSpan.Zero);
         return new AdminResult(true, "the head of the queue will be attempted now", head.Event.Delivery);
     }
@@ -208,7 +210,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             return refusal;
         }
 
-        var head = queue.State.Pending[0];
+        var head = queue.Pending[0];
         await CompleteAsync(head, Outcome.Skipped, "skipped by an operator", [], outOfChain: false);
         RequestDrain(TimeSpan.Zero);
         return new AdminResult(true, "the head of the queue was skipped", head.Event.Delivery);
@@ -216,9 +218,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public async Task<AdminResult> SetPaused(bool paused)
     {
-        if (queue.State.Paused != paused)
+        if (queue.Paused != paused)
         {
-            await queue.SaveAsync(queue.State with { Paused = paused });
+            await queue.SetPausedAsync(paused);
             PublishSummary();
         }
 
@@ -250,7 +252,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (queue.State.Pending.IsEmpty)
+        if (queue.Pending.IsEmpty)
         {
             await TryUnregisterReminderAsync();
             return;
@@ -261,12 +263,12 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     private AdminResult? HeadUnavailable()
     {
-        if (queue.State.Pending.IsEmpty)
+        if (queue.Pending.IsEmpty)
         {
             return new AdminResult(false, "the queue is empty", null);
         }
 
-        var head = queue.State.Pending[0].Event.Delivery;
+        var head = queue.Pending[0].Event.Delivery;
         return head == inFlight ? new AdminResult(false, "the head of the queue is being processed right now", head) : null;
     }
 
@@ -292,7 +294,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             if (repositoryPaused != false)
             {
                 repositoryPaused = await GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused();
-                if (repositoryPaused == true && !queue.State.Pending.IsEmpty)
+                if (repositoryPaused == true && !queue.Pending.IsEmpty)
                 {
                     drainTimer?.Change(RepositoryPauseRecheck, Timeout.InfiniteTimeSpan);
                 }
@@ -332,14 +334,14 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     {
         await DropCompletedAsync();
         var now = time.GetUtcNow();
-        var next = QueueOrder.Pick(queue.State.Pending, log.State.LastAfter, now, options.ReorderWindow);
+        var next = QueueOrder.Pick(queue.Pending, log.State.LastAfter, now, options.ReorderWindow);
         if (next.Index < 0)
         {
             ScheduleAt(next.WaitUntil, now);
             return null;
         }
 
-        var entry = queue.State.Pending[next.Index];
+        var entry = queue.Pending[next.Index];
         if (entry.NotBefore is { } notBefore && notBefore > now)
         {
             ScheduleAt(notBefore, now);
@@ -363,14 +365,14 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     /// </summary>
     private async Task DropCompletedAsync()
     {
-        if (!queue.State.Pending.Any(p => finished.Contains(p.Event.Delivery)))
+        if (!queue.Pending.Any(p => finished.Contains(p.Event.Delivery)))
         {
             return;
         }
 
         await log.FlushAsync();
-        var completed = queue.State.Pending.Count(p => finished.Contains(p.Event.Delivery));
-        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => finished.Contains(p.Event.Delivery)) });
+        var completed = queue.Pending.Count(p => finished.Contains(p.Event.Delivery));
+        await queue.RemoveAsync(p => finished.Contains(p.Event.Delivery));
         metrics.QueueDepthChanged(-completed);
     }
 
@@ -431,7 +433,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             (attempt.Error as TransientException)?.RetryAfter, Random.Shared);
         var waiting = attempted with { NotBefore = time.GetUtcNow() + delay };
         metrics.Retrying();
-        await queue.SaveAsync(queue.State with { Pending = Replace(queue.State.Pending, entry, waiting) });
+        await queue.ReplaceAsync(waiting);
         PublishSummary();
     }
 
@@ -449,8 +451,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         finished.Clear();
         finished.UnionWith(history.Select(h => h.Event.Delivery));
         await log.SaveAsync(current with { History = history, LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e) });
-        var removed = queue.State.Pending.Count(p => p.Event.Delivery == e.Delivery);
-        await queue.SaveAsync(queue.State with { Pending = queue.State.Pending.RemoveAll(p => p.Event.Delivery == e.Delivery) });
+        var removed = queue.Pending.Count(p => p.Event.Delivery == e.Delivery);
+        await queue.RemoveAsync(p => p.Event.Delivery == e.Delivery);
         metrics.QueueDepthChanged(-removed);
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
         ReportOutcome(e, outcome, error, objects);
@@ -472,12 +474,6 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
                 statuses.Report(e, StatusState.Error, error ?? "skipped");
                 break;
         }
-    }
-
-    private static ImmutableList<PendingEvent> Replace(ImmutableList<PendingEvent> list, PendingEvent old, PendingEvent updated)
-    {
-        var index = list.FindIndex(p => p.Event.Delivery == old.Event.Delivery);
-        return index < 0 ? list : list.SetItem(index, updated);
     }
 
     private static string Describe(Exception e)
@@ -569,7 +565,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private RefSummary Summarize()
     {
         var (repository, gitRef) = RefKey.Split(Key);
-        var pending = queue.State.Pending;
+        var pending = queue.Pending;
         var last = log.State.History.IsEmpty ? null : log.State.History[0];
         var headError = pending.IsEmpty ? null : pending[0].Attempts.LastOrDefault()?.Error;
         var state = Paused ? RefSummary.PausedState

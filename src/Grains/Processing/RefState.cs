@@ -3,16 +3,23 @@ using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Processing;
 
-/// <summary>
-/// The part of a ref's state written on every accepted event: kept small, because its write is what
-/// GitHub waits for.
-/// </summary>
+/// <summary>The index of a ref's queue (see <see cref="PendingEventLog"/>): written only when a chunk retires or the ref is paused.</summary>
 [GenerateSerializer, Immutable]
-public sealed record RefQueueState
+public sealed record RefQueueIndex
 {
-    [Id(0)] public ImmutableList<PendingEvent> Pending { get; init; } = [];
+    [Id(0)] public long FirstChunk { get; init; }
 
     [Id(1)] public bool Paused { get; init; }
+}
+
+/// <summary>
+/// One chunk of a ref's queue, at most <see cref="PendingEventLog.ChunkSize"/> events: what GitHub waits
+/// for is the write of the chunk its event lands in, which stays small however long the queue.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RefQueueChunk
+{
+    [Id(0)] public ImmutableList<PendingEvent> Events { get; init; } = [];
 }
 
 /// <summary>

@@ -84,6 +84,9 @@ public static class OrleansHosting
             o.ConfigurationOptions = configuration;
             o.CreateMultiplexer = _ => Connect();
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+
+            // A ref's queue retires chunk records as they empty; keep Redis from holding on to cleared ones.
+            o.DeleteStateOnClear = true;
         }));
         silo.UseRedisReminderService(o =>
         {
