@@ -186,11 +186,16 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             tracker = new Tracker();
             fakes.Kubernetes.Created = tracker.Created;
             var stream = new Webhooks.Sequence($"s{++runs}", refs);
+            var origin = Stopwatch.GetTimestamp();
             var acceptedPerSecond = await SendAsync(load, stream, refs, options.ScaleEvents, tracker);
             var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             var (applied, appliedPerSecond, lost, violations) = (tracker.Applied, tracker.AppliedPerSecond, tracker.Lost, tracker.OrderViolations);
             Check(tracker, complete);
+            foreach (var line in tracker.DescribeViolations(origin))
+            {
+                await Console.Error.WriteLineAsync(line);
+            }
 
             // The benchmark's own bookkeeping is let go before the heap is measured.
             tracker = null!;

@@ -14,7 +14,7 @@ public sealed class Tracker
     private readonly ConcurrentDictionary<string, long> acked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> created = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> creations = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, List<int>> sequences = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, List<(int Sequence, string Delivery)>> sequences = new(StringComparer.Ordinal);
     private long firstCreated = long.MaxValue;
     private long lastCreated;
 
@@ -37,7 +37,7 @@ public sealed class Tracker
         var list = sequences.GetOrAdd(gitRef, _ => []);
         lock (list)
         {
-            list.Add(int.Parse(revision[8..], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            list.Add((int.Parse(revision[8..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), delivery));
         }
 
         InterlockedMin(ref firstCreated, at);
@@ -59,9 +59,32 @@ public sealed class Tracker
     {
         lock (list)
         {
-            return list.Zip(list.Skip(1)).Count(pair => pair.Second <= pair.First);
+            return list.Zip(list.Skip(1)).Count(pair => pair.Second.Sequence <= pair.First.Sequence);
         }
     });
+
+    /// <summary>Diagnostics for order violations: each misplaced creation with when it and the one before it were acknowledged and created.</summary>
+    public IEnumerable<string> DescribeViolations(long origin)
+    {
+        string At(string delivery, ConcurrentDictionary<string, long> times) => times.TryGetValue(delivery, out var t)
+            ? Stopwatch.GetElapsedTime(origin, t).TotalSeconds.ToString("N3", CultureInfo.InvariantCulture) + "s"
+            : "never";
+
+        foreach (var (gitRef, list) in sequences)
+        {
+            List<((int Sequence, string Delivery) First, (int Sequence, string Delivery) Second)> pairs;
+            lock (list)
+            {
+                pairs = [.. list.Zip(list.Skip(1)).Where(pair => pair.Second.Sequence <= pair.First.Sequence)];
+            }
+
+            foreach (var (first, second) in pairs)
+            {
+                yield return $"{gitRef}: #{second.Sequence} (acked {At(second.Delivery, acked)}, created {At(second.Delivery, created)}) " +
+                    $"after #{first.Sequence} (acked {At(first.Delivery, acked)}, created {At(first.Delivery, created)})";
+            }
+        }
+    }
 
     /// <summary>Events applied per second between the first and the last creation.</summary>
     public double AppliedPerSecond => Applied < 2 ? double.NaN : Applied / Stopwatch.GetElapsedTime(firstCreated, lastCreated).TotalSeconds;

@@ -37,8 +37,13 @@ public sealed class PendingEventLog : IDisposable
         this.grainId = grainId;
     }
 
+    private readonly HashSet<string> deliveries = new(StringComparer.Ordinal);
+
     /// <summary>The durably stored pending events, in arrival order.</summary>
     public ImmutableList<PendingEvent> Pending { get; private set; } = [];
+
+    /// <summary>Whether a delivery is pending (stored and not finished).</summary>
+    public bool Contains(string delivery) => deliveries.Contains(delivery);
 
     public bool Paused => index.State.Paused;
 
@@ -61,7 +66,8 @@ public sealed class PendingEventLog : IDisposable
             chunks[number] = chunk;
         }
 
-        Rebuild();
+        Pending = [.. chunks.Values.SelectMany(c => c.Writer.State.Events)];
+        deliveries.UnionWith(Pending.Select(p => p.Event.Delivery));
     }
 
     /// <summary>Appends an event and returns once it is stored; on failure it is taken back and the error rethrown.</summary>
@@ -86,8 +92,11 @@ public sealed class PendingEventLog : IDisposable
         finally
         {
             adding.Remove(entry);
-            Rebuild();
         }
+
+        // Appends come one at a time (the ref grain does not interleave its calls), so the end is arrival order.
+        Pending = Pending.Add(entry);
+        deliveries.Add(entry.Event.Delivery);
     }
 
     /// <summary>Replaces the pending event with the same delivery id (a new attempt, a backoff).</summary>
@@ -99,7 +108,12 @@ public sealed class PendingEventLog : IDisposable
             if (at >= 0)
             {
                 var write = chunk.Writer.SaveAsync(chunk.Writer.State with { Events = chunk.Writer.State.Events.SetItem(at, updated) });
-                Rebuild();
+                var position = Pending.FindIndex(p => p.Event.Delivery == updated.Event.Delivery);
+                if (position >= 0)
+                {
+                    Pending = Pending.SetItem(position, updated);
+                }
+
                 return write;
             }
         }
@@ -107,23 +121,52 @@ public sealed class PendingEventLog : IDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Removes the pending events that match, then retires chunks left empty at the front.</summary>
-    public async Task RemoveAsync(Func<PendingEvent, bool> match)
+    /// <summary>
+    /// Removes the pending events with these delivery ids, then retires chunks left empty at the front.
+    /// Returns how many were pending. Only the chunks holding them are rewritten.
+    /// </summary>
+    public async Task<int> RemoveAsync(IReadOnlySet<string> remove)
     {
+        var count = remove.Count(deliveries.Contains);
+        if (count == 0)
+        {
+            return 0;
+        }
+
         var writes = new List<Task>();
+        var found = 0;
         foreach (var chunk in chunks.Values)
         {
             var events = chunk.Writer.State.Events;
-            var remaining = events.RemoveAll(p => !adding.Contains(p) && match(p));
+            var remaining = events.RemoveAll(p => !adding.Contains(p) && remove.Contains(p.Event.Delivery));
             if (remaining.Count != events.Count)
             {
                 writes.Add(chunk.Writer.SaveAsync(chunk.Writer.State with { Events = remaining }));
+                found += events.Count - remaining.Count;
+                if (found == count)
+                {
+                    break;
+                }
             }
         }
 
-        Rebuild();
+        // Finished events are nearly always at the front, so this stops early.
+        var builder = Pending.ToBuilder();
+        var targets = count;
+        for (var i = 0; i < builder.Count && targets > 0; i++)
+        {
+            if (remove.Contains(builder[i].Event.Delivery))
+            {
+                deliveries.Remove(builder[i].Event.Delivery);
+                builder.RemoveAt(i--);
+                targets--;
+            }
+        }
+
+        Pending = builder.ToImmutable();
         await Task.WhenAll(writes);
         await RetireLeadingEmptyChunksAsync();
+        return count;
     }
 
     public Task SetPausedAsync(bool paused) => index.SaveAsync(index.State with { Paused = paused });
@@ -179,9 +222,6 @@ public sealed class PendingEventLog : IDisposable
             }
         }
     }
-
-    private void Rebuild() =>
-        Pending = [.. chunks.Values.SelectMany(c => c.Writer.State.Events).Where(p => !adding.Contains(p))];
 
     private sealed class Chunk : IDisposable
     {

@@ -130,7 +130,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     public async Task<EnqueueResult> Enqueue(HookEvent hookEvent)
     {
         using var scope = logger.BeginScope(EventScope.Of(hookEvent));
-        if (finished.Contains(hookEvent.Delivery) || queue.Pending.Any(p => p.Event.Delivery == hookEvent.Delivery)
+        if (finished.Contains(hookEvent.Delivery) || queue.Contains(hookEvent.Delivery)
             || await catalog.FindDeliveryAsync(hookEvent.Delivery) is not null)
         {
             return new EnqueueResult(EnqueueStatus.Duplicate, queue.Pending.Count);
@@ -365,15 +365,13 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     /// </summary>
     private async Task DropCompletedAsync()
     {
-        if (!queue.Pending.Any(p => finished.Contains(p.Event.Delivery)))
+        if (!finished.Any(queue.Contains))
         {
             return;
         }
 
         await log.FlushAsync();
-        var completed = queue.Pending.Count(p => finished.Contains(p.Event.Delivery));
-        await queue.RemoveAsync(p => finished.Contains(p.Event.Delivery));
-        metrics.QueueDepthChanged(-completed);
+        metrics.QueueDepthChanged(-await queue.RemoveAsync(finished));
     }
 
     private readonly record struct Attempt(IReadOnlyList<AppliedObject>? Objects, Exception? Error, AttemptRecord Record);
@@ -451,9 +449,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         finished.Clear();
         finished.UnionWith(history.Select(h => h.Event.Delivery));
         await log.SaveAsync(current with { History = history, LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e) });
-        var removed = queue.Pending.Count(p => p.Event.Delivery == e.Delivery);
-        await queue.RemoveAsync(p => p.Event.Delivery == e.Delivery);
-        metrics.QueueDepthChanged(-removed);
+        metrics.QueueDepthChanged(-await queue.RemoveAsync(new HashSet<string>(StringComparer.Ordinal) { e.Delivery }));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
         ReportOutcome(e, outcome, error, objects);
         PublishSummary();

@@ -102,6 +102,8 @@ public class PendingEventLogTests
     private static PendingEvent Event(int n) =>
         new(new HookEvent($"d{n}", "push", "", "octo/app", "", "", "refs/heads/main", n.ToString("x40", System.Globalization.CultureInfo.InvariantCulture), "", "main", false, DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch);
 
+    private static HashSet<string> Ids(params int[] numbers) => [.. numbers.Select(i => $"d{i}")];
+
     private static IEnumerable<string> Deliveries(PendingEventLog log) => log.Pending.Select(p => p.Event.Delivery);
 
     [Fact]
@@ -134,13 +136,15 @@ public class PendingEventLogTests
             }
 
             await log.ReplaceAsync(Event(3) with { NotBefore = DateTimeOffset.UnixEpoch.AddDays(1) });
-            await log.RemoveAsync(p => p.Event.Delivery is "d5" or "d17");
+            Assert.Equal(2, await log.RemoveAsync(Ids(5, 17, 40)));
         }
 
         using var reopened = await Open(storage);
 
         Assert.Equal(Enumerable.Range(0, 20).Where(i => i is not 5 and not 17).Select(i => $"d{i}"), Deliveries(reopened));
         Assert.NotNull(reopened.Pending.Single(p => p.Event.Delivery == "d3").NotBefore);
+        Assert.True(reopened.Contains("d3"));
+        Assert.False(reopened.Contains("d5"));
     }
 
     [Fact]
@@ -153,8 +157,9 @@ public class PendingEventLogTests
             await log.AddAsync(Event(i));
         }
 
-        await log.RemoveAsync(p => int.Parse(p.Event.Delivery[1..], System.Globalization.CultureInfo.InvariantCulture) < 32);
-        await log.RemoveAsync(_ => true);
+        Assert.Equal(32, await log.RemoveAsync(Ids([.. Enumerable.Range(0, 32)])));
+        Assert.Equal(0, await log.RemoveAsync(Ids(0, 1)));
+        Assert.Equal(8, await log.RemoveAsync(Ids([.. Enumerable.Range(0, 40)])));
 
         Assert.Empty(log.Pending);
         Assert.Equal(2, ((RefQueueIndex)storage.Records["queue"].State).FirstChunk);
@@ -175,7 +180,7 @@ public class PendingEventLogTests
                 await log.AddAsync(Event(i));
             }
 
-            await Assert.ThrowsAsync<IOException>(() => log.RemoveAsync(p => int.Parse(p.Event.Delivery[1..], System.Globalization.CultureInfo.InvariantCulture) < 16));
+            await Assert.ThrowsAsync<IOException>(() => log.RemoveAsync(Ids([.. Enumerable.Range(0, 16)])));
         }
 
         using var reopened = await Open(storage);
