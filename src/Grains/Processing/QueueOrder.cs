@@ -25,25 +25,24 @@ public static class QueueOrder
             return new NextEvent(-1, null, false);
         }
 
+        // The head, or the earliest push of the chain it continues that is already queued.
         var head = pending[0];
-        if (EarliestQueuedPredecessor(pending, 0) is > 0 and var predecessor)
+        var root = EarliestQueuedPredecessor(pending, 0);
+        if (!IsOutOfChain(pending[root].Event, lastAfter))
         {
-            return new NextEvent(predecessor, null, false);
-        }
-
-        if (!IsOutOfChain(head.Event, lastAfter))
-        {
-            return new NextEvent(0, null, false);
+            return new NextEvent(root, null, false);
         }
 
         var successor = pending.FindIndex(p => p.Event.EventType == "push" && p.Event.Before == lastAfter);
-        if (successor > 0)
+        if (successor >= 0)
         {
             return new NextEvent(successor, null, false);
         }
 
+        // Neither the head's chain nor any queued push continues from the last applied commit: the missing
+        // pushes get the window, counted from the head's arrival, and then the chain goes on without them.
         var deadline = head.AcceptedAt + window;
-        return now < deadline ? new NextEvent(-1, deadline, false) : new NextEvent(0, null, true);
+        return now < deadline ? new NextEvent(-1, deadline, false) : new NextEvent(root, null, true);
     }
 
     /// <summary>Follows queued pushes back along the chain from <paramref name="index"/>; its own index when none precedes it.</summary>

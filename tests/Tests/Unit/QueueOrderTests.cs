@@ -47,6 +47,24 @@ public class QueueOrderTests
         Assert.Equal(new NextEvent(0, null, true), QueueOrder.Pick([Push(2, 3)], Payloads.Sha(1), T0.AddSeconds(5), Window));
 
     [Fact]
+    public void A_queued_predecessor_that_is_itself_out_of_chain_waits_for_the_missing_push() =>
+        Assert.Equal(new NextEvent(-1, T0.AddSeconds(5), false),
+            QueueOrder.Pick([Push(6, 7), Push(4, 5), Push(5, 6), Push(3, 4)], Payloads.Sha(1), T0.AddSeconds(1), Window));
+
+    [Fact]
+    public void The_missing_push_arriving_late_goes_first_and_its_chain_follows()
+    {
+        ImmutableList<PendingEvent> queue = [Push(6, 7), Push(4, 5), Push(5, 6), Push(3, 4), Push(2, 3, acceptedSecond: 1), Push(1, 2, acceptedSecond: 1)];
+        Assert.Equal(new NextEvent(5, null, false), QueueOrder.Pick(queue, Payloads.Sha(1), T0.AddSeconds(1), Window));
+        Assert.Equal(new NextEvent(4, null, false), QueueOrder.Pick(queue.RemoveAt(5), Payloads.Sha(2), T0.AddSeconds(1), Window));
+    }
+
+    [Fact]
+    public void After_the_window_the_chain_resumes_from_its_earliest_queued_push() =>
+        Assert.Equal(new NextEvent(3, null, true),
+            QueueOrder.Pick([Push(6, 7), Push(4, 5), Push(5, 6), Push(3, 4)], Payloads.Sha(1), T0.AddSeconds(5), Window));
+
+    [Fact]
     public void A_push_creating_the_ref_never_waits() =>
         Assert.Equal(new NextEvent(0, null, false), QueueOrder.Pick([Push(0, 9)], Payloads.Sha(1), T0, Window));
 
