@@ -78,6 +78,17 @@ public sealed class Tracker
                 pairs = [.. list.Zip(list.Skip(1)).Where(pair => pair.Second.Sequence <= pair.First.Sequence)];
             }
 
+            string order;
+            lock (list)
+            {
+                order = string.Join(' ', list.Select(item => item.Sequence));
+            }
+
+            if (pairs.Count > 0)
+            {
+                yield return $"{gitRef}: created in the order {order}";
+            }
+
             foreach (var (first, second) in pairs)
             {
                 yield return $"{gitRef}: #{second.Sequence} (acked {At(second.Delivery, acked)}, created {At(second.Delivery, created)}) " +

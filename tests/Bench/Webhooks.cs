@@ -31,7 +31,8 @@ public static class Webhooks
         }
     }
 
-    public static string Sha(int refIndex, int sequence) => $"{refIndex:x8}{sequence:x32}";
+    /// <summary>A commit id naming ref and sequence; never all zeros, which GitHub reserves for "no commit".</summary>
+    public static string Sha(int refIndex, int sequence) => $"{refIndex + 1:x8}{sequence:x32}";
 
     public static Request Push(string run, int refIndex, int sequence)
     {
