@@ -7,6 +7,19 @@ public sealed record BenchOptions(
     IReadOnlyList<string> Runs, IReadOnlyList<string>? Targets, TimeSpan Duration, TimeSpan Warmup, int Concurrency, double Rate, int AcceptRefs,
     int EndToEndRefs, int EventsPerRef, TimeSpan ApiLatency, string? Redis, IReadOnlyList<int> ScaleRefs, int ScaleEvents)
 {
+    public const string Usage = """
+        usage: Bench [--runs accept,e2e,scale,faults] [--quick] [--seconds 10] [--warmup 10] [--concurrency 64]
+                     [--rate 1000] [--refs 1000] [--e2e-refs 100] [--events-per-ref 50] [--api-latency-ms 5]
+                     [--redis auto|none|host:port] [--scale-refs 10,1000,10000] [--scale-events 10000] [--targets B,D-sqlite,S-sqlite,...]
+        """;
+
+    private static readonly HashSet<string> Known =
+    [
+        "runs", "quick", "seconds", "warmup", "concurrency", "rate", "refs", "e2e-refs", "events-per-ref", "api-latency-ms",
+        "redis", "scale-refs", "scale-events", "targets",
+    ];
+
+    /// <summary>The options, or an <see cref="ArgumentException"/> naming the argument that is not one.</summary>
     public static BenchOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -15,6 +28,11 @@ public sealed record BenchOptions(
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
             {
                 throw new ArgumentException($"unexpected argument '{args[i]}'");
+            }
+
+            if (!Known.Contains(args[i][2..]))
+            {
+                throw new ArgumentException($"unknown option '{args[i]}'");
             }
 
             values[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";

@@ -2,7 +2,23 @@ using System.Diagnostics;
 using System.Globalization;
 using CiTrigger.Bench;
 
-var options = BenchOptions.Parse(args);
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    await Console.Error.WriteLineAsync($"{e.Message}\n{BenchOptions.Usage}");
+    return 2;
+}
+
 var directory = Directory.CreateTempSubdirectory("citrigger-bench-").FullName;
 Console.WriteLine($"# k8s-webhook-handler benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 Console.WriteLine();
