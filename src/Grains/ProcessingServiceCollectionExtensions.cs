@@ -40,6 +40,7 @@ public static partial class ProcessingServiceCollectionExtensions
             ? sp.GetRequiredService<GitHubCommitStatusReporter>()
             : new NoCommitStatuses());
         services.AddSingleton(CreateApplier);
+        services.AddHostedService<ApplierStartup>();
         services.AddSingleton<EventProcessor>();
         services.AddSingleton(new ParsedManifestCache());
         services.AddSingleton<Telemetry.TriggerMetrics>();
@@ -57,7 +58,18 @@ public static partial class ProcessingServiceCollectionExtensions
             return ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp);
         }
 
-        var config = KubernetesConnection.TryLoad(options.KubeConfig, homeDirectory: null, out var source);
+        KubernetesClientConfiguration? config;
+        string source;
+        try
+        {
+            config = KubernetesConnection.TryLoad(options.KubeConfig, homeDirectory: null, out source);
+        }
+        catch (Exception e) when (e is not OptionsValidationException)
+        {
+            throw new OptionsValidationException(KubernetesOptions.Section, typeof(KubernetesOptions),
+                [$"{KubernetesOptions.Section}:KubeConfig: the cluster configuration ({options.KubeConfig ?? "found by default"}) cannot be used: {e.Message}"]);
+        }
+
         if (config is null)
         {
             Log.NoCluster(logger, source);

@@ -1,6 +1,7 @@
 using CiTrigger.Gateway;
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Grains;
+using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Telemetry;
 using CiTrigger.Silo.Hosting;
 using Microsoft.Extensions.Configuration.Memory;
@@ -72,6 +73,7 @@ public static class TriggerApp
 
             // Checked before anything starts, so a bad value costs one line, not a half-started silo.
             app.Services.GetRequiredService<IStartupValidator>().Validate();
+            _ = app.Services.GetRequiredService<IManifestApplier>();
             await app.RunAsync();
             return 0;
         }

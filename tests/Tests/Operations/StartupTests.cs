@@ -1,0 +1,54 @@
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Processes;
+using CiTrigger.Tests.Support;
+using Xunit;
+
+namespace CiTrigger.Tests.Operations;
+
+public class StartupTests
+{
+    /// <summary>
+    /// Loading a kubeconfig blocks (KubernetesClient is sync-over-async). Left to the first ref activations,
+    /// it starved the thread pool and stalled the silo for 30 s; it must happen before the service is ready.
+    /// </summary>
+    [Fact]
+    public async Task The_cluster_connection_is_set_up_and_reported_before_the_service_is_ready()
+    {
+        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;
+
+        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        // No webhook is sent: only start-up can have built the applier. (The console logger writes on its own thread.)
+        var line = $"Applying manifests to {kubernetes.BaseAddress.ToString().TrimEnd('/')}";
+        await Eventually.Until(() => silo.Output.Contains(line, StringComparison.Ordinal), TimeSpan.FromSeconds(10), line);
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_that_cannot_be_read_stops_the_service_at_start_with_one_line_naming_the_key()
+    {
+        var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;
+        var kubeconfig = Path.Combine(directory, "kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, "clusters: [\n", TestContext.Current.CancellationToken);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["Kubernetes:KubeConfig"] = kubeconfig,
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }));
+
+        Assert.Contains("exited with 2", failure.Message, StringComparison.Ordinal);
+        Assert.Contains($"configuration error: Kubernetes:KubeConfig: the cluster configuration ({kubeconfig}) cannot be used", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", failure.Message, StringComparison.Ordinal);
+    }
+}
