@@ -23,7 +23,9 @@ public sealed class SqliteStore : IAsyncDisposable
     {
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        var builder = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, DefaultTimeout = 30 };
+        // Reads run on the caller's thread (a grain's turn): a read that cannot get the database within a few
+        // seconds fails (the caller answers 503 and GitHub redelivers) instead of holding a pool thread.
+        var builder = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, DefaultTimeout = 5 };
         readConnectionString = new SqliteConnectionStringBuilder(builder.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ConnectionString;
         writer = new SqliteConnection(builder.ConnectionString);
         writer.Open();
