@@ -125,17 +125,7 @@ public class CrashRecoveryTests
         await using var redis = await RedisServer.StartAsync();
         await using var scenario = await Scenario.StartAsync("octo/redis-crash");
         var directory = Directory.CreateTempSubdirectory("citrigger-redis-").FullName;
-        Dictionary<string, string> SiloSettings() => scenario.Settings(directory, new Dictionary<string, string>
-        {
-            ["Orleans:Clustering"] = "Redis",
-            ["ConnectionStrings:Redis"] = redis.ConnectionString,
-            ["Orleans:AdvertisedIP"] = "127.0.0.1",
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
-            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
-            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
-        });
+        Dictionary<string, string> SiloSettings() => RedisSiloSettings(scenario, directory, redis);
 
         await using var survivor = await SiloProcess.StartAsync(SiloSettings());
         var doomed = await SiloProcess.StartAsync(SiloSettings());
@@ -169,17 +159,7 @@ public class CrashRecoveryTests
         var repo = github.Repo("octo/busy-failover");
         var directory = Directory.CreateTempSubdirectory("citrigger-busy-").FullName;
         var scenario = new Scenario(github, kubernetes, repo, new TaskCompletionSource());
-        Dictionary<string, string> SiloSettings() => scenario.Settings(directory, new Dictionary<string, string>
-        {
-            ["Orleans:Clustering"] = "Redis",
-            ["ConnectionStrings:Redis"] = redis.ConnectionString,
-            ["Orleans:AdvertisedIP"] = "127.0.0.1",
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
-            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
-            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
-        });
+        Dictionary<string, string> SiloSettings() => RedisSiloSettings(scenario, directory, redis);
         await using var survivor = await SiloProcess.StartAsync(SiloSettings());
         var doomed = await SiloProcess.StartAsync(SiloSettings());
         var branches = Enumerable.Range(0, 8).Select(i => $"b{i}").ToArray();
@@ -242,5 +222,19 @@ public class CrashRecoveryTests
             {
                 return false;
             }
+        });
+
+    /// <summary>A silo of a Redis cluster on loopback, with failure detection fast enough for a test (2 missed 1 s probes).</summary>
+    private static Dictionary<string, string> RedisSiloSettings(Scenario scenario, string directory, RedisServer redis) =>
+        scenario.Settings(directory, new Dictionary<string, string>
+        {
+            ["Orleans:Clustering"] = "Redis",
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Orleans:AdvertisedIP"] = "127.0.0.1",
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
         });
 }
