@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using CiTrigger.Bench;
+using CiTrigger.Tests.Fakes;
 
 if (args is ["--help"] or ["-h"])
 {
@@ -28,7 +29,7 @@ Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {GC.GetGCMemory
 Console.WriteLine($"Options: {options}");
 Console.WriteLine();
 
-await using var redis = options.Redis == "auto" ? await RedisProcess.TryStartAsync() : null;
+await using var redis = options.Redis == "auto" ? await RedisServer.TryStartAsync() : null;
 var redisConnection = redis?.ConnectionString ?? (options.Redis is { Length: > 0 } r && r != "auto" ? r : null);
 if (options.Redis == "auto" && redis is null)
 {

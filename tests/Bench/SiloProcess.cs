@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CiTrigger.Tests.Fakes;
 
 namespace CiTrigger.Bench;
 
@@ -17,7 +18,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static async Task<SiloProcess> StartAsync(Fakes fakes, string redis, string serviceId, string directory)
     {
-        var port = Ports.Free();
+        var port = FreePorts.Next();
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Silo.dll"));
         foreach (var (key, value) in new Dictionary<string, string>
@@ -30,8 +31,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["ConnectionStrings:Redis"] = redis,
             ["Orleans:ServiceId"] = serviceId,
             ["Orleans:AdvertisedIP"] = "127.0.0.1",
-            ["Orleans:SiloPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
             ["Orleans:Membership:NumMissedProbesLimit"] = "2",
             ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",

@@ -152,8 +152,8 @@ public sealed class Service : ITarget
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:ServiceId"] = "bench-" + Guid.NewGuid().ToString("N")[..8],
             ["Handler:RetryBaseDelay"] = "00:00:00.050",
             ["Handler:RetryMaxDelay"] = "00:00:01",
@@ -181,15 +181,5 @@ public sealed class Service : ITarget
     {
         await app.StopAsync();
         await app.DisposeAsync();
-    }
-}
-
-public static class Ports
-{
-    public static int Free()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using CiTrigger.Silo.Cli;
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 

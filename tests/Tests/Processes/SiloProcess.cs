@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 
 namespace CiTrigger.Tests.Processes;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace CiTrigger.Tests.Support;
+namespace CiTrigger.Tests.Fakes;
 
 /// <summary>
 /// Ports for the servers tests start. They come from below the kernel's ephemeral range: a port from that

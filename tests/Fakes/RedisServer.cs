@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using CiTrigger.Tests.Support;
 
-namespace CiTrigger.Tests.Processes;
+namespace CiTrigger.Tests.Fakes;
 
-/// <summary>A real <c>redis-server</c> (Debian's package) on a loopback port, stopped by its PID.</summary>
+/// <summary>A real <c>redis-server</c> (Debian's package) on a loopback port, stopped by its PID; for the tests and the benchmark.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly Process process;
@@ -19,6 +18,19 @@ public sealed class RedisServer : IAsyncDisposable
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
+
+    /// <summary>A running server, or null when <c>redis-server</c> is not installed.</summary>
+    public static async Task<RedisServer?> TryStartAsync()
+    {
+        try
+        {
+            return await StartAsync();
+        }
+        catch (InvalidOperationException e) when (e.InnerException is System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
 
     public static async Task<RedisServer> StartAsync()
     {
@@ -47,7 +59,18 @@ public sealed class RedisServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new RedisServer(process, port);
-        await Eventually.Until(server.Pings, TimeSpan.FromSeconds(10), $"redis-server on port {port}");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!server.Pings())
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                await server.DisposeAsync();
+                throw new InvalidOperationException($"redis-server on port {port} did not answer PING within 10 s");
+            }
+
+            await Task.Delay(25);
+        }
+
         return server;
     }
 
