@@ -1,8 +1,9 @@
-using CiTrigger.Gateway;
 using CiTrigger.Gateway.Admin;
-using CiTrigger.Grains;
-using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.GitHub;
+using CiTrigger.Grains.Kubernetes;
+using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Telemetry;
+using CiTrigger.Gateway;
 using CiTrigger.Silo.Hosting;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
@@ -29,7 +30,9 @@ public static class TriggerApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.Services.AddRefProcessing(builder.Configuration);
+        builder.Services.AddRefProcessing();
+        builder.Services.AddGitHub(builder.Configuration);
+        builder.Services.AddKubernetes(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
         builder.Services.AddHealthChecks()
             .AddCheck<SiloActiveCheck>("silo", tags: [GatewayExtensions.ReadyTag])
@@ -73,7 +76,6 @@ public static class TriggerApp
 
             // Checked before anything starts, so a bad value costs one line, not a half-started silo.
             app.Services.GetRequiredService<IStartupValidator>().Validate();
-            _ = app.Services.GetRequiredService<IManifestApplier>();
             await app.RunAsync();
             return 0;
         }

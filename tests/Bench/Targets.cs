@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using CiTrigger.Gateway.Webhooks;
-using CiTrigger.Grains.Events;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Silo;
 using CiTrigger.Tests.Fakes;
 using Microsoft.AspNetCore.Builder;

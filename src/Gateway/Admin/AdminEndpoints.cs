@@ -1,5 +1,4 @@
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,9 +27,9 @@ public static class AdminEndpoints
 
     private static async Task<IResult> ListRefs(IGrainFactory grains, string? state, string? repo, int? limit, string? after)
     {
-        if (state is not null && !RefQueryFilter.Known.Contains(state))
+        if (state is not null && !RefStates.Known.Contains(state))
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, $"state must be one of {string.Join(", ", RefQueryFilter.Known)}");
+            return AdminResults.Problem(StatusCodes.Status400BadRequest, $"state must be one of {string.Join(", ", RefStates.Known)}");
         }
 
         if (repo is not null && !Names.IsRepository(repo))

@@ -1,11 +1,10 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Grains.Events;
-using CiTrigger.Grains.Telemetry;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,7 +18,7 @@ namespace CiTrigger.Gateway.Webhooks;
 /// revealing first: nothing about the payload is looked at before the signature is verified.
 /// </summary>
 public sealed partial class WebhookReceiver(
-    IGrainFactory grains, IOptions<WebhookOptions> options, EventFilter filter, TriggerMetrics metrics, TimeProvider time, ILogger<WebhookReceiver> logger)
+    IGrainFactory grains, IOptions<WebhookOptions> options, EventFilter filter, WebhookMetrics metrics, TimeProvider time, ILogger<WebhookReceiver> logger)
 {
     public const string EventHeader = "X-GitHub-Event";
     public const string DeliveryHeader = "X-GitHub-Delivery";

@@ -21,7 +21,22 @@ public sealed record RefSummary(
     public const string FailedState = "failed";
 }
 
-/// <summary>A filter over the ref catalog. <see cref="After"/> is the last key of the previous page.</summary>
+/// <summary>The state filters a <see cref="RefQuery"/> takes: the states of <see cref="RefSummary"/> and two groups of them.</summary>
+public static class RefStates
+{
+    /// <summary>Refs with pending events, whatever their state.</summary>
+    public const string Pending = "pending";
+
+    /// <summary>Refs retrying their head or whose last event failed.</summary>
+    public const string Failing = "failing";
+
+    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Pending, Failing, RefSummary.Idle, RefSummary.Retrying, RefSummary.PausedState, RefSummary.FailedState,
+    };
+}
+
+/// <summary>A filter over the ref catalog (<see cref="State"/> one of <see cref="RefStates.Known"/>). <see cref="After"/> is the last key of the previous page.</summary>
 [GenerateSerializer, Immutable]
 public sealed record RefQuery(
     [property: Id(0)] string? State,

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

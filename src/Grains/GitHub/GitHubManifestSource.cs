@@ -1,5 +1,6 @@
 using System.Net;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using Octokit;
 

@@ -1,4 +1,5 @@
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.GitHub;
 

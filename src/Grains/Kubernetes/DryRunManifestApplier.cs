@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +11,7 @@ namespace CiTrigger.Grains.Kubernetes;
 /// Applies nothing: checks the namespace policy (scope cannot be known without a cluster) and records
 /// and logs what would have been applied.
 /// </summary>
-public sealed partial class DryRunManifestApplier(IOptions<HandlerOptions> options, ILogger<DryRunManifestApplier> logger) : IManifestApplier
+public sealed partial class DryRunManifestApplier(IOptions<ManifestOptions> options, ILogger<DryRunManifestApplier> logger) : IManifestApplier
 {
     public Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
     {

@@ -1,13 +1,14 @@
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
-using k8s;
+using Microsoft.Extensions.Options;
 using k8s.Autorest;
 using k8s.Models;
-using Microsoft.Extensions.Options;
+using k8s;
 
 namespace CiTrigger.Grains.Kubernetes;
 
@@ -17,7 +18,7 @@ namespace CiTrigger.Grains.Kubernetes;
 /// this delivery already created (by its delivery label and document index), so a crash between
 /// "created" and "recorded" never yields a second Workflow.
 /// </summary>
-public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery discovery, IOptions<HandlerOptions> options) : IManifestApplier
+public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery discovery, IOptions<ManifestOptions> options) : IManifestApplier
 {
     public const string FieldManager = "k8s-webhook-handler";
 

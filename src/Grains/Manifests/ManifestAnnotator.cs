@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.Manifests;
 

@@ -1,7 +1,8 @@
-using System.Text;
 using System.Text.Json.Nodes;
-using YamlDotNet.Core;
+using System.Text;
+using CiTrigger.Grains.Pipeline;
 using YamlDotNet.Core.Events;
+using YamlDotNet.Core;
 
 namespace CiTrigger.Grains.Manifests;
 

@@ -3,7 +3,7 @@ using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Processing;
 
-/// <summary>The index of a ref's queue (see <see cref="PendingEventLog"/>): written only when a chunk retires or the ref is paused.</summary>
+/// <summary>The index of a ref's queue (see <see cref="PendingQueue"/>): written only when a chunk retires or the ref is paused.</summary>
 [GenerateSerializer, Immutable]
 public sealed record RefQueueIndex
 {
@@ -13,7 +13,7 @@ public sealed record RefQueueIndex
 }
 
 /// <summary>
-/// One chunk of a ref's queue, at most <see cref="PendingEventLog.ChunkSize"/> events: what GitHub waits
+/// One chunk of a ref's queue, at most <see cref="PendingQueue.ChunkSize"/> events: what GitHub waits
 /// for is the write of the chunk its event lands in, which stays small however long the queue.
 /// </summary>
 [GenerateSerializer, Immutable]
@@ -28,7 +28,7 @@ public sealed record RefQueueChunk
 /// de-duplication live in the catalog's delivery index instead.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record RefLogState
+public sealed record RefHistoryState
 {
     [Id(0)] public ImmutableList<HistoryEntry> History { get; init; } = [];
 

@@ -11,7 +11,7 @@ public sealed class RepositoryState
 
 /// <summary>The repository-wide pause: stored here, pushed to the refs the catalog knows, asked for by the others.</summary>
 public sealed class RepositoryGrain(
-    [PersistentState("repository", RefGrain.StorageName)] IPersistentState<RepositoryState> state,
+    [PersistentState("repository", StorageNames.Refs)] IPersistentState<RepositoryState> state,
     IRefCatalog catalog) : Grain, IRepositoryGrain
 {
     public Task<bool> IsPaused() => Task.FromResult(state.State.Paused);

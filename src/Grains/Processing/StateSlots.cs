@@ -2,14 +2,12 @@ using Orleans.Storage;
 
 namespace CiTrigger.Grains.Processing;
 
-/// <summary>One stored piece of grain state that can be written (and cleared) as a whole.</summary>
+/// <summary>One stored piece of grain state that is written as a whole.</summary>
 public interface IStateSlot<T>
 {
     T State { get; set; }
 
     Task WriteAsync();
-
-    Task ClearAsync();
 }
 
 /// <summary>A state Orleans injects through <c>[PersistentState]</c>.</summary>
@@ -22,8 +20,6 @@ public sealed class PersistentSlot<T>(IPersistentState<T> state) : IStateSlot<T>
     }
 
     public Task WriteAsync() => state.WriteStateAsync();
-
-    public Task ClearAsync() => state.ClearStateAsync();
 }
 
 /// <summary>

@@ -5,23 +5,14 @@ namespace CiTrigger.Grains.Storage;
 /// <summary>The meaning of <see cref="RefQuery"/> filters, shared by every catalog.</summary>
 public static class RefQueryFilter
 {
-    /// <summary>Filter names besides the exact states of <see cref="RefSummary"/>.</summary>
-    public const string PendingFilter = "pending";
-    public const string FailingFilter = "failing";
-
-    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
-    {
-        PendingFilter, FailingFilter, RefSummary.Idle, RefSummary.Retrying, RefSummary.PausedState, RefSummary.FailedState,
-    };
-
     public static bool Matches(RefSummary summary, RefQuery query) =>
         (query.Repository is null || string.Equals(summary.Repository, query.Repository, StringComparison.OrdinalIgnoreCase))
         && (query.After is null || string.CompareOrdinal(summary.Key, query.After) > 0)
         && query.State switch
         {
             null => true,
-            PendingFilter => summary.QueueLength > 0,
-            FailingFilter => summary.State is RefSummary.Retrying or RefSummary.FailedState,
+            RefStates.Pending => summary.QueueLength > 0,
+            RefStates.Failing => summary.State is RefSummary.Retrying or RefSummary.FailedState,
             RefSummary.PausedState => summary.Paused,
             var state => summary.State == state,
         };

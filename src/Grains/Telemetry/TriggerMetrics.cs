@@ -1,16 +1,16 @@
 using System.Diagnostics.Metrics;
+using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Telemetry;
 
 /// <summary>
-/// The service's own instruments (meter <see cref="MeterName"/>): what arrived, what was processed and how
-/// long it took. Exported at <c>/metrics</c> beside the Orleans runtime's meters.
+/// The processing side's instruments (meter <see cref="MeterName"/>, shared with the gateway's): what was
+/// processed and how long it took. Exported at <c>/metrics</c> beside the Orleans runtime's meters.
 /// </summary>
 public sealed class TriggerMetrics
 {
-    public const string MeterName = "CiTrigger";
+    public const string MeterName = MeterNames.Service;
 
-    private readonly Counter<long> webhooks;
     private readonly Counter<long> processed;
     private readonly Counter<long> retries;
     private readonly Counter<long> statuses;
@@ -21,7 +21,6 @@ public sealed class TriggerMetrics
     public TriggerMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);
-        webhooks = meter.CreateCounter<long>("citrigger.webhooks.received", "{webhook}", "Webhooks received, by event type and HTTP status answered");
         processed = meter.CreateCounter<long>("citrigger.events.processed", "{event}", "Events finished, by outcome");
         retries = meter.CreateCounter<long>("citrigger.events.retries", "{attempt}", "Failed attempts that will be tried again");
         statuses = meter.CreateCounter<long>("citrigger.github.statuses", "{status}", "Commit statuses, by result: posted, failed, dropped");
@@ -31,9 +30,6 @@ public sealed class TriggerMetrics
         endToEnd = meter.CreateHistogram<double>("citrigger.events.end_to_end.duration", "s", "Time from acknowledgement to the end of processing",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800] });
     }
-
-    public void Received(string eventType, int status) =>
-        webhooks.Add(1, new("event", eventType.Length == 0 ? "(none)" : eventType), new("status", status));
 
     /// <summary>Activations add their pending events when they load them and remove them when they go.</summary>
     public void QueueDepthChanged(int delta) => queueDepth.Add(delta);

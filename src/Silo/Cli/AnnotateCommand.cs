@@ -1,7 +1,7 @@
 using System.Text.Json;
-using CiTrigger.Grains;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Silo.Cli;
 
@@ -32,7 +32,7 @@ public static class AnnotateCommand
             DateTimeOffset.UtcNow);
         try
         {
-            var documents = ManifestReader.Read(await File.ReadAllBytesAsync(args.Required("file")), new HandlerOptions().Limits);
+            var documents = ManifestReader.Read(await File.ReadAllBytesAsync(args.Required("file")), new ManifestOptions().Limits);
             for (var i = 0; i < documents.Count; i++)
             {
                 await output.WriteLineAsync("---");

@@ -1,6 +1,5 @@
-using CiTrigger.Grains;
-using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Silo.Cli;
 
@@ -27,7 +26,7 @@ public static class ValidateCommand
             .AddEnvironmentVariables()
             .AddCommandLine([.. args.Configuration])
             .Build();
-        var options = configuration.GetSection(HandlerOptions.Section).Get<HandlerOptions>() ?? new HandlerOptions();
+        var options = configuration.GetSection(ManifestOptions.Section).Get<ManifestOptions>() ?? new ManifestOptions();
         if (options.Validate().FirstOrDefault() is { } invalid)
         {
             await error.WriteLineAsync($"validate: configuration error: {invalid}");

@@ -1,14 +1,11 @@
 using System.Net;
-using CiTrigger.Grains.Processing;
-using CiTrigger.Grains.Storage;
+using CiTrigger.Grains.Storage.Redis;
+using CiTrigger.Grains.Storage.Sqlite;
 using k8s;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Hosting;
-using Orleans.Serialization;
-using Orleans.Storage;
-using StackExchange.Redis;
 
 namespace CiTrigger.Silo.Hosting;
 
@@ -58,7 +55,7 @@ public static class OrleansHosting
             else
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, null, options.ServiceId, options.ClusterId);
-                silo.AddEmbeddedStorage(Path.Combine(options.DataPath, "ci-trigger.db"));
+                silo.AddSqliteStorage(Path.Combine(options.DataPath, "ci-trigger.db"));
             }
 
             silo.AddDashboard();
@@ -68,36 +65,13 @@ public static class OrleansHosting
 
     private static void UseRedis(ISiloBuilder silo, OrleansOptions options, string connectionString)
     {
-        var configuration = ConfigurationOptions.Parse(connectionString);
-        configuration.AbortOnConnectFail = false;
-        var shared = new Lazy<Task<IConnectionMultiplexer>>(async () => await ConnectionMultiplexer.ConnectAsync(configuration));
-        async Task<(IConnectionMultiplexer, bool)> Connect() => (await shared.Value, true);
-
-        silo.Services.AddSingleton(_ => shared.Value.GetAwaiter().GetResult());
+        var redis = new RedisConnection(connectionString);
         silo.UseRedisClustering(o =>
         {
-            o.ConfigurationOptions = configuration;
-            o.CreateMultiplexer = _ => Connect();
+            o.ConfigurationOptions = redis.Configuration;
+            o.CreateMultiplexer = _ => redis.ConnectSharedAsync();
         });
-        silo.AddRedisGrainStorage(RefGrain.StorageName, ob => ob.Configure<Serializer>((o, serializer) =>
-        {
-            o.ConfigurationOptions = configuration;
-            o.CreateMultiplexer = _ => Connect();
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-
-            // A ref's queue retires chunk records as they empty; keep Redis from holding on to cleared ones.
-            o.DeleteStateOnClear = true;
-        }));
-        silo.UseRedisReminderService(o =>
-        {
-            o.ConfigurationOptions = configuration;
-            o.CreateMultiplexer = _ => Connect();
-        });
-        // The effective service id: in a pod, Orleans' Kubernetes hosting may take it from ORLEANS_SERVICE_ID.
-        silo.Services.AddSingleton<IRefCatalog>(sp => new RedisRefCatalog(
-            sp.GetRequiredService<IConnectionMultiplexer>(),
-            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-            sp.GetRequiredService<CiTrigger.Grains.HandlerOptions>()));
+        silo.AddRedisStorage(redis);
 
         if (RunsInPod())
         {

@@ -1,5 +1,7 @@
-using CiTrigger.Grains;
-using CiTrigger.Grains.Storage;
+using CiTrigger.Grains.GitHub;
+using CiTrigger.Grains.Kubernetes;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage.Sqlite;
 using CiTrigger.Tests.Fakes;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
@@ -35,8 +37,8 @@ public static class TestClusterHost
         builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(values));
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddRefProcessing(silo.Configuration);
-            silo.AddEmbeddedStorage(database);
+            silo.Services.AddRefProcessing().AddGitHub(silo.Configuration).AddKubernetes(silo.Configuration);
+            silo.AddSqliteStorage(database);
             silo.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         });
         return builder.Build();

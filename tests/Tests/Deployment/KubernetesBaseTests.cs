@@ -2,13 +2,17 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using CiTrigger.Gateway.Admin;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Gateway.Webhooks;
-using CiTrigger.Grains;
 using CiTrigger.Grains.GitHub;
 using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Manifests;
-using CiTrigger.Silo;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage;
+using CiTrigger.Grains;
 using CiTrigger.Silo.Hosting;
+using CiTrigger.Silo;
 using Microsoft.AspNetCore.Routing;
 using Orleans.Configuration;
 using Orleans.Hosting.Kubernetes;
@@ -82,7 +86,11 @@ public class KubernetesBaseTests
         Add(AdminOptions.Section, typeof(AdminOptions));
         Add(GitHubOptions.Section, typeof(GitHubOptions));
         Add(KubernetesOptions.Section, typeof(KubernetesOptions));
-        Add(HandlerOptions.Section, typeof(HandlerOptions));
+        Add(FilterOptions.Section, typeof(FilterOptions));
+        Add(ManifestOptions.Section, typeof(ManifestOptions));
+        Add(RetryOptions.Section, typeof(RetryOptions));
+        Add(QueueOptions.Section, typeof(QueueOptions));
+        Add(DeliveryIndexOptions.Section, typeof(DeliveryIndexOptions));
         Add(OrleansOptions.Section, typeof(OrleansOptions));
         Add(OrleansOptions.Section + ":Membership", typeof(ClusterMembershipOptions));
         return keys;
@@ -245,7 +253,7 @@ public class KubernetesBaseTests
         Assert.Contains("ALL", security["capabilities"]!["drop"]!.AsArray().Select(c => c!.GetValue<string>()));
         Assert.NotNull(Container["resources"]!["requests"]);
         Assert.NotNull(Container["resources"]!["limits"]);
-        Assert.True(TimeSpan.FromSeconds(pod["terminationGracePeriodSeconds"]!.GetValue<long>()) > new HandlerOptions().AttemptTimeout + TimeSpan.FromSeconds(10),
+        Assert.True(TimeSpan.FromSeconds(pod["terminationGracePeriodSeconds"]!.GetValue<long>()) > new RetryOptions().AttemptTimeout + TimeSpan.FromSeconds(10),
             "the grace period must outlast a processing attempt");
     }
 
@@ -265,7 +273,7 @@ public class KubernetesBaseTests
         var path = Path.Combine(RepositoryRoot, "k8s", "examples", "ci-workflow.yaml");
         var documents = ManifestReader.Read(File.ReadAllText(path), ManifestLimits.Default);
         var workflow = Assert.Single(documents);
-        var policy = new ManifestPolicy(new HandlerOptions());
+        var policy = new ManifestPolicy(new ManifestOptions());
 
         var target = policy.Check(workflow, 0, namespaced: true);
 

@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json.Nodes;
 using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage.Sqlite;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -119,7 +120,7 @@ public class DeliveryGuaranteeTests
         await using var github = await Fakes.FakeGitHubApi.StartAsync();
         await using var kubernetes = await Fakes.FakeKubernetesApi.StartAsync();
         await using var service = await TriggerHost.StartAsync(github, kubernetes, configure: builder =>
-            builder.Services.AddKeyedSingleton<IGrainStorage>(RefGrain.StorageName, (sp, _) => new FailingGrainStorage(
+            builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => new FailingGrainStorage(
                 new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
                 failing)));
         var repo = github.Repo("octo/store-down");

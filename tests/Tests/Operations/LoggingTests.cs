@@ -1,5 +1,6 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
+using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Processes;
@@ -34,12 +35,12 @@ public class LoggingTests
             Encoding.UTF8.GetBytes(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), revision)), "application/json", delivery));
         List<JsonObject> Lines() => [.. silo.Output.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject())
             .Where(l => l["Scopes"]!.AsArray().Any(s => s is JsonObject o && o["Delivery"]?.GetValue<string>() == delivery))];
-        await Eventually.Until(() => Lines().Any(l => l["Category"]!.GetValue<string>().EndsWith("RefGrain", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(20), "the grain's log line about the failed attempt");
+        await Eventually.Until(() => Lines().Any(l => l["Category"]!.GetValue<string>().EndsWith("AttemptRunner", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "the processing side's log line about the failed attempt");
 
         var lines = Lines();
         Assert.Contains(lines, l => l["Category"]!.GetValue<string>() == "CiTrigger.Gateway.Webhooks.WebhookReceiver");
-        Assert.Contains(lines, l => l["Category"]!.GetValue<string>() == "CiTrigger.Grains.Processing.RefGrain" && l["LogLevel"]!.GetValue<string>() == "Warning");
+        Assert.Contains(lines, l => l["Category"]!.GetValue<string>() == "CiTrigger.Grains.Processing.AttemptRunner" && l["LogLevel"]!.GetValue<string>() == "Warning");
         Assert.All(lines, line =>
         {
             var scope = line["Scopes"]!.AsArray().OfType<JsonObject>().SelectMany(s => s).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);

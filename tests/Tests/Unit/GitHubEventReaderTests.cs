@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Grains.Events;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Tests.Support;
 using Xunit;
 

@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;

@@ -1,5 +1,6 @@
 using System.Text;
 using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;

@@ -1,0 +1,178 @@
+using System.Text.Json;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Gateway.Events;
+
+/// <summary>
+/// Maps a GitHub webhook payload to a <see cref="HookEvent"/> following the annotation rules of the
+/// design. Everything in a payload is untrusted: fields that end up in grain keys, URLs or annotations
+/// are validated, and a payload that lacks them is rejected with the name of the missing field.
+/// </summary>
+public static class GitHubEventReader
+{
+    public static readonly IReadOnlySet<string> SupportedEvents =
+        new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite" };
+
+    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt)
+    {
+        if (payload.ValueKind != JsonValueKind.Object)
+        {
+            return Reject("payload is not a JSON object");
+        }
+
+        try
+        {
+            return eventType switch
+            {
+                "push" => ReadPush(delivery, payload, receivedAt),
+                "delete" => ReadDelete(delivery, payload, receivedAt),
+                "check_run" => ReadCheckRun(delivery, payload, receivedAt),
+                "check_suite" => ReadCheckSuite(delivery, payload, receivedAt),
+                _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
+            };
+        }
+        catch (PayloadException e)
+        {
+            return Reject(e.Message);
+        }
+    }
+
+    private static EventReadResult ReadPush(string delivery, JsonElement p, DateTimeOffset at)
+    {
+        var repo = ReadRepository(p);
+        var gitRef = RequireRef(p, "ref");
+        var after = RequireSha(p, "after");
+        var before = RequireSha(p, "before");
+        var deleted = p.TryGetProperty("deleted", out var d) && d.ValueKind == JsonValueKind.True;
+        return Accept(new HookEvent(delivery, "push", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+            after, before, repo.DefaultBranch, deleted || GitSha.IsZero(after), at));
+    }
+
+    private static EventReadResult ReadDelete(string delivery, JsonElement p, DateTimeOffset at)
+    {
+        var repo = ReadRepository(p);
+        var name = RequireString(p, "ref");
+        var prefix = RequireString(p, "ref_type") switch
+        {
+            "branch" => "refs/heads/",
+            "tag" => "refs/tags/",
+            var other => throw new PayloadException($"ref_type '{Truncate(other)}' is neither 'branch' nor 'tag'"),
+        };
+        var gitRef = ValidateRef(prefix + name, "ref");
+        return Accept(new HookEvent(delivery, "delete", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+            "", "", repo.DefaultBranch, true, at));
+    }
+
+    private static EventReadResult ReadCheckRun(string delivery, JsonElement p, DateTimeOffset at)
+    {
+        var repo = ReadRepository(p);
+        var action = OptionalString(p, "action");
+        var run = RequireObject(p, "check_run");
+        var suite = RequireObject(run, "check_suite", "check_run.check_suite");
+        if (!TryBranch(suite, out var branch))
+        {
+            return new EventReadResult.Ignored("check_run.check_suite.head_branch is empty (a pull request from a fork has no branch here)");
+        }
+
+        var gitRef = ValidateRef("refs/heads/" + branch, "check_run.check_suite.head_branch");
+        var revision = RequireSha(run, "head_sha", "check_run.head_sha");
+        return Accept(new HookEvent(delivery, "check_run", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+            revision, "", repo.DefaultBranch, false, at));
+    }
+
+    private static EventReadResult ReadCheckSuite(string delivery, JsonElement p, DateTimeOffset at)
+    {
+        var repo = ReadRepository(p);
+        var action = OptionalString(p, "action");
+        var suite = RequireObject(p, "check_suite");
+        if (!TryBranch(suite, out var branch))
+        {
+            return new EventReadResult.Ignored("check_suite.head_branch is empty (a pull request from a fork has no branch here)");
+        }
+
+        var gitRef = ValidateRef("refs/heads/" + branch, "check_suite.head_branch");
+        var after = RequireSha(suite, "after", "check_suite.after");
+        var before = OptionalSha(suite, "before", "check_suite.before");
+        return Accept(new HookEvent(delivery, "check_suite", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+            after, before, repo.DefaultBranch, false, at));
+    }
+
+    private sealed record Repository(string FullName, string GitUrl, string SshUrl, string DefaultBranch);
+
+    private static Repository ReadRepository(JsonElement p)
+    {
+        var repo = RequireObject(p, "repository");
+        var fullName = RequireString(repo, "full_name", "repository.full_name");
+        if (!Names.IsRepository(fullName))
+        {
+            throw new PayloadException($"repository.full_name '{Truncate(fullName)}' is not an owner/name pair");
+        }
+
+        var cloneUrl = OptionalString(repo, "clone_url");
+        var gitUrl = OptionalString(repo, "git_url") is { Length: > 0 } g ? g : cloneUrl;
+        var sshUrl = OptionalString(repo, "ssh_url");
+        var defaultBranch = RequireString(repo, "default_branch", "repository.default_branch");
+        ValidateRef("refs/heads/" + defaultBranch, "repository.default_branch");
+        return new Repository(fullName, gitUrl, sshUrl, defaultBranch);
+    }
+
+    private static bool TryBranch(JsonElement suite, out string branch)
+    {
+        branch = suite.TryGetProperty("head_branch", out var b) && b.ValueKind == JsonValueKind.String
+            ? b.GetString()!
+            : "";
+        return branch.Length > 0;
+    }
+
+    private static EventReadResult.Accepted Accept(HookEvent e) => new(e);
+
+    private static EventReadResult.Rejected Reject(string reason) => new(reason);
+
+    private static JsonElement RequireObject(JsonElement parent, string name, string? path = null)
+    {
+        if (!parent.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Object)
+        {
+            throw new PayloadException($"missing required object '{path ?? name}'");
+        }
+
+        return value;
+    }
+
+    private static string RequireString(JsonElement parent, string name, string? path = null)
+    {
+        if (!parent.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String
+            || value.GetString() is not { Length: > 0 } text)
+        {
+            throw new PayloadException($"missing required string '{path ?? name}'");
+        }
+
+        return text;
+    }
+
+    private static string OptionalString(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : "";
+
+    private static string RequireSha(JsonElement parent, string name, string? path = null)
+    {
+        var sha = RequireString(parent, name, path);
+        return GitSha.IsValid(sha) ? sha : throw new PayloadException($"'{path ?? name}' is not a commit id");
+    }
+
+    private static string OptionalSha(JsonElement parent, string name, string path)
+    {
+        var sha = OptionalString(parent, name);
+        return sha.Length == 0 || GitSha.IsValid(sha) ? sha : throw new PayloadException($"'{path}' is not a commit id");
+    }
+
+    private static string RequireRef(JsonElement parent, string name) =>
+        ValidateRef(RequireString(parent, name), name);
+
+    private static string ValidateRef(string gitRef, string field) =>
+        Names.IsGitRef(gitRef) ? gitRef : throw new PayloadException($"'{field}' is not a valid git ref: '{Truncate(gitRef)}'");
+
+    private static string Truncate(string value) => value.Length <= 80 ? value : value[..80] + "…";
+
+    private sealed class PayloadException(string message) : Exception(message);
+}

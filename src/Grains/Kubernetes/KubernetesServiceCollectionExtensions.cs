@@ -1,0 +1,72 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
+using k8s;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains.Kubernetes;
+
+public static partial class KubernetesServiceCollectionExtensions
+{
+    /// <summary>
+    /// The cluster manifests are applied to, found the way the design promises (explicit kubeconfig,
+    /// in-cluster, ~/.kube/config), or dry-run. The applier is built when the host starts.
+    /// </summary>
+    public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<KubernetesOptions>(KubernetesOptions.Section, o => o.Validate())
+            .PostConfigure(o => o.KubeConfig ??= configuration["KUBECONFIG"] is { Length: > 0 } path ? path : null);
+        services.AddSingleton(CreateApplier);
+        services.AddHostedService<ApplierStartup>();
+        return services;
+    }
+
+    private static IManifestApplier CreateApplier(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<KubernetesOptions>>().Value;
+        var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("CiTrigger.Kubernetes");
+        if (options.DryRun)
+        {
+            Log.DryRun(logger, "Kubernetes:DryRun=true");
+            return ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp);
+        }
+
+        KubernetesClientConfiguration? config;
+        string source;
+        try
+        {
+            config = KubernetesConnection.TryLoad(options.KubeConfig, homeDirectory: null, out source);
+        }
+        catch (Exception e) when (e is not OptionsValidationException)
+        {
+            throw new OptionsValidationException(KubernetesOptions.Section, typeof(KubernetesOptions),
+                [$"{KubernetesOptions.Section}:KubeConfig: the cluster configuration ({options.KubeConfig ?? "found by default"}) cannot be used: {e.Message}"]);
+        }
+
+        if (config is null)
+        {
+            Log.NoCluster(logger, source);
+            return ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp);
+        }
+
+        Log.Cluster(logger, config.Host, source);
+        var client = new k8s.Kubernetes(config);
+        var discovery = new ApiDiscovery(client, sp.GetRequiredService<IOptions<KubernetesOptions>>(), sp.GetRequiredService<TimeProvider>());
+        return new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>());
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(40, LogLevel.Warning, "Dry run ({Reason}): manifests are recorded, not applied")]
+        public static partial void DryRun(ILogger logger, string reason);
+
+        [LoggerMessage(41, LogLevel.Warning, "No cluster configuration found ({Source}); running as Kubernetes:DryRun=true: manifests are recorded, not applied")]
+        public static partial void NoCluster(ILogger logger, string source);
+
+        [LoggerMessage(42, LogLevel.Information, "Applying manifests to {Host} (configuration from {Source})")]
+        public static partial void Cluster(ILogger logger, string host, string source);
+    }
+}

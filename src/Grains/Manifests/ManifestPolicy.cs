@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using CiTrigger.Grains.Pipeline;
+
+namespace CiTrigger.Grains.Manifests;
+
+/// <summary>
+/// What a manifest may do: objects go into the handler's namespace (or an explicitly allowed one), and
+/// cluster-scoped kinds are refused unless configuration allows them. Checked for every document
+/// before the first one is applied, so a refused manifest changes nothing.
+/// </summary>
+public sealed class ManifestPolicy(ManifestOptions options)
+{
+    /// <summary>The document's identity; throws <see cref="ManifestException"/> for a refusal.</summary>
+    public ObjectRef Check(JsonObject document, int index, bool? namespaced)
+    {
+        var apiVersion = document["apiVersion"] is JsonValue v && v.TryGetValue<string>(out var av) && av.Length > 0
+            ? av : throw Refuse(index, "has no apiVersion");
+        var kind = document["kind"] is JsonValue k && k.TryGetValue<string>(out var kd) && kd.Length > 0
+            ? kd : throw Refuse(index, "has no kind");
+        var metadata = document["metadata"] as JsonObject ?? throw Refuse(index, "has no metadata");
+        var name = Text(metadata, "name", index);
+        var generateName = Text(metadata, "generateName", index);
+        if (name is null && generateName is null)
+        {
+            throw Refuse(index, $"({kind}) needs metadata.name or metadata.generateName");
+        }
+
+        if (namespaced == false)
+        {
+            if (!options.AllowClusterScoped)
+            {
+                throw Refuse(index, $"is a cluster-scoped {kind}; refused (set Handler:AllowClusterScoped to allow)");
+            }
+
+            return new ObjectRef(apiVersion, kind, null, name, generateName);
+        }
+
+        var ns = Text(metadata, "namespace", index) ?? options.Namespace;
+        if (!options.NamespaceSet.Contains(ns))
+        {
+            throw Refuse(index, $"({kind}) names namespace '{ns}'; only '{string.Join("', '", options.NamespaceSet)}' allowed (Handler:Namespace, Handler:AllowedNamespaces)");
+        }
+
+        metadata["namespace"] = ns;
+        return new ObjectRef(apiVersion, kind, ns, name, generateName);
+    }
+
+    private static string? Text(JsonObject metadata, string field, int index) => metadata[field] switch
+    {
+        null => null,
+        JsonValue value when value.TryGetValue<string>(out var text) && text.Length > 0 => text,
+        _ => throw Refuse(index, $"has a metadata.{field} that is not a non-empty string"),
+    };
+
+    private static ManifestException Refuse(int index, string what) => new($"document {index} {what}");
+}
+
+/// <summary>A manifest document's identity as policy saw it.</summary>
+public sealed record ObjectRef(string ApiVersion, string Kind, string? Namespace, string? Name, string? GenerateName);

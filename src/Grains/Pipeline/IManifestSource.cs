@@ -1,0 +1,11 @@
+namespace CiTrigger.Grains.Pipeline;
+
+/// <summary>Where manifests come from: a file of a repository at a revision.</summary>
+public interface IManifestSource
+{
+    /// <summary>
+    /// The file's bytes. Throws <see cref="ManifestException"/> when the file does not exist or is too
+    /// large (permanent), <see cref="TransientException"/> when trying again may help.
+    /// </summary>
+    Task<byte[]> GetAsync(string repository, string path, string gitRef, CancellationToken cancellationToken);
+}

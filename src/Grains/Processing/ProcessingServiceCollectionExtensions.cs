@@ -1,0 +1,34 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Storage;
+using CiTrigger.Grains.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CiTrigger.Grains.Processing;
+
+public static class ProcessingServiceCollectionExtensions
+{
+    /// <summary>
+    /// What a silo needs to process ref events, whatever the adapters: validated options, the retry policy,
+    /// the attempt pipeline, metrics and the start-up waker. The manifest source, the applier and the
+    /// storage come from their own folders' registrations.
+    /// </summary>
+    public static IServiceCollection AddRefProcessing(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddValidatedOptions<QueueOptions>(QueueOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<RetryOptions>(RetryOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<ManifestOptions>(ManifestOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<DeliveryIndexOptions>(DeliveryIndexOptions.Section, o => o.Validate());
+        services.AddSingleton<RetryPolicy>();
+        services.AddSingleton(new ParsedManifestCache());
+        services.AddSingleton<EventProcessor>();
+        services.AddSingleton<AttemptRunner>();
+        services.AddSingleton<TriggerMetrics>();
+        services.TryAddSingleton<ICommitStatusReporter, NoCommitStatuses>();
+        services.AddHostedService<PendingWorkWaker>();
+        return services;
+    }
+}

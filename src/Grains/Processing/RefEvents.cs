@@ -1,0 +1,185 @@
+using System.Collections.Immutable;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Telemetry;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>What the ref should do next: process <see cref="Entry"/>, or look again at <see cref="Due"/> (or when woken).</summary>
+public readonly record struct NextWork(PendingEvent? Entry, bool OutOfChain, DateTimeOffset? Due);
+
+/// <summary>
+/// A ref's events and the rules that move them: accepted into the <see cref="PendingQueue"/>, picked in
+/// order (<see cref="QueueOrder"/>), retried or finished by the <see cref="RetryPolicy"/>'s decision, and
+/// finished into the <see cref="RefHistory"/> with the status reported. Holds no Orleans machinery, so
+/// it can be tested without a silo; the ref grain calls it one turn at a time.
+/// </summary>
+public sealed class RefEvents(
+    PendingQueue queue, RefHistory history, DeliveryIndex deliveries, RetryPolicy retry,
+    TriggerMetrics metrics, ICommitStatusReporter statuses, TimeProvider time) : IDisposable
+{
+    // Deliveries queued by this activation and not attempted yet: nothing can have applied them anywhere,
+    // so their first attempt skips looking for objects an earlier attempt might have created.
+    private readonly HashSet<string> untried = new(StringComparer.Ordinal);
+
+    public ImmutableList<PendingEvent> Pending => queue.Pending;
+
+    public RefHistory History => history;
+
+    public bool Paused => queue.Paused;
+
+    /// <summary>The delivery being attempted right now, if any.</summary>
+    public string? InFlight { get; set; }
+
+    public async Task LoadAsync()
+    {
+        await queue.LoadAsync();
+        history.Load();
+        metrics.QueueDepthChanged(queue.Pending.Count);
+    }
+
+    /// <summary>
+    /// Why the delivery cannot be accepted, or null when it can: seen before (pending, in the history, or in
+    /// the delivery index), or the queue already holds <paramref name="maxQueueLength"/> events.
+    /// </summary>
+    public async Task<EnqueueStatus?> RefusalAsync(string delivery, int maxQueueLength) =>
+        history.IsFinished(delivery) || queue.Contains(delivery) || await deliveries.IsKnownAsync(delivery) ? EnqueueStatus.Duplicate
+        : queue.Pending.Count >= maxQueueLength ? EnqueueStatus.Full
+        : null;
+
+    /// <summary>Stores the event; returns once it is durable, throws (having taken it back) when the write failed.</summary>
+    public async Task AddAsync(HookEvent e)
+    {
+        await queue.AddAsync(new PendingEvent(e, time.GetUtcNow()));
+        untried.Add(e.Delivery);
+        metrics.QueueDepthChanged(1);
+        deliveries.Track(e);
+        statuses.Report(e, StatusState.Pending, "queued");
+    }
+
+    /// <summary>Whether the next attempt at the delivery must look for objects an earlier one may have created.</summary>
+    public bool MayHaveRun(string delivery) => !untried.Remove(delivery);
+
+    public async Task<NextWork> NextAsync(TimeSpan reorderWindow)
+    {
+        metrics.QueueDepthChanged(-await history.DropFinishedAsync(queue));
+        var now = time.GetUtcNow();
+        var next = QueueOrder.Pick(queue.Pending, history.LastAfter, now, reorderWindow);
+        if (next.Index < 0)
+        {
+            return new NextWork(null, false, next.WaitUntil);
+        }
+
+        var entry = queue.Pending[next.Index];
+        return entry.NotBefore is { } notBefore && notBefore > now
+            ? new NextWork(null, false, notBefore)
+            : new NextWork(entry, next.OutOfChain, null);
+    }
+
+    /// <summary>Records an attempt: the event is finished (applied, or failed for good), or waits for its retry.</summary>
+    public async Task RecordAsync(PendingEvent entry, AttemptResult attempt, bool outOfChain)
+    {
+        var attempted = entry with { Attempts = entry.Attempts.Add(attempt.Record) };
+        if (attempt.Error is null)
+        {
+            await CompleteAsync(attempted, Outcome.Applied, null, attempt.Objects!, outOfChain);
+            return;
+        }
+
+        var decision = retry.Decide(attempted.Attempts.Count, attempt.Error, attempt.Record.Error!);
+        if (!decision.Retry)
+        {
+            await CompleteAsync(attempted, Outcome.Failed, decision.FinalError, [], outOfChain);
+            return;
+        }
+
+        metrics.Retrying();
+        await queue.ReplaceAsync(attempted with { NotBefore = time.GetUtcNow() + decision.Delay });
+    }
+
+    public async Task CompleteAsync(PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain)
+    {
+        var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain);
+        metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
+        metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
+        statuses.ReportOutcome(entry.Event, outcome, error, objects);
+    }
+
+    /// <summary>Makes the head of the queue due now (an operator's retry).</summary>
+    public async Task<AdminResult> RetryHeadAsync()
+    {
+        if (HeadUnavailable() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var head = queue.Pending[0];
+        await queue.ReplaceAsync(head with { NotBefore = null });
+        return new AdminResult(true, "the head of the queue will be attempted now", head.Event.Delivery);
+    }
+
+    /// <summary>Finishes the head of the queue as skipped (an operator's way past a stuck event).</summary>
+    public async Task<AdminResult> SkipHeadAsync()
+    {
+        if (HeadUnavailable() is { } refusal)
+        {
+            return refusal;
+        }
+
+        var head = queue.Pending[0];
+        await CompleteAsync(head, Outcome.Skipped, "skipped by an operator", [], outOfChain: false);
+        return new AdminResult(true, "the head of the queue was skipped", head.Event.Delivery);
+    }
+
+    public async Task<AdminResult> SetPausedAsync(bool paused)
+    {
+        if (queue.Paused != paused)
+        {
+            await queue.SetPausedAsync(paused);
+        }
+
+        return new AdminResult(true, paused ? "paused: events are queued but not processed" : "resumed", null);
+    }
+
+    /// <summary>The activation is going away: its pending events no longer count in this silo's queue depth.</summary>
+    public void Unload() => metrics.QueueDepthChanged(-queue.Pending.Count);
+
+    private AdminResult? HeadUnavailable()
+    {
+        if (queue.Pending.IsEmpty)
+        {
+            return new AdminResult(false, "the queue is empty", null);
+        }
+
+        var head = queue.Pending[0].Event.Delivery;
+        return head == InFlight ? new AdminResult(false, "the head of the queue is being processed right now", head) : null;
+    }
+
+    public RefSnapshot Snapshot(string key, bool repositoryPaused)
+    {
+        var (repository, gitRef) = RefKey.Split(key);
+        return new RefSnapshot(key, repository, gitRef, queue.Paused, InFlight, queue.Pending, history.Entries, history.LastAfter, repositoryPaused);
+    }
+
+    public RefSummary Summarize(string key, bool paused) =>
+        SummaryPublisher.Summarize(key, queue.Pending, paused, history.Entries.IsEmpty ? null : history.Entries[0], time.GetUtcNow());
+
+    public DeliveryRecord? Find(string key, string delivery)
+    {
+        if (queue.Pending.Find(p => p.Event.Delivery == delivery) is { } pending)
+        {
+            var status = delivery == InFlight ? "in-flight" : pending.Attempts.IsEmpty ? "queued" : "retrying";
+            return new DeliveryRecord(key, status, pending.Event, pending.AcceptedAt, pending.Attempts, null);
+        }
+
+        return history.Find(delivery) is { } done
+            ? new DeliveryRecord(key, done.Outcome.ToString().ToLowerInvariant(), done.Event, done.AcceptedAt, done.Attempts, done)
+            : null;
+    }
+
+    public void Dispose()
+    {
+        queue.Dispose();
+        history.Dispose();
+    }
+}

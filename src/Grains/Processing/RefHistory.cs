@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// A ref's finished events: the bounded history, the set of finished deliveries, and the push chain's
+/// last processed commit. Finishing an event happens in one order, so a crash anywhere in it loses
+/// nothing and runs nothing twice: the delivery id durably in the index, then the history, then the
+/// queue. An activation that finds a queued event already in the history drops it.
+/// </summary>
+public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex deliveries, int size) : IDisposable
+{
+    private readonly CoalescingWriter<RefHistoryState> writer = new(slot);
+    private readonly HashSet<string> finished = new(StringComparer.Ordinal);
+
+    public ImmutableList<HistoryEntry> Entries => writer.State.History;
+
+    /// <summary>The last processed commit of the ref's push chain ("" when there is none).</summary>
+    public string LastAfter => writer.State.LastAfter;
+
+    /// <summary>Reads the finished set from the stored history; call once the state is loaded.</summary>
+    public void Load() => finished.UnionWith(Entries.Select(h => h.Event.Delivery));
+
+    public bool IsFinished(string delivery) => finished.Contains(delivery);
+
+    public HistoryEntry? Find(string delivery) => Entries.Find(h => h.Event.Delivery == delivery);
+
+    /// <summary>Finishes <paramref name="record"/>'s event; returns how many pending events left the queue.</summary>
+    public async Task<int> CompleteAsync(HistoryEntry record, PendingQueue queue)
+    {
+        var e = record.Event;
+        await deliveries.RememberAsync(e);
+        var current = writer.State;
+        var history = current.History.Insert(0, record).Take(size).ToImmutableList();
+        finished.Clear();
+        finished.UnionWith(history.Select(h => h.Event.Delivery));
+        await writer.SaveAsync(current with { History = history, LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e) });
+        return await queue.RemoveAsync(new HashSet<string>(StringComparer.Ordinal) { e.Delivery });
+    }
+
+    /// <summary>
+    /// Drops queued events whose completion is already in the history (a crash between the history write
+    /// and the queue write leaves them behind); returns how many.
+    /// </summary>
+    public async Task<int> DropFinishedAsync(PendingQueue queue)
+    {
+        if (!finished.Any(queue.Contains))
+        {
+            return 0;
+        }
+
+        await writer.FlushAsync();
+        return await queue.RemoveAsync(finished);
+    }
+
+    public void Dispose() => writer.Dispose();
+}

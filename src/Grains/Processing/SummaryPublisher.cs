@@ -1,0 +1,67 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// Keeps a ref's line in the catalog up to date off the hot path: a burst of changes costs one write, not
+/// one per change, so the catalog may trail the ref by <paramref name="delay"/>. Runs on the grain's
+/// scheduler, so <paramref name="summarize"/> may read the grain's state.
+/// </summary>
+public sealed partial class SummaryPublisher(IRefCatalog catalog, Func<RefSummary> summarize, TimeSpan delay, TimeProvider time, ILogger logger)
+{
+    private bool dirty;
+    private Task publishing = Task.CompletedTask;
+
+    /// <summary>Completes when no write is pending (for tests and orderly shutdown).</summary>
+    public Task Idle => publishing;
+
+    /// <summary>Notes a change; the summary is written after the delay, together with any changes that follow.</summary>
+    public void Publish()
+    {
+        dirty = true;
+        if (publishing.IsCompleted)
+        {
+            publishing = PublishAsync();
+        }
+    }
+
+    /// <summary>The catalog line for a ref's state.</summary>
+    public static RefSummary Summarize(string key, IReadOnlyList<PendingEvent> pending, bool paused, HistoryEntry? last, DateTimeOffset now)
+    {
+        var (repository, gitRef) = RefKey.Split(key);
+        var headError = pending.Count == 0 ? null : pending[0].Attempts.LastOrDefault()?.Error;
+        var state = paused ? RefSummary.PausedState
+            : headError is not null ? RefSummary.Retrying
+            : pending.Count > 0 ? RefSummary.Pending
+            : last?.Outcome == Outcome.Failed ? RefSummary.FailedState
+            : RefSummary.Idle;
+        return new RefSummary(key, repository, gitRef, pending.Count, paused, state,
+            last?.Event.Delivery, last?.Outcome, headError ?? last?.Error, now);
+    }
+
+    private async Task PublishAsync()
+    {
+        while (dirty)
+        {
+            await Task.Delay(delay, time);
+            dirty = false;
+            var summary = summarize();
+            try
+            {
+                await catalog.RecordRefAsync(summary);
+            }
+            catch (Exception e)
+            {
+                Log.CatalogFailed(logger, e, summary.Key);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(8, LogLevel.Warning, "Could not update the ref catalog for {Key}")]
+        public static partial void CatalogFailed(ILogger logger, Exception error, string key);
+    }
+}

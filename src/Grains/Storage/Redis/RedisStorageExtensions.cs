@@ -1,0 +1,59 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace CiTrigger.Grains.Storage.Redis;
+
+/// <summary>One multiplexer for everything a silo keeps in Redis (clustering included), connected on first use.</summary>
+public sealed class RedisConnection
+{
+    private readonly Lazy<Task<IConnectionMultiplexer>> shared;
+
+    public RedisConnection(string connectionString)
+    {
+        Configuration = ConfigurationOptions.Parse(connectionString);
+        Configuration.AbortOnConnectFail = false;
+        shared = new(async () => await ConnectionMultiplexer.ConnectAsync(Configuration));
+    }
+
+    public ConfigurationOptions Configuration { get; }
+
+    public Task<IConnectionMultiplexer> ConnectAsync() => shared.Value;
+
+    /// <summary>The shape Orleans' Redis providers ask for: the multiplexer, and that they share it.</summary>
+    public async Task<(IConnectionMultiplexer, bool)> ConnectSharedAsync() => (await shared.Value, true);
+}
+
+public static class RedisStorageExtensions
+{
+    /// <summary>Grain state, reminders and the ref catalog in Redis, through <paramref name="redis"/>.</summary>
+    public static ISiloBuilder AddRedisStorage(this ISiloBuilder silo, RedisConnection redis)
+    {
+        silo.Services.AddSingleton(redis);
+        silo.AddRedisGrainStorage(StorageNames.Refs, ob => ob.Configure<Serializer>((o, serializer) =>
+        {
+            o.ConfigurationOptions = redis.Configuration;
+            o.CreateMultiplexer = _ => redis.ConnectSharedAsync();
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+
+            // A ref's queue retires chunk records as they empty; keep Redis from holding on to cleared ones.
+            o.DeleteStateOnClear = true;
+        }));
+        silo.UseRedisReminderService(o =>
+        {
+            o.ConfigurationOptions = redis.Configuration;
+            o.CreateMultiplexer = _ => redis.ConnectSharedAsync();
+        });
+
+        // The effective service id: in a pod, Orleans' Kubernetes hosting may take it from ORLEANS_SERVICE_ID.
+        silo.Services.AddSingleton<IRefCatalog>(sp => new RedisRefCatalog(
+            redis,
+            sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            sp.GetRequiredService<IOptions<DeliveryIndexOptions>>().Value));
+        return silo;
+    }
+}
