@@ -27,6 +27,7 @@ public static class GatewayExtensions
         services.AddSingleton<WebhookMetrics>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<AdminAccess>();
+        services.ConfigureHttpJsonOptions(AdminResults.Configure);
         services.AddHealthChecks();
         return services;
     }

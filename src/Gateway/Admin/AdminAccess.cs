@@ -26,12 +26,12 @@ public sealed class AdminAccess(IOptions<AdminOptions> options)
             }
 
             http.Response.Headers.WWWAuthenticate = "Bearer";
-            return AdminResults.Problem(StatusCodes.Status401Unauthorized, "a valid bearer token (Admin:Token) is required");
+            return AdminResults.Refused(StatusCodes.Status401Unauthorized, "a valid bearer token (Admin:Token) is required");
         }
 
         return http.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)
             ? null
-            : AdminResults.Problem(StatusCodes.Status403Forbidden, "without Admin:Token the admin API answers loopback callers only");
+            : AdminResults.Refused(StatusCodes.Status403Forbidden, "without Admin:Token the admin API answers loopback callers only");
     }
 }
 

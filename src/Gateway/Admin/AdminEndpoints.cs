@@ -1,6 +1,7 @@
 using CiTrigger.Grains.Abstractions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace CiTrigger.Gateway.Admin;
@@ -25,28 +26,27 @@ public static class AdminEndpoints
         return app;
     }
 
-    private static async Task<IResult> ListRefs(IGrainFactory grains, string? state, string? repo, int? limit, string? after)
+    private static async Task<Results<Ok<RefPage>, BadRequest<AdminError>>> ListRefs(IGrainFactory grains, string? state, string? repo, int? limit, string? after)
     {
         if (state is not null && !RefStates.Known.Contains(state))
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, $"state must be one of {string.Join(", ", RefStates.Known)}");
+            return AdminResults.BadRequest($"state must be one of {string.Join(", ", RefStates.Known)}");
         }
 
         if (repo is not null && !Names.IsRepository(repo))
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, "repo must be owner/name");
+            return AdminResults.BadRequest("repo must be owner/name");
         }
 
         if (limit is < 1 or > MaxPage)
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}");
+            return AdminResults.BadRequest($"limit must be between 1 and {MaxPage}");
         }
 
-        var page = await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(state, repo, limit ?? 100, after));
-        return AdminResults.Ok(page);
+        return TypedResults.Ok(await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(state, repo, limit ?? 100, after)));
     }
 
-    private static async Task<IResult> GetRef(IGrainFactory grains, string owner, string repo, string @ref)
+    private static async Task<Results<Ok<RefSnapshot>, BadRequest<AdminError>, NotFound<AdminError>>> GetRef(IGrainFactory grains, string owner, string repo, string @ref)
     {
         if (Key(owner, repo, @ref) is not { } key)
         {
@@ -55,11 +55,12 @@ public static class AdminEndpoints
 
         var snapshot = await grains.GetGrain<IRefGrain>(key).GetSnapshot();
         return snapshot.Queue.IsEmpty && snapshot.History.IsEmpty && !snapshot.Paused
-            ? AdminResults.Problem(StatusCodes.Status404NotFound, $"no events are known for {key}")
-            : AdminResults.Ok(snapshot);
+            ? AdminResults.NotFound($"no events are known for {key}")
+            : TypedResults.Ok(snapshot);
     }
 
-    private static async Task<IResult> ActOnRef(IGrainFactory grains, string owner, string repo, string path)
+    private static async Task<Results<Ok<RefActionResult>, Conflict<RefActionConflict>, BadRequest<AdminError>, NotFound<AdminError>>> ActOnRef(
+        IGrainFactory grains, string owner, string repo, string path)
     {
         var slash = path.LastIndexOf('/');
         if (slash <= 0 || Key(owner, repo, path[..slash]) is not { } key)
@@ -78,52 +79,52 @@ public static class AdminEndpoints
         };
         return result switch
         {
-            null => AdminResults.Problem(StatusCodes.Status404NotFound, "the action must be retry, skip, pause or resume"),
-            { Done: true } => AdminResults.Ok(new { key, result.Message, result.Delivery }),
-            _ => Results.Json(new { key, error = result.Message, result.Delivery }, AdminResults.Json, statusCode: StatusCodes.Status409Conflict),
+            null => AdminResults.NotFound("the action must be retry, skip, pause or resume"),
+            { Done: true } => TypedResults.Ok(new RefActionResult(key, result.Message, result.Delivery)),
+            _ => TypedResults.Conflict(new RefActionConflict(key, result.Message, result.Delivery)),
         };
     }
 
-    private static async Task<IResult> GetRepository(IGrainFactory grains, string owner, string repo, string? after)
+    private static async Task<Results<Ok<RepositoryView>, BadRequest<AdminError>>> GetRepository(IGrainFactory grains, string owner, string repo, string? after)
     {
         var repository = owner + "/" + repo;
         if (!Names.IsRepository(repository))
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, "expected /admin/repos/{owner}/{repo}");
+            return AdminResults.BadRequest("expected /admin/repos/{owner}/{repo}");
         }
 
         var key = repository.ToLowerInvariant();
         var paused = await grains.GetGrain<IRepositoryGrain>(key).IsPaused();
         var refs = await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(null, key, MaxPage, after));
-        return AdminResults.Ok(new { repository = key, paused, refs.Refs, refs.Next });
+        return TypedResults.Ok(new RepositoryView(key, paused, refs.Refs, refs.Next));
     }
 
-    private static async Task<IResult> ActOnRepository(IGrainFactory grains, string owner, string repo, string action)
+    private static async Task<Results<Ok<RepositoryActionResult>, BadRequest<AdminError>>> ActOnRepository(IGrainFactory grains, string owner, string repo, string action)
     {
         var repository = owner + "/" + repo;
         if (!Names.IsRepository(repository))
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, "expected /admin/repos/{owner}/{repo}/pause or /resume");
+            return AdminResults.BadRequest("expected /admin/repos/{owner}/{repo}/pause or /resume");
         }
 
         var result = await grains.GetGrain<IRepositoryGrain>(repository.ToLowerInvariant()).SetPaused(action == "pause");
-        return AdminResults.Ok(new { repository = repository.ToLowerInvariant(), result.Message });
+        return TypedResults.Ok(new RepositoryActionResult(repository.ToLowerInvariant(), result.Message));
     }
 
-    private static async Task<IResult> GetDelivery(IGrainFactory grains, string delivery)
+    private static async Task<Results<Ok<DeliveryRecord>, BadRequest<AdminError>, NotFound<AdminError>>> GetDelivery(IGrainFactory grains, string delivery)
     {
         if (!Names.IsDeliveryId(delivery))
         {
-            return AdminResults.Problem(StatusCodes.Status400BadRequest, "not a delivery id");
+            return AdminResults.BadRequest("not a delivery id");
         }
 
         var key = await grains.GetGrain<IRefDirectoryGrain>(0).FindDelivery(delivery);
         var record = key is null ? null : await grains.GetGrain<IRefGrain>(key).GetDelivery(delivery);
         return record is null
-            ? AdminResults.Problem(StatusCodes.Status404NotFound, key is null
+            ? AdminResults.NotFound(key is null
                 ? $"delivery {delivery} is not known"
                 : $"delivery {delivery} went to {key}, which no longer keeps it in its history")
-            : AdminResults.Ok(record);
+            : TypedResults.Ok(record);
     }
 
     /// <summary>The grain key for a route's owner, repo and ref (without its leading "refs/"), or null if invalid.</summary>
@@ -134,6 +135,6 @@ public static class AdminEndpoints
         return Names.IsRepository(repository) && Names.IsGitRef(gitRef) ? RefKey.For(repository, gitRef) : null;
     }
 
-    private static IResult BadRef() =>
-        AdminResults.Problem(StatusCodes.Status400BadRequest, "expected /admin/repos/{owner}/{repo}/refs/{ref}, e.g. /admin/repos/octo/app/refs/heads/main");
+    private static BadRequest<AdminError> BadRef() =>
+        AdminResults.BadRequest("expected /admin/repos/{owner}/{repo}/refs/{ref}, e.g. /admin/repos/octo/app/refs/heads/main");
 }

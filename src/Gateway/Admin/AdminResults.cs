@@ -1,18 +1,37 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CiTrigger.Grains.Abstractions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 
 namespace CiTrigger.Gateway.Admin;
+
+/// <summary>Why an admin request was refused or found nothing.</summary>
+public sealed record AdminError(string Error);
+
+/// <summary>The answer to a retry, skip, pause or resume of one ref.</summary>
+public sealed record RefActionResult(string Key, string Message, string? Delivery);
+
+/// <summary>A ref action that could not be done now (an empty queue, a head being processed).</summary>
+public sealed record RefActionConflict(string Key, string Error, string? Delivery);
+
+/// <summary>A repository: its pause and one page of its refs.</summary>
+public sealed record RepositoryView(string Repository, bool Paused, IReadOnlyList<RefSummary> Refs, string? Next);
+
+/// <summary>The answer to a repository-wide pause or resume.</summary>
+public sealed record RepositoryActionResult(string Repository, string Message);
 
 public static class AdminResults
 {
     /// <summary>camelCase names, enums as strings: the field names the README documents.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    public static void Configure(JsonOptions options) =>
+        options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
 
-    public static IResult Ok(object value) => Results.Json(value, Json);
+    public static BadRequest<AdminError> BadRequest(string error) => TypedResults.BadRequest(new AdminError(error));
 
-    public static IResult Problem(int status, string error) => Results.Json(new { error }, Json, statusCode: status);
+    public static NotFound<AdminError> NotFound(string error) => TypedResults.NotFound(new AdminError(error));
+
+    /// <summary>A refusal by the admin rule (401 or 403), outside the endpoints' own typed results.</summary>
+    public static IResult Refused(int status, string error) => TypedResults.Json(new AdminError(error), statusCode: status);
 }

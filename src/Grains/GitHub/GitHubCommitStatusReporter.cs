@@ -15,11 +15,13 @@ namespace CiTrigger.Grains.GitHub;
 /// few retries and a log line; when the queue is full, new statuses are dropped and counted.
 /// </summary>
 public sealed partial class GitHubCommitStatusReporter(
-    IGitHubClient client, IOptions<GitHubOptions> options, TriggerMetrics metrics, ILogger<GitHubCommitStatusReporter> logger)
+    IGitHubClient client, IOptions<GitHubOptions> options, RetryPolicy retry, TimeProvider time, TriggerMetrics metrics, ILogger<GitHubCommitStatusReporter> logger)
     : BackgroundService, ICommitStatusReporter
 {
     private const int Capacity = 10_000;
-    private const int Attempts = 3;
+
+    // Statuses are posted one after another: a few attempts each, so a failing API cannot hold the rest for long.
+    private readonly RetryPolicy statusRetry = retry.WithMaxAttempts(3);
     private readonly Channel<(HookEvent Event, NewCommitStatus Status)> queue =
         Channel.CreateBounded<(HookEvent, NewCommitStatus)>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
@@ -71,26 +73,21 @@ public sealed partial class GitHubCommitStatusReporter(
     private async Task PostAsync(HookEvent e, NewCommitStatus status, CancellationToken stoppingToken)
     {
         var slash = e.Repository.IndexOf('/', StringComparison.Ordinal);
-        for (var attempt = 1; attempt <= Attempts; attempt++)
+        var failure = await statusRetry.RunAsync(async cancellationToken =>
         {
             try
             {
-                await client.Repository.Status.Create(e.Repository[..slash], e.Repository[(slash + 1)..], e.Revision, status).WaitAsync(stoppingToken);
-                metrics.StatusReported("posted");
-                return;
+                await client.Repository.Status.Create(e.Repository[..slash], e.Repository[(slash + 1)..], e.Revision, status).WaitAsync(cancellationToken);
             }
-            catch (Exception error) when (error is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            catch (Exception error) when (GitHubFailures.Classify(error, $"the status of {e.Revision}") is { } classified)
             {
-                var retry = attempt < Attempts && error is not (NotFoundException or ApiValidationException or AuthorizationException);
-                if (!retry)
-                {
-                    metrics.StatusReported("failed");
-                    Log.Failed(logger, error, e.Delivery, e.Repository, e.Revision);
-                    return;
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), stoppingToken);
+                throw classified;
             }
+        }, time, stoppingToken);
+        metrics.StatusReported(failure is null ? "posted" : "failed");
+        if (failure is not null)
+        {
+            Log.Failed(logger, failure, e.Delivery, e.Repository, e.Revision);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Net;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
@@ -24,25 +23,9 @@ public sealed class GitHubManifestSource(IGitHubClient client) : IManifestSource
         {
             throw new ManifestException($"{path} was not found in {repository} at {gitRef}");
         }
-        catch (RateLimitExceededException e)
+        catch (Exception e) when (GitHubFailures.Classify(e, $"to read {path} in {repository} at {gitRef}") is { } failure)
         {
-            throw new TransientException($"GitHub rate limit exceeded until {e.Reset:u}", e, e.GetRetryAfterTimeSpan());
-        }
-        catch (SecondaryRateLimitExceededException e)
-        {
-            throw new TransientException("GitHub secondary rate limit exceeded", e, RetryAfter(e));
-        }
-        catch (ApiException e) when ((int)e.StatusCode >= 500 || e.StatusCode == HttpStatusCode.TooManyRequests)
-        {
-            throw new TransientException($"GitHub answered {(int)e.StatusCode}: {e.Message}", e, RetryAfter(e));
-        }
-        catch (ApiException e)
-        {
-            throw new ManifestException($"GitHub refused to read {path} in {repository} at {gitRef}: {(int)e.StatusCode} {e.Message}");
-        }
-        catch (HttpRequestException e)
-        {
-            throw new TransientException($"GitHub could not be reached: {e.Message}", e);
+            throw failure is PermanentException ? new ManifestException(failure.Message) : failure;
         }
 
         // Octokit returns null, not an error, when the answer is not of the raw media type (a proxy's
@@ -58,8 +41,4 @@ public sealed class GitHubManifestSource(IGitHubClient client) : IManifestSource
 
     private static string EscapePath(string path) =>
         string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
-
-    private static TimeSpan? RetryAfter(ApiException e) =>
-        e.HttpResponse?.Headers is { } headers && headers.TryGetValue("Retry-After", out var value)
-            && int.TryParse(value, out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
 }
