@@ -5,51 +5,69 @@ using Microsoft.Extensions.Logging;
 namespace CiTrigger.Grains.Processing;
 
 /// <summary>
-/// One ref's use of the catalog's delivery index, the de-duplication memory beyond the ref's own history.
-/// A delivery is recorded as soon as it is queued; before its event may leave the queue, that record is
-/// made sure of, so no event is ever finished without its id durably remembered.
+/// One ref's use of the catalog's delivery index: where a delivery went (the admin lookup) and the
+/// de-duplication memory beyond the ref's own history. A delivery is recorded while its event is stored,
+/// before GitHub gets its 202, so every acknowledged delivery can be looked up even after a crash; before
+/// its event may leave the queue, the record is made sure of again.
 /// </summary>
 public sealed partial class DeliveryIndex(IRefCatalog catalog, string key, ILogger logger)
 {
-    // The catalog writes started for deliveries this activation queued.
-    private readonly Dictionary<string, Task<bool>> records = new(StringComparer.Ordinal);
+    // Deliveries this activation recorded; the rest (recovered from storage) are written again when they finish.
+    private readonly HashSet<string> recorded = new(StringComparer.Ordinal);
 
     public async Task<bool> IsKnownAsync(string delivery) => await catalog.FindDeliveryAsync(delivery) is not null;
 
-    /// <summary>Starts recording a queued delivery; a failure is logged and made up for by <see cref="RememberAsync"/>.</summary>
-    public void Track(HookEvent e) => records[e.Delivery] = RecordAsync(e);
+    /// <summary>
+    /// Stores the event through <paramref name="store"/> and records its delivery at the same time; returns
+    /// when both are durable. When the event could not be stored the record is taken back (so GitHub's
+    /// redelivery is not refused as a duplicate); when only the record failed, the event stays stored and
+    /// the failure is thrown, so nothing is acknowledged that a lookup could miss.
+    /// </summary>
+    public async Task StoreAsync(HookEvent e, Func<Task> store)
+    {
+        var record = catalog.RecordDeliveryAsync(e.Delivery, key, e.ReceivedAt);
+        try
+        {
+            await store();
+        }
+        catch
+        {
+            await ForgetAsync(e.Delivery, record);
+            throw;
+        }
+
+        await record;
+        recorded.Add(e.Delivery);
+    }
 
     /// <summary>
-    /// Returns once the delivery is in the index: the write made when it was queued usually did it; an event
-    /// recovered from storage, or whose first write failed, is written now, and a failure here throws.
+    /// Returns once the delivery is in the index: the write made when it was queued did it; an event
+    /// recovered from storage is written again (its record may have expired), and a failure here throws.
     /// </summary>
     public async Task RememberAsync(HookEvent e)
     {
-        if (records.Remove(e.Delivery, out var recorded) && await recorded)
+        if (!recorded.Remove(e.Delivery))
         {
-            return;
+            await catalog.RecordDeliveryAsync(e.Delivery, key, e.ReceivedAt);
         }
-
-        await catalog.RecordDeliveryAsync(e.Delivery, key, e.ReceivedAt);
     }
 
-    private async Task<bool> RecordAsync(HookEvent e)
+    private async Task ForgetAsync(string delivery, Task record)
     {
         try
         {
-            await catalog.RecordDeliveryAsync(e.Delivery, key, e.ReceivedAt);
-            return true;
+            await record;
+            await catalog.ForgetDeliveryAsync(delivery);
         }
         catch (Exception error)
         {
-            Log.RecordFailed(logger, error, key, e.Delivery);
-            return false;
+            Log.ForgetFailed(logger, error, key, delivery);
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(10, LogLevel.Warning, "Could not record delivery {Delivery} of {Key} in the delivery index; it is written again before the event finishes")]
-        public static partial void RecordFailed(ILogger logger, Exception error, string key, string delivery);
+        [LoggerMessage(10, LogLevel.Error, "Could not take back the delivery record of {Delivery} ({Key}) whose event was not stored; a redelivery of it will be answered as a duplicate")]
+        public static partial void ForgetFailed(ILogger logger, Exception error, string key, string delivery);
     }
 }

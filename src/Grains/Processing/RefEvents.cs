@@ -47,14 +47,26 @@ public sealed class RefEvents(
         : queue.Pending.Count >= maxQueueLength ? EnqueueStatus.Full
         : null;
 
-    /// <summary>Stores the event; returns once it is durable, throws (having taken it back) when the write failed.</summary>
+    /// <summary>
+    /// Stores the event and its delivery record; returns once both are durable, throws when either failed
+    /// (the event taken back from memory when its own write failed).
+    /// </summary>
     public async Task AddAsync(HookEvent e)
     {
-        await queue.AddAsync(new PendingEvent(e, time.GetUtcNow()));
-        untried.Add(e.Delivery);
-        metrics.QueueDepthChanged(1);
-        deliveries.Track(e);
-        statuses.Report(e, StatusState.Pending, "queued");
+        var entry = new PendingEvent(e, time.GetUtcNow());
+        try
+        {
+            await deliveries.StoreAsync(e, () => queue.AddAsync(entry));
+        }
+        finally
+        {
+            if (queue.Contains(e.Delivery))
+            {
+                untried.Add(e.Delivery);
+                metrics.QueueDepthChanged(1);
+                statuses.Report(e, StatusState.Pending, "queued");
+            }
+        }
     }
 
     /// <summary>Whether the next attempt at the delivery must look for objects an earlier one may have created.</summary>

@@ -12,6 +12,9 @@ public interface IRefCatalog
 
     Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at);
 
+    /// <summary>Takes back a delivery record whose event could not be stored, so a redelivery is not mistaken for a duplicate.</summary>
+    Task ForgetDeliveryAsync(string delivery);
+
     Task<RefPage> ListAsync(RefQuery query);
 
     Task<string?> FindDeliveryAsync(string delivery);

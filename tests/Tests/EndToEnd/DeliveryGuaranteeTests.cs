@@ -195,6 +195,89 @@ public class DeliveryGuaranteeTests
         AppliedOnce.InOrder(env.Kubernetes, new Dictionary<string, IReadOnlyList<string>> { ["refs/heads/main"] = revisions });
     }
 
+    [Fact]
+    public async Task The_202_waits_until_the_delivery_can_be_looked_up_and_a_failed_store_takes_the_record_back()
+    {
+        var held = new HeldDeliveryRecords();
+        await using var github = await Fakes.FakeGitHubApi.StartAsync();
+        await using var kubernetes = await Fakes.FakeKubernetesApi.StartAsync();
+        var failing = new FailingSwitch();
+        await using var service = await TriggerHost.StartAsync(github, kubernetes, configure: builder =>
+        {
+            builder.Services.AddSingleton<IRefCatalog>(sp => new HeldCatalog(
+                new SqliteRefCatalog(sp.GetRequiredService<SqliteStore>(), TimeProvider.System, new DeliveryIndexOptions()), held));
+            builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => new FailingGrainStorage(
+                new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
+                failing));
+        });
+        var repo = github.Repo("octo/index-first");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var delivery = Guid.NewGuid().ToString();
+
+        var sending = service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after), delivery);
+        await held.Recording.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // A negative check needs a window: the queue write itself takes milliseconds, so an answer that did
+        // not wait for the index would be here long before this.
+        await Task.Delay(200);
+        Assert.False(sending.IsCompleted, "answered before the delivery was in the index");
+        held.Release.SetResult();
+        using (var answer = await sending)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
+        }
+
+        using (var lookup = await service.Client.GetAsync($"/admin/deliveries/{delivery}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, lookup.StatusCode);
+        }
+
+        // The store fails: nothing acknowledged, and GitHub's redelivery is then stored, not called a duplicate.
+        failing.On = true;
+        var second = Guid.NewGuid().ToString();
+        var next = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var payload = Payloads.Push(repo.FullName, "refs/heads/main", after, next);
+        using (var refused = await service.SendAsync("push", payload, second))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        failing.On = false;
+        using var redelivered = await service.SendAsync("push", payload, second);
+        Assert.Equal(HttpStatusCode.Accepted, redelivered.StatusCode);
+    }
+
+    /// <summary>Holds the first delivery record until released; forgets records like the real catalog.</summary>
+    private sealed class HeldDeliveryRecords
+    {
+        public TaskCompletionSource Recording { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class HeldCatalog(IRefCatalog inner, HeldDeliveryRecords held) : IRefCatalog
+    {
+        public Task RecordRefAsync(Grains.Abstractions.RefSummary summary) => inner.RecordRefAsync(summary);
+
+        public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
+        {
+            if (held.Recording.TrySetResult())
+            {
+                await held.Release.Task;
+            }
+
+            await inner.RecordDeliveryAsync(delivery, key, at);
+        }
+
+        public Task ForgetDeliveryAsync(string delivery) => inner.ForgetDeliveryAsync(delivery);
+
+        public Task<Grains.Abstractions.RefPage> ListAsync(Grains.Abstractions.RefQuery query) => inner.ListAsync(query);
+
+        public Task<string?> FindDeliveryAsync(string delivery) => inner.FindDeliveryAsync(delivery);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    }
+
     private sealed class FailingSwitch
     {
         public volatile bool On;

@@ -84,6 +84,47 @@ public class CrashRecoveryTests
     }
 
     [Fact]
+    public async Task Every_acknowledged_delivery_can_be_looked_up_after_kill_9_even_before_it_is_processed()
+    {
+        await using var scenario = await Scenario.StartAsync("octo/lookup-crash");
+        var directory = Directory.CreateTempSubdirectory("citrigger-lookup-").FullName;
+        var settings = scenario.Settings(directory, new Dictionary<string, string>
+        {
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var revision = scenario.Repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+
+        // Many refs at once, as GitHub sends them, and the process killed the moment the last is answered:
+        // creates are held, so none of these events finishes before the kill or after the restart.
+        var first = await SiloProcess.StartAsync(settings);
+        var deliveries = Enumerable.Range(0, 90).Select(_ => Guid.NewGuid().ToString()).ToList();
+        var answers = await Task.WhenAll(deliveries.Select(async (delivery, i) =>
+        {
+            var payload = Payloads.Push(scenario.Repo.FullName, $"refs/heads/lookup-{i}", Payloads.ZeroSha, revision);
+            using var response = await first.Client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(payload), "application/json", delivery));
+            return response.StatusCode;
+        }));
+        await first.KillAsync();
+        Assert.All(answers, status => Assert.Equal(HttpStatusCode.Accepted, status));
+
+        await using var second = await SiloProcess.StartAsync(settings);
+        var unknown = new List<string>();
+        foreach (var delivery in deliveries)
+        {
+            using var response = await second.Client.GetAsync($"/admin/deliveries/{delivery}");
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                unknown.Add($"{delivery}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        Assert.Empty(unknown);
+        Assert.Empty(scenario.Kubernetes.Creations);
+    }
+
+    [Fact]
     public async Task Embedded_default_applies_every_acknowledged_event_once_after_kill_9_and_restart()
     {
         await using var scenario = await Scenario.StartAsync("octo/embedded-crash");

@@ -18,6 +18,8 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at) =>
         await (await DbAsync()).StringSetAsync(DeliveryKey(delivery), key, options.DedupeRetention);
 
+    public async Task ForgetDeliveryAsync(string delivery) => await (await DbAsync()).KeyDeleteAsync(DeliveryKey(delivery));
+
     public async Task<RefPage> ListAsync(RefQuery query)
     {
         var entries = await (await DbAsync()).HashGetAllAsync(refs);

@@ -54,6 +54,13 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
         });
     }
 
+    public Task ForgetDeliveryAsync(string delivery) => store.WriteAsync(w =>
+    {
+        var command = w.Command("DELETE FROM deliveries WHERE id = $id");
+        command.Parameters.AddWithValue("$id", delivery);
+        return command.ExecuteNonQuery();
+    });
+
     public Task<RefPage> ListAsync(RefQuery query) => Task.FromResult(store.Read(connection =>
     {
         using var command = connection.CreateCommand();
