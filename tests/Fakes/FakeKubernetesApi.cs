@@ -87,6 +87,18 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Requests currently waiting in <see cref="Hold"/>.</summary>
     public int Held => Volatile.Read(ref held);
 
+    /// <summary>Puts an object into the store as if someone other than the service had created it.</summary>
+    public void Seed(JsonObject obj)
+    {
+        var apiVersion = obj["apiVersion"]!.GetValue<string>();
+        var kind = obj["kind"]!.GetValue<string>();
+        var resource = Resources.First(r => r.ApiVersion == apiVersion && r.Kind == kind);
+        var metadata = obj["metadata"]!.AsObject();
+        metadata["resourceVersion"] = NextVersion();
+        metadata["uid"] ??= Guid.NewGuid().ToString();
+        objects[Key(resource, metadata["namespace"]?.GetValue<string>(), metadata["name"]!.GetValue<string>())] = obj;
+    }
+
     public static async Task<FakeKubernetesApi> StartAsync()
     {
         var fake = new FakeKubernetesApi();

@@ -21,6 +21,7 @@ public static class AdminEndpoints
         admin.MapGet("/repos/{owner}/{repo}/refs/{**ref}", GetRef);
         admin.MapPost("/repos/{owner}/{repo}/refs/{**path}", ActOnRef);
         admin.MapGet("/deliveries/{delivery}", GetDelivery);
+        admin.MapGet("/deliveries/{delivery}/manifest", GetManifest);
         admin.MapGet("/repos/{owner}/{repo}", GetRepository);
         admin.MapPost("/repos/{owner}/{repo}/{action:regex(^(pause|resume)$)}", ActOnRepository);
         return app;
@@ -125,6 +126,18 @@ public static class AdminEndpoints
                 ? $"delivery {delivery} is not known"
                 : $"delivery {delivery} went to {key}, which no longer keeps it in its history")
             : TypedResults.Ok(record);
+    }
+
+    private static async Task<Results<Ok<DeliveryManifest>, BadRequest<AdminError>, NotFound<AdminError>>> GetManifest(IGrainFactory grains, string delivery)
+    {
+        if (!Names.IsDeliveryId(delivery))
+        {
+            return AdminResults.BadRequest("not a delivery id");
+        }
+
+        return await grains.GetGrain<IRefDirectoryGrain>(0).FindManifest(delivery) is { } manifest
+            ? TypedResults.Ok(new DeliveryManifest(delivery, manifest))
+            : AdminResults.NotFound($"no manifest is kept for delivery {delivery}: unknown, not attempted yet, refused before it was read, or older than Handler:DedupeRetention");
     }
 
     /// <summary>The grain key for a route's owner, repo and ref (without its leading "refs/"), or null if invalid.</summary>

@@ -12,7 +12,8 @@ public sealed record RefSummary(
     [property: Id(6)] string? LastDelivery,
     [property: Id(7)] Outcome? LastOutcome,
     [property: Id(8)] string? LastError,
-    [property: Id(9)] DateTimeOffset UpdatedAt)
+    [property: Id(9)] DateTimeOffset UpdatedAt,
+    [property: Id(10)] DateTimeOffset? NextAttemptAt = null)
 {
     public const string Idle = "idle";
     public const string Pending = "pending";
@@ -61,4 +62,7 @@ public interface IRefDirectoryGrain : IGrainWithIntegerKey
 
     /// <summary>The ref key a delivery was queued to, or null when the delivery is unknown.</summary>
     Task<string?> FindDelivery(string delivery);
+
+    /// <summary>The manifest last applied (or, in dry run, that would have been) for a delivery, as the service sent it; null when none is kept.</summary>
+    Task<string?> FindManifest(string delivery);
 }

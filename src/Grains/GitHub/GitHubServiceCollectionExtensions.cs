@@ -19,6 +19,7 @@ public static class GitHubServiceCollectionExtensions
             var github = sp.GetRequiredService<IOptions<GitHubOptions>>().Value;
             return GitHubClientFactory.Create(github, github.Token, sp.GetRequiredService<IOptions<ManifestOptions>>().Value.MaxManifestBytes);
         });
+        services.AddHostedService<GitHubStartup>();
         services.AddSingleton<IManifestSource, GitHubManifestSource>();
         services.AddSingleton<GitHubCommitStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GitHubCommitStatusReporter>());

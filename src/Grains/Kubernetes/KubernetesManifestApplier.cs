@@ -14,20 +14,22 @@ namespace CiTrigger.Grains.Kubernetes;
 
 /// <summary>
 /// Applies documents with KubernetesClient. Named objects are server-side applied, so running an event
-/// again converges instead of failing; objects with only generateName are created, after looking for one
-/// this delivery already created (by its delivery label and document index), so a crash between
-/// "created" and "recorded" never yields a second Workflow.
+/// again converges instead of failing, but only over an object of the same repository: a named object
+/// belongs to the repository that first applied it (its repo_name annotation), and one of another
+/// repository, or one this service did not create, is refused, never taken over. Objects with only
+/// generateName are created, after looking for one this delivery already created (by its delivery label
+/// and document index), so a crash between "created" and "recorded" never yields a second Workflow.
 /// </summary>
 public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery discovery, IOptions<ManifestOptions> options) : IManifestApplier
 {
     public const string FieldManager = "k8s-webhook-handler";
 
     /// <summary>
-    /// The API verbs used on a kind, which its Role must allow: named objects are server-side applied
-    /// (patch, which creates them the first time); generateName objects are created, and looked for by
-    /// label (list) on retries.
+    /// The API verbs used on a kind, which its Role must allow: named objects are read (get, for their
+    /// owner) and server-side applied (patch, which creates them the first time); generateName objects are
+    /// created, and looked for by label (list) on retries.
     /// </summary>
-    public static IReadOnlyList<string> VerbsFor(bool named) => named ? ["patch", "create"] : ["create", "list"];
+    public static IReadOnlyList<string> VerbsFor(bool named) => named ? ["get", "patch", "create"] : ["create", "list"];
 
     public async Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
     {
@@ -38,7 +40,13 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             var (apiVersion, kind) = Identify(documents[i], i);
             var resource = await Call(() => discovery.ResolveAsync(apiVersion, kind, cancellationToken), $"document {i} ({kind})")
                 ?? throw new ManifestException($"document {i}: the cluster serves no kind {kind} in {apiVersion}");
-            plans.Add((documents[i], policy.Check(documents[i], i, resource.Namespaced), resource));
+            var target = policy.Check(documents[i], i, resource.Namespaced);
+            if (target.Name is { } name)
+            {
+                await Call(() => CheckOwnerAsync(documents[i], target, resource, name, cancellationToken), $"document {i} ({kind} {name})");
+            }
+
+            plans.Add((documents[i], target, resource));
         }
 
         var applied = new List<AppliedObject>(plans.Count);
@@ -70,6 +78,46 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
                 fieldManager: FieldManager, force: true, cancellationToken: ct);
         return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "applied");
     }
+
+    /// <summary>
+    /// Refuses to apply over an object of another repository, or one the service did not create; true when
+    /// the object exists (and is this repository's).
+    /// </summary>
+    private async Task<bool> CheckOwnerAsync(JsonObject document, ObjectRef target, ApiResource r, string name, CancellationToken ct)
+    {
+        object existing;
+        try
+        {
+            existing = target.Namespace is { } ns
+                ? await client.CustomObjects.GetNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural, name, ct)
+                : await client.CustomObjects.GetClusterCustomObjectAsync(r.Group, r.Version, r.Plural, name, ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        var repository = Annotation(document, ManifestAnnotator.RepositoryAnnotation);
+        var owner = ToElement(existing).TryGetProperty("metadata", out var metadata)
+            && metadata.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
+            && annotations.TryGetProperty(ManifestAnnotator.RepositoryAnnotation, out var value) && value.ValueKind == JsonValueKind.String
+                ? value.GetString() : null;
+        var what = $"{target.Kind} {(target.Namespace is null ? "" : target.Namespace + "/")}{name}";
+        if (owner is null)
+        {
+            throw new ManifestException($"{what} already exists and was not created by this service; refused (rename the object in the manifest, or delete the existing one)");
+        }
+
+        if (!string.Equals(owner, repository, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ManifestException($"{what} belongs to repository {owner}; refused for {repository} (named objects are owned by the repository that first applied them)");
+        }
+
+        return true;
+    }
+
+    private static string? Annotation(JsonObject document, string key) =>
+        document["metadata"]?["annotations"]?[key] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
 
     private async Task<AppliedObject> CreateOnceAsync(JsonObject document, ObjectRef target, ApiResource r, string delivery, int index, bool mayExist, CancellationToken ct)
     {

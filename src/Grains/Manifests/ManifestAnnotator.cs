@@ -17,13 +17,16 @@ public static class ManifestAnnotator
     public const string DeliveryLabel = Prefix + "delivery";
     public const string DocumentAnnotation = Prefix + "document";
 
+    /// <summary>The repository an object was applied for: who owns a named object.</summary>
+    public const string RepositoryAnnotation = Prefix + "repo_name";
+
     /// <summary>The annotations the design promises, in a stable order.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> AnnotationsFor(HookEvent e) =>
     [
         new(Prefix + "ref", e.Ref),
         new(Prefix + "revision", e.Revision),
         new(Prefix + "before", e.Before),
-        new(Prefix + "repo_name", e.Repository),
+        new(RepositoryAnnotation, e.Repository),
         new(Prefix + "repo_url", e.RepoUrl),
         new(Prefix + "repo_ssh", e.RepoSsh),
         new(Prefix + "event_type", e.EventType),

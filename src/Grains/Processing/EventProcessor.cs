@@ -1,6 +1,8 @@
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Storage;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CiTrigger.Grains.Processing;
@@ -9,8 +11,12 @@ namespace CiTrigger.Grains.Processing;
 /// The work of one attempt at one event: read the manifest at the event's revision, parse it under the
 /// limits, annotate every document and apply them in file order.
 /// </summary>
-public sealed class EventProcessor(IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IOptions<ManifestOptions> options)
+public sealed partial class EventProcessor(
+    IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
 {
+    /// <summary>How much of an annotated manifest is kept for operators to read back.</summary>
+    public const int MaxKeptManifestChars = 256 * 1024;
+
     /// <param name="e">The event.</param>
     /// <param name="mayHaveRun">Whether an earlier attempt at this event may have applied part of it.</param>
     /// <param name="cancellationToken">The attempt's deadline.</param>
@@ -25,6 +31,51 @@ public sealed class EventProcessor(IManifestSource source, IManifestApplier appl
         }
 
         var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i)).ToList();
-        return await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
+
+        try
+        {
+            return await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
+        }
+        finally
+        {
+            // Rendered after the applier filled in what policy decides (the namespace): exactly what was sent.
+            // Kept in the background: operators get the manifest, events do not wait for the write.
+            _ = KeepAsync(e.Delivery, Render(annotated));
+        }
+    }
+
+    /// <summary>The documents as sent, each as JSON (which is YAML) behind a <c>---</c>, cut at <see cref="MaxKeptManifestChars"/>.</summary>
+    public static string Render(IReadOnlyList<System.Text.Json.Nodes.JsonObject> documents)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var document in documents)
+        {
+            text.Append("---\n").Append(document.ToJsonString()).Append('\n');
+            if (text.Length > MaxKeptManifestChars)
+            {
+                var total = documents.Sum(d => d.ToJsonString().Length + 5);
+                return text.ToString(0, MaxKeptManifestChars) + $"\n# … cut at {MaxKeptManifestChars} of about {total} characters\n";
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private async Task KeepAsync(string delivery, string text)
+    {
+        try
+        {
+            await catalog.RecordManifestAsync(delivery, text);
+        }
+        catch (Exception error)
+        {
+            Log.KeepFailed(logger, error, delivery);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(11, LogLevel.Warning, "Could not keep the manifest of {Delivery} for operators; the event is not affected")]
+        public static partial void KeepFailed(ILogger logger, Exception error, string delivery);
     }
 }

@@ -10,4 +10,6 @@ public sealed class RefDirectoryGrain(IRefCatalog catalog) : Grain, IRefDirector
     public Task<RefPage> List(RefQuery query) => catalog.ListAsync(query);
 
     public Task<string?> FindDelivery(string delivery) => catalog.FindDeliveryAsync(delivery);
+
+    public Task<string?> FindManifest(string delivery) => catalog.FindManifestAsync(delivery);
 }

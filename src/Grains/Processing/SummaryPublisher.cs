@@ -38,7 +38,7 @@ public sealed partial class SummaryPublisher(IRefCatalog catalog, Func<RefSummar
             : last?.Outcome == Outcome.Failed ? RefSummary.FailedState
             : RefSummary.Idle;
         return new RefSummary(key, repository, gitRef, pending.Count, paused, state,
-            last?.Event.Delivery, last?.Outcome, headError ?? last?.Error, now);
+            last?.Event.Delivery, last?.Outcome, headError ?? last?.Error, now, pending.Count == 0 ? null : pending[0].NotBefore);
     }
 
     private async Task PublishAsync()

@@ -19,6 +19,11 @@ public interface IRefCatalog
 
     Task<string?> FindDeliveryAsync(string delivery);
 
+    /// <summary>Keeps the manifest as sent for a delivery (bounded by the caller), as long as the delivery itself is remembered.</summary>
+    Task RecordManifestAsync(string delivery, string manifest);
+
+    Task<string?> FindManifestAsync(string delivery);
+
     /// <summary>Whether the store behind the catalog answers; used by the readiness probe.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }

@@ -275,6 +275,10 @@ public class DeliveryGuaranteeTests
 
         public Task<string?> FindDeliveryAsync(string delivery) => inner.FindDeliveryAsync(delivery);
 
+        public Task RecordManifestAsync(string delivery, string manifest) => inner.RecordManifestAsync(delivery, manifest);
+
+        public Task<string?> FindManifestAsync(string delivery) => inner.FindManifestAsync(delivery);
+
         public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 

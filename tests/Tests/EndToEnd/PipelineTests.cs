@@ -36,6 +36,62 @@ public class PipelineTests(ServiceFixture fixture)
 
     private TriggerHost Service => fixture.Service;
 
+    /// <summary>Named objects belong to the repository that first applied them: each test names its own.</summary>
+    private static string OwnNames(string manifest, string suffix) => manifest
+        .Replace("name: build-settings", $"name: build-settings-{suffix}", StringComparison.Ordinal)
+        .Replace("name: ci-deployer", $"name: ci-deployer-{suffix}", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_named_object_belongs_to_the_repository_that_first_applied_it_and_another_repository_is_refused()
+    {
+        var owner = fixture.NewRepo();
+        var intruder = fixture.NewRepo();
+        var name = "shared-" + owner.FullName[5..15];
+        var manifest = $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  who: WHO\n";
+        var ownerCommit = owner.Commit("main", ".ci/workflow.yaml", manifest.Replace("WHO", "owner", StringComparison.Ordinal));
+        var intruderCommit = intruder.Commit("main", ".ci/workflow.yaml", manifest.Replace("WHO", "intruder", StringComparison.Ordinal));
+
+        await Service.SendAsync("push", Payloads.Push(owner.FullName, "refs/heads/main", Payloads.ZeroSha, ownerCommit));
+        await fixture.Finished(owner.FullName, "refs/heads/main");
+        await Service.SendAsync("push", Payloads.Push(intruder.FullName, "refs/heads/main", Payloads.ZeroSha, intruderCommit));
+        var refused = (await fixture.Finished(intruder.FullName, "refs/heads/main"))["history"]![0]!;
+        await Service.SendAsync("push", Payloads.Push(owner.FullName, "refs/heads/main", ownerCommit, ownerCommit));
+        var again = await fixture.Finished(owner.FullName, "refs/heads/main", 2);
+
+        Assert.Equal("failed", refused["outcome"]!.GetValue<string>());
+        Assert.Contains($"ConfigMap ci/{name} belongs to repository {owner.FullName}; refused for {intruder.FullName}", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(refused["attempts"]!.AsArray());
+        Assert.Empty(fixture.AppliedFor(intruder.FullName));
+        Assert.Equal("applied", again["history"]![0]!["outcome"]!.GetValue<string>());
+        var stored = Assert.Single(fixture.Kubernetes.Objects, o => o["metadata"]!["name"]!.GetValue<string>() == name);
+        Assert.Equal("owner", stored["data"]!["who"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_object_the_service_did_not_create_is_never_taken_over_and_nothing_of_the_manifest_is_applied()
+    {
+        var repo = fixture.NewRepo();
+        var name = "foreign-" + repo.FullName[5..15];
+        fixture.Kubernetes.Seed(new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "ConfigMap",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "ci" },
+            ["data"] = new JsonObject { ["who"] = "someone else" },
+        });
+        var after = repo.Commit("main", ".ci/workflow.yaml",
+            ServiceFixture.Manifest + $"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  who: the repository\n");
+
+        await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after));
+        var entry = (await fixture.Finished(repo.FullName, "refs/heads/main"))["history"]![0]!;
+
+        Assert.Equal("failed", entry["outcome"]!.GetValue<string>());
+        Assert.Contains($"ConfigMap ci/{name} already exists and was not created by this service", entry["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(fixture.AppliedFor(repo.FullName));
+        var stored = Assert.Single(fixture.Kubernetes.Objects, o => o["metadata"]!["name"]!.GetValue<string>() == name);
+        Assert.Equal("someone else", stored["data"]!["who"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task A_push_applies_the_manifest_read_at_after_with_every_annotation_and_its_own_kept()
     {
@@ -86,7 +142,8 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task Every_document_is_applied_in_file_order_named_ones_by_server_side_apply()
     {
         var repo = fixture.NewRepo();
-        var after = repo.Commit("main", ".ci/workflow.yaml", MultiDocument);
+        var suffix = repo.FullName[5..15];
+        var after = repo.Commit("main", ".ci/workflow.yaml", OwnNames(MultiDocument, suffix));
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
         await fixture.Finished(repo.FullName, "refs/heads/main");
@@ -94,9 +151,9 @@ public class PipelineTests(ServiceFixture fixture)
         var requests = fixture.AppliedFor(repo.FullName);
         Assert.Equal(
         [
-            "PATCH /api/v1/namespaces/ci/configmaps/build-settings",
+            $"PATCH /api/v1/namespaces/ci/configmaps/build-settings-{suffix}",
             "POST /apis/argoproj.io/v1alpha1/namespaces/ci/workflows",
-            "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ci/roles/ci-deployer",
+            $"PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/ci/roles/ci-deployer-{suffix}",
         ], requests.Select(r => $"{r.Method} {r.Path}"));
         Assert.All(requests.Where(r => r.Method == "PATCH"), r =>
         {
@@ -111,8 +168,9 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task Applying_a_named_object_again_converges_instead_of_failing()
     {
         var repo = fixture.NewRepo();
-        var first = repo.Commit("main", ".ci/workflow.yaml", MultiDocument);
-        var second = repo.Commit("main", ".ci/workflow.yaml", MultiDocument.Replace("\"release\"", "\"debug\"", StringComparison.Ordinal));
+        var manifest = OwnNames(MultiDocument, repo.FullName[5..15]);
+        var first = repo.Commit("main", ".ci/workflow.yaml", manifest);
+        var second = repo.Commit("main", ".ci/workflow.yaml", manifest.Replace("\"release\"", "\"debug\"", StringComparison.Ordinal));
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), first));
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", first, second));
@@ -120,7 +178,7 @@ public class PipelineTests(ServiceFixture fixture)
 
         Assert.All(state["history"]!.AsArray(), h => Assert.Equal("applied", h!["outcome"]!.GetValue<string>()));
         var configMaps = fixture.Kubernetes.Objects.Where(o => o["kind"]!.GetValue<string>() == "ConfigMap"
-            && o["metadata"]!["annotations"]!["k8s-webhook-handler.io/repo_name"]!.GetValue<string>() == repo.FullName).ToList();
+            && o["metadata"]!["annotations"]?["k8s-webhook-handler.io/repo_name"]?.GetValue<string>() == repo.FullName).ToList();
         Assert.Equal("debug", Assert.Single(configMaps)["data"]!["mode"]!.GetValue<string>());
     }
 

@@ -12,7 +12,7 @@ public class StartupTests
     /// it starved the thread pool and stalled the silo for 30 s; it must happen before the service is ready.
     /// </summary>
     [Fact]
-    public async Task The_cluster_connection_is_set_up_and_reported_before_the_service_is_ready()
+    public async Task The_cluster_connection_and_an_anonymous_github_are_reported_before_the_service_is_ready()
     {
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;
@@ -29,6 +29,10 @@ public class StartupTests
         // No webhook is sent: only start-up can have built the applier. (The console logger writes on its own thread.)
         var line = $"Applying manifests to {kubernetes.BaseAddress.ToString().TrimEnd('/')}";
         await Eventually.Until(() => silo.Output.Contains(line, StringComparison.Ordinal), TimeSpan.FromSeconds(10), line);
+
+        // No GitHub token is configured: a newcomer is told what that means before the first rate limit.
+        const string Anonymous = "is used anonymously, which allows 60 requests an hour and public repositories only";
+        await Eventually.Until(() => silo.Output.Contains(Anonymous, StringComparison.Ordinal), TimeSpan.FromSeconds(10), Anonymous);
     }
 
     [Fact]

@@ -18,6 +18,11 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at) =>
         await (await DbAsync()).StringSetAsync(DeliveryKey(delivery), key, options.DedupeRetention);
 
+    public async Task RecordManifestAsync(string delivery, string manifest) =>
+        await (await DbAsync()).StringSetAsync(ManifestKey(delivery), manifest, options.DedupeRetention);
+
+    public async Task<string?> FindManifestAsync(string delivery) => await (await DbAsync()).StringGetAsync(ManifestKey(delivery));
+
     public async Task ForgetDeliveryAsync(string delivery) => await (await DbAsync()).KeyDeleteAsync(DeliveryKey(delivery));
 
     public async Task<RefPage> ListAsync(RefQuery query)
@@ -40,4 +45,6 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     private async Task<IDatabase> DbAsync() => (await redis.ConnectAsync()).GetDatabase();
 
     private RedisKey DeliveryKey(string delivery) => prefix + "/delivery/" + delivery;
+
+    private RedisKey ManifestKey(string delivery) => prefix + "/manifest/" + delivery;
 }

@@ -8,6 +8,7 @@ namespace CiTrigger.Grains.Storage.Sqlite;
 public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, DeliveryIndexOptions options) : IRefCatalog
 {
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
+    private static readonly string[] PrunedTables = ["deliveries", "manifests"];
     private DateTimeOffset lastPrune = DateTimeOffset.MinValue;
 
     public Task RecordRefAsync(RefSummary summary)
@@ -45,14 +46,38 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
             command.ExecuteNonQuery();
             if (prune)
             {
-                var old = w.Command("DELETE FROM deliveries WHERE at < $cutoff");
-                old.Parameters.AddWithValue("$cutoff", cutoff);
-                old.ExecuteNonQuery();
+                foreach (var table in PrunedTables)
+                {
+                    var old = w.Command($"DELETE FROM {table} WHERE at < $cutoff");
+                    old.Parameters.AddWithValue("$cutoff", cutoff);
+                    old.ExecuteNonQuery();
+                }
             }
 
             return 0;
         });
     }
+
+    public Task RecordManifestAsync(string delivery, string manifest)
+    {
+        var at = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return store.WriteAsync(w =>
+        {
+            var command = w.Command("INSERT INTO manifests (id, at, text) VALUES ($id, $at, $text) ON CONFLICT (id) DO UPDATE SET at = excluded.at, text = excluded.text");
+            command.Parameters.AddWithValue("$id", delivery);
+            command.Parameters.AddWithValue("$at", at);
+            command.Parameters.AddWithValue("$text", manifest);
+            return command.ExecuteNonQuery();
+        });
+    }
+
+    public Task<string?> FindManifestAsync(string delivery) => Task.FromResult(store.Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT text FROM manifests WHERE id = $id";
+        command.Parameters.AddWithValue("$id", delivery);
+        return command.ExecuteScalar() as string;
+    }));
 
     public Task ForgetDeliveryAsync(string delivery) => store.WriteAsync(w =>
     {

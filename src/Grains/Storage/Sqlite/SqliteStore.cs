@@ -45,6 +45,9 @@ public sealed class SqliteStore : IAsyncDisposable
             CREATE TABLE IF NOT EXISTS deliveries (
                 id TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (at);
+            CREATE TABLE IF NOT EXISTS manifests (
+                id TEXT PRIMARY KEY, at INTEGER NOT NULL, text TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS manifests_by_time ON manifests (at);
             """);
         writerLoop = Task.Run(WriteLoopAsync);
     }
