@@ -1,5 +1,6 @@
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Ui;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Grains.Abstractions;
 using Microsoft.AspNetCore.Builder;
@@ -29,6 +30,7 @@ public static class GatewayExtensions
         services.AddSingleton<AdminAccess>();
         services.ConfigureHttpJsonOptions(AdminResults.Configure);
         services.AddHealthChecks();
+        services.AddUi();
         return services;
     }
 
@@ -38,6 +40,7 @@ public static class GatewayExtensions
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         app.MapAdmin();
+        app.MapUi();
         return app;
     }
 }

@@ -13,11 +13,13 @@ namespace CiTrigger.Gateway.Admin;
 public static class AdminEndpoints
 {
     private const int MaxPage = 1000;
+    private const int MaxText = 200;
 
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/admin").AddEndpointFilter<AdminAccessFilter>();
         admin.MapGet("/refs", ListRefs);
+        admin.MapGet("/events", ListEvents);
         admin.MapGet("/repos/{owner}/{repo}/refs/{**ref}", GetRef);
         admin.MapPost("/repos/{owner}/{repo}/refs/{**path}", ActOnRef);
         admin.MapGet("/deliveries/{delivery}", GetDelivery);
@@ -46,6 +48,21 @@ public static class AdminEndpoints
 
         return TypedResults.Ok(await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(state, repo, limit ?? 100, after)));
     }
+
+    private static async Task<Results<Ok<EventPage>, BadRequest<AdminError>>> ListEvents(IGrainFactory grains, string? repo, string? state, string? q, int? limit, string? before) =>
+        EventQueryOf(repo, state, q, limit ?? 100, before) is { } query
+            ? TypedResults.Ok(await grains.GetGrain<IRefDirectoryGrain>(0).ListEvents(query))
+            : AdminResults.BadRequest($"repo must be owner/name, state one of {string.Join(", ", EventStates.All)}, q at most {MaxText} characters, limit between 1 and {MaxPage}, before the next of a previous page");
+
+    /// <summary>The recent-events query for checked request values, or null when one of them is not acceptable.</summary>
+    public static EventQuery? EventQueryOf(string? repo, string? state, string? text, int limit, string? before) =>
+        (repo is null || Names.IsRepository(repo))
+        && (state is null || EventStates.All.Contains(state))
+        && (text is null || (text.Length <= MaxText && !text.Any(char.IsControl)))
+        && limit is >= 1 and <= MaxPage
+        && (before is null || EventQuery.TryParseCursor(before, out _, out _))
+            ? new EventQuery(repo, state, text, limit, before)
+            : null;
 
     private static async Task<Results<Ok<RefSnapshot>, BadRequest<AdminError>, NotFound<AdminError>>> GetRef(IGrainFactory grains, string owner, string repo, string @ref)
     {
@@ -141,7 +158,7 @@ public static class AdminEndpoints
     }
 
     /// <summary>The grain key for a route's owner, repo and ref (without its leading "refs/"), or null if invalid.</summary>
-    private static string? Key(string owner, string repo, string refTail)
+    internal static string? Key(string owner, string repo, string refTail)
     {
         var repository = owner + "/" + repo;
         var gitRef = "refs/" + refTail;

@@ -52,8 +52,8 @@ public sealed record RefPage(
     [property: Id(1)] string? Next);
 
 /// <summary>
-/// Cluster-wide questions that no single ref can answer: which refs exist, and which ref a delivery
-/// went to. A stateless facade over the ref catalog, so the HTTP gateway needs only grain interfaces.
+/// Cluster-wide questions that no single ref can answer: which refs exist, which ref a delivery went to,
+/// and what happened lately across all refs. A stateless facade over the ref catalog, so the HTTP gateway needs only grain interfaces.
 /// </summary>
 public interface IRefDirectoryGrain : IGrainWithIntegerKey
 {
@@ -65,4 +65,7 @@ public interface IRefDirectoryGrain : IGrainWithIntegerKey
 
     /// <summary>The manifest last applied (or, in dry run, that would have been) for a delivery, as the service sent it; null when none is kept.</summary>
     Task<string?> FindManifest(string delivery);
+
+    /// <summary>Recent events across all refs matching the query, newest first, one page at a time.</summary>
+    Task<EventPage> ListEvents(EventQuery query);
 }

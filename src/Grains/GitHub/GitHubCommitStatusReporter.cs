@@ -53,14 +53,8 @@ public sealed partial class GitHubCommitStatusReporter(
         }
     }
 
-    public static string? TargetUrl(string? template, HookEvent e, AppliedObject? first) => template?
-        .Replace("{delivery}", e.Delivery, StringComparison.Ordinal)
-        .Replace("{key}", e.Key, StringComparison.Ordinal)
-        .Replace("{repository}", e.Repository, StringComparison.Ordinal)
-        .Replace("{ref}", e.Ref, StringComparison.Ordinal)
-        .Replace("{revision}", e.Revision, StringComparison.Ordinal)
-        .Replace("{namespace}", first?.Namespace ?? "", StringComparison.Ordinal)
-        .Replace("{name}", first?.Name ?? "", StringComparison.Ordinal);
+    public static string? TargetUrl(string? template, HookEvent e, AppliedObject? first) =>
+        StatusTargetUrl.Expand(template, e.Delivery, e.Key, e.Repository, e.Ref, e.Revision, first);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

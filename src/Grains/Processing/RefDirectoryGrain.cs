@@ -12,4 +12,6 @@ public sealed class RefDirectoryGrain(IRefCatalog catalog) : Grain, IRefDirector
     public Task<string?> FindDelivery(string delivery) => catalog.FindDeliveryAsync(delivery);
 
     public Task<string?> FindManifest(string delivery) => catalog.FindManifestAsync(delivery);
+
+    public Task<EventPage> ListEvents(EventQuery query) => catalog.ListEventsAsync(query);
 }

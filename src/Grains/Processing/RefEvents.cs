@@ -176,16 +176,19 @@ public sealed class RefEvents(
     public RefSummary Summarize(string key, bool paused) =>
         SummaryPublisher.Summarize(key, queue.Pending, paused, history.Entries.IsEmpty ? null : history.Entries[0], time.GetUtcNow());
 
+    /// <summary>The recent-events lines of <paramref name="deliveries"/> as they stand now.</summary>
+    public IReadOnlyList<EventSummary> Describe(string key, IReadOnlyCollection<string> deliveries) =>
+        EventLines.Of(key, deliveries, queue.Pending, history.Entries, InFlight, time.GetUtcNow());
+
     public DeliveryRecord? Find(string key, string delivery)
     {
         if (queue.Pending.Find(p => p.Event.Delivery == delivery) is { } pending)
         {
-            var status = delivery == InFlight ? "in-flight" : pending.Attempts.IsEmpty ? "queued" : "retrying";
-            return new DeliveryRecord(key, status, pending.Event, pending.AcceptedAt, pending.Attempts, null);
+            return new DeliveryRecord(key, EventStates.OfPending(pending, InFlight), pending.Event, pending.AcceptedAt, pending.Attempts, null);
         }
 
         return history.Find(delivery) is { } done
-            ? new DeliveryRecord(key, done.Outcome.ToString().ToLowerInvariant(), done.Event, done.AcceptedAt, done.Attempts, done)
+            ? new DeliveryRecord(key, EventStates.Of(done.Outcome), done.Event, done.AcceptedAt, done.Attempts, done)
             : null;
     }
 

@@ -62,7 +62,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var deliveries = new DeliveryIndex(catalog, Key, logger);
         var history = new RefHistory(new PersistentSlot<RefHistoryState>(historyState), deliveries, options.Value.HistorySize);
         events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
-        summary = new SummaryPublisher(catalog, Summarize, SummaryDelay, time, logger);
+        summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
         reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
         this.attempts = attempts;
         storeRetryDelay = retry.BaseDelay;
@@ -139,7 +139,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
         Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, events.Pending.Count);
         RequestDrain(TimeSpan.Zero);
-        summary.Publish();
+        summary.Publish(hookEvent.Delivery);
         return new EnqueueResult(EnqueueStatus.Queued, events.Pending.Count);
     }
 
@@ -195,7 +195,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     private AdminResult Summarized(AdminResult result)
     {
-        summary.Publish();
+        summary.Publish(result.Delivery);
         return result;
     }
 
@@ -230,6 +230,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             while (!deactivating.IsCancellationRequested && !Paused && await TakeNextAsync() is { } next)
             {
                 events.InFlight = next.Entry!.Event.Delivery;
+                summary.Publish(events.InFlight);
                 var attempt = await attempts.RunAsync(next.Entry, events.MayHaveRun(events.InFlight), deactivating.Token);
                 events.InFlight = null;
                 if (attempt is null)
@@ -238,7 +239,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
                 }
 
                 await events.RecordAsync(next.Entry, attempt, next.OutOfChain);
-                summary.Publish();
+                summary.Publish(next.Entry.Event.Delivery);
             }
         }
         catch (Exception e)

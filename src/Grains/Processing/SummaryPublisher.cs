@@ -5,21 +5,33 @@ using Microsoft.Extensions.Logging;
 namespace CiTrigger.Grains.Processing;
 
 /// <summary>
-/// Keeps a ref's line in the catalog up to date off the hot path: a burst of changes costs one write, not
-/// one per change, so the catalog may trail the ref by <paramref name="delay"/>. Runs on the grain's
-/// scheduler, so <paramref name="summarize"/> may read the grain's state.
+/// Keeps a ref's line in the catalog, and the lines of its changed events among the recent events, up to
+/// date off the hot path: a burst of changes costs one write, not one per change, so the catalog may
+/// trail the ref by <paramref name="delay"/>. Runs on the grain's scheduler, so <paramref name="summarize"/>
+/// and <paramref name="describe"/> may read the grain's state.
 /// </summary>
-public sealed partial class SummaryPublisher(IRefCatalog catalog, Func<RefSummary> summarize, TimeSpan delay, TimeProvider time, ILogger logger)
+public sealed partial class SummaryPublisher(
+    IRefCatalog catalog, Func<RefSummary> summarize, Func<IReadOnlyCollection<string>, IReadOnlyList<EventSummary>> describe,
+    TimeSpan delay, TimeProvider time, ILogger logger)
 {
+    private readonly HashSet<string> changed = new(StringComparer.Ordinal);
     private bool dirty;
     private Task publishing = Task.CompletedTask;
 
     /// <summary>Completes when no write is pending (for tests and orderly shutdown).</summary>
     public Task Idle => publishing;
 
-    /// <summary>Notes a change; the summary is written after the delay, together with any changes that follow.</summary>
-    public void Publish()
+    /// <summary>
+    /// Notes a change of the ref and, when given, of one of its events; everything noted is written after the
+    /// delay, together with any changes that follow.
+    /// </summary>
+    public void Publish(string? delivery = null)
     {
+        if (delivery is not null)
+        {
+            changed.Add(delivery);
+        }
+
         dirty = true;
         if (publishing.IsCompleted)
         {
@@ -55,6 +67,22 @@ public sealed partial class SummaryPublisher(IRefCatalog catalog, Func<RefSummar
             catch (Exception e)
             {
                 Log.CatalogFailed(logger, e, summary.Key);
+            }
+
+            if (changed.Count > 0)
+            {
+                var deliveries = changed.ToList();
+                changed.Clear();
+                try
+                {
+                    await catalog.RecordEventsAsync(describe(deliveries));
+                }
+                catch (Exception e)
+                {
+                    // Written again with the ref's next change, so an event's last state is not lost to one failed write.
+                    changed.UnionWith(deliveries);
+                    Log.CatalogFailed(logger, e, summary.Key);
+                }
             }
         }
     }

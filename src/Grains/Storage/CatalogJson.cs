@@ -6,4 +6,5 @@ namespace CiTrigger.Grains.Storage;
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(RefSummary))]
+[JsonSerializable(typeof(EventSummary))]
 internal sealed partial class CatalogJson : JsonSerializerContext;

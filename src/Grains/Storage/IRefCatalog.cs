@@ -3,7 +3,8 @@ using CiTrigger.Grains.Abstractions;
 namespace CiTrigger.Grains.Storage;
 
 /// <summary>
-/// An index beside the grain state: one summary per ref and the ref each delivery went to. Ref grains
+/// An index beside the grain state: one summary per ref, the ref each delivery went to, and a bounded
+/// list of recent events across refs. Ref grains
 /// keep it up to date off their hot path; it may trail the grains by a moment, never the other way.
 /// </summary>
 public interface IRefCatalog
@@ -23,6 +24,14 @@ public interface IRefCatalog
     Task RecordManifestAsync(string delivery, string manifest);
 
     Task<string?> FindManifestAsync(string delivery);
+
+    /// <summary>
+    /// Writes the current line of each event, replacing an older line of the same delivery. The catalog keeps
+    /// the newest <see cref="EventQueryFilter.Kept"/> events, none older than the delivery retention.
+    /// </summary>
+    Task RecordEventsAsync(IReadOnlyList<EventSummary> events);
+
+    Task<EventPage> ListEventsAsync(EventQuery query);
 
     /// <summary>Whether the store behind the catalog answers; used by the readiness probe.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);

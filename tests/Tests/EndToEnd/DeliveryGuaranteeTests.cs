@@ -279,6 +279,10 @@ public class DeliveryGuaranteeTests
 
         public Task<string?> FindManifestAsync(string delivery) => inner.FindManifestAsync(delivery);
 
+        public Task RecordEventsAsync(IReadOnlyList<Grains.Abstractions.EventSummary> events) => inner.RecordEventsAsync(events);
+
+        public Task<Grains.Abstractions.EventPage> ListEventsAsync(Grains.Abstractions.EventQuery query) => inner.ListEventsAsync(query);
+
         public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 

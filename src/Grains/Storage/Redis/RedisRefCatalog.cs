@@ -5,12 +5,20 @@ using StackExchange.Redis;
 namespace CiTrigger.Grains.Storage.Redis;
 
 /// <summary>
-/// The ref catalog in Redis: one hash of summaries (field = ref key) and one expiring key per delivery,
-/// so the delivery index bounds itself.
+/// The ref catalog in Redis: one hash of summaries (field = ref key), one expiring key per delivery, so
+/// the delivery index bounds itself, and the recent events as a hash of lines beside a sorted set of
+/// their deliveries by acceptance time, from which the oldest are popped to keep the bound.
 /// </summary>
-public sealed class RedisRefCatalog(RedisConnection redis, string prefix, DeliveryIndexOptions options) : IRefCatalog
+public sealed class RedisRefCatalog(RedisConnection redis, string prefix, DeliveryIndexOptions options, TimeProvider time) : IRefCatalog
 {
+    // Lines are read in chunks while a filtered page fills; pruning happens every so many lines written.
+    private const int ReadChunk = 256;
+    private const int EventsPerPrune = 500;
+
     private readonly RedisKey refs = prefix + "/refs";
+    private readonly RedisKey eventOrder = prefix + "/events";
+    private readonly RedisKey eventLines = prefix + "/event-lines";
+    private int eventsSincePrune;
 
     public async Task RecordRefAsync(RefSummary summary) =>
         await (await DbAsync()).HashSetAsync(refs, summary.Key, JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary));
@@ -34,12 +42,67 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
         return RefQueryFilter.Page(ordered, query);
     }
 
+    public async Task RecordEventsAsync(IReadOnlyList<EventSummary> events)
+    {
+        var db = await DbAsync();
+        await Task.WhenAll(
+            db.HashSetAsync(eventLines, [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))]),
+            db.SortedSetAddAsync(eventOrder, [.. events.Select(e => new SortedSetEntry(e.Delivery, e.AcceptedAt.ToUnixTimeMilliseconds()))]));
+        if (Interlocked.Add(ref eventsSincePrune, events.Count) >= EventsPerPrune)
+        {
+            Interlocked.Exchange(ref eventsSincePrune, 0);
+            await PruneEventsAsync(db);
+        }
+    }
+
+    public async Task<EventPage> ListEventsAsync(EventQuery query)
+    {
+        var db = await DbAsync();
+        var newest = EventQuery.TryParseCursor(query.Before, out var at, out _) ? at : double.PositiveInfinity;
+        var lines = new List<EventSummary>();
+        for (long skip = 0; lines.Count <= query.Limit; skip += ReadChunk)
+        {
+            var deliveries = await db.SortedSetRangeByScoreAsync(eventOrder, double.NegativeInfinity, newest, Exclude.None, Order.Descending, skip, ReadChunk);
+            if (deliveries.Length == 0)
+            {
+                break;
+            }
+
+            // A delivery popped by a prune between the two reads has no line any more; it is left out.
+            var values = await db.HashGetAsync(eventLines, deliveries);
+            lines.AddRange(values.Where(v => v.HasValue)
+                .Select(v => JsonSerializer.Deserialize((string)v!, CatalogJson.Default.EventSummary)!)
+                .Where(line => EventQueryFilter.Matches(line, query)));
+        }
+
+        return EventQueryFilter.Page(lines, query);
+    }
+
     public async Task<string?> FindDeliveryAsync(string delivery) => await (await DbAsync()).StringGetAsync(DeliveryKey(delivery));
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
         await (await DbAsync().WaitAsync(cancellationToken)).PingAsync().WaitAsync(cancellationToken);
         return true;
+    }
+
+    /// <summary>Pops the events older than the delivery retention and those beyond the bound, oldest first, and drops their lines.</summary>
+    private async Task PruneEventsAsync(IDatabase db)
+    {
+        var cutoff = (time.GetUtcNow() - options.DedupeRetention).ToUnixTimeMilliseconds();
+        var expired = await db.SortedSetRangeByScoreAsync(eventOrder, double.NegativeInfinity, cutoff, Exclude.Stop);
+        if (expired.Length > 0)
+        {
+            await db.SortedSetRemoveAsync(eventOrder, expired);
+            await db.HashDeleteAsync(eventLines, expired);
+        }
+
+        var excess = await db.SortedSetLengthAsync(eventOrder) - EventQueryFilter.Kept;
+        if (excess > 0)
+        {
+            var popped = await db.SortedSetPopAsync(eventOrder, excess, Order.Ascending);
+            await db.HashDeleteAsync(eventLines, [.. popped.Select(p => p.Element)]);
+        }
     }
 
     private async Task<IDatabase> DbAsync() => (await redis.ConnectAsync()).GetDatabase();

@@ -53,7 +53,8 @@ public static class RedisStorageExtensions
         silo.Services.AddSingleton<IRefCatalog>(sp => new RedisRefCatalog(
             redis,
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-            sp.GetRequiredService<IOptions<DeliveryIndexOptions>>().Value));
+            sp.GetRequiredService<IOptions<DeliveryIndexOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
         return silo;
     }
 }

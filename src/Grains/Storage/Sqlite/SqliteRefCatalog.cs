@@ -9,7 +9,11 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
 {
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
     private static readonly string[] PrunedTables = ["deliveries", "manifests"];
+
+    // Recent events are pruned to their bound every so many lines written, not on every write.
+    private const int EventsPerPrune = 500;
     private DateTimeOffset lastPrune = DateTimeOffset.MinValue;
+    private int eventsSincePrune;
 
     public Task RecordRefAsync(RefSummary summary)
     {
@@ -85,6 +89,73 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
         command.Parameters.AddWithValue("$id", delivery);
         return command.ExecuteNonQuery();
     });
+
+    public Task RecordEventsAsync(IReadOnlyList<EventSummary> events)
+    {
+        var lines = events.Select(e => (e, Json: JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary))).ToList();
+        var prune = Interlocked.Add(ref eventsSincePrune, lines.Count) >= EventsPerPrune;
+        if (prune)
+        {
+            Interlocked.Exchange(ref eventsSincePrune, 0);
+        }
+
+        var cutoff = (time.GetUtcNow() - options.DedupeRetention).ToUnixTimeMilliseconds();
+        return store.WriteAsync(w =>
+        {
+            foreach (var (line, json) in lines)
+            {
+                var command = w.Command("""
+                    INSERT INTO events (delivery, at, repository, state, summary) VALUES ($delivery, $at, $repo, $state, $summary)
+                    ON CONFLICT (delivery) DO UPDATE SET state = excluded.state, summary = excluded.summary
+                    """);
+                command.Parameters.AddWithValue("$delivery", line.Delivery);
+                command.Parameters.AddWithValue("$at", line.AcceptedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$repo", line.Repository.ToLowerInvariant());
+                command.Parameters.AddWithValue("$state", line.State);
+                command.Parameters.AddWithValue("$summary", json);
+                command.ExecuteNonQuery();
+            }
+
+            if (prune)
+            {
+                var old = w.Command("""
+                    DELETE FROM events WHERE at < $cutoff
+                    OR delivery IN (SELECT delivery FROM events ORDER BY at DESC, delivery DESC LIMIT -1 OFFSET $kept)
+                    """);
+                old.Parameters.AddWithValue("$cutoff", cutoff);
+                old.Parameters.AddWithValue("$kept", EventQueryFilter.Kept);
+                old.ExecuteNonQuery();
+            }
+
+            return 0;
+        });
+    }
+
+    public Task<EventPage> ListEventsAsync(EventQuery query) => Task.FromResult(store.Read(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT summary FROM events
+            WHERE (at < $at OR (at = $at AND delivery < $delivery))
+              AND ($repo IS NULL OR repository = $repo) AND ($state IS NULL OR state = $state)
+            ORDER BY at DESC, delivery DESC
+            """;
+        var cursor = EventQuery.TryParseCursor(query.Before, out var at, out var delivery);
+        command.Parameters.AddWithValue("$at", cursor ? at : long.MaxValue);
+        command.Parameters.AddWithValue("$delivery", cursor ? delivery : "");
+        command.Parameters.AddWithValue("$repo", (object?)query.Repository?.ToLowerInvariant() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$state", (object?)query.State ?? DBNull.Value);
+        using var reader = command.ExecuteReader();
+        return EventQueryFilter.Page(Rows(reader), query);
+
+        static IEnumerable<EventSummary> Rows(Microsoft.Data.Sqlite.SqliteDataReader reader)
+        {
+            while (reader.Read())
+            {
+                yield return JsonSerializer.Deserialize(reader.GetString(0), CatalogJson.Default.EventSummary)!;
+            }
+        }
+    }));
 
     public Task<RefPage> ListAsync(RefQuery query) => Task.FromResult(store.Read(connection =>
     {

@@ -1,0 +1,89 @@
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Gateway.Ui;
+
+/// <summary>
+/// <c>/ui/deliveries/{id}</c>: one delivery: the headers that identify it, the event's fields, every
+/// attempt, the applied objects, the commit status it produced and the manifest as it was applied.
+/// </summary>
+public static class DeliveryPage
+{
+    public static Html Render(PageContext page, DeliveryRecord record, string? manifest)
+    {
+        var e = record.Event;
+        var result = record.Result;
+        var error = result?.Error is { Length: > 0 } text ? Html.Of($"<p class=\"notice notice-error\">{text}</p>") : Html.Empty;
+        var finished = result is null ? Html.Empty
+            : Html.Of($"<dt>Finished</dt><dd>{Format.Time(result.FinishedAt, page.Now)}, {Format.Duration(result.EndToEnd)} after it was accepted</dd>");
+        return Layout.Page(page, "Delivery " + e.Delivery, Html.Of($"""
+            <p class="crumbs"><a href="{page.Paths.RepositoryFilter(e.Repository)}">{e.Repository}</a> / <a href="{page.Paths.Ref(e.Repository, e.Ref)}">{Format.Ref(e.Ref)}</a></p>
+            <h1>Delivery <span class="delivery">{e.Delivery}</span></h1>
+            <dl class="facts">
+            <dt>State</dt><dd>{Format.State(record.Status)}</dd>
+            <dt>Accepted</dt><dd>{Format.Time(record.AcceptedAt, page.Now)}</dd>
+            {finished}
+            </dl>
+            {error}
+            <h2>Headers</h2>
+            <dl class="facts">
+            <dt><code>X-GitHub-Event</code></dt><dd><code>{e.EventType}</code></dd>
+            <dt><code>X-GitHub-Delivery</code></dt><dd><code>{e.Delivery}</code></dd>
+            </dl>
+            <h2>Event</h2>
+            <dl class="facts">
+            <dt>Repository</dt><dd>{e.Repository}</dd>
+            <dt>Ref</dt><dd><code>{e.Ref}</code></dd>
+            <dt>Event</dt><dd>{Format.Event(e.EventType, e.Action)}</dd>
+            <dt>Revision</dt><dd>{Format.Revision(page.Links, e.Repository, e.Revision)}</dd>
+            <dt>Before</dt><dd>{Format.Revision(page.Links, e.Repository, e.Before)}</dd>
+            <dt>Manifest read at</dt><dd><code>{e.ManifestRef}</code></dd>
+            <dt>Default branch</dt><dd><code>{e.DefaultBranch}</code></dd>
+            <dt>Ref deleted</dt><dd>{(e.RefDeleted ? "yes" : "no")}</dd>
+            <dt>Repository URL</dt><dd><code>{e.RepoUrl}</code></dd>
+            <dt>Repository SSH</dt><dd><code>{e.RepoSsh}</code></dd>
+            <dt>Received</dt><dd>{Format.Time(e.ReceivedAt, page.Now)}</dd>
+            </dl>
+            <h2>Attempts</h2>
+            {Attempts(page, record.Attempts)}
+            <h2>Applied objects</h2>
+            {(result is null ? Html.Of($"<p class=\"muted\">Not applied yet.</p>") : RefPage.Objects(page, e, result.Objects))}
+            <h2>Commit status</h2>
+            {Status(page, record)}
+            <h2>Manifest as applied</h2>
+            {Manifest(manifest)}
+            """));
+    }
+
+    private static Html Attempts(PageContext page, IReadOnlyList<AttemptRecord> attempts) => attempts.Count == 0
+        ? Html.Of($"<p class=\"muted\">Not attempted yet.</p>")
+        : Html.Of($"""
+            <div class="table-wrap"><table class="attempts">
+            <thead><tr><th scope="col">#</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Result</th></tr></thead>
+            <tbody>{attempts.Select((a, i) => Html.Of($"<tr><td data-label=\"#\">{i + 1}</td><td data-label=\"Started\">{Format.Time(a.StartedAt, page.Now)}</td><td data-label=\"Duration\">{Format.Duration(a.Duration)}</td><td data-label=\"Result\">{(a.Error is null ? Html.Of($"ok") : Html.Of($"<span class=\"error\">{a.Error}</span>{(a.Transient ? " (transient: tried again)" : "")}"))}</td></tr>"))}</tbody>
+            </table></div>
+            """);
+
+    private static Html Status(PageContext page, DeliveryRecord record)
+    {
+        var e = record.Event;
+        var settings = page.Links.Settings;
+        if (!settings.ReportStatus)
+        {
+            return Html.Of($"<p class=\"muted\">Not reported: <code>GitHub:ReportStatus</code> is off.</p>");
+        }
+
+        if (page.Links.Commit(e.Repository, e.Revision) is not { } commit)
+        {
+            return Html.Of($"<p class=\"muted\">Not reported: the event has no revision to report on.</p>");
+        }
+
+        var target = page.Target(e, record.Result?.Objects.FirstOrDefault());
+        var context = settings.StatusContext is { Length: > 0 } name ? Html.Of($" <code>{name}</code>") : Html.Empty;
+        var link = target is null ? Html.Empty : Html.Of($", linking to <a href=\"{target.AbsoluteUri}\">{target.AbsoluteUri}</a>");
+        return Html.Of($"<p>Reported as the commit status{context} of <a href=\"{commit.AbsoluteUri}\">{e.Revision}</a> on GitHub{link}: pending while queued, then the outcome.</p>");
+    }
+
+    private static Html Manifest(string? manifest) => manifest is null
+        ? Html.Of($"<p class=\"muted\">None kept: not read yet, refused before it was read, or older than the delivery retention.</p>")
+        : Html.Of($"<pre class=\"manifest\" tabindex=\"0\" aria-label=\"Manifest as applied\"><code>{manifest}</code></pre>");
+}

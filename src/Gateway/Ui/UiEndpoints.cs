@@ -1,0 +1,184 @@
+using CiTrigger.Gateway.Admin;
+using CiTrigger.Grains.Abstractions;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CiTrigger.Gateway.Ui;
+
+/// <summary>
+/// <c>/ui</c>: the status page for people, server-rendered HTML behind the admin rule. It reads the
+/// catalog for the overview and asks one ref or one delivery for its own page; the buttons call the same
+/// grain methods as the admin API.
+/// </summary>
+public static class UiEndpoints
+{
+    private const int PageSize = 50;
+    private const int MaxRepositories = 1000;
+    private const string HtmlType = "text/html; charset=utf-8";
+
+    public static IServiceCollection AddUi(this IServiceCollection services)
+    {
+        services.AddOptions<GitHubLinkOptions>().BindConfiguration(GitHubLinkOptions.Section);
+        services.AddSingleton<GitHubLinks>();
+        services.AddSingleton<UiAssets>();
+        services.AddSingleton<UiPages>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "citrigger-ui-antiforgery";
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.SuppressXFrameOptionsHeader = true;
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapUi(this IEndpointRouteBuilder app)
+    {
+        var ui = app.MapGroup(UiPaths.Root).AddEndpointFilter<AdminAccessFilter>().AddEndpointFilter<UiHeaders>().ExcludeFromDescription();
+        ui.MapGet("", Overview);
+        ui.MapGet("/events", EventRows);
+        ui.MapGet("/repos/{owner}/{repo}/refs/{**ref}", Ref);
+        ui.MapPost("/repos/{owner}/{repo}/refs/{**path}", Act);
+        ui.MapGet("/deliveries/{delivery}", Delivery);
+        ui.MapGet("/assets/{name}", Asset);
+        return app;
+    }
+
+    private static async Task<ContentHttpResult> Overview(HttpContext http, IGrainFactory grains, UiPages pages, string? repo, string? state, string? q, string? before)
+    {
+        var page = pages.Context(http);
+        var filters = new OverviewPage.Filters(Given(repo), Given(state), Given(q), Given(before));
+        var directory = grains.GetGrain<IRefDirectoryGrain>(0);
+        var refs = await directory.List(new RefQuery(null, null, MaxRepositories, null));
+        var repositories = refs.Refs.Select(r => r.Repository).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        if (Query(filters) is not { } query)
+        {
+            var problem = $"Cannot filter by that: the repository must be owner/name, the state one of {string.Join(", ", EventStates.All)}, the text at most a line.";
+            return Page(OverviewPage.Render(page, filters with { Before = null }, new EventPage([], null), repositories, problem), StatusCodes.Status400BadRequest);
+        }
+
+        return Page(OverviewPage.Render(page, filters, await directory.ListEvents(query), repositories, null));
+    }
+
+    /// <summary>The overview's rows alone, for the page to refresh itself in place.</summary>
+    private static async Task<ContentHttpResult> EventRows(HttpContext http, IGrainFactory grains, UiPages pages, string? repo, string? state, string? q)
+    {
+        var filters = new OverviewPage.Filters(Given(repo), Given(state), Given(q), null);
+        return Query(filters) is { } query
+            ? Page(OverviewPage.Rows(pages.Context(http), await grains.GetGrain<IRefDirectoryGrain>(0).ListEvents(query)))
+            : Page(Html.Empty, StatusCodes.Status400BadRequest);
+    }
+
+    private static async Task<ContentHttpResult> Ref(HttpContext http, IGrainFactory grains, UiPages pages, string owner, string repo, string @ref, string? notice, string? done)
+    {
+        var page = pages.Context(http);
+        if (AdminEndpoints.Key(owner, repo, @ref) is not { } key)
+        {
+            return Page(Layout.Message(page, "Not a ref", "Expected /ui/repos/{owner}/{repo}/refs/{ref}, e.g. /ui/repos/octo/app/refs/heads/main."), StatusCodes.Status400BadRequest);
+        }
+
+        var snapshot = await grains.GetGrain<IRefGrain>(key).GetSnapshot();
+        if (snapshot.Queue.IsEmpty && snapshot.History.IsEmpty && !snapshot.Paused)
+        {
+            return Page(Layout.Message(page, "Unknown ref", $"No events are known for {key}."), StatusCodes.Status404NotFound);
+        }
+
+        var shown = notice is not null && RefPage.Actions.Contains(notice) ? notice : null;
+        return Page(RefPage.Render(page, snapshot, shown, done == "true"));
+    }
+
+    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Act(HttpContext http, IGrainFactory grains, UiPages pages, IAntiforgery antiforgery, string owner, string repo, string path)
+    {
+        var page = pages.Context(http);
+        if (!CrossSite.IsSameOrigin(http.Request))
+        {
+            return Page(Layout.Message(page, "Refused", "This form was sent from another site; nothing was done."), StatusCodes.Status403Forbidden);
+        }
+
+        if (!await HasValidTokenAsync(http, antiforgery))
+        {
+            return Page(Layout.Message(page, "Form expired", "The form's token is missing or no longer valid; nothing was done. Reload the page and try again."), StatusCodes.Status400BadRequest);
+        }
+
+        var slash = path.LastIndexOf('/');
+        var action = slash > 0 ? path[(slash + 1)..] : "";
+        if (!RefPage.Actions.Contains(action) || AdminEndpoints.Key(owner, repo, path[..Math.Max(slash, 0)]) is not { } key)
+        {
+            return Page(Layout.Message(page, "Unknown action", "Expected a POST to /ui/repos/{owner}/{repo}/refs/{ref}/retry, /skip, /pause or /resume."), StatusCodes.Status404NotFound);
+        }
+
+        var grain = grains.GetGrain<IRefGrain>(key);
+        var form = await http.Request.ReadFormAsync();
+        if (action == "skip" && form["confirmed"] != "yes")
+        {
+            return Page(RefPage.ConfirmSkip(page, await grain.GetSnapshot()));
+        }
+
+        var result = action switch
+        {
+            "retry" => await grain.RetryHead(),
+            "skip" => await grain.SkipHead(),
+            "pause" => await grain.SetPaused(true),
+            _ => await grain.SetPaused(false),
+        };
+        var (repository, gitRef) = RefKey.Split(key);
+        return TypedResults.LocalRedirect($"{page.Paths.Ref(repository, gitRef)}?notice={action}&done={(result.Done ? "true" : "false")}");
+    }
+
+    private static async Task<ContentHttpResult> Delivery(HttpContext http, IGrainFactory grains, UiPages pages, string delivery)
+    {
+        var page = pages.Context(http);
+        if (!Names.IsDeliveryId(delivery))
+        {
+            return Page(Layout.Message(page, "Not a delivery", "A delivery id is letters, digits, '-', '_' and '.', at most 63 characters."), StatusCodes.Status400BadRequest);
+        }
+
+        var directory = grains.GetGrain<IRefDirectoryGrain>(0);
+        var key = await directory.FindDelivery(delivery);
+        var record = key is null ? null : await grains.GetGrain<IRefGrain>(key).GetDelivery(delivery);
+        if (record is null)
+        {
+            return Page(Layout.Message(page, "Unknown delivery", key is null
+                ? $"Delivery {delivery} is not known."
+                : $"Delivery {delivery} went to {key}, which no longer keeps it in its history."), StatusCodes.Status404NotFound);
+        }
+
+        return Page(DeliveryPage.Render(page, record, await directory.FindManifest(delivery)));
+    }
+
+    private static Results<FileContentHttpResult, NotFound> Asset(HttpContext http, UiAssets assets, string name, string? v)
+    {
+        if (assets.Find(name) is not { } asset)
+        {
+            return TypedResults.NotFound();
+        }
+
+        http.Response.Headers.CacheControl = v == assets.Version(name) ? "public, max-age=31536000, immutable" : "no-cache";
+        return TypedResults.File(asset.Content, asset.Type);
+    }
+
+    private static async Task<bool> HasValidTokenAsync(HttpContext http, IAntiforgery antiforgery)
+    {
+        try
+        {
+            return await antiforgery.IsRequestValidAsync(http);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or AntiforgeryValidationException)
+        {
+            // A body that is not a readable form carries no valid token either.
+            return false;
+        }
+    }
+
+    private static EventQuery? Query(OverviewPage.Filters filters) =>
+        AdminEndpoints.EventQueryOf(filters.Repository, filters.State, filters.Text, PageSize, filters.Before);
+
+    private static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static ContentHttpResult Page(Html html, int status = StatusCodes.Status200OK) => TypedResults.Content(html.Markup, HtmlType, statusCode: status);
+}

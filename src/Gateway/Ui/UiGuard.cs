@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http;
+
+namespace CiTrigger.Gateway.Ui;
+
+/// <summary>
+/// Headers of every status page response: a content security policy that allows only the page's own
+/// stylesheet and script (so even a value that escaped encoding could not run), no framing, no sniffing,
+/// no caching of operator data.
+/// </summary>
+public sealed class UiHeaders : IEndpointFilter
+{
+    private const string Policy =
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var headers = context.HttpContext.Response.Headers;
+        headers.ContentSecurityPolicy = Policy;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "same-origin";
+        headers.CacheControl = "no-store";
+        return next(context);
+    }
+}
+
+/// <summary>Cross-site request checks for the page's forms, beside the antiforgery token.</summary>
+public static class CrossSite
+{
+    /// <summary>
+    /// False when the browser says the request came from another site: <c>Sec-Fetch-Site</c> when it sends
+    /// one, else an <c>Origin</c> naming another host. Without either (not a browser) the token decides.
+    /// </summary>
+    public static bool IsSameOrigin(HttpRequest request)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length > 0)
+        {
+            return site is "same-origin" or "none";
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        return origin.Length == 0
+            || (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
+    }
+}
