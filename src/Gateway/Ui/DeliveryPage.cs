@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Ui;
@@ -85,5 +87,26 @@ public static class DeliveryPage
 
     private static Html Manifest(string? manifest) => manifest is null
         ? Html.Of($"<p class=\"muted\">None kept: not read yet, refused before it was read, or older than the delivery retention.</p>")
-        : Html.Of($"<pre class=\"manifest\" tabindex=\"0\" aria-label=\"Manifest as applied\"><code>{manifest}</code></pre>");
+        : Html.Of($"<pre class=\"manifest\" tabindex=\"0\" aria-label=\"Manifest as applied\"><code>{Indented(manifest)}</code></pre>");
+
+    /// <summary>
+    /// The kept manifest (JSON documents behind <c>---</c>) with each document indented for reading; a
+    /// document that does not parse (the last one of a manifest cut at its bound) is shown as kept.
+    /// </summary>
+    private static string Indented(string manifest) =>
+        string.Concat(manifest.Split("---\n", StringSplitOptions.RemoveEmptyEntries).Select(document => "---\n" + Indent(document)));
+
+    private static string Indent(string document)
+    {
+        try
+        {
+            return JsonNode.Parse(document)!.ToJsonString(IndentedJson) + "\n";
+        }
+        catch (JsonException)
+        {
+            return document;
+        }
+    }
+
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

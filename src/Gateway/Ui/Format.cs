@@ -38,6 +38,9 @@ public static class Format
         _ => gitRef,
     };
 
+    /// <summary>A long id cut to its first characters, which are enough to tell recent ones apart.</summary>
+    public static string Abbreviated(string id) => id.Length > 12 ? id[..8] + "…" : id;
+
     public static string Event(string eventType, string action) => action.Length == 0 ? eventType : $"{eventType} ({action})";
 
     /// <summary>The first seven characters of a revision, linked to the commit when it is one.</summary>

@@ -73,7 +73,7 @@ public static class OverviewPage
             <td data-label="Age">{Format.Time(e.AcceptedAt, page.Now)}</td>
             <td data-label="Duration">{Format.Duration(duration)}{(e.FinishedAt is null ? " so far" : "")}</td>
             <td data-label="Applied">{applied}</td>
-            <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(e.Delivery)}">{e.Delivery}</a></td>
+            <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(e.Delivery)}" title="{e.Delivery}">{Format.Abbreviated(e.Delivery)}</a></td>
             </tr>
             """);
     }

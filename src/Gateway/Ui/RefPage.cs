@@ -32,7 +32,7 @@ public static class RefPage
             <dt>Ref</dt><dd><code>{snapshot.Ref}</code></dd>
             <dt>State</dt><dd>{state}</dd>
             <dt>Queue</dt><dd>{snapshot.Queue.Count} pending</dd>
-            <dt>Last applied commit</dt><dd>{Format.Revision(page.Links, snapshot.Repository, snapshot.LastAfter)}</dd>
+            <dt>Last processed commit</dt><dd>{Format.Revision(page.Links, snapshot.Repository, snapshot.LastAfter)}</dd>
             </dl>
             <section class="actions" aria-label="Actions">
             {Button(page, address, "retry", "Retry head now", destructive: false)}
@@ -92,13 +92,14 @@ public static class RefPage
     private static Html QueueRow(PageContext page, RefSnapshot snapshot, PendingEvent p, int position)
     {
         var next = p.NotBefore is { } at && at > page.Now ? Html.Of($"<div class=\"muted\">next attempt in {Format.Duration(at - page.Now)}</div>") : Html.Empty;
+        var error = p.Attempts.LastOrDefault()?.Error is { } last ? Html.Of($"<div class=\"error\">{last}</div>") : Html.Empty;
         return Html.Of($"""
             <tr>
             <td data-label="#">{position}</td>
-            <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(p.Event.Delivery)}">{p.Event.Delivery}</a></td>
+            <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(p.Event.Delivery)}" title="{p.Event.Delivery}">{Format.Abbreviated(p.Event.Delivery)}</a></td>
             <td data-label="Event">{Format.Event(p.Event.EventType, p.Event.Action)}</td>
             <td data-label="Revision">{Format.Revision(page.Links, p.Event.Repository, p.Event.Revision)}</td>
-            <td data-label="State">{Format.State(EventStates.OfPending(p, snapshot.InFlight))}{next}</td>
+            <td data-label="State">{Format.State(EventStates.OfPending(p, snapshot.InFlight))}{next}{error}</td>
             <td data-label="Accepted">{Format.Time(p.AcceptedAt, page.Now)}</td>
             <td data-label="Attempts">{Attempts(page, p.Attempts)}</td>
             </tr>
@@ -121,7 +122,7 @@ public static class RefPage
         var outOfChain = h.OutOfChain ? Html.Of($"<div class=\"muted\">out of chain</div>") : Html.Empty;
         return Html.Of($"""
             <tr>
-            <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(h.Event.Delivery)}">{h.Event.Delivery}</a></td>
+            <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(h.Event.Delivery)}" title="{h.Event.Delivery}">{Format.Abbreviated(h.Event.Delivery)}</a></td>
             <td data-label="Event">{Format.Event(h.Event.EventType, h.Event.Action)}</td>
             <td data-label="Revision">{Format.Revision(page.Links, h.Event.Repository, h.Event.Revision)}</td>
             <td data-label="Outcome">{Format.State(EventStates.Of(h.Outcome))}{outOfChain}{error}</td>

@@ -19,7 +19,9 @@ public sealed class UiHeaders : IEndpointFilter
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "same-origin";
-        headers.CacheControl = "no-store";
+        // The same words antiforgery sets on pages with a form, so it has nothing to override.
+        headers.CacheControl = "no-cache, no-store";
+        headers.Pragma = "no-cache";
         return next(context);
     }
 }

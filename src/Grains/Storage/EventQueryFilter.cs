@@ -8,11 +8,11 @@ public static class EventQueryFilter
     /// <summary>How many recent events a catalog keeps (the oldest beyond this are pruned).</summary>
     public const int Kept = 10_000;
 
-    /// <summary>Newest first: later acceptance first, then the greater delivery id.</summary>
+    /// <summary>Positive when the other event comes after the first in newest-first order (accepted earlier, or at the same moment with a smaller delivery id).</summary>
     public static int Compare(long acceptedAt, string delivery, long otherAcceptedAt, string otherDelivery)
     {
-        var byTime = otherAcceptedAt.CompareTo(acceptedAt);
-        return byTime != 0 ? byTime : string.CompareOrdinal(otherDelivery, delivery);
+        var byTime = acceptedAt.CompareTo(otherAcceptedAt);
+        return byTime != 0 ? byTime : string.CompareOrdinal(delivery, otherDelivery);
     }
 
     public static bool Matches(EventSummary line, EventQuery query) =>
