@@ -201,9 +201,10 @@ public class WebhookEndpointTests(ServiceFixture fixture)
         parts[..^1].Aggregate(payload, (node, part) => node[part]!)[parts[^1]] = "@@";
         var json = payload.ToJsonString().Replace("\"@@\"", "\"x\\udc00\"", StringComparison.Ordinal);
 
-        var (status, body) = await Answer(await Service.SendAsync("push", json));
+        using var response = await Service.SendAsync("push", json);
 
-        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (_, body) = await Answer(response);
         Assert.Contains($"'{path}' is not valid Unicode", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -215,9 +216,10 @@ public class WebhookEndpointTests(ServiceFixture fixture)
         json[at] = 0xC0;
         json[at + 1] = 0xAF;
 
-        var (status, body) = await Answer(await Service.Client.SendAsync(TriggerHost.Webhook("push", json, "application/json", Guid.NewGuid().ToString())));
+        using var response = await Service.Client.SendAsync(TriggerHost.Webhook("push", json, "application/json", Guid.NewGuid().ToString()));
 
-        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (_, body) = await Answer(response);
         Assert.Contains("not valid UTF-8", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
