@@ -99,6 +99,21 @@ public sealed class SqliteStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_completed_write_is_already_visible_to_readers_on_other_connections()
+    {
+        var ids = Enumerable.Range(0, 20).Select(i => $"seq{i:00}").ToArray();
+        var seen = new List<string>();
+
+        foreach (var id in ids)
+        {
+            await store.WriteAsync(w => Insert(w, id));
+            seen.AddRange(Committed([id]));
+        }
+
+        Assert.Equal(ids, seen);
+    }
+
+    [Fact]
     public async Task A_failing_write_is_rolled_back_alone_and_its_neighbours_in_the_batch_commit()
     {
         var release = new TaskCompletionSource();
