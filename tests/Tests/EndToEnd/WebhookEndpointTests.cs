@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -41,7 +42,7 @@ public class WebhookEndpointTests(ServiceFixture fixture)
     public async Task The_same_delivery_again_is_a_duplicate_and_not_queued_twice()
     {
         var repo = fixture.NewRepo();
-        repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest, Payloads.Sha(2));
+        repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow, Payloads.Sha(2));
         var delivery = Guid.NewGuid().ToString();
         var push = APush(repo.FullName);
 

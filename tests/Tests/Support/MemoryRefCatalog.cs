@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Storage;
+
+namespace CiTrigger.Tests.Support;
+
+/// <summary>
+/// The ref catalog in memory: keeps every summary written and every delivery recorded, notes each write
+/// in a <see cref="Journal"/> it may share with other fakes, and can be made to fail or to hold a write.
+/// </summary>
+public sealed class MemoryRefCatalog(Journal? journal = null) : IRefCatalog
+{
+    private readonly ConcurrentQueue<RefSummary> summaries = new();
+
+    public Journal Journal { get; } = journal ?? new Journal();
+
+    public ConcurrentDictionary<string, string> Deliveries { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Every summary written, in order.</summary>
+    public IReadOnlyList<RefSummary> Summaries => [.. summaries];
+
+    public Func<string, bool> FailDelivery { get; set; } = _ => false;
+
+    /// <summary>Runs before a summary is stored; a test can make the write wait or fail here.</summary>
+    public Func<RefSummary, Task> BeforeRecordRef { get; set; } = _ => Task.CompletedTask;
+
+    public async Task RecordRefAsync(RefSummary summary)
+    {
+        await BeforeRecordRef(summary);
+        summaries.Enqueue(summary);
+        Journal.Add($"summary {summary.Key}");
+    }
+
+    public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
+    {
+        await Task.Yield();
+        if (FailDelivery(delivery))
+        {
+            throw new IOException($"injected: cannot record delivery {delivery}");
+        }
+
+        Deliveries[delivery] = key;
+        Journal.Add($"delivery {delivery}");
+    }
+
+    public Task<RefPage> ListAsync(RefQuery query) =>
+        Task.FromResult(RefQueryFilter.Page(summaries.GroupBy(s => s.Key).Select(g => g.Last()).OrderBy(s => s.Key, StringComparer.Ordinal), query));
+
+    public Task<string?> FindDeliveryAsync(string delivery) => Task.FromResult(Deliveries.TryGetValue(delivery, out var key) ? key : null);
+
+    public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+}
