@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using CiTrigger.Grains.Processing;
 using Orleans.Runtime;
 using Orleans.Storage;
 
@@ -71,7 +72,7 @@ public sealed class MemoryGrainStorage(Journal? journal = null) : IGrainStorage
 }
 
 /// <summary>A state of a <see cref="MemoryGrainStorage"/> as Orleans hands it to a grain through <c>[PersistentState]</c>: read once, at activation.</summary>
-public sealed class MemorySlot<T> : CiTrigger.Grains.Processing.IStateSlot<T>
+public sealed class MemorySlot<T> : IStateSlot<T>
     where T : new()
 {
     private readonly MemoryGrainStorage storage;
@@ -95,37 +96,4 @@ public sealed class MemorySlot<T> : CiTrigger.Grains.Processing.IStateSlot<T>
     }
 
     public Task WriteAsync() => storage.WriteStateAsync(name, grain, state);
-}
-
-/// <summary>What the fakes of one test did, in order, so a test can check the order of writes across stores.</summary>
-public sealed class Journal
-{
-    private readonly List<string> entries = [];
-
-    public IReadOnlyList<string> Entries
-    {
-        get
-        {
-            lock (entries)
-            {
-                return [.. entries];
-            }
-        }
-    }
-
-    public void Add(string entry)
-    {
-        lock (entries)
-        {
-            entries.Add(entry);
-        }
-    }
-
-    public void Clear()
-    {
-        lock (entries)
-        {
-            entries.Clear();
-        }
-    }
 }
