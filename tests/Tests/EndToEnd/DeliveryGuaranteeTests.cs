@@ -212,7 +212,7 @@ public class DeliveryGuaranteeTests
                 failing));
         });
         var repo = github.Repo("octo/index-first");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var delivery = Guid.NewGuid().ToString();
 
         var sending = service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after), delivery);
@@ -236,7 +236,7 @@ public class DeliveryGuaranteeTests
         // The store fails: nothing acknowledged, and GitHub's redelivery is then stored, not called a duplicate.
         failing.On = true;
         var second = Guid.NewGuid().ToString();
-        var next = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var next = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var payload = Payloads.Push(repo.FullName, "refs/heads/main", after, next);
         using (var refused = await service.SendAsync("push", payload, second))
         {

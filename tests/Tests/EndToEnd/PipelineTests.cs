@@ -80,7 +80,7 @@ public class PipelineTests(ServiceFixture fixture)
             ["data"] = new JsonObject { ["who"] = "someone else" },
         });
         var after = repo.Commit("main", ".ci/workflow.yaml",
-            ServiceFixture.Manifest + $"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  who: the repository\n");
+            SampleManifest.Workflow + $"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  who: the repository\n");
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after));
         var entry = (await fixture.Finished(repo.FullName, "refs/heads/main"))["history"]![0]!;

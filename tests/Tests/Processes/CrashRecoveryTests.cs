@@ -81,7 +81,7 @@ public class CrashRecoveryTests
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        var revision = scenario.Repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var revision = scenario.Repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         // Many refs at once, as GitHub sends them, and the process killed the moment the last is answered:
         // creates are held, so none of these events finishes before the kill or after the restart.

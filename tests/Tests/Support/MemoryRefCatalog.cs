@@ -43,6 +43,23 @@ public sealed class MemoryRefCatalog(Journal? journal = null) : IRefCatalog
         Journal.Add($"delivery {delivery}");
     }
 
+    public ConcurrentDictionary<string, string> Manifests { get; } = new(StringComparer.Ordinal);
+
+    public Task ForgetDeliveryAsync(string delivery)
+    {
+        Deliveries.TryRemove(delivery, out _);
+        Journal.Add($"forget {delivery}");
+        return Task.CompletedTask;
+    }
+
+    public Task RecordManifestAsync(string delivery, string manifest)
+    {
+        Manifests[delivery] = manifest;
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> FindManifestAsync(string delivery) => Task.FromResult(Manifests.TryGetValue(delivery, out var text) ? text : null);
+
     public Task<RefPage> ListAsync(RefQuery query) =>
         Task.FromResult(RefQueryFilter.Page(summaries.GroupBy(s => s.Key).Select(g => g.Last()).OrderBy(s => s.Key, StringComparer.Ordinal), query));
 

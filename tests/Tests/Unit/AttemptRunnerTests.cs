@@ -70,7 +70,7 @@ public sealed class AttemptRunnerTests : IDisposable
     }
 
     private AttemptRunner Runner(TimeSpan? timeout = null) => new(
-        new EventProcessor(new Source(this), new Applier(this), new ParsedManifestCache(), Options.Create(new ManifestOptions())),
+        new EventProcessor(new Source(this), new Applier(this), new ParsedManifestCache(), new MemoryRefCatalog(), Options.Create(new ManifestOptions()), NullLogger<EventProcessor>.Instance),
         Options.Create(new RetryOptions { AttemptTimeout = timeout ?? TimeSpan.FromSeconds(20) }),
         new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
         lifetime, time, NullLogger<AttemptRunner>.Instance);

@@ -53,27 +53,6 @@ public class EventFilterRulesTests
         Assert.Null(filter.IgnoreReason("octo/app", "refs/heads/feature/done"));
     }
 
-    [Fact]
-    public void A_repository_not_matching_repositories_is_ignored_with_the_reason_and_that_reason_comes_first()
-    {
-        var filter = new EventFilter(new FilterOptions { Repositories = "^octo/", IgnoreRefs = "^refs/heads/ignored/" });
-
-        Assert.Equal("repository 'other/app' does not match Handler:Repositories", filter.IgnoreReason("other/app", "refs/heads/main"));
-        Assert.Equal("repository 'other/app' does not match Handler:Repositories", filter.IgnoreReason("other/app", "refs/heads/ignored/x"));
-        Assert.Equal("ref 'refs/heads/ignored/x' matches Handler:IgnoreRefs", filter.IgnoreReason("octo/app", "refs/heads/ignored/x"));
-        Assert.Null(filter.IgnoreReason("octo/app", "refs/heads/main"));
-    }
-
-    [Fact]
-    public void Patterns_are_case_sensitive_unless_they_say_otherwise()
-    {
-        var strict = new EventFilter(new FilterOptions { Repositories = "^octo/" });
-        var relaxed = new EventFilter(new FilterOptions { Repositories = "(?i)^octo/" });
-
-        Assert.NotNull(strict.IgnoreReason("Octo/App", "refs/heads/main"));
-        Assert.Null(relaxed.IgnoreReason("Octo/App", "refs/heads/main"));
-    }
-
     [Theory]
     [InlineData("(unclosed", "IgnoreRefs")]
     [InlineData(@"(a)\1", "IgnoreRefs")]

@@ -182,8 +182,7 @@ public class RefHistoryTests
     {
         var (storage, catalog, journal) = Stores();
         using var activation = await Activation.StartAsync(storage, catalog);
-        await activation.Queue.AddAsync(HookEvents.Pending(1));
-        activation.Deliveries.Track(HookEvents.Push(1));
+        await activation.Deliveries.StoreAsync(HookEvents.Push(1), () => activation.Queue.AddAsync(HookEvents.Pending(1)));
 
         await activation.CompleteAsync(HookEvents.Push(1));
 
@@ -195,11 +194,11 @@ public class RefHistoryTests
     {
         var (storage, catalog, journal) = Stores();
         using var activation = await Activation.StartAsync(storage, catalog);
-        await activation.Queue.AddAsync(HookEvents.Pending(1));
-        journal.Clear();
         var failures = 1;
         catalog.FailDelivery = _ => failures-- > 0;
-        activation.Deliveries.Track(HookEvents.Push(1));
+        await Assert.ThrowsAsync<IOException>(() => activation.Deliveries.StoreAsync(HookEvents.Push(1), () => activation.Queue.AddAsync(HookEvents.Pending(1))));
+        Assert.True(activation.Queue.Contains("d1"), "the event stays stored when only its record failed");
+        journal.Clear();
 
         await activation.CompleteAsync(HookEvents.Push(1));
 
