@@ -30,7 +30,7 @@ Console.WriteLine($"Options: {options}");
 Console.WriteLine();
 
 await using var redis = options.Redis == "auto" ? await RedisServer.TryStartAsync() : null;
-var redisConnection = redis?.ConnectionString ?? (options.Redis is { Length: > 0 } r && r != "auto" ? r : null);
+var redisConnection = redis?.ConnectionString ?? (options.Redis is { Length: > 0 } r and not ("auto" or "none") ? r : null);
 if (options.Redis == "auto" && redis is null)
 {
     Console.WriteLine("(redis-server not found: Redis rows skipped)");

@@ -11,20 +11,6 @@ namespace CiTrigger.Bench;
 /// <summary>The runs of the benchmark, each printing a Markdown table.</summary>
 public sealed class Scenarios(BenchOptions options, string directory, string? redis)
 {
-    public const string ManifestText = """
-        apiVersion: argoproj.io/v1alpha1
-        kind: Workflow
-        metadata:
-          generateName: ci-
-        spec:
-          entrypoint: build
-          templates:
-          - name: build
-            container:
-              image: golang:1.22
-              args: ["{{workflow.annotations.k8s-webhook-handler.io/revision}}"]
-        """;
-
     private int runs;
 
     /// <summary>True once any run lost, duplicated or reordered an event.</summary>
@@ -306,8 +292,11 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         var tracker = new Tracker();
         fakes.Kubernetes.Created = tracker.Created;
         var serviceId = "bench-kill-" + Guid.NewGuid().ToString("N")[..6];
-        await using var survivor = await SiloProcess.StartAsync(fakes, redis!, serviceId, NewDirectory());
-        var doomed = await SiloProcess.StartAsync(fakes, redis!, serviceId, NewDirectory());
+        Task<SiloProcess> StartSilo() => SiloProcess.StartAsync(ServiceSettings.Combine(
+            Service.Common(fakes.GitHub, fakes.Kubernetes, NewDirectory()), ServiceSettings.FastRecovery, ServiceSettings.RedisSilo(redis!),
+            new Dictionary<string, string> { ["Orleans:ServiceId"] = serviceId }));
+        await using var survivor = await StartSilo();
+        var doomed = await StartSilo();
         using var toSurvivor = new Load(survivor.Address, 8);
         using var toDoomed = new Load(doomed.Address, 8);
         var stream = new Webhooks.Sequence($"k{++runs}", 20);
@@ -437,7 +426,7 @@ public sealed class Fakes : IAsyncDisposable
         kubernetes.Retain = retain;
         github.Latency = latency;
         kubernetes.Latency = latency;
-        github.AnyManifest = Encoding.UTF8.GetBytes(Scenarios.ManifestText);
+        github.AnyManifest = Encoding.UTF8.GetBytes(SampleManifest.Workflow);
         return new Fakes(github, kubernetes);
     }
 

@@ -145,37 +145,32 @@ public sealed class Service : ITarget
 
     public static async Task<Service> StartAsync(string name, FakeGitHubApi github, FakeKubernetesApi kubernetes, string directory, string? redis, IDictionary<string, string>? extra = null)
     {
-        var settings = new Dictionary<string, string>
+        var settings = ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["urls"] = "http://127.0.0.1:0",
-            ["Webhook:Secrets"] = Webhooks.Secret,
-            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
-            ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Orleans:DataPath"] = directory,
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:ServiceId"] = "bench-" + Guid.NewGuid().ToString("N")[..8],
-            ["Handler:RetryBaseDelay"] = "00:00:00.050",
-            ["Handler:RetryMaxDelay"] = "00:00:01",
-            ["Handler:MaxAttempts"] = "1000",
-            ["Logging:LogLevel:Default"] = "Error",
-        };
-        if (redis is not null)
-        {
-            settings["Orleans:Clustering"] = "Redis";
-            settings["ConnectionStrings:Redis"] = redis;
-            settings["Orleans:AdvertisedIP"] = "127.0.0.1";
-        }
-
-        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
-        {
-            settings[key] = value;
-        }
-
+        }, Common(github, kubernetes, directory), redis is null ? null : ServiceSettings.RedisSilo(redis), extra);
         var app = TriggerApp.Create([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")]);
         await app.StartAsync();
         return new Service(name, app);
     }
+
+    /// <summary>
+    /// What every service the benchmark starts is given: the fakes, the shared fast retries (the production
+    /// reminder period and reorder window stay), and no giving up, since fault runs count every event.
+    /// </summary>
+    public static Dictionary<string, string> Common(FakeGitHubApi github, FakeKubernetesApi kubernetes, string directory) =>
+        ServiceSettings.Combine(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = Webhooks.Secret,
+            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
+            ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
+            ["Handler:MaxAttempts"] = "1000",
+            ["Logging:LogLevel:Default"] = "Error",
+        }, ServiceSettings.FastRetry);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,6 @@
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using CiTrigger.Tests.Fakes;
 
 namespace CiTrigger.Bench;
 
@@ -12,23 +11,13 @@ namespace CiTrigger.Bench;
 public static class Webhooks
 {
     public const string Secret = "bench-secret-0123456789";
-    private static readonly byte[] SecretBytes = Encoding.UTF8.GetBytes(Secret);
     private static readonly string[] Template = BuildTemplate().Split('\u0001');
 
     public sealed record Request(string Delivery, string Repository, string Ref, int RefIndex, int Sequence, string Revision, byte[] Body, string Signature)
     {
         public string Key => Repository.ToLowerInvariant() + ":" + Ref;
 
-        public HttpRequestMessage ToMessage()
-        {
-            var message = new HttpRequestMessage(HttpMethod.Post, "/webhooks/github") { Content = new ByteArrayContent(Body) };
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            message.Headers.TryAddWithoutValidation("X-GitHub-Event", "push");
-            message.Headers.TryAddWithoutValidation("X-GitHub-Delivery", Delivery);
-            message.Headers.TryAddWithoutValidation("X-Hub-Signature-256", Signature);
-            message.Headers.TryAddWithoutValidation("User-Agent", "GitHub-Hookshot/bench");
-            return message;
-        }
+        public HttpRequestMessage ToMessage() => GitHubWebhook.WithSignature("push", Body, "application/json", Delivery, Signature);
     }
 
     /// <summary>A commit id naming ref and sequence; never all zeros, which GitHub reserves for "no commit".</summary>
@@ -41,8 +30,7 @@ public static class Webhooks
         var before = sequence == 0 ? new string('0', 40) : Sha(refIndex, sequence - 1);
         var after = Sha(refIndex, sequence);
         var body = Encoding.UTF8.GetBytes(string.Concat(Template[0], gitRef, Template[1], before, Template[2], after, Template[3], repository, Template[4]));
-        var signature = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(SecretBytes, body));
-        return new Request($"{run}-{refIndex}-{sequence}", repository, gitRef, refIndex, sequence, after, body, signature);
+        return new Request($"{run}-{refIndex}-{sequence}", repository, gitRef, refIndex, sequence, after, body, GitHubWebhook.Sign(body, Secret));
     }
 
     /// <summary>An endless supply of pushes, round-robin over <paramref name="refs"/> refs, each ref's chain in order.</summary>

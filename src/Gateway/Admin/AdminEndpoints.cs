@@ -58,7 +58,7 @@ public static class AdminEndpoints
     public static EventQuery? EventQueryOf(string? repo, string? state, string? text, int limit, string? before) =>
         (repo is null || Names.IsRepository(repo))
         && (state is null || EventStates.All.Contains(state))
-        && (text is null || (text.Length <= MaxText && !text.Any(char.IsControl)))
+        && (text is null || (text.Length <= MaxText && Names.IndexOfHidden(text) < 0))
         && limit is >= 1 and <= MaxPage
         && (before is null || EventQuery.TryParseCursor(before, out _, out _))
             ? new EventQuery(repo, state, text, limit, before)

@@ -5,6 +5,8 @@ namespace CiTrigger.Gateway.Events;
 /// <summary>
 /// The configured filters. Patterns run against untrusted refs and names, so they are compiled with the
 /// non-backtracking engine: matching time stays linear whatever the pattern and the input.
+/// <c>Handler:IgnoreRefs</c> is searched for anywhere in the ref; <c>Handler:Repositories</c> must match
+/// the whole <c>owner/name</c>, in any case, as GitHub treats names (<c>octo/app</c> does not admit <c>octo/app-x</c>).
 /// </summary>
 public sealed class EventFilter
 {
@@ -16,15 +18,25 @@ public sealed class EventFilter
     {
         events = options.EventSet;
         ignoreRefs = options.IgnoreRefs is { } i ? TryCompile(i, out _) : null;
-        repositories = options.Repositories is { } r ? TryCompile(r, out _) : null;
+        repositories = options.Repositories is { } r ? TryCompileWholeName(r, out _) : null;
     }
 
-    public static Regex? TryCompile(string pattern, out string error)
+    public static Regex? TryCompile(string pattern, out string error) => TryCompile(pattern, RegexOptions.None, out error);
+
+    /// <summary>
+    /// The pattern anchored at both ends ("\z": "$" would admit a trailing "\n") and case-insensitive. It is
+    /// compiled alone first, so that a pattern such as <c>a)|(.*</c> cannot escape the anchors it is wrapped in.
+    /// </summary>
+    public static Regex? TryCompileWholeName(string pattern, out string error) =>
+        TryCompile(pattern, RegexOptions.None, out error) is null ? null
+            : TryCompile($@"^(?:{pattern})\z", RegexOptions.IgnoreCase, out error);
+
+    private static Regex? TryCompile(string pattern, RegexOptions options, out string error)
     {
         try
         {
             error = "";
-            return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+            return new Regex(pattern, options | RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {

@@ -12,7 +12,7 @@ public sealed class FilterOptions
     /// <summary>Refs matching this regular expression are acknowledged and ignored.</summary>
     public string? IgnoreRefs { get; set; }
 
-    /// <summary>When set, only repositories (<c>owner/name</c>) matching this regular expression are handled.</summary>
+    /// <summary>When set, only repositories whose whole <c>owner/name</c> matches this regular expression, in any case, are handled.</summary>
     public string? Repositories { get; set; }
 
     public IReadOnlySet<string> EventSet => OptionsValidation.SplitList(Events).ToHashSet(StringComparer.Ordinal);
@@ -29,12 +29,14 @@ public sealed class FilterOptions
             yield return $"{Section}:Events: at least one event type is needed";
         }
 
-        foreach (var (key, pattern) in new[] { ("IgnoreRefs", IgnoreRefs), ("Repositories", Repositories) })
+        if (IgnoreRefs is not null && EventFilter.TryCompile(IgnoreRefs, out var refsError) is null)
         {
-            if (pattern is not null && EventFilter.TryCompile(pattern, out var error) is null)
-            {
-                yield return $"{Section}:{key}: {error}";
-            }
+            yield return $"{Section}:IgnoreRefs: {refsError}";
+        }
+
+        if (Repositories is not null && EventFilter.TryCompileWholeName(Repositories, out var repositoriesError) is null)
+        {
+            yield return $"{Section}:Repositories: {repositoriesError}";
         }
     }
 }

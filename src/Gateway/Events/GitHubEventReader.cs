@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 
@@ -5,8 +6,10 @@ namespace CiTrigger.Gateway.Events;
 
 /// <summary>
 /// Maps a GitHub webhook payload to a <see cref="HookEvent"/> following the annotation rules of the
-/// design. Everything in a payload is untrusted: fields that end up in grain keys, URLs or annotations
-/// are validated, and a payload that lacks them is rejected with the name of the missing field.
+/// design. Everything in a payload is untrusted: every string read from it passes <see cref="Text"/>
+/// (valid Unicode, no hidden characters, at most its <see cref="FieldLimits"/> length), fields that end
+/// up in grain keys or URLs are validated further, and a payload that lacks them is rejected with the
+/// name of the missing field.
 /// </summary>
 public static class GitHubEventReader
 {
@@ -40,9 +43,9 @@ public static class GitHubEventReader
     private static EventReadResult ReadPush(string delivery, JsonElement p, DateTimeOffset at)
     {
         var repo = ReadRepository(p);
-        var gitRef = RequireRef(p, "ref");
-        var after = RequireSha(p, "after");
-        var before = RequireSha(p, "before");
+        var gitRef = ValidateRef(RequireString(p, "ref", "ref", FieldLimits.Ref), "ref");
+        var after = RequireSha(p, "after", "after");
+        var before = RequireSha(p, "before", "before");
         var deleted = p.TryGetProperty("deleted", out var d) && d.ValueKind == JsonValueKind.True;
         return Accept(new HookEvent(delivery, "push", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             after, before, repo.DefaultBranch, deleted || GitSha.IsZero(after), at));
@@ -51,12 +54,12 @@ public static class GitHubEventReader
     private static EventReadResult ReadDelete(string delivery, JsonElement p, DateTimeOffset at)
     {
         var repo = ReadRepository(p);
-        var name = RequireString(p, "ref");
-        var prefix = RequireString(p, "ref_type") switch
+        var name = RequireString(p, "ref", "ref", FieldLimits.Branch);
+        var prefix = RequireString(p, "ref_type", "ref_type", FieldLimits.Word) switch
         {
             "branch" => "refs/heads/",
             "tag" => "refs/tags/",
-            var other => throw new PayloadException($"ref_type '{Truncate(other)}' is neither 'branch' nor 'tag'"),
+            var other => throw new PayloadException($"ref_type '{Names.Escape(other)}' is neither 'branch' nor 'tag'"),
         };
         var gitRef = ValidateRef(prefix + name, "ref");
         return Accept(new HookEvent(delivery, "delete", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
@@ -66,10 +69,10 @@ public static class GitHubEventReader
     private static EventReadResult ReadCheckRun(string delivery, JsonElement p, DateTimeOffset at)
     {
         var repo = ReadRepository(p);
-        var action = OptionalString(p, "action");
+        var action = OptionalString(p, "action", "action", FieldLimits.Word);
         var run = RequireObject(p, "check_run");
         var suite = RequireObject(run, "check_suite", "check_run.check_suite");
-        if (!TryBranch(suite, out var branch))
+        if (!TryBranch(suite, "check_run.check_suite.head_branch", out var branch))
         {
             return new EventReadResult.Ignored("check_run.check_suite.head_branch is empty (a pull request from a fork has no branch here)");
         }
@@ -83,9 +86,9 @@ public static class GitHubEventReader
     private static EventReadResult ReadCheckSuite(string delivery, JsonElement p, DateTimeOffset at)
     {
         var repo = ReadRepository(p);
-        var action = OptionalString(p, "action");
+        var action = OptionalString(p, "action", "action", FieldLimits.Word);
         var suite = RequireObject(p, "check_suite");
-        if (!TryBranch(suite, out var branch))
+        if (!TryBranch(suite, "check_suite.head_branch", out var branch))
         {
             return new EventReadResult.Ignored("check_suite.head_branch is empty (a pull request from a fork has no branch here)");
         }
@@ -102,25 +105,23 @@ public static class GitHubEventReader
     private static Repository ReadRepository(JsonElement p)
     {
         var repo = RequireObject(p, "repository");
-        var fullName = RequireString(repo, "full_name", "repository.full_name");
+        var fullName = RequireString(repo, "full_name", "repository.full_name", FieldLimits.Repository);
         if (!Names.IsRepository(fullName))
         {
-            throw new PayloadException($"repository.full_name '{Truncate(fullName)}' is not an owner/name pair");
+            throw new PayloadException($"repository.full_name '{Names.Escape(fullName)}' is not an owner/name pair");
         }
 
-        var cloneUrl = OptionalString(repo, "clone_url");
-        var gitUrl = OptionalString(repo, "git_url") is { Length: > 0 } g ? g : cloneUrl;
-        var sshUrl = OptionalString(repo, "ssh_url");
-        var defaultBranch = RequireString(repo, "default_branch", "repository.default_branch");
+        var cloneUrl = OptionalString(repo, "clone_url", "repository.clone_url", FieldLimits.Url);
+        var gitUrl = OptionalString(repo, "git_url", "repository.git_url", FieldLimits.Url) is { Length: > 0 } g ? g : cloneUrl;
+        var sshUrl = OptionalString(repo, "ssh_url", "repository.ssh_url", FieldLimits.Url);
+        var defaultBranch = RequireString(repo, "default_branch", "repository.default_branch", FieldLimits.Branch);
         ValidateRef("refs/heads/" + defaultBranch, "repository.default_branch");
         return new Repository(fullName, gitUrl, sshUrl, defaultBranch);
     }
 
-    private static bool TryBranch(JsonElement suite, out string branch)
+    private static bool TryBranch(JsonElement suite, string path, out string branch)
     {
-        branch = suite.TryGetProperty("head_branch", out var b) && b.ValueKind == JsonValueKind.String
-            ? b.GetString()!
-            : "";
+        branch = OptionalString(suite, "head_branch", path, FieldLimits.Branch);
         return branch.Length > 0;
     }
 
@@ -138,41 +139,72 @@ public static class GitHubEventReader
         return value;
     }
 
-    private static string RequireString(JsonElement parent, string name, string? path = null)
+    private static string RequireString(JsonElement parent, string name, string path, int maxLength) =>
+        Text(parent, name, path, maxLength) is { Length: > 0 } text
+            ? text
+            : throw new PayloadException($"missing required string '{path}'");
+
+    private static string OptionalString(JsonElement parent, string name, string path, int maxLength) =>
+        Text(parent, name, path, maxLength) ?? "";
+
+    /// <summary>
+    /// The one way a string leaves a payload: null when the field is absent or not a string, else valid
+    /// Unicode without hidden characters and at most <paramref name="maxLength"/> characters long.
+    /// </summary>
+    private static string? Text(JsonElement parent, string name, string path, int maxLength)
     {
-        if (!parent.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String
-            || value.GetString() is not { Length: > 0 } text)
+        if (!parent.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
         {
-            throw new PayloadException($"missing required string '{path ?? name}'");
+            return null;
         }
 
-        return text;
+        // A character takes at most six bytes of JSON ("\uXXXX"), so a value this long in bytes is too
+        // long in characters too, and is refused without decoding a copy of it.
+        if (JsonMarshal.GetRawUtf8Value(value).Length - 2 > 6L * maxLength)
+        {
+            throw TooLong(path, maxLength);
+        }
+
+        string text;
+        try
+        {
+            text = value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString throws for invalid UTF-8 and for an escaped half of a surrogate pair ("\ud800").
+            throw new PayloadException($"'{path}' is not valid Unicode (invalid UTF-8, or half of a UTF-16 surrogate pair)");
+        }
+
+        if (text.Length > maxLength)
+        {
+            throw TooLong(path, maxLength);
+        }
+
+        var hidden = Names.IndexOfHidden(text);
+        return hidden < 0
+            ? text
+            : throw new PayloadException(
+                $"'{path}' contains the control or invisible character {Names.Escape(text.Substring(hidden, char.IsSurrogatePair(text, hidden) ? 2 : 1))}: '{Names.Escape(text)}'");
     }
 
-    private static string OptionalString(JsonElement parent, string name) =>
-        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : "";
+    private static PayloadException TooLong(string path, int maxLength) =>
+        new($"'{path}' is longer than {maxLength} characters");
 
-    private static string RequireSha(JsonElement parent, string name, string? path = null)
+    private static string RequireSha(JsonElement parent, string name, string path)
     {
-        var sha = RequireString(parent, name, path);
-        return GitSha.IsValid(sha) ? sha : throw new PayloadException($"'{path ?? name}' is not a commit id");
+        var sha = RequireString(parent, name, path, FieldLimits.Sha);
+        return GitSha.IsValid(sha) ? sha : throw new PayloadException($"'{path}' is not a commit id");
     }
 
     private static string OptionalSha(JsonElement parent, string name, string path)
     {
-        var sha = OptionalString(parent, name);
+        var sha = OptionalString(parent, name, path, FieldLimits.Sha);
         return sha.Length == 0 || GitSha.IsValid(sha) ? sha : throw new PayloadException($"'{path}' is not a commit id");
     }
 
-    private static string RequireRef(JsonElement parent, string name) =>
-        ValidateRef(RequireString(parent, name), name);
-
     private static string ValidateRef(string gitRef, string field) =>
-        Names.IsGitRef(gitRef) ? gitRef : throw new PayloadException($"'{field}' is not a valid git ref: '{Truncate(gitRef)}'");
-
-    private static string Truncate(string value) => value.Length <= 80 ? value : value[..80] + "…";
+        Names.IsGitRef(gitRef) ? gitRef : throw new PayloadException($"'{field}' is not a valid git ref: '{Names.Escape(gitRef)}'");
 
     private sealed class PayloadException(string message) : Exception(message);
 }

@@ -1,11 +1,10 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using System.Text;
+using System.Text.Unicode;
 using CiTrigger.Gateway.Events;
 using CiTrigger.Grains.Abstractions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -77,7 +76,7 @@ public sealed partial class WebhookReceiver(
         }
 
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Delivery"] = delivery, ["EventType"] = eventType });
-        var (json, problem) = await PayloadAsync(request.ContentType, body, settings.MaxPayloadBytes);
+        var (json, problem) = Payload(request.ContentType, body);
         if (problem is not null)
         {
             return problem.Value;
@@ -194,13 +193,16 @@ public sealed partial class WebhookReceiver(
         return buffer.ToArray();
     }
 
-    /// <summary>The JSON payload from either content type GitHub offers.</summary>
-    private static async Task<(byte[] Json, (int, WebhookAnswer)? Problem)> PayloadAsync(string? contentType, byte[] body, long limit)
+    /// <summary>
+    /// The JSON payload from either content type GitHub offers, as valid UTF-8 (RFC 8259): System.Text.Json
+    /// checks UTF-8 only when a string is read, so a bad byte would otherwise surface later as a 500.
+    /// </summary>
+    private static (byte[] Json, (int, WebhookAnswer)? Problem) Payload(string? contentType, byte[] body)
     {
         var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType.Value : null;
         if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
         {
-            return (body, null);
+            return Utf8.IsValid(body) ? (body, null) : ([], Refuse(StatusCodes.Status400BadRequest, "the payload is not valid UTF-8"));
         }
 
         if (!string.Equals(mediaType, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
@@ -209,23 +211,12 @@ public sealed partial class WebhookReceiver(
                 $"Content-Type '{contentType}' is neither application/json nor application/x-www-form-urlencoded"));
         }
 
-        using var reader = new FormReader(new MemoryStream(body), Encoding.UTF8)
+        return FormPayload.Read(body) switch
         {
-            ValueLengthLimit = (int)Math.Min(limit, int.MaxValue),
-            KeyLengthLimit = 1024,
-            ValueCountLimit = 64,
+            null => ([], Refuse(StatusCodes.Status400BadRequest, "the form body has no single 'payload' field")),
+            var json when !Utf8.IsValid(json) => ([], Refuse(StatusCodes.Status400BadRequest, "the form field 'payload' is not valid UTF-8")),
+            var json => (json, null),
         };
-        try
-        {
-            var form = await reader.ReadFormAsync();
-            return form.TryGetValue("payload", out var payload) && payload.Count == 1
-                ? (Encoding.UTF8.GetBytes(payload.ToString()), null)
-                : ([], Refuse(StatusCodes.Status400BadRequest, "the form body has no single 'payload' field"));
-        }
-        catch (InvalidDataException e)
-        {
-            return ([], Refuse(StatusCodes.Status400BadRequest, $"the form body is malformed: {e.Message}"));
-        }
     }
 
     private static (int, WebhookAnswer) Refuse(int status, string reason) =>
@@ -237,7 +228,7 @@ public sealed partial class WebhookReceiver(
         return (StatusCodes.Status200OK, new WebhookAnswer("ignored", delivery, null, reason));
     }
 
-    [GeneratedRegex("^[a-z0-9_]+$")]
+    [GeneratedRegex(@"^[a-z0-9_]+\z")]
     private static partial Regex EventName();
 
     private static partial class Log

@@ -8,16 +8,21 @@ namespace CiTrigger.Grains.Abstractions;
 /// </summary>
 public static partial class Names
 {
+    public const int MaxRepositoryLength = 140;
+    public const int MaxRefLength = 1024;
+
     /// <summary><c>owner/name</c> as GitHub allows them; no "." or ".." segments.</summary>
     public static bool IsRepository(string value) =>
-        value.Length <= 140 && RepositoryPattern().IsMatch(value) && value.Split('/') is [_, var name] && name is not ("." or "..");
+        value.Length <= MaxRepositoryLength && RepositoryPattern().IsMatch(value) && value.Split('/') is [_, var name] && name is not ("." or "..");
 
     /// <summary>
     /// The subset of git-check-ref-format that matters here: under <c>refs/</c>, no control characters or
-    /// characters git forbids, no "..", "@{", "//", and no trailing "/", "." or ".lock".
+    /// characters git forbids, no "..", "@{", "//", and no trailing "/", "." or ".lock". Beyond git: no
+    /// hidden characters (<see cref="IndexOfHidden"/>), so that a ref reads the same in every log and UI.
     /// </summary>
     public static bool IsGitRef(string value) =>
-        value.Length <= 1024 && value.StartsWith("refs/", StringComparison.Ordinal) && RefPattern().IsMatch(value)
+        value.Length <= MaxRefLength && value.StartsWith("refs/", StringComparison.Ordinal) && RefPattern().IsMatch(value)
+        && IndexOfHidden(value) < 0
         && !value.Contains("..", StringComparison.Ordinal) && !value.Contains("@{", StringComparison.Ordinal)
         && !value.Contains("//", StringComparison.Ordinal) && !value.EndsWith('/') && !value.EndsWith('.')
         && !value.EndsWith(".lock", StringComparison.Ordinal);
@@ -25,12 +30,13 @@ public static partial class Names
     /// <summary>A GitHub delivery id, usable as a Kubernetes label value (63 characters, alphanumeric ends).</summary>
     public static bool IsDeliveryId(string value) => value.Length <= 63 && DeliveryPattern().IsMatch(value);
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_.-]{1,100}$")]
+    // "\z", not "$": "$" also matches before a final "\n", which let "octo/app\n" become a grain key.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_.-]{1,100}\z")]
     private static partial Regex RepositoryPattern();
 
-    [GeneratedRegex(@"^[^\x00-\x20\x7f~^:?*\[\\]+$")]
+    [GeneratedRegex(@"^[^\x00-\x20\x7f~^:?*\[\\]+\z")]
     private static partial Regex RefPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+    [GeneratedRegex(@"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\z")]
     private static partial Regex DeliveryPattern();
 }

@@ -1,6 +1,5 @@
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
-using CiTrigger.Grains.Processing;
 using Octokit;
 
 namespace CiTrigger.Grains.GitHub;

@@ -4,7 +4,6 @@ using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
-using CiTrigger.Grains.Processing;
 using Microsoft.Extensions.Options;
 using k8s.Autorest;
 using k8s.Models;

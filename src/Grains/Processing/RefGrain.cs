@@ -199,6 +199,10 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         return result;
     }
 
+    /// <summary>Schedules the drain for <paramref name="due"/>, which may already have passed by the time this runs.</summary>
+    private void RequestDrainAt(DateTimeOffset due) =>
+        drainTimer?.Change(TimeSpan.FromTicks(Math.Max(0, (due - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan);
+
     private void RequestDrain(TimeSpan delay)
     {
         // A running drain looks at the queue again before it stops, so it will see what was added.
@@ -263,7 +267,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var next = await events.NextAsync(options.ReorderWindow);
         if (next.Due is { } due)
         {
-            drainTimer?.Change(due - time.GetUtcNow(), Timeout.InfiniteTimeSpan);
+            RequestDrainAt(due);
         }
 
         return next.Entry is null ? null : next;

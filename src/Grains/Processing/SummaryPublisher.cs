@@ -75,7 +75,10 @@ public sealed partial class SummaryPublisher(
                 changed.Clear();
                 try
                 {
-                    await catalog.RecordEventsAsync(describe(deliveries));
+                    if (describe(deliveries) is { Count: > 0 } lines)
+                    {
+                        await catalog.RecordEventsAsync(lines);
+                    }
                 }
                 catch (Exception e)
                 {

@@ -13,7 +13,7 @@ public class FailoverTests
         await using var github = await FakeGitHubApi.StartAsync();
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var repo = github.Repo("octo/failover");
-        var revisions = Enumerable.Range(0, 4).Select(_ => repo.Commit("main", ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest)).ToList();
+        var revisions = Enumerable.Range(0, 4).Select(_ => repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow)).ToList();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         kubernetes.Hold = r => r.Method == "POST" ? release.Task : Task.CompletedTask;
 

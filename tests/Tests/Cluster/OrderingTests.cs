@@ -17,8 +17,8 @@ public class OrderingTests
         await using var github = await FakeGitHubApi.StartAsync();
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var repo = github.Repo("octo/ordering");
-        var a = Enumerable.Range(1, 3).Select(_ => repo.Commit("a", ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest)).ToList();
-        var b = Enumerable.Range(1, 2).Select(_ => repo.Commit("b", ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest)).ToList();
+        var a = Enumerable.Range(1, 3).Select(_ => repo.Commit("a", ".ci/workflow.yaml", SampleManifest.Workflow)).ToList();
+        var b = Enumerable.Range(1, 2).Select(_ => repo.Commit("b", ".ci/workflow.yaml", SampleManifest.Workflow)).ToList();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         kubernetes.Hold = r => r.Method == "POST" && r.Body.Contains(a[0], StringComparison.Ordinal) ? release.Task : Task.CompletedTask;
 

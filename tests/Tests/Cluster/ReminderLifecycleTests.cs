@@ -15,7 +15,7 @@ public class ReminderLifecycleTests
         await using var github = await FakeGitHubApi.StartAsync();
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var repo = github.Repo("octo/reminders");
-        var revision = repo.Commit("main", ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest);
+        var revision = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         kubernetes.Hold = r => r.Method == "POST" ? release.Task : Task.CompletedTask;
         await using var cluster = TestClusterHost.Build(github, kubernetes, silos: 1);
@@ -40,7 +40,7 @@ public class ReminderLifecycleTests
         await using var github = await FakeGitHubApi.StartAsync();
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var repo = github.Repo("octo/reminder-deactivate");
-        var revision = repo.Commit("main", ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest);
+        var revision = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         await using var cluster = TestClusterHost.Build(github, kubernetes, silos: 1,
             new Dictionary<string, string?> { ["Handler:ReminderPeriod"] = "00:01:00" });
         await cluster.DeployAsync();

@@ -17,16 +17,13 @@ public static class TestClusterHost
     public static InProcessTestCluster Build(FakeGitHubApi github, FakeKubernetesApi kubernetes, short silos, IDictionary<string, string?>? settings = null)
     {
         var directory = Directory.CreateTempSubdirectory("citrigger-cluster-").FullName;
-        var values = new Dictionary<string, string?>
+        var values = ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["GitHub:Token"] = FakeGitHubApi.Token,
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
-            ["Handler:RetryBaseDelay"] = "00:00:00.050",
-            ["Handler:RetryMaxDelay"] = "00:00:00.400",
-            ["Handler:ReminderPeriod"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Error",
-        };
+        }, ServiceSettings.FastRetry, ServiceSettings.FastRecovery).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;
@@ -39,7 +36,7 @@ public static class TestClusterHost
         {
             silo.Services.AddRefProcessing().AddGitHub(silo.Configuration).AddKubernetes(silo.Configuration);
             silo.AddSqliteStorage(database);
-            silo.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            silo.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = ServiceSettings.MinimumReminderPeriod);
         });
         return builder.Build();
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -24,7 +25,7 @@ public class AdminActionTests
             ["Handler:RetryMaxDelay"] = "00:04:00",
         });
         var repo = env.GitHub.Repo("octo/retry");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         await env.Kubernetes.RefuseConnectionsAsync();
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
         var waiting = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => s["queue"]!.AsArray() is [{ } head] && head["notBefore"] is not null, "a backoff");
@@ -49,8 +50,8 @@ public class AdminActionTests
             ["Handler:RetryMaxDelay"] = "00:00:01",
         });
         var repo = env.GitHub.Repo("octo/skip");
-        var stuck = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
-        var next = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var stuck = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var next = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         await env.Kubernetes.RefuseConnectionsAsync();
         var stuckDelivery = Guid.NewGuid().ToString();
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), stuck), stuckDelivery);
@@ -73,7 +74,7 @@ public class AdminActionTests
     {
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/pause");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         var (paused, _) = await Post(env, $"/admin/repos/{repo.FullName}/refs/heads/main/pause");
         using var accepted = await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));

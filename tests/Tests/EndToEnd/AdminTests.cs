@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Gateway.Admin;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,7 +71,7 @@ public class AdminTests
     {
         await using var env = await IsolatedService.StartAsync();
         var good = env.GitHub.Repo("octo/listed");
-        var after = good.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = good.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var delivery = Guid.NewGuid().ToString();
         await env.Service.SendAsync("push", Payloads.Push(good.FullName, "refs/heads/main", Payloads.Sha(1), after), delivery);
         await env.Service.SendAsync("push", Payloads.Push(good.FullName, "refs/heads/broken", Payloads.Sha(1), Payloads.Sha(2)));

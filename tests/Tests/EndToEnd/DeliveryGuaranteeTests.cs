@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage.Sqlite;
 using CiTrigger.Grains.Storage;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
@@ -27,7 +28,7 @@ public class DeliveryGuaranteeTests
         env.Kubernetes.Latency = TimeSpan.FromMilliseconds(5);
         var repo = env.GitHub.Repo("octo/flaky");
         var branches = new[] { "a", "b", "c", "d" };
-        var revisions = branches.ToDictionary(b => b, b => Enumerable.Range(0, 6).Select(_ => repo.Commit(b, ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList());
+        var revisions = branches.ToDictionary(b => b, b => Enumerable.Range(0, 6).Select(_ => repo.Commit(b, ".ci/workflow.yaml", SampleManifest.Workflow)).ToList());
 
         var sends = new List<Task<HttpResponseMessage>>();
         foreach (var branch in branches)
@@ -74,8 +75,8 @@ public class DeliveryGuaranteeTests
     {
         await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:ReorderWindow"] = "00:00:01" });
         var repo = env.GitHub.Repo("octo/gap");
-        var first = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
-        var third = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var first = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var third = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, first));
         await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the first push");
@@ -95,7 +96,7 @@ public class DeliveryGuaranteeTests
     {
         await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:AttemptTimeout"] = "00:00:01" });
         var repo = env.GitHub.Repo("octo/hang");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var posts = 0;
         env.Kubernetes.Hold = r => r.Method == "POST" && Interlocked.Increment(ref posts) == 1 ? release.Task : Task.CompletedTask;
@@ -124,7 +125,7 @@ public class DeliveryGuaranteeTests
                 new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
                 failing)));
         var repo = github.Repo("octo/store-down");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var payload = Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after);
         var delivery = Guid.NewGuid().ToString();
 
@@ -149,7 +150,7 @@ public class DeliveryGuaranteeTests
     {
         await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:HistorySize"] = "2" });
         var repo = env.GitHub.Repo("octo/old-redelivery");
-        var revisions = Enumerable.Range(0, 4).Select(_ => repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList();
+        var revisions = Enumerable.Range(0, 4).Select(_ => repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow)).ToList();
         var pushes = revisions.Select((r, i) => (Delivery: Guid.NewGuid().ToString(),
             Payload: Payloads.Push(repo.FullName, "refs/heads/main", i == 0 ? Payloads.ZeroSha : revisions[i - 1], r))).ToList();
         foreach (var (delivery, payload) in pushes)
@@ -170,7 +171,7 @@ public class DeliveryGuaranteeTests
     {
         await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:MaxQueueLength"] = "2" });
         var repo = env.GitHub.Repo("octo/flood");
-        var revisions = Enumerable.Range(0, 3).Select(_ => repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList();
+        var revisions = Enumerable.Range(0, 3).Select(_ => repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow)).ToList();
         var pushes = revisions.Select((r, i) => (Delivery: Guid.NewGuid().ToString(),
             Payload: Payloads.Push(repo.FullName, "refs/heads/main", i == 0 ? Payloads.ZeroSha : revisions[i - 1], r))).ToList();
         using (await env.Service.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/pause", null))
@@ -211,7 +212,7 @@ public class DeliveryGuaranteeTests
                 failing));
         });
         var repo = github.Repo("octo/index-first");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var delivery = Guid.NewGuid().ToString();
 
         var sending = service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after), delivery);
@@ -235,7 +236,7 @@ public class DeliveryGuaranteeTests
         // The store fails: nothing acknowledged, and GitHub's redelivery is then stored, not called a duplicate.
         failing.On = true;
         var second = Guid.NewGuid().ToString();
-        var next = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var next = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var payload = Payloads.Push(repo.FullName, "refs/heads/main", after, next);
         using (var refused = await service.SendAsync("push", payload, second))
         {

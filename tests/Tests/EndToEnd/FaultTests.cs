@@ -1,3 +1,4 @@
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -11,7 +12,7 @@ public class FaultTests
     {
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/outage");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         await env.Kubernetes.RefuseConnectionsAsync();
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
@@ -31,7 +32,7 @@ public class FaultTests
     {
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/proxy");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         env.GitHub.RawContentTypeOverride = "text/plain";
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
@@ -49,8 +50,8 @@ public class FaultTests
     {
         await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:MaxAttempts"] = "3" });
         var repo = env.GitHub.Repo("octo/give-up");
-        var first = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
-        var second = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var first = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var second = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         await env.Kubernetes.RefuseConnectionsAsync();
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), first));
@@ -71,7 +72,7 @@ public class FaultTests
     {
         await using var env = await IsolatedService.StartAsync(dryRun: true);
         var repo = env.GitHub.Repo("octo/dry");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
         var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the event");

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -14,7 +15,7 @@ public class OperatorViewTests
     {
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/manifest-view");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var delivery = Guid.NewGuid().ToString();
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after), delivery);
@@ -67,7 +68,7 @@ public class OperatorViewTests
         });
         env.Kubernetes.FailureRate = 1.0;
         var repo = env.GitHub.Repo("octo/next-attempt");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after));
         var summary = await Eventually.Until(async () =>

@@ -80,7 +80,7 @@ public class PipelineTests(ServiceFixture fixture)
             ["data"] = new JsonObject { ["who"] = "someone else" },
         });
         var after = repo.Commit("main", ".ci/workflow.yaml",
-            ServiceFixture.Manifest + $"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  who: the repository\n");
+            SampleManifest.Workflow + $"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  who: the repository\n");
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after));
         var entry = (await fixture.Finished(repo.FullName, "refs/heads/main"))["history"]![0]!;
@@ -96,7 +96,7 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task A_push_applies_the_manifest_read_at_after_with_every_annotation_and_its_own_kept()
     {
         var repo = fixture.NewRepo();
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var delivery = Guid.NewGuid().ToString();
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(9), after), delivery);
@@ -186,7 +186,7 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task A_delete_reads_the_manifest_from_the_default_branch_with_an_escaped_ref()
     {
         var repo = fixture.NewRepo(defaultBranch: "release/v1+hot#fix");
-        repo.Commit("release/v1+hot#fix", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        repo.Commit("release/v1+hot#fix", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await Service.SendAsync("delete", Payloads.Delete(repo.FullName, "feature/gone", "branch", "release/v1+hot#fix"));
         var state = await fixture.Finished(repo.FullName, "refs/heads/feature/gone");
@@ -205,7 +205,7 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task A_push_that_deletes_its_ref_reads_the_manifest_from_the_default_branch()
     {
         var repo = fixture.NewRepo(defaultBranch: "trunk");
-        repo.Commit("trunk", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        repo.Commit("trunk", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/old", Payloads.Sha(4), Payloads.ZeroSha, "trunk", deleted: true));
         await fixture.Finished(repo.FullName, "refs/heads/old");
@@ -217,7 +217,7 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task Check_runs_and_suites_apply_at_their_head_commit_with_their_action()
     {
         var repo = fixture.NewRepo();
-        var head = repo.Commit("topic", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var head = repo.Commit("topic", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await Service.SendAsync("check_run", Payloads.CheckRun(repo.FullName, "topic", head, "rerequested"));
         await Service.SendAsync("check_suite", Payloads.CheckSuite(repo.FullName, "topic", Payloads.Sha(3), head, "requested"));
@@ -240,7 +240,7 @@ public class PipelineTests(ServiceFixture fixture)
     public async Task A_refused_second_document_applies_nothing_and_records_why(string extraDocument, string reason)
     {
         var repo = fixture.NewRepo();
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest + "\n---\n" + extraDocument);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow + "\n---\n" + extraDocument);
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
         var state = await fixture.Finished(repo.FullName, "refs/heads/main");
@@ -260,7 +260,7 @@ public class PipelineTests(ServiceFixture fixture)
     {
         var repo = fixture.NewRepo();
         var bad = manifest is null ? repo.Commit("main", "README.md", "no manifest here") : repo.Commit("main", ".ci/workflow.yaml", manifest);
-        var good = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var good = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), bad));
         await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", bad, good));

@@ -12,22 +12,6 @@ namespace CiTrigger.Tests.EndToEnd;
 /// </summary>
 public sealed class ServiceFixture : IAsyncLifetime
 {
-    public const string Manifest = """
-        apiVersion: argoproj.io/v1alpha1
-        kind: Workflow
-        metadata:
-          generateName: ci-
-          annotations:
-            team: platform
-        spec:
-          entrypoint: build
-          templates:
-          - name: build
-            container:
-              image: golang:1.22
-              args: ["{{workflow.annotations.k8s-webhook-handler.io/revision}}"]
-        """;
-
     public FakeGitHubApi GitHub { get; private set; } = null!;
 
     public FakeKubernetesApi Kubernetes { get; private set; } = null!;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -41,7 +42,7 @@ public class WebhookEndpointTests(ServiceFixture fixture)
     public async Task The_same_delivery_again_is_a_duplicate_and_not_queued_twice()
     {
         var repo = fixture.NewRepo();
-        repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest, Payloads.Sha(2));
+        repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow, Payloads.Sha(2));
         var delivery = Guid.NewGuid().ToString();
         var push = APush(repo.FullName);
 
@@ -171,6 +172,98 @@ public class WebhookEndpointTests(ServiceFixture fixture)
             TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(APush()), "text/plain", Guid.NewGuid().ToString()));
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_signed_payload_with_a_20_MB_ssh_url_is_answered_400_naming_the_field_and_its_limit()
+    {
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Webhook:MaxPayloadBytes"] = "33554432" });
+        var payload = JsonNode.Parse(APush("octo/huge"))!;
+        payload["repository"]!["ssh_url"] = "git@github.com:" + new string('a', 20 * 1024 * 1024);
+
+        var (status, body) = await Answer(await env.Service.SendAsync("push", payload.ToJsonString()));
+        using var state = await env.Service.Client.GetAsync("/admin/repos/octo/huge/refs/heads/main");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("'repository.ssh_url'", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("2048 characters", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, state.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("ref")]
+    [InlineData("repository.full_name")]
+    [InlineData("repository.ssh_url")]
+    [InlineData("repository.default_branch")]
+    public async Task A_lone_surrogate_in_a_payload_field_is_answered_400_naming_the_field(string path)
+    {
+        var payload = JsonNode.Parse(APush())!;
+        var parts = path.Split('.');
+        parts[..^1].Aggregate(payload, (node, part) => node[part]!)[parts[^1]] = "@@";
+        var json = payload.ToJsonString().Replace("\"@@\"", "\"x\\udc00\"", StringComparison.Ordinal);
+
+        using var response = await Service.SendAsync("push", json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (_, body) = await Answer(response);
+        Assert.Contains($"'{path}' is not valid Unicode", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_UTF8_in_a_JSON_body_is_answered_400()
+    {
+        var json = Encoding.UTF8.GetBytes(APush(gitRef: "refs/heads/@@"));
+        var at = json.AsSpan().IndexOf("@@"u8);
+        json[at] = 0xC0;
+        json[at + 1] = 0xAF;
+
+        using var response = await Service.Client.SendAsync(TriggerHost.Webhook("push", json, "application/json", Guid.NewGuid().ToString()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (_, body) = await Answer(response);
+        Assert.Contains("not valid UTF-8", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_UTF8_in_a_form_encoded_payload_is_answered_400()
+    {
+        var form = "payload=" + Uri.EscapeDataString(APush("octo/form-utf8", "refs/heads/@@")).Replace("%40%40", "%ED%A0%80", StringComparison.Ordinal);
+
+        var (status, body) = await Answer(await Service.Client.SendAsync(
+            TriggerHost.Webhook("push", Encoding.ASCII.GetBytes(form), "application/x-www-form-urlencoded", Guid.NewGuid().ToString())));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("not valid UTF-8", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("octo/newline\n", "refs/heads/main", "\\u000A")]
+    [InlineData("octo/newline-ref", "refs/heads/main\n", "\\u000A")]
+    [InlineData("octo/rlo", "refs/heads/txt.\u202Eexe", "\\u202E")]
+    [InlineData("octo/zwsp", "refs/heads/ma\u200Bin", "\\u200B")]
+    public async Task A_name_with_a_control_or_format_character_is_answered_400_showing_it_escaped(string repo, string gitRef, string shown)
+    {
+        var (status, body) = await Answer(await Service.SendAsync("push", Payloads.Push(repo, gitRef, Payloads.Sha(1), Payloads.Sha(2))));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(shown, body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("X-GitHub-Event", "push\u00e9")]
+    [InlineData("X-GitHub-Delivery", "d-\u00e9")]
+    [InlineData("X-GitHub-Delivery", "d-\u202E1")]
+    public async Task A_GitHub_header_with_non_ASCII_bytes_is_answered_400(string header, string value)
+    {
+        using var handler = new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 };
+        using var client = new HttpClient(handler) { BaseAddress = Service.Client.BaseAddress };
+        using var request = TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(APush()), "application/json", Guid.NewGuid().ToString());
+        request.Headers.Remove(header);
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public class CommandLineTests
     [Fact]
     public async Task Annotate_prints_every_document_with_the_events_annotations_for_kubectl()
     {
-        var file = ManifestFile(ServiceFixture.Manifest + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n");
+        var file = ManifestFile(SampleManifest.Workflow + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n");
 
         var (exit, output, _) = await Run("annotate", "--file", file, "--event", "delete", "--repo", "octo/app", "--ref", "refs/heads/gone", "--delivery", "d-42");
 
@@ -46,7 +46,7 @@ public class CommandLineTests
     [Fact]
     public async Task Annotate_without_a_required_flag_explains_its_usage_and_exits_2()
     {
-        var (exit, _, error) = await Run("annotate", "--file", ManifestFile(ServiceFixture.Manifest), "--event", "push");
+        var (exit, _, error) = await Run("annotate", "--file", ManifestFile(SampleManifest.Workflow), "--event", "push");
 
         Assert.Equal(2, exit);
         Assert.Contains("--repo is required", error, StringComparison.Ordinal);
@@ -56,7 +56,7 @@ public class CommandLineTests
     [Fact]
     public async Task Validate_accepts_a_good_manifest_and_says_what_each_document_would_do()
     {
-        var file = ManifestFile(ServiceFixture.Manifest + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n");
+        var file = ManifestFile(SampleManifest.Workflow + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n");
 
         var (exit, output, _) = await Run("validate", "--file", file);
 

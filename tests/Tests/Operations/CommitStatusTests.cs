@@ -1,4 +1,5 @@
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -18,7 +19,7 @@ public class CommitStatusTests
     {
         await using var env = await IsolatedService.StartAsync(Reporting());
         var repo = env.GitHub.Repo("octo/status");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var delivery = Guid.NewGuid().ToString();
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), delivery);
@@ -56,7 +57,7 @@ public class CommitStatusTests
         await using var env = await IsolatedService.StartAsync(Reporting());
         env.GitHub.StatusFailureRate = 1;
         var repo = env.GitHub.Repo("octo/status-down");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
         var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the event");
@@ -72,7 +73,7 @@ public class CommitStatusTests
     {
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/status-off");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
         await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the event");

@@ -3,7 +3,6 @@ using System.Text;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using Xunit;
 

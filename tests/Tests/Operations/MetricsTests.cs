@@ -5,7 +5,6 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -40,7 +39,7 @@ public partial class MetricsTests
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
         });
         var repo = github.Repo("octo/metrics");
-        var good = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var good = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var missing = repo.Commit("broken", "README.md", "no manifest");
         async Task Send(string eventType, string json, string? secret = TriggerHost.Secret)
         {

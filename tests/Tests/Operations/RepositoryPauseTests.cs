@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -14,9 +15,9 @@ public class RepositoryPauseTests
     {
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/paused-repo");
-        var known = repo.Commit("known", ".ci/workflow.yaml", ServiceFixture.Manifest);
-        var later = repo.Commit("known", ".ci/workflow.yaml", ServiceFixture.Manifest);
-        var fresh = repo.Commit("fresh", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var known = repo.Commit("known", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var later = repo.Commit("known", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var fresh = repo.Commit("fresh", ".ci/workflow.yaml", SampleManifest.Workflow);
         await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/known", Payloads.Sha(1), known));
         await env.WaitForAsync(repo.FullName, "refs/heads/known", s => IsolatedService.Finished(s) == 1, "the first event");
         await Eventually.Until(async () => (await env.Service.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{repo.FullName}"))!["refs"]!.AsArray().Count == 1 ? "listed" : null,

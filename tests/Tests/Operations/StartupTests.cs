@@ -1,5 +1,4 @@
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using Xunit;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
@@ -33,34 +32,22 @@ public class CrashRecoveryTests
             return new Scenario(github, kubernetes, github.Repo(repoName), release);
         }
 
-        public Dictionary<string, string> Settings(string directory, IDictionary<string, string>? extra = null)
-        {
-            var settings = new Dictionary<string, string>
+        public Dictionary<string, string> Settings(string directory, IReadOnlyDictionary<string, string>? extra = null) =>
+            ServiceSettings.Combine(new Dictionary<string, string>
             {
                 ["Webhook:Secrets"] = TriggerHost.Secret,
                 ["GitHub:BaseUrl"] = GitHub.BaseAddress.ToString(),
                 ["GitHub:Token"] = FakeGitHubApi.Token,
                 ["Kubernetes:KubeConfig"] = Kubernetes.WriteKubeConfig(directory),
-                ["Handler:RetryBaseDelay"] = "00:00:00.100",
-                ["Handler:RetryMaxDelay"] = "00:00:01",
-                ["Handler:ReminderPeriod"] = "00:00:02",
-                ["Orleans:MinimumReminderPeriod"] = "00:00:01",
                 ["Logging:LogLevel:Default"] = "Warning",
-            };
-            foreach (var (key, value) in extra ?? new Dictionary<string, string>())
-            {
-                settings[key] = value;
-            }
-
-            return settings;
-        }
+            }, ServiceSettings.FastRetry, ServiceSettings.FastRecovery, extra);
 
         /// <summary>Sends <paramref name="count"/> chained pushes for each branch, all answered 202.</summary>
         public async Task PushAsync(HttpClient client, string[] branches, int count)
         {
             foreach (var branch in branches)
             {
-                var revisions = Enumerable.Range(0, count).Select(_ => Repo.Commit(branch, ".ci/workflow.yaml", ServiceFixture.Manifest)).ToList();
+                var revisions = Enumerable.Range(0, count).Select(_ => Repo.Commit(branch, ".ci/workflow.yaml", SampleManifest.Workflow)).ToList();
                 Revisions[$"refs/heads/{branch}"] = revisions;
                 for (var i = 0; i < count; i++)
                 {
@@ -94,7 +81,7 @@ public class CrashRecoveryTests
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        var revision = scenario.Repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var revision = scenario.Repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         // Many refs at once, as GitHub sends them, and the process killed the moment the last is answered:
         // creates are held, so none of these events finishes before the kill or after the restart.
@@ -204,7 +191,7 @@ public class CrashRecoveryTests
         await using var survivor = await SiloProcess.StartAsync(SiloSettings());
         var doomed = await SiloProcess.StartAsync(SiloSettings());
         var branches = Enumerable.Range(0, 8).Select(i => $"b{i}").ToArray();
-        var revisions = branches.ToDictionary(b => b, b => Enumerable.Range(0, 30).Select(_ => repo.Commit(b, ".ci/workflow.yaml", EndToEnd.ServiceFixture.Manifest)).ToList());
+        var revisions = branches.ToDictionary(b => b, b => Enumerable.Range(0, 30).Select(_ => repo.Commit(b, ".ci/workflow.yaml", SampleManifest.Workflow)).ToList());
         var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         var killed = 0;
 
@@ -265,17 +252,6 @@ public class CrashRecoveryTests
             }
         });
 
-    /// <summary>A silo of a Redis cluster on loopback, with failure detection fast enough for a test (2 missed 1 s probes).</summary>
     private static Dictionary<string, string> RedisSiloSettings(Scenario scenario, string directory, RedisServer redis) =>
-        scenario.Settings(directory, new Dictionary<string, string>
-        {
-            ["Orleans:Clustering"] = "Redis",
-            ["ConnectionStrings:Redis"] = redis.ConnectionString,
-            ["Orleans:AdvertisedIP"] = "127.0.0.1",
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
-            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
-            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
-        });
+        scenario.Settings(directory, ServiceSettings.RedisSilo(redis.ConnectionString));
 }

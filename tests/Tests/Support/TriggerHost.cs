@@ -1,6 +1,4 @@
-using System.Net.Http.Headers;
 using System.Text;
-using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Silo;
 using CiTrigger.Tests.Fakes;
 using Microsoft.AspNetCore.Builder;
@@ -38,7 +36,7 @@ public sealed class TriggerHost : IAsyncDisposable
         string? dataPath = null)
     {
         dataPath ??= Directory.CreateTempSubdirectory("citrigger-").FullName;
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        var values = ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["urls"] = "http://127.0.0.1:0",
             ["Webhook:Secrets"] = Secret,
@@ -48,12 +46,10 @@ public sealed class TriggerHost : IAsyncDisposable
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Orleans:DataPath"] = dataPath,
-            ["Handler:RetryBaseDelay"] = "00:00:00.050",
-            ["Handler:RetryMaxDelay"] = "00:00:00.400",
             ["Handler:ReorderWindow"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Error",
             ["Logging:LogLevel:Orleans"] = "Error",
-        };
+        }, ServiceSettings.FastRetry);
         if (kubernetes is null)
         {
             values["Kubernetes:DryRun"] = "true";
@@ -77,20 +73,8 @@ public sealed class TriggerHost : IAsyncDisposable
     public Task<HttpResponseMessage> SendAsync(string eventType, string json, string? delivery = null, string secret = Secret) =>
         Client.SendAsync(Webhook(eventType, Encoding.UTF8.GetBytes(json), "application/json", delivery ?? Guid.NewGuid().ToString(), secret));
 
-    public static HttpRequestMessage Webhook(string eventType, byte[] body, string contentType, string delivery, string? secret = Secret)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/github") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        request.Headers.Add("X-GitHub-Event", eventType);
-        request.Headers.Add("X-GitHub-Delivery", delivery);
-        request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/test");
-        if (secret is not null)
-        {
-            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(body, Encoding.UTF8.GetBytes(secret)));
-        }
-
-        return request;
-    }
+    public static HttpRequestMessage Webhook(string eventType, byte[] body, string contentType, string delivery, string? secret = Secret) =>
+        GitHubWebhook.Request(eventType, body, contentType, delivery, secret);
 
     public async ValueTask DisposeAsync()
     {

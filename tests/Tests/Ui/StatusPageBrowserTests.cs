@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using OpenQA.Selenium;
 using Xunit;
@@ -73,7 +74,7 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         await RowsAsync(rows => rows.Count > 0, "the first rows");
         Browser.Script("window.sameDocument = 'yes';");
         var repo = fixture.Env.GitHub.Repo("octo/ui-late");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         using var accepted = await fixture.Env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, after));
 
         await RowsAsync(rows => rows.Any(r => r.Repository == repo.FullName && r.State == "applied"), "the new event, applied, in place");

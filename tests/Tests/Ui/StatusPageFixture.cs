@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -68,7 +69,7 @@ public sealed class StatusPageFixture : IAsyncLifetime
         await PushAsync(Queued, "refs/heads/main");
         await PushAsync(Hostile, "refs/heads/" + ScriptBranch);
         var hostile = Env.GitHub.Repo(Hostile);
-        var suite = JsonNode.Parse(Payloads.CheckSuite(Hostile, AttributeBranch, Payloads.ZeroSha, hostile.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest), MarkupAction))!;
+        var suite = JsonNode.Parse(Payloads.CheckSuite(Hostile, AttributeBranch, Payloads.ZeroSha, hostile.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow), MarkupAction))!;
         await AcceptedAsync(Env.Service.SendAsync("check_suite", suite.ToJsonString()));
 
         await Env.WaitForAsync(Applied, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the applied push");
@@ -96,7 +97,7 @@ public sealed class StatusPageFixture : IAsyncLifetime
     private async Task PushAsync(string repository, string gitRef, string? delivery = null, bool manifest = true)
     {
         var repo = Env.GitHub.Repo(repository);
-        var after = manifest ? repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest) : repo.Commit("main", "README.md", "no manifest here");
+        var after = manifest ? repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow) : repo.Commit("main", "README.md", "no manifest here");
         await AcceptedAsync(Env.Service.SendAsync("push", Payloads.Push(repository, gitRef, Payloads.ZeroSha, after), delivery));
     }
 

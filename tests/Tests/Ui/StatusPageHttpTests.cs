@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
 
@@ -22,7 +23,7 @@ public partial class StatusPageHttpTests
     {
         var env = await IsolatedService.StartAsync(settings);
         var repo = env.GitHub.Repo(repository);
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         using var accepted = await env.Service.SendAsync("push", Payloads.Push(repository, gitRef, Payloads.ZeroSha, after));
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         return env;
@@ -89,7 +90,7 @@ public partial class StatusPageHttpTests
         var delivery = Guid.NewGuid().ToString();
         await using var env = await IsolatedService.StartAsync();
         var repo = env.GitHub.Repo("octo/ui-encoded");
-        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         using var accepted = await env.Service.SendAsync("push", Payloads.Push(repo.FullName, Branch, Payloads.ZeroSha, after), delivery);
 
         var overview = await Eventually.Until(async () =>

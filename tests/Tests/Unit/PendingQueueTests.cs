@@ -1,8 +1,7 @@
-using System.Collections.Concurrent;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Processing;
+using CiTrigger.Tests.Support;
 using Orleans.Runtime;
-using Orleans.Storage;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
@@ -11,96 +10,14 @@ public class PendingQueueTests
 {
     private static readonly GrainId Grain = GrainId.Create("ref", "octo/app:refs/heads/main");
 
-    /// <summary>Grain storage in memory that counts writes per state and can be made to fail.</summary>
-    private sealed class MemoryStorage : IGrainStorage
+    private static async Task<PendingQueue> Open(MemoryGrainStorage storage)
     {
-        public ConcurrentDictionary<string, (object State, string ETag)> Records { get; } = new();
-
-        public List<string> Writes { get; } = [];
-
-        public Func<string, bool> FailWrite { get; set; } = _ => false;
-
-        public Func<string, bool> FailClear { get; set; } = _ => false;
-
-        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-        {
-            if (Records.TryGetValue(stateName, out var record))
-            {
-                (grainState.State, grainState.ETag, grainState.RecordExists) = ((T)record.State, record.ETag, true);
-            }
-            else
-            {
-                (grainState.State, grainState.ETag, grainState.RecordExists) = (Activator.CreateInstance<T>(), null, false);
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-        {
-            await Task.Yield();
-            if (FailWrite(stateName))
-            {
-                throw new IOException($"injected: cannot write {stateName}");
-            }
-
-            var current = Records.TryGetValue(stateName, out var record) ? record.ETag : null;
-            if (current != grainState.ETag)
-            {
-                throw new InconsistentStateException($"{stateName}: stored {current}, expected {grainState.ETag}");
-            }
-
-            var etag = Guid.NewGuid().ToString();
-            Records[stateName] = (grainState.State!, etag);
-            (grainState.ETag, grainState.RecordExists) = (etag, true);
-            Writes.Add(stateName);
-        }
-
-        public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-        {
-            if (FailClear(stateName))
-            {
-                throw new IOException($"injected: cannot clear {stateName}");
-            }
-
-            Records.TryRemove(stateName, out _);
-            (grainState.ETag, grainState.RecordExists) = (null, false);
-            return Task.CompletedTask;
-        }
-    }
-
-    /// <summary>The index as Orleans would hand it over: read from the same storage.</summary>
-    private sealed class IndexSlot(MemoryStorage storage) : IStateSlot<RefQueueIndex>
-    {
-        private readonly GrainState<RefQueueIndex> state = Load(storage);
-
-        public RefQueueIndex State
-        {
-            get => state.State!;
-            set => state.State = value;
-        }
-
-        public Task WriteAsync() => storage.WriteStateAsync("queue", Grain, state);
-
-        public Task ClearAsync() => storage.ClearStateAsync("queue", Grain, state);
-
-        private static GrainState<RefQueueIndex> Load(MemoryStorage storage)
-        {
-            var state = new GrainState<RefQueueIndex>(new RefQueueIndex());
-            storage.ReadStateAsync("queue", Grain, state).GetAwaiter().GetResult();
-            return state;
-        }
-    }
-
-    private static async Task<PendingQueue> Open(MemoryStorage storage)
-    {
-        var log = new PendingQueue(new IndexSlot(storage), storage, Grain);
+        var log = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
         await log.LoadAsync();
         return log;
     }
 
-    private static PendingEvent Event(int n) =>
-        new(new HookEvent($"d{n}", "push", "", "octo/app", "", "", "refs/heads/main", n.ToString("x40", System.Globalization.CultureInfo.InvariantCulture), "", "main", false, DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch);
+    private static PendingEvent Event(int n) => HookEvents.Pending(n);
 
     private static HashSet<string> Ids(params int[] numbers) => [.. numbers.Select(i => $"d{i}")];
 
@@ -109,7 +26,7 @@ public class PendingQueueTests
     [Fact]
     public async Task Each_append_writes_one_chunk_of_at_most_sixteen_events_whatever_the_queue_length()
     {
-        var storage = new MemoryStorage();
+        var storage = new MemoryGrainStorage();
         using var log = await Open(storage);
 
         for (var i = 0; i < 40; i++)
@@ -127,7 +44,7 @@ public class PendingQueueTests
     [Fact]
     public async Task A_reopened_log_has_the_same_events_in_the_same_order()
     {
-        var storage = new MemoryStorage();
+        var storage = new MemoryGrainStorage();
         using (var log = await Open(storage))
         {
             for (var i = 0; i < 20; i++)
@@ -150,7 +67,7 @@ public class PendingQueueTests
     [Fact]
     public async Task Finishing_the_front_retires_its_chunks_index_first_and_keeps_the_tail()
     {
-        var storage = new MemoryStorage();
+        var storage = new MemoryGrainStorage();
         using var log = await Open(storage);
         for (var i = 0; i < 40; i++)
         {
@@ -172,7 +89,7 @@ public class PendingQueueTests
     [Fact]
     public async Task A_crash_between_moving_the_index_and_deleting_a_chunk_loses_nothing()
     {
-        var storage = new MemoryStorage { FailClear = name => name == "queue.0" };
+        var storage = new MemoryGrainStorage { FailClear = name => name == "queue.0" };
         using (var log = await Open(storage))
         {
             for (var i = 0; i < 20; i++)
@@ -191,7 +108,7 @@ public class PendingQueueTests
     [Fact]
     public async Task A_failed_append_is_taken_back_and_not_pending_even_after_reopening()
     {
-        var storage = new MemoryStorage();
+        var storage = new MemoryGrainStorage();
         using var log = await Open(storage);
         await log.AddAsync(Event(1));
         storage.FailWrite = _ => true;
@@ -208,7 +125,7 @@ public class PendingQueueTests
     [Fact]
     public async Task A_pending_event_is_visible_only_once_its_append_is_stored()
     {
-        var storage = new MemoryStorage();
+        var storage = new MemoryGrainStorage();
         using var log = await Open(storage);
 
         var adding = log.AddAsync(Event(1));
@@ -222,7 +139,7 @@ public class PendingQueueTests
     [Fact]
     public async Task Pausing_writes_only_the_index()
     {
-        var storage = new MemoryStorage();
+        var storage = new MemoryGrainStorage();
         using var log = await Open(storage);
         await log.AddAsync(Event(1));
         storage.Writes.Clear();

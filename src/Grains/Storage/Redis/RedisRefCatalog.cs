@@ -44,6 +44,11 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
 
     public async Task RecordEventsAsync(IReadOnlyList<EventSummary> events)
     {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
         var db = await DbAsync();
         await Task.WhenAll(
             db.HashSetAsync(eventLines, [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))]),

@@ -1,16 +1,17 @@
 using System.Diagnostics;
 using System.Text;
-using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Support;
 
-namespace CiTrigger.Tests.Processes;
+namespace CiTrigger.Tests.Fakes;
 
 /// <summary>
-/// The service as its own operating-system process (<c>dotnet Silo.dll</c>), so a test can kill it with
-/// SIGKILL and start it again. Output goes to a log file that failing tests print.
+/// The service as its own operating-system process (<c>dotnet Silo.dll</c> from the running program's
+/// directory, where a project that references the silo finds it), so a test or a benchmark run can kill
+/// it with SIGKILL and start it again. Its output is kept for a failing test to print.
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+
     private readonly Process process;
     private readonly StringBuilder output = new();
 
@@ -18,10 +19,13 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         this.process = process;
         HttpPort = httpPort;
-        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        Address = new Uri($"http://127.0.0.1:{httpPort}");
+        Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public int HttpPort { get; }
+
+    public Uri Address { get; }
 
     public HttpClient Client { get; }
 
@@ -36,7 +40,8 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SiloProcess> StartAsync(IDictionary<string, string> settings, int? httpPort = null)
+    /// <summary>Starts the process with <paramref name="settings"/> as <c>--key=value</c> arguments and returns once it answers <c>/readyz</c>.</summary>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int? httpPort = null)
     {
         var port = httpPort ?? FreePorts.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -59,7 +64,16 @@ public sealed class SiloProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await silo.WaitReadyAsync();
+        try
+        {
+            await silo.WaitReadyAsync();
+        }
+        catch
+        {
+            await silo.DisposeAsync();
+            throw;
+        }
+
         return silo;
     }
 
@@ -83,11 +97,13 @@ public sealed class SiloProcess : IAsyncDisposable
 
     private async Task WaitReadyAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < ReadyTimeout)
         {
             if (process.HasExited)
             {
+                // Waiting for the exit also waits for the output readers to reach the end, so the message holds the last lines.
+                await process.WaitForExitAsync();
                 throw new InvalidOperationException($"the silo process exited with {process.ExitCode}:\n{Output}");
             }
 
@@ -106,7 +122,7 @@ public sealed class SiloProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"the silo process did not become ready:\n{Output}");
+        throw new TimeoutException($"the silo process did not become ready within {ReadyTimeout.TotalSeconds:0} s:\n{Output}");
     }
 
     private void Append(string? line)

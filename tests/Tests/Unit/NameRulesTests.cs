@@ -1,0 +1,149 @@
+using CiTrigger.Grains.Abstractions;
+using Xunit;
+
+namespace CiTrigger.Tests.Unit;
+
+public class NameRulesTests
+{
+    [Theory]
+    [InlineData("Octo-Org/my.repo_1")]
+    [InlineData("a/b")]
+    [InlineData("octo/.github")]
+    public void Repository_names_as_github_allows_them_are_accepted(string name) => Assert.True(Names.IsRepository(name));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("octo")]
+    [InlineData("octo/")]
+    [InlineData("/app")]
+    [InlineData("octo/app/extra")]
+    [InlineData("-octo/app")]
+    [InlineData(".octo/app")]
+    [InlineData("octo/.")]
+    [InlineData("octo/..")]
+    [InlineData("octo/my app")]
+    [InlineData("octo/app:refs")]
+    [InlineData("octo/app%2F")]
+    [InlineData("octo/\u00e4pp")]
+    public void Other_repository_names_are_refused(string name) => Assert.False(Names.IsRepository(name));
+
+    [Fact]
+    public void A_repository_name_longer_than_github_allows_is_refused()
+    {
+        Assert.True(Names.IsRepository(new string('o', 39) + "/" + new string('a', 100)));
+        Assert.False(Names.IsRepository("octo/" + new string('a', 101)));
+        Assert.False(Names.IsRepository(new string('o', 100) + "/" + new string('a', 100)));
+    }
+
+    [Theory]
+    [InlineData("refs/heads/main")]
+    [InlineData("refs/heads/feature/x-y_z")]
+    [InlineData("refs/heads/release/v1+hot#fix")]
+    [InlineData("refs/tags/v1.0.0")]
+    [InlineData("refs/pull/42/head")]
+    [InlineData("refs/heads/caf\u00e9")]
+    public void Git_refs_under_refs_are_accepted(string gitRef) => Assert.True(Names.IsGitRef(gitRef));
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("main", "not under refs/")]
+    [InlineData("heads/main", "not under refs/")]
+    [InlineData("refs/heads/a..b", "..")]
+    [InlineData("refs/heads/a@{1}", "@{")]
+    [InlineData("refs/heads//a", "//")]
+    [InlineData("refs/heads/a.lock", ".lock")]
+    [InlineData("refs/heads/a/", "trailing /")]
+    [InlineData("refs/heads/a.", "trailing .")]
+    [InlineData("refs/heads/a b", "space")]
+    [InlineData("refs/heads/a\tb", "tab")]
+    [InlineData("refs/heads/a\u0001b", "control character")]
+    [InlineData("refs/heads/a\nb", "newline")]
+    [InlineData("refs/heads/a\u007fb", "DEL")]
+    [InlineData("refs/heads/a~1", "~")]
+    [InlineData("refs/heads/a^", "^")]
+    [InlineData("refs/heads/a:b", ":")]
+    [InlineData("refs/heads/a?", "?")]
+    [InlineData("refs/heads/a*", "*")]
+    [InlineData("refs/heads/a[0]", "[")]
+    [InlineData("refs/heads/a\\b", "backslash")]
+    public void Git_refs_that_git_check_ref_format_refuses_are_refused(string gitRef, string why) =>
+        Assert.False(Names.IsGitRef(gitRef), why);
+
+    [Fact]
+    public void A_git_ref_longer_than_1024_characters_is_refused()
+    {
+        var prefix = "refs/heads/";
+        Assert.True(Names.IsGitRef(prefix + new string('a', 1024 - prefix.Length)));
+        Assert.False(Names.IsGitRef(prefix + new string('a', 1025 - prefix.Length)));
+    }
+
+    [Theory]
+    [InlineData("72d3162e-cc78-11e3-81ab-4c9367dc0958")]
+    [InlineData("a")]
+    [InlineData("d-42")]
+    [InlineData("bench.run_1")]
+    public void Delivery_ids_usable_as_label_values_are_accepted(string delivery) => Assert.True(Names.IsDeliveryId(delivery));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-abc")]
+    [InlineData("abc-")]
+    [InlineData("a b")]
+    [InlineData("a/b")]
+    [InlineData("a:b")]
+    [InlineData("caf\u00e9")]
+    public void Delivery_ids_that_are_not_label_values_are_refused(string delivery) => Assert.False(Names.IsDeliveryId(delivery));
+
+    [Fact]
+    public void A_delivery_id_longer_than_a_label_value_is_refused()
+    {
+        Assert.True(Names.IsDeliveryId(new string('a', 63)));
+        Assert.False(Names.IsDeliveryId(new string('a', 64)));
+    }
+
+    [Fact]
+    public void A_name_ending_in_a_newline_is_refused()
+    {
+        Assert.False(Names.IsRepository("octo/app\n"));
+        Assert.False(Names.IsGitRef("refs/heads/main\n"));
+        Assert.False(Names.IsDeliveryId("d-42\n"));
+    }
+
+    [Fact]
+    public void A_ref_key_is_the_lower_cased_repository_a_colon_and_the_ref_as_it_is()
+    {
+        Assert.Equal("octo/app:refs/heads/Main", RefKey.For("Octo/App", "refs/heads/Main"));
+    }
+
+    [Theory]
+    [InlineData("octo/app", "refs/heads/main")]
+    [InlineData("Octo-Org/My.Repo", "refs/heads/release/v1+hot#fix")]
+    [InlineData("a/b", "refs/tags/v1.0.0")]
+    public void A_ref_key_splits_back_into_its_repository_and_ref(string repository, string gitRef)
+    {
+        var key = RefKey.For(repository, gitRef);
+
+        Assert.Equal((repository.ToLowerInvariant(), gitRef), RefKey.Split(key));
+        Assert.True(RefKey.TryParse(key, out var parsedRepository, out var parsedRef));
+        Assert.Equal((repository.ToLowerInvariant(), gitRef), (parsedRepository, parsedRef));
+        Assert.Equal(key, RefKey.For(parsedRepository, parsedRef));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(":refs/heads/main")]
+    [InlineData("octo/app:")]
+    public void A_string_that_is_not_a_ref_key_does_not_parse(string key)
+    {
+        Assert.False(RefKey.TryParse(key, out var repository, out var gitRef));
+        Assert.Equal(("", ""), (repository, gitRef));
+        var error = Assert.Throws<ArgumentException>(() => RefKey.Split(key));
+        Assert.Equal("key", error.ParamName);
+    }
+
+    [Fact]
+    public void The_first_colon_splits_a_key()
+    {
+        Assert.Equal(("octo/app", "refs/heads/a:b"), RefKey.Split("octo/app:refs/heads/a:b"));
+    }
+}

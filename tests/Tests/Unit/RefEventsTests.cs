@@ -1,0 +1,154 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Telemetry;
+using CiTrigger.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Runtime;
+using Xunit;
+
+namespace CiTrigger.Tests.Unit;
+
+public sealed class RefEventsTests : IDisposable
+{
+    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
+
+    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly MemoryGrainStorage storage = new();
+    private readonly MemoryRefCatalog catalog = new();
+    private readonly FakeTimeProvider time = new(Now);
+    private readonly Statuses statuses = new();
+
+    /// <summary>The commit statuses reported, in order.</summary>
+    private sealed class Statuses : ICommitStatusReporter
+    {
+        public List<(string Delivery, StatusState State, string Description)> Reported { get; } = [];
+
+        public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null) =>
+            Reported.Add((hookEvent.Delivery, state, description));
+    }
+
+    public void Dispose() => services.Dispose();
+
+    /// <summary>A ref's events as the ref grain builds them, over this test's stores, with at most <paramref name="maxAttempts"/> attempts.</summary>
+    private async Task<RefEvents> OpenAsync(int maxAttempts = 5)
+    {
+        var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
+        var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
+        var history = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), deliveries, 20);
+        var retry = new RetryPolicy(maxAttempts, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), new Random(7));
+        var metrics = new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
+        await events.LoadAsync();
+        return events;
+    }
+
+    private AttemptResult Failed(Exception error) =>
+        new(null, error, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), AttemptRunner.Describe(error), RetryPolicy.IsTransient(error)));
+
+    private AttemptResult Applied() => new([Workflow], null, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false));
+
+    [Fact]
+    public async Task A_transient_failure_keeps_the_event_queued_with_its_attempt_until_its_backoff_has_passed()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(HookEvents.Push(1));
+
+        await events.RecordAsync(events.Pending[0], Failed(new TransientException("GitHub answered 503", retryAfter: TimeSpan.FromSeconds(20))), outOfChain: false);
+
+        var waiting = Assert.Single(events.Pending);
+        Assert.Equal(Now + TimeSpan.FromSeconds(20), waiting.NotBefore);
+        Assert.Equal("GitHub answered 503", Assert.Single(waiting.Attempts).Error);
+        Assert.Empty(events.History.Entries);
+        Assert.Equal(new NextWork(null, false, Now + TimeSpan.FromSeconds(20)), await events.NextAsync(TimeSpan.Zero));
+        time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal("d1", (await events.NextAsync(TimeSpan.Zero)).Entry?.Event.Delivery);
+        using var reopened = await OpenAsync();
+        Assert.Equal(Now + TimeSpan.FromSeconds(20), Assert.Single(reopened.Pending).NotBefore);
+    }
+
+    [Fact]
+    public async Task Without_a_retry_after_the_first_retry_waits_between_half_and_all_of_the_base_delay()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(HookEvents.Push(1));
+
+        await events.RecordAsync(events.Pending[0], Failed(new TransientException("connection reset")), outOfChain: false);
+
+        Assert.InRange(events.Pending[0].NotBefore!.Value, Now + TimeSpan.FromSeconds(0.5), Now + TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task A_permanent_failure_finishes_the_event_as_failed_with_the_reason_and_reports_it()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(HookEvents.Push(1));
+
+        await events.RecordAsync(events.Pending[0], Failed(new ManifestException("document 0 has no kind")), outOfChain: false);
+
+        Assert.Empty(events.Pending);
+        var finished = Assert.Single(events.History.Entries);
+        Assert.Equal((Outcome.Failed, "document 0 has no kind"), (finished.Outcome, finished.Error));
+        Assert.False(Assert.Single(finished.Attempts).Transient);
+        Assert.Equal(("d1", StatusState.Failure, "document 0 has no kind"), statuses.Reported[^1]);
+        Assert.Equal(new NextWork(null, false, null), await events.NextAsync(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task A_transient_failure_at_the_attempt_limit_gives_up_and_says_after_how_many_attempts()
+    {
+        using var events = await OpenAsync(maxAttempts: 3);
+        await events.AddAsync(HookEvents.Push(1));
+
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            await events.RecordAsync(events.Pending[0], Failed(new TransientException("GitHub answered 503")), outOfChain: false);
+            Assert.Equal(attempt, Assert.Single(events.Pending).Attempts.Count);
+        }
+
+        await events.RecordAsync(events.Pending[0], Failed(new TransientException("GitHub answered 503")), outOfChain: false);
+
+        Assert.Empty(events.Pending);
+        var finished = Assert.Single(events.History.Entries);
+        Assert.Equal((Outcome.Failed, "gave up after 3 attempts: GitHub answered 503", 3), (finished.Outcome, finished.Error, finished.Attempts.Count));
+        Assert.Equal(("d1", StatusState.Failure, "gave up after 3 attempts: GitHub answered 503"), statuses.Reported[^1]);
+    }
+
+    [Fact]
+    public async Task A_successful_attempt_finishes_the_event_as_applied_with_its_objects_and_reports_them()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(HookEvents.Push(1));
+        time.Advance(TimeSpan.FromSeconds(3));
+
+        await events.RecordAsync(events.Pending[0], Applied(), outOfChain: true);
+
+        var finished = Assert.Single(events.History.Entries);
+        Assert.Equal((Outcome.Applied, (string?)null, true), (finished.Outcome, finished.Error, finished.OutOfChain));
+        Assert.Equal([Workflow], finished.Objects);
+        Assert.Equal(TimeSpan.FromSeconds(3), finished.EndToEnd);
+        Assert.Equal([("d1", StatusState.Pending, "queued"), ("d1", StatusState.Success, "applied Workflow ci-x7k2p")], statuses.Reported);
+        Assert.Equal(HookEvents.Sha(1), events.History.LastAfter);
+    }
+
+    [Fact]
+    public async Task A_finished_delivery_is_refused_as_a_duplicate_even_after_it_left_the_history()
+    {
+        using (var events = await OpenAsync())
+        {
+            await events.AddAsync(HookEvents.Push(1));
+            await events.RecordAsync(events.Pending[0], Applied(), outOfChain: false);
+            Assert.Equal(EnqueueStatus.Duplicate, await events.RefusalAsync("d1", maxQueueLength: 10));
+        }
+
+        storage.Records.TryRemove("log", out _);
+        using var forgetful = await OpenAsync();
+
+        Assert.Equal(EnqueueStatus.Duplicate, await forgetful.RefusalAsync("d1", maxQueueLength: 10));
+        Assert.Null(await forgetful.RefusalAsync("d2", maxQueueLength: 10));
+    }
+}

@@ -1,0 +1,208 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Runtime;
+using Xunit;
+
+namespace CiTrigger.Tests.Unit;
+
+public class RefHistoryTests
+{
+    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
+
+    /// <summary>One activation's queue, delivery index and history over stores that outlive it.</summary>
+    private sealed class Activation : IDisposable
+    {
+        public Activation(MemoryGrainStorage storage, MemoryRefCatalog catalog, int size = 20)
+        {
+            Queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
+            Deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
+            History = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), Deliveries, size);
+        }
+
+        public PendingQueue Queue { get; }
+
+        public DeliveryIndex Deliveries { get; }
+
+        public RefHistory History { get; }
+
+        public static async Task<Activation> StartAsync(MemoryGrainStorage storage, MemoryRefCatalog catalog, int size = 20)
+        {
+            var activation = new Activation(storage, catalog, size);
+            await activation.Queue.LoadAsync();
+            activation.History.Load();
+            return activation;
+        }
+
+        public Task<int> CompleteAsync(HookEvent e) =>
+            History.CompleteAsync(new HistoryEntry(e, Outcome.Applied, null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, [], [], false), Queue);
+
+        public void Dispose()
+        {
+            Queue.Dispose();
+            History.Dispose();
+        }
+    }
+
+    private static (MemoryGrainStorage Storage, MemoryRefCatalog Catalog, Journal Journal) Stores()
+    {
+        var journal = new Journal();
+        return (new MemoryGrainStorage(journal), new MemoryRefCatalog(journal), journal);
+    }
+
+    [Fact]
+    public async Task Finishing_an_event_records_its_delivery_then_writes_the_history_then_the_queue()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog);
+        await activation.Queue.AddAsync(HookEvents.Pending(1));
+        journal.Clear();
+
+        var removed = await activation.CompleteAsync(HookEvents.Push(1));
+
+        Assert.Equal(1, removed);
+        Assert.Equal(["delivery d1", "write log", "write queue.0"], journal.Entries);
+        Assert.True(activation.History.IsFinished("d1"));
+        Assert.False(activation.Queue.Contains("d1"));
+        Assert.Equal("d1", activation.History.Find("d1")!.Event.Delivery);
+    }
+
+    [Fact]
+    public async Task When_the_delivery_cannot_be_recorded_neither_history_nor_queue_changes()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog);
+        await activation.Queue.AddAsync(HookEvents.Pending(1));
+        journal.Clear();
+        catalog.FailDelivery = _ => true;
+
+        await Assert.ThrowsAsync<IOException>(() => activation.CompleteAsync(HookEvents.Push(1)));
+
+        Assert.Empty(journal.Entries);
+        Assert.False(activation.History.IsFinished("d1"));
+        Assert.Empty(activation.History.Entries);
+        Assert.True(activation.Queue.Contains("d1"));
+    }
+
+    [Fact]
+    public async Task When_the_history_write_fails_the_event_stays_queued_until_the_history_is_written()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog);
+        await activation.Queue.AddAsync(HookEvents.Pending(1));
+        storage.FailWrite = name => name == "log";
+
+        await Assert.ThrowsAsync<IOException>(() => activation.CompleteAsync(HookEvents.Push(1)));
+        using (var meanwhile = await Activation.StartAsync(storage, catalog))
+        {
+            Assert.True(meanwhile.Queue.Contains("d1"));
+            Assert.False(meanwhile.History.IsFinished("d1"));
+        }
+
+        storage.FailWrite = _ => false;
+        journal.Clear();
+        var dropped = await activation.History.DropFinishedAsync(activation.Queue);
+
+        Assert.Equal(1, dropped);
+        Assert.Equal(["write log", "write queue.0"], journal.Entries);
+        using var later = await Activation.StartAsync(storage, catalog);
+        Assert.True(later.History.IsFinished("d1"));
+        Assert.False(later.Queue.Contains("d1"));
+    }
+
+    [Fact]
+    public async Task An_event_finished_in_the_history_but_left_in_the_queue_by_a_crash_is_dropped_by_the_next_activation()
+    {
+        var (storage, catalog, journal) = Stores();
+        using (var crashed = await Activation.StartAsync(storage, catalog))
+        {
+            await crashed.Queue.AddAsync(HookEvents.Pending(1));
+            await crashed.Queue.AddAsync(HookEvents.Pending(2));
+            storage.FailWrite = name => name == "queue.0";
+            await Assert.ThrowsAsync<IOException>(() => crashed.CompleteAsync(HookEvents.Push(1)));
+            storage.FailWrite = _ => false;
+        }
+
+        using var next = await Activation.StartAsync(storage, catalog);
+        Assert.True(next.Queue.Contains("d1"));
+        journal.Clear();
+        var dropped = await next.History.DropFinishedAsync(next.Queue);
+
+        Assert.Equal(1, dropped);
+        Assert.Equal(["write queue.0"], journal.Entries);
+        Assert.Equal(["d2"], next.Queue.Pending.Select(p => p.Event.Delivery));
+        Assert.Equal(0, await next.History.DropFinishedAsync(next.Queue));
+    }
+
+    [Fact]
+    public async Task The_history_keeps_the_newest_entries_up_to_its_size_and_only_those_count_as_finished_in_memory()
+    {
+        var (storage, catalog, _) = Stores();
+        using (var activation = await Activation.StartAsync(storage, catalog, size: 3))
+        {
+            for (var n = 0; n < 5; n++)
+            {
+                await activation.Queue.AddAsync(HookEvents.Pending(n));
+                await activation.CompleteAsync(HookEvents.Push(n));
+            }
+
+            Assert.Equal(["d4", "d3", "d2"], activation.History.Entries.Select(h => h.Event.Delivery));
+            Assert.False(activation.History.IsFinished("d1"));
+            Assert.True(activation.History.IsFinished("d2"));
+        }
+
+        using var reopened = await Activation.StartAsync(storage, catalog, size: 3);
+        Assert.Equal(["d4", "d3", "d2"], reopened.History.Entries.Select(h => h.Event.Delivery));
+        Assert.Equal(["d0", "d1", "d2", "d3", "d4"], catalog.Deliveries.Keys.Order(StringComparer.Ordinal));
+        Assert.True(await reopened.Deliveries.IsKnownAsync("d0"));
+    }
+
+    [Fact]
+    public async Task The_push_chain_moves_with_each_finished_push_and_a_delete_ends_it()
+    {
+        var (storage, catalog, _) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog);
+        Assert.Equal("", activation.History.LastAfter);
+
+        await activation.CompleteAsync(HookEvents.Push(0));
+        await activation.CompleteAsync(HookEvents.Push(1));
+        Assert.Equal(HookEvents.Sha(1), activation.History.LastAfter);
+        using (var reopened = await Activation.StartAsync(storage, catalog))
+        {
+            Assert.Equal(HookEvents.Sha(1), reopened.History.LastAfter);
+        }
+
+        await activation.CompleteAsync(HookEvents.Push(2) with { Delivery = "gone", EventType = "delete", Revision = "", RefDeleted = true });
+        Assert.Equal("", activation.History.LastAfter);
+    }
+
+    [Fact]
+    public async Task A_delivery_recorded_when_it_was_queued_is_not_recorded_again_when_it_finishes()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog);
+        await activation.Deliveries.StoreAsync(HookEvents.Push(1), () => activation.Queue.AddAsync(HookEvents.Pending(1)));
+
+        await activation.CompleteAsync(HookEvents.Push(1));
+
+        Assert.Single(journal.Entries, e => e == "delivery d1");
+    }
+
+    [Fact]
+    public async Task A_delivery_whose_record_failed_when_it_was_queued_is_recorded_before_its_event_finishes()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog);
+        var failures = 1;
+        catalog.FailDelivery = _ => failures-- > 0;
+        await Assert.ThrowsAsync<IOException>(() => activation.Deliveries.StoreAsync(HookEvents.Push(1), () => activation.Queue.AddAsync(HookEvents.Pending(1))));
+        Assert.True(activation.Queue.Contains("d1"), "the event stays stored when only its record failed");
+        journal.Clear();
+
+        await activation.CompleteAsync(HookEvents.Push(1));
+
+        Assert.Equal(["delivery d1", "write log", "write queue.0"], journal.Entries);
+        Assert.Equal(-1, failures);
+    }
+}
