@@ -22,6 +22,7 @@ public static class GatewayExtensions
             .PostConfigure(o => o.Secrets = string.IsNullOrWhiteSpace(o.Secrets) ? configuration["WEBHOOK_SECRET"] : o.Secrets);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate());
         services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<HandlerOptions>()));
+        services.AddSingleton<UnverifiedBodyBudget>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<AdminAccess>();
         services.AddHealthChecks();

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -19,7 +21,13 @@ namespace CiTrigger.Gateway.Webhooks;
 /// revealing first: nothing about the payload is looked at before the signature is verified.
 /// </summary>
 public sealed partial class WebhookReceiver(
-    IGrainFactory grains, IOptions<WebhookOptions> options, EventFilter filter, TriggerMetrics metrics, TimeProvider time, ILogger<WebhookReceiver> logger)
+    IGrainFactory grains,
+    IOptions<WebhookOptions> options,
+    UnverifiedBodyBudget budget,
+    EventFilter filter,
+    TriggerMetrics metrics,
+    TimeProvider time,
+    ILogger<WebhookReceiver> logger)
 {
     public const string EventHeader = "X-GitHub-Event";
     public const string DeliveryHeader = "X-GitHub-Delivery";
@@ -36,16 +44,24 @@ public sealed partial class WebhookReceiver(
     {
         var settings = options.Value;
         var request = http.Request;
-        var body = await ReadBodyAsync(http, settings.MaxPayloadBytes);
-        if (body is null)
+        var (body, outcome) = await WebhookBody.ReadAsync(http, settings.MaxPayloadBytes, budget);
+        using var owned = body;
+        switch (outcome)
         {
-            return Refuse(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {settings.MaxPayloadBytes} bytes");
+            case BodyRead.TooLarge:
+                return Refuse(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {settings.MaxPayloadBytes} bytes");
+            case BodyRead.OverBudget:
+                Log.OverBudget(logger, budget.Capacity);
+                return Refuse(StatusCodes.Status503ServiceUnavailable,
+                    "too many unverified webhook bodies are being received (Webhook:MaxUnverifiedBytes); nothing was acknowledged, retry later");
+            case BodyRead.Broken:
+                return Refuse(StatusCodes.Status400BadRequest, "the body could not be read");
         }
 
         var secrets = settings.SecretKeys;
         if (secrets.Count > 0)
         {
-            switch (WebhookSignature.Verify(body, request.Headers[WebhookSignature.Header], secrets))
+            switch (WebhookSignature.Verify(body.Bytes, request.Headers[WebhookSignature.Header], secrets))
             {
                 case SignatureCheck.Missing:
                     return Refuse(StatusCodes.Status401Unauthorized, $"missing {WebhookSignature.Header} (the SHA-1 X-Hub-Signature alone is not accepted)");
@@ -56,6 +72,7 @@ public sealed partial class WebhookReceiver(
             }
         }
 
+        body.Verified();
         if (eventType.Length == 0)
         {
             return Refuse(StatusCodes.Status400BadRequest, $"missing {EventHeader} header");
@@ -78,7 +95,7 @@ public sealed partial class WebhookReceiver(
         }
 
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Delivery"] = delivery, ["EventType"] = eventType });
-        var (json, problem) = await PayloadAsync(request.ContentType, body, settings.MaxPayloadBytes);
+        var (json, problem) = await PayloadAsync(request.ContentType, body.Bytes, settings.MaxPayloadBytes);
         if (problem is not null)
         {
             return problem.Value;
@@ -159,44 +176,8 @@ public sealed partial class WebhookReceiver(
         }
     }
 
-    /// <summary>The raw body, or null when it is over the limit.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, long limit)
-    {
-        if (http.Request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = limit + 1;
-        }
-
-        using var buffer = new MemoryStream((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit));
-        var chunk = new byte[16 * 1024];
-        try
-        {
-            int read;
-            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                {
-                    return null;
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return null;
-        }
-
-        return buffer.ToArray();
-    }
-
     /// <summary>The JSON payload from either content type GitHub offers.</summary>
-    private static async Task<(byte[] Json, (int, WebhookAnswer)? Problem)> PayloadAsync(string? contentType, byte[] body, long limit)
+    private static async Task<(ReadOnlySequence<byte> Json, (int, WebhookAnswer)? Problem)> PayloadAsync(string? contentType, ReadOnlySequence<byte> body, long limit)
     {
         var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType.Value : null;
         if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
@@ -206,11 +187,11 @@ public sealed partial class WebhookReceiver(
 
         if (!string.Equals(mediaType, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            return ([], Refuse(StatusCodes.Status415UnsupportedMediaType,
+            return (ReadOnlySequence<byte>.Empty, Refuse(StatusCodes.Status415UnsupportedMediaType,
                 $"Content-Type '{contentType}' is neither application/json nor application/x-www-form-urlencoded"));
         }
 
-        using var reader = new FormReader(new MemoryStream(body), Encoding.UTF8)
+        var reader = new FormPipeReader(PipeReader.Create(body), Encoding.UTF8)
         {
             ValueLengthLimit = (int)Math.Min(limit, int.MaxValue),
             KeyLengthLimit = 1024,
@@ -220,12 +201,12 @@ public sealed partial class WebhookReceiver(
         {
             var form = await reader.ReadFormAsync();
             return form.TryGetValue("payload", out var payload) && payload.Count == 1
-                ? (Encoding.UTF8.GetBytes(payload.ToString()), null)
-                : ([], Refuse(StatusCodes.Status400BadRequest, "the form body has no single 'payload' field"));
+                ? (new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(payload.ToString())), null)
+                : (ReadOnlySequence<byte>.Empty, Refuse(StatusCodes.Status400BadRequest, "the form body has no single 'payload' field"));
         }
         catch (InvalidDataException e)
         {
-            return ([], Refuse(StatusCodes.Status400BadRequest, $"the form body is malformed: {e.Message}"));
+            return (ReadOnlySequence<byte>.Empty, Refuse(StatusCodes.Status400BadRequest, $"the form body is malformed: {e.Message}"));
         }
     }
 
@@ -251,6 +232,9 @@ public sealed partial class WebhookReceiver(
 
         [LoggerMessage(102, LogLevel.Debug, "Ignored {Delivery}: {Reason}")]
         public static partial void Ignored(ILogger logger, string delivery, string reason);
+
+        [LoggerMessage(104, LogLevel.Warning, "A webhook was answered 503: unverified bodies in flight would exceed {Capacity} bytes (Webhook:MaxUnverifiedBytes)")]
+        public static partial void OverBudget(ILogger logger, long capacity);
 
         [LoggerMessage(103, LogLevel.Warning, "Could not store {Delivery} for {Key}; answered 503")]
         public static partial void Unavailable(ILogger logger, Exception? error, string delivery, string key);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.EndToEnd;
@@ -11,15 +10,9 @@ using Xunit;
 
 namespace CiTrigger.Tests.Operations;
 
-public partial class MetricsTests
+public class MetricsTests
 {
-    /// <summary>The sum of the samples of <paramref name="metric"/> whose labels include all of <paramref name="labels"/>; null if none.</summary>
-    private static double? Sample(string scrape, string metric, params string[] labels) =>
-        scrape.Split('\n')
-            .Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) || l.StartsWith(metric + " ", StringComparison.Ordinal))
-            .Where(l => labels.All(label => l.Contains(label, StringComparison.Ordinal)))
-            .Select(l => double.Parse(SampleValue().Match(l).Groups[1].Value, CultureInfo.InvariantCulture))
-            .Aggregate((double?)null, (sum, value) => (sum ?? 0) + value);
+    private static double? Sample(string scrape, string metric, params string[] labels) => PrometheusText.Sample(scrape, metric, labels);
 
     /// <summary>
     /// A process of its own: meters are process-wide, and other tests' in-process services would add to the counts.
@@ -70,7 +63,4 @@ public partial class MetricsTests
         Assert.Equal(2, Sample(scrape, "citrigger_events_end_to_end_duration_seconds_count"));
         Assert.True(Sample(scrape, "orleans_catalog_activations") > 0, "the Orleans runtime's own meters are exported");
     }
-
-    [GeneratedRegex(@"\}?\s([0-9.eE+-]+|NaN)(\s\d+)?$")]
-    private static partial Regex SampleValue();
 }

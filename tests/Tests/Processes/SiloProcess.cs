@@ -36,7 +36,10 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SiloProcess> StartAsync(IDictionary<string, string> settings, int? httpPort = null)
+    /// <param name="settings">Configuration keys, passed on the command line.</param>
+    /// <param name="httpPort">The loopback port to listen on; a free one when null.</param>
+    /// <param name="environment">Variables for the runtime (e.g. <c>DOTNET_GCHeapHardLimit</c>).</param>
+    public static async Task<SiloProcess> StartAsync(IDictionary<string, string> settings, int? httpPort = null, IDictionary<string, string>? environment = null)
     {
         var port = httpPort ?? FreePorts.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -51,6 +54,11 @@ public sealed class SiloProcess : IAsyncDisposable
         foreach (var (key, value) in settings)
         {
             start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");
