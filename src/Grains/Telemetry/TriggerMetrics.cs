@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using CiTrigger.Grains.Events;
 
 namespace CiTrigger.Grains.Telemetry;
 
@@ -32,8 +33,19 @@ public sealed class TriggerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800] });
     }
 
+    /// <summary>
+    /// <paramref name="eventType"/> is what the caller sent, before any signature check: only the event names
+    /// this service knows become label values, everything else is <c>other</c>, so nobody can grow the series
+    /// without bound by inventing names.
+    /// </summary>
     public void Received(string eventType, int status) =>
-        webhooks.Add(1, new("event", eventType.Length == 0 ? "(none)" : eventType), new("status", status));
+        webhooks.Add(1, new("event", eventType switch
+        {
+            "" => "(none)",
+            "ping" => "ping",
+            _ when GitHubEventReader.SupportedEvents.Contains(eventType) => eventType,
+            _ => "other",
+        }), new("status", status));
 
     /// <summary>Activations add their pending events when they load them and remove them when they go.</summary>
     public void QueueDepthChanged(int delta) => queueDepth.Add(delta);

@@ -63,4 +63,64 @@ public class MetricsTests
         Assert.Equal(2, Sample(scrape, "citrigger_events_end_to_end_duration_seconds_count"));
         Assert.True(Sample(scrape, "orleans_catalog_activations") > 0, "the Orleans runtime's own meters are exported");
     }
+
+    /// <summary>
+    /// Label values never come from what an unauthenticated caller sends: unknown event names count as
+    /// <c>other</c>, and ASP.NET Core's own meters label unmatched paths and unknown methods by fixed values.
+    /// </summary>
+    [Fact]
+    public async Task Three_thousand_unsigned_requests_with_invented_names_leave_the_scrape_within_a_few_KB_of_its_size()
+    {
+        await using var github = await FakeGitHubApi.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("citrigger-labels-").FullName;
+        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
+            ["Kubernetes:DryRun"] = "true",
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+        });
+        var invented = new List<string>();
+        HttpRequestMessage Invented(int n)
+        {
+            var name = "e" + Guid.NewGuid().ToString("N")[..12];
+            lock (invented)
+            {
+                invented.Add(name);
+            }
+
+            return (n % 3) switch
+            {
+                0 => new HttpRequestMessage(new HttpMethod("M" + name.ToUpperInvariant()), $"/webhooks/{name}"),
+                1 => new HttpRequestMessage(HttpMethod.Get, $"/{name}/{n}"),
+                _ => TriggerHost.Webhook(n % 2 == 0 ? name : name.ToUpperInvariant() + "-!", Encoding.UTF8.GetBytes("{}"), "application/json", name, secret: null),
+            };
+        }
+
+        async Task Send(int n)
+        {
+            using var request = Invented(n);
+            using var response = await silo.Client.SendAsync(request);
+        }
+
+        // One of each kind first, and a scrape, so the series they legitimately add (event "other" with 401,
+        // 404s, the unknown method, the scrape's own duration) exist before the size is taken.
+        for (var n = 0; n < 6; n++)
+        {
+            await Send(n);
+        }
+
+        var before = await Eventually.Until(async () => await silo.Client.GetStringAsync("/metrics") is var scrape
+            && Sample(scrape, "http_server_request_duration_seconds_count", "http_route=\"/metrics\"") > 0 ? scrape : null,
+            TimeSpan.FromSeconds(10), "a scrape that counts an earlier scrape");
+        await Parallel.ForEachAsync(Enumerable.Range(6, 3000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (n, _) => await Send(n));
+        var after = await silo.Client.GetStringAsync("/metrics");
+
+        TestContext.Current.TestOutputHelper!.WriteLine($"scrape: {before.Length} bytes before, {after.Length} after");
+        Assert.InRange(after.Length - before.Length, 0, 4096);
+        Assert.Equal(Enumerable.Range(0, 3006).Count(n => n % 3 == 2), Sample(after, "citrigger_webhooks_received_total", "event=\"other\"", "status=\"401\""));
+        Assert.DoesNotContain(invented, name => after.Contains(name, StringComparison.OrdinalIgnoreCase));
+    }
 }
