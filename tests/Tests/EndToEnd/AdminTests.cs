@@ -47,7 +47,7 @@ public class AdminTests
     [InlineData("203.0.113.9", StatusCodes.Status403Forbidden)]
     public async Task Without_a_token_only_loopback_callers_are_served(string remote, int? refusal)
     {
-        var access = new AdminAccess(Options.Create(new AdminOptions()));
+        var access = new AdminAccess(Options.Create(new AdminOptions()), TimeProvider.System);
         var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
         http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
         http.Response.Body = new MemoryStream();
