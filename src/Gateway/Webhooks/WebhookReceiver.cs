@@ -244,8 +244,13 @@ public sealed partial class WebhookReceiver(
 /// <summary>The webhook endpoint's JSON answer.</summary>
 public sealed record WebhookAnswer(string Status, string? Delivery, string? Key, string? Reason)
 {
+    /// <summary>
+    /// The answer is <c>application/json</c>, never HTML, so characters stay as written (<c>'after'</c>, not
+    /// <c>\u0027after\u0027</c>): the default encoder's HTML escaping only garbles what GitHub shows.
+    /// </summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }

@@ -42,8 +42,7 @@ public sealed class TriggerMetrics
         webhooks.Add(1, new("event", eventType switch
         {
             "" => "(none)",
-            "ping" => "ping",
-            _ when GitHubEventReader.SupportedEvents.Contains(eventType) => eventType,
+            _ when GitHubEventReader.KnownEvents.Contains(eventType) => eventType,
             _ => "other",
         }), new("status", status));
 

@@ -1,4 +1,5 @@
 using System.Net;
+using CiTrigger.Grains;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage;
 using k8s;
@@ -20,6 +21,14 @@ public static class OrleansHosting
     /// </summary>
     public static WebApplicationBuilder AddTriggerSilo(this WebApplicationBuilder builder)
     {
+        const string Membership = OrleansOptions.Section + ":Membership";
+        var unreadable = ConfigurationValues.Problems(builder.Configuration, OrleansOptions.Section, typeof(OrleansOptions))
+            .Concat(ConfigurationValues.Problems(builder.Configuration, Membership, typeof(ClusterMembershipOptions))).ToList();
+        if (unreadable.Count > 0)
+        {
+            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), unreadable);
+        }
+
         var options = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         var redisConnection = builder.Configuration.GetConnectionString("Redis");
         var failures = options.Validate(redisConnection).ToList();
@@ -45,7 +54,7 @@ public static class OrleansHosting
             }
 
             // Failure detection (ProbeTimeout, NumMissedProbesLimit, ...) as Orleans names it, for clusters that must fail over faster.
-            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(OrleansOptions.Section + ":Membership"));
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(Membership));
             if (options.CollectionAge is { } age)
             {
                 silo.Configure<GrainCollectionOptions>(g => g.CollectionAge = age);
