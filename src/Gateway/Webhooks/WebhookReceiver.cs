@@ -7,7 +7,6 @@ using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Events;
 using CiTrigger.Grains.Telemetry;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
