@@ -22,10 +22,11 @@ public static class GatewayExtensions
     {
         services.AddValidatedOptions<WebhookOptions>(WebhookOptions.Section, o => o.Validate())
             .PostConfigure(o => o.Secrets = string.IsNullOrWhiteSpace(o.Secrets) ? configuration["WEBHOOK_SECRET"] : o.Secrets);
-        services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate(runsInPod: !string.IsNullOrEmpty(configuration["KUBERNETES_SERVICE_HOST"])));
         services.AddValidatedOptions<FilterOptions>(FilterOptions.Section, o => o.Validate());
         services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<IOptions<FilterOptions>>().Value));
         services.AddSingleton<WebhookMetrics>();
+        services.AddSingleton<UnverifiedBodyBudget>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<AdminAccess>();
         services.ConfigureHttpJsonOptions(AdminResults.Configure);
@@ -40,6 +41,7 @@ public static class GatewayExtensions
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         app.MapAdmin();
+        app.MapAdminLogin();
         app.MapUi();
         return app;
     }

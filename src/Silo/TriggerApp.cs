@@ -67,7 +67,7 @@ public static class TriggerApp
         ["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-ddTHH:mm:ss.fffZ ",
     };
 
-    /// <summary>Runs until stopped; a configuration error ends the process with one line naming the key.</summary>
+    /// <summary>Runs until stopped; a configuration error or a port in use ends the process with one line.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         try
@@ -76,12 +76,17 @@ public static class TriggerApp
 
             // Checked before anything starts, so a bad value costs one line, not a half-started silo.
             app.Services.GetRequiredService<IStartupValidator>().Validate();
+            if (PortCheck.FirstInUse(app.Configuration["urls"], app.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions()) is { } inUse)
+            {
+                await Console.Error.WriteLineAsync(inUse);
+                return 2;
+            }
             await app.RunAsync();
             return 0;
         }
-        catch (OptionsValidationException e)
+        catch (Exception e) when (StartupFailure.Describe(e) is { } line)
         {
-            await Console.Error.WriteLineAsync("configuration error: " + string.Join("; ", e.Failures));
+            await Console.Error.WriteLineAsync(line);
             return 2;
         }
     }

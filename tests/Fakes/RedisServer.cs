@@ -32,7 +32,11 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="persistence">
+    /// Persistence settings (e.g. the arguments of the Kubernetes base) in place of the default of none;
+    /// the files then go to a directory of their own.
+    /// </param>
+    public static async Task<RedisServer> StartAsync(IReadOnlyList<string>? persistence = null)
     {
         var port = FreePorts.Next();
         var start = new ProcessStartInfo("redis-server")
@@ -41,7 +45,10 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" })
+        string[] where = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--daemonize", "no"];
+        foreach (var arg in where.Concat(persistence is null
+            ? ["--save", "", "--appendonly", "no"]
+            : [.. persistence, "--dir", Directory.CreateTempSubdirectory("redis-").FullName]))
         {
             start.ArgumentList.Add(arg);
         }
@@ -83,6 +90,24 @@ public sealed class RedisServer : IAsyncDisposable
 
         await process.WaitForExitAsync();
         process.Dispose();
+    }
+
+    /// <summary>One command over RESP, answered with its reply lines (for checks; the service uses StackExchange.Redis).</summary>
+    public async Task<string[]> CommandAsync(params string[] words)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", Port);
+        var stream = client.GetStream();
+        var request = new StringBuilder($"*{words.Length}\r\n");
+        foreach (var word in words)
+        {
+            request.Append(System.Globalization.CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(word)}\r\n{word}\r\n");
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+        var buffer = new byte[4096];
+        var read = await stream.ReadAsync(buffer);
+        return Encoding.UTF8.GetString(buffer, 0, read).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
     }
 
     private bool Pings()

@@ -41,7 +41,10 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the process with <paramref name="settings"/> as <c>--key=value</c> arguments and returns once it answers <c>/readyz</c>.</summary>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int? httpPort = null)
+    /// <param name="settings">Configuration keys, passed on the command line.</param>
+    /// <param name="httpPort">The loopback port to listen on; a free one when null.</param>
+    /// <param name="environment">Variables for the runtime (e.g. <c>DOTNET_GCHeapHardLimit</c>).</param>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int? httpPort = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = httpPort ?? FreePorts.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -56,6 +59,16 @@ public sealed class SiloProcess : IAsyncDisposable
         foreach (var (key, value) in settings)
         {
             start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");

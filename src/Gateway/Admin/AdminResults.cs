@@ -27,9 +27,15 @@ public sealed record RepositoryActionResult(string Repository, string Message);
 
 public static class AdminResults
 {
-    /// <summary>camelCase names, enums as strings: the field names the README documents.</summary>
-    public static void Configure(JsonOptions options) =>
+    /// <summary>
+    /// camelCase names, enums as strings: the field names the README documents. The answers are
+    /// <c>application/json</c>, never HTML, so characters stay as written (<c>'prod'</c>, not <c>\u0027prod\u0027</c>).
+    /// </summary>
+    public static void Configure(JsonOptions options)
+    {
         options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        options.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+    }
 
     public static BadRequest<AdminError> BadRequest(string error) => TypedResults.BadRequest(new AdminError(error));
 

@@ -16,6 +16,9 @@ public static class GitHubEventReader
     public static readonly IReadOnlySet<string> SupportedEvents =
         new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite" };
 
+    /// <summary>Every event name the service knows: the supported ones and GitHub's <c>ping</c>.</summary>
+    public static readonly IReadOnlySet<string> KnownEvents = new HashSet<string>(SupportedEvents.Append("ping"), StringComparer.Ordinal);
+
     public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt)
     {
         if (payload.ValueKind != JsonValueKind.Object)

@@ -95,7 +95,8 @@ public static class UiEndpoints
     private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Act(HttpContext http, IGrainFactory grains, UiPages pages, IAntiforgery antiforgery, string owner, string repo, string path)
     {
         var page = pages.Context(http);
-        if (!CrossSite.IsSameOrigin(http.Request))
+        // The browser's word first (Sec-Fetch-Site, else Origin), then the form's token: either alone can be missing or stale.
+        if (!AdminAccess.IsSameOrigin(http.Request))
         {
             return Page(Layout.Message(page, "Refused", "This form was sent from another site; nothing was done."), StatusCodes.Status403Forbidden);
         }

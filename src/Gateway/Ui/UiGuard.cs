@@ -25,24 +25,3 @@ public sealed class UiHeaders : IEndpointFilter
         return next(context);
     }
 }
-
-/// <summary>Cross-site request checks for the page's forms, beside the antiforgery token.</summary>
-public static class CrossSite
-{
-    /// <summary>
-    /// False when the browser says the request came from another site: <c>Sec-Fetch-Site</c> when it sends
-    /// one, else an <c>Origin</c> naming another host. Without either (not a browser) the token decides.
-    /// </summary>
-    public static bool IsSameOrigin(HttpRequest request)
-    {
-        var site = request.Headers["Sec-Fetch-Site"].ToString();
-        if (site.Length > 0)
-        {
-            return site is "same-origin" or "none";
-        }
-
-        var origin = request.Headers.Origin.ToString();
-        return origin.Length == 0
-            || (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
-    }
-}

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Webhooks;
@@ -14,6 +15,16 @@ public sealed class WebhookMetrics
         webhooks = meter.CreateCounter<long>("citrigger.webhooks.received", "{webhook}", "Webhooks received, by event type and HTTP status answered");
     }
 
+    /// <summary>
+    /// <paramref name="eventType"/> is what the caller sent, before any signature check: only the event names
+    /// this service knows become label values, everything else is <c>other</c>, so nobody can grow the series
+    /// without bound by inventing names.
+    /// </summary>
     public void Received(string eventType, int status) =>
-        webhooks.Add(1, new("event", eventType.Length == 0 ? "(none)" : eventType), new("status", status));
+        webhooks.Add(1, new("event", eventType switch
+        {
+            "" => "(none)",
+            _ when GitHubEventReader.KnownEvents.Contains(eventType) => eventType,
+            _ => "other",
+        }), new("status", status));
 }

@@ -15,10 +15,19 @@ public sealed class WebhookOptions
     public long MaxPayloadBytes { get; set; } = 26_214_400;
 
     /// <summary>
+    /// Memory all bodies not yet verified may hold together; beyond it the newcomer is answered 503. Room for
+    /// two bodies of the largest size GitHub sends, a small part of the pod's heap.
+    /// </summary>
+    public long MaxUnverifiedBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>
     /// How long the gateway waits for the ref grain to store an event before answering 503. Well under
     /// GitHub's 10 s delivery timeout, and under Orleans' 30 s default.
     /// </summary>
     public TimeSpan AcceptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>What the pooled segments of one body may hold beyond its bytes.</summary>
+    private const long BufferSlack = 2 * 1024 * 1024;
 
     public IReadOnlyList<byte[]> SecretKeys =>
         [.. (Secrets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -34,6 +43,11 @@ public sealed class WebhookOptions
         if (MaxPayloadBytes < 1024)
         {
             yield return $"{Section}:MaxPayloadBytes: must be at least 1024 (was {MaxPayloadBytes})";
+        }
+
+        if (MaxUnverifiedBytes < MaxPayloadBytes + BufferSlack)
+        {
+            yield return $"{Section}:MaxUnverifiedBytes: must be at least {Section}:MaxPayloadBytes + {BufferSlack} (room for one whole body and its buffers; was {MaxUnverifiedBytes})";
         }
 
         if (AcceptTimeout <= TimeSpan.Zero || AcceptTimeout >= TimeSpan.FromSeconds(10))

@@ -1,9 +1,10 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
-using CiTrigger.Gateway.Events;
 using CiTrigger.Grains.Abstractions;
-using Microsoft.AspNetCore.Http.Features;
+using CiTrigger.Gateway.Events;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,13 @@ namespace CiTrigger.Gateway.Webhooks;
 /// revealing first: nothing about the payload is looked at before the signature is verified.
 /// </summary>
 public sealed partial class WebhookReceiver(
-    IGrainFactory grains, IOptions<WebhookOptions> options, EventFilter filter, WebhookMetrics metrics, TimeProvider time, ILogger<WebhookReceiver> logger)
+    IGrainFactory grains,
+    IOptions<WebhookOptions> options,
+    UnverifiedBodyBudget budget,
+    EventFilter filter,
+    WebhookMetrics metrics,
+    TimeProvider time,
+    ILogger<WebhookReceiver> logger)
 {
     public const string EventHeader = "X-GitHub-Event";
     public const string DeliveryHeader = "X-GitHub-Delivery";
@@ -34,16 +41,24 @@ public sealed partial class WebhookReceiver(
     {
         var settings = options.Value;
         var request = http.Request;
-        var body = await ReadBodyAsync(http, settings.MaxPayloadBytes);
-        if (body is null)
+        var (body, outcome) = await WebhookBody.ReadAsync(http, settings.MaxPayloadBytes, budget);
+        using var owned = body;
+        switch (outcome)
         {
-            return Refuse(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {settings.MaxPayloadBytes} bytes");
+            case BodyRead.TooLarge:
+                return Refuse(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {settings.MaxPayloadBytes} bytes");
+            case BodyRead.OverBudget:
+                Log.OverBudget(logger, budget.Capacity);
+                return Refuse(StatusCodes.Status503ServiceUnavailable,
+                    "too many unverified webhook bodies are being received (Webhook:MaxUnverifiedBytes); nothing was acknowledged, retry later");
+            case BodyRead.Broken:
+                return Refuse(StatusCodes.Status400BadRequest, "the body could not be read");
         }
 
         var secrets = settings.SecretKeys;
         if (secrets.Count > 0)
         {
-            switch (WebhookSignature.Verify(body, request.Headers[WebhookSignature.Header], secrets))
+            switch (WebhookSignature.Verify(body.Bytes, request.Headers[WebhookSignature.Header], secrets))
             {
                 case SignatureCheck.Missing:
                     return Refuse(StatusCodes.Status401Unauthorized, $"missing {WebhookSignature.Header} (the SHA-1 X-Hub-Signature alone is not accepted)");
@@ -54,6 +69,7 @@ public sealed partial class WebhookReceiver(
             }
         }
 
+        body.Verified();
         if (eventType.Length == 0)
         {
             return Refuse(StatusCodes.Status400BadRequest, $"missing {EventHeader} header");
@@ -76,7 +92,8 @@ public sealed partial class WebhookReceiver(
         }
 
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Delivery"] = delivery, ["EventType"] = eventType });
-        var (json, problem) = Payload(request.ContentType, body);
+        // Verified now: a copy bounded by Webhook:MaxPayloadBytes is what a signed sender can cost.
+        var (json, problem) = Payload(request.ContentType, body.Bytes.ToArray());
         if (problem is not null)
         {
             return problem.Value;
@@ -157,42 +174,6 @@ public sealed partial class WebhookReceiver(
         }
     }
 
-    /// <summary>The raw body, or null when it is over the limit.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, long limit)
-    {
-        if (http.Request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = limit + 1;
-        }
-
-        using var buffer = new MemoryStream((int)Math.Min(http.Request.ContentLength ?? 16 * 1024, limit));
-        var chunk = new byte[16 * 1024];
-        try
-        {
-            int read;
-            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                {
-                    return null;
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return null;
-        }
-
-        return buffer.ToArray();
-    }
-
     /// <summary>
     /// The JSON payload from either content type GitHub offers, as valid UTF-8 (RFC 8259): System.Text.Json
     /// checks UTF-8 only when a string is read, so a bad byte would otherwise surface later as a 500.
@@ -242,6 +223,9 @@ public sealed partial class WebhookReceiver(
         [LoggerMessage(102, LogLevel.Debug, "Ignored {Delivery}: {Reason}")]
         public static partial void Ignored(ILogger logger, string delivery, string reason);
 
+        [LoggerMessage(104, LogLevel.Warning, "A webhook was answered 503: unverified bodies in flight would exceed {Capacity} bytes (Webhook:MaxUnverifiedBytes)")]
+        public static partial void OverBudget(ILogger logger, long capacity);
+
         [LoggerMessage(103, LogLevel.Warning, "Could not store {Delivery} for {Key}; answered 503")]
         public static partial void Unavailable(ILogger logger, Exception? error, string delivery, string key);
     }
@@ -250,8 +234,13 @@ public sealed partial class WebhookReceiver(
 /// <summary>The webhook endpoint's JSON answer.</summary>
 public sealed record WebhookAnswer(string Status, string? Delivery, string? Key, string? Reason)
 {
+    /// <summary>
+    /// The answer is <c>application/json</c>, never HTML, so characters stay as written (<c>'after'</c>, not
+    /// <c>\u0027after\u0027</c>): the default encoder's HTML escaping only garbles what GitHub shows.
+    /// </summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }

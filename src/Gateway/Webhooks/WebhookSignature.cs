@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace CiTrigger.Gateway.Webhooks;
@@ -20,7 +21,11 @@ public static class WebhookSignature
     public const string Header = "X-Hub-Signature-256";
     private const string Prefix = "sha256=";
 
-    public static SignatureCheck Verify(ReadOnlySpan<byte> body, string? header, IReadOnlyList<byte[]> secrets)
+    public static SignatureCheck Verify(byte[] body, string? header, IReadOnlyList<byte[]> secrets) =>
+        Verify(new ReadOnlySequence<byte>(body), header, secrets);
+
+    /// <summary>Checks a body held in segments, as the receiver reads it, without joining them.</summary>
+    public static SignatureCheck Verify(ReadOnlySequence<byte> body, string? header, IReadOnlyList<byte[]> secrets)
     {
         if (string.IsNullOrEmpty(header))
         {
@@ -29,7 +34,7 @@ public static class WebhookSignature
 
         Span<byte> claimed = stackalloc byte[32];
         if (!header.StartsWith(Prefix, StringComparison.Ordinal) || header.Length != Prefix.Length + 64
-            || Convert.FromHexString(header.AsSpan(Prefix.Length), claimed, out _, out var written) != System.Buffers.OperationStatus.Done
+            || Convert.FromHexString(header.AsSpan(Prefix.Length), claimed, out _, out var written) != OperationStatus.Done
             || written != 32)
         {
             return SignatureCheck.Malformed;
@@ -39,7 +44,13 @@ public static class WebhookSignature
         var match = false;
         foreach (var secret in secrets)
         {
-            HMACSHA256.HashData(secret, body, actual);
+            using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
+            foreach (var segment in body)
+            {
+                hmac.AppendData(segment.Span);
+            }
+
+            hmac.GetHashAndReset(actual);
             match |= CryptographicOperations.FixedTimeEquals(actual, claimed);
         }
 

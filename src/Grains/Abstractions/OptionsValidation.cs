@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,18 @@ public static class OptionsValidation
         where T : class
     {
         services.AddSingleton<IValidateOptions<T>>(new Validator<T>(validate));
-        return services.AddOptions<T>().BindConfiguration(section).ValidateOnStart();
+
+        // Registered before the binding, so a value it cannot convert is reported by key before the binder throws.
+        return services.AddOptions<T>()
+            .Configure<IConfiguration>((_, configuration) =>
+            {
+                if (ConfigurationValues.Problems(configuration, section, typeof(T)).ToList() is { Count: > 0 } problems)
+                {
+                    throw new OptionsValidationException(section, typeof(T), problems);
+                }
+            })
+            .BindConfiguration(section)
+            .ValidateOnStart();
     }
 
     /// <summary>A comma-separated configuration value as its trimmed, non-empty items.</summary>

@@ -1,4 +1,6 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
@@ -11,15 +13,36 @@ namespace CiTrigger.Silo.Cli;
 /// </summary>
 public static class AnnotateCommand
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    /// <summary>Characters stay as they are (<c>'</c>, not <c>\u0027</c>): the output is YAML for kubectl, never HTML.</summary>
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static readonly IReadOnlyList<CommandOption> Options =
+    [
+        new("file", "MANIFEST.yaml", "the manifest to annotate", Required: true),
+        new("event", "TYPE", $"the event type: {string.Join(", ", GitHubEventReader.SupportedEvents)}", Required: true),
+        new("repo", "OWNER/NAME", "the repository", Required: true),
+        new("ref", "REF", "the full ref, e.g. refs/heads/main", Required: true),
+        new("action", "A", "the event's action, e.g. rerequested"),
+        new("revision", "SHA", "the commit the event is about"),
+        new("before", "SHA", "the commit before a push"),
+        new("repo-url", "URL", "git URL of the repository (default git://github.com/OWNER/NAME.git)"),
+        new("repo-ssh", "URL", "SSH URL of the repository (default git@github.com:OWNER/NAME.git)"),
+        new("delivery", "ID", "the delivery id (default local-<random>)"),
+    ];
 
     public static async Task<int> RunAsync(CommandArgs args, TextWriter output, TextWriter error)
     {
         var repo = args.Required("repo");
         var gitRef = args.Required("ref");
+        var eventType = args.Required("event");
+        if (!GitHubEventReader.SupportedEvents.Contains(eventType))
+        {
+            throw new UsageException($"--event: '{eventType}' is not an event type this service handles ({string.Join(", ", GitHubEventReader.SupportedEvents)})");
+        }
+
         var hookEvent = new HookEvent(
             args.Optional("delivery") ?? "local-" + Guid.NewGuid().ToString("N")[..12],
-            args.Required("event"),
+            eventType,
             args.Optional("action") ?? "",
             repo,
             args.Optional("repo-url") ?? $"git://github.com/{repo}.git",
@@ -32,7 +55,8 @@ public static class AnnotateCommand
             DateTimeOffset.UtcNow);
         try
         {
-            var documents = ManifestReader.Read(await File.ReadAllBytesAsync(args.Required("file")), new ManifestOptions().Limits);
+            var limits = new ManifestOptions().Limits;
+            var documents = ManifestReader.Read(await InputFile.ReadAsync(args.Required("file"), limits.MaxBytes, "Handler:MaxManifestBytes"), limits);
             for (var i = 0; i < documents.Count; i++)
             {
                 await output.WriteLineAsync("---");

@@ -1,27 +1,36 @@
 namespace CiTrigger.Silo.Cli;
 
-/// <summary><c>--name value</c> and <c>--flag</c> options; <c>--Section:Key=value</c> pass through as configuration.</summary>
+/// <summary>An option a subcommand takes: <c>--name VALUE</c>, or a flag when <see cref="Value"/> is null.</summary>
+public sealed record CommandOption(string Name, string? Value, string Help, bool Required = false);
+
+/// <summary>
+/// The options of one subcommand, checked against what it declares: an unknown option or a missing value
+/// is a usage error, never silently ignored. <c>--Section:Key=value</c> passes through as configuration
+/// for commands that read the service's configuration.
+/// </summary>
 public sealed class CommandArgs
 {
     private readonly Dictionary<string, string?> values = new(StringComparer.Ordinal);
 
     public List<string> Configuration { get; } = [];
 
-    public static CommandArgs Parse(string[] args)
+    public static CommandArgs Parse(string[] args, IReadOnlyList<CommandOption> options, bool takesConfiguration = false)
     {
         var parsed = new CommandArgs();
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
             {
                 throw new UsageException($"unexpected argument '{arg}'");
             }
 
-            if (arg.Contains(':', StringComparison.Ordinal))
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? arg[2..] : arg[2..equals];
+            if (takesConfiguration && name.Contains(':', StringComparison.Ordinal))
             {
                 parsed.Configuration.Add(arg);
-                if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Length)
+                if (equals < 0 && i + 1 < args.Length)
                 {
                     parsed.Configuration.Add(args[++i]);
                 }
@@ -29,9 +38,29 @@ public sealed class CommandArgs
                 continue;
             }
 
-            var name = arg[2..];
-            var hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
-            parsed.values[name] = hasValue ? args[++i] : null;
+            var option = options.FirstOrDefault(o => o.Name == name)
+                ?? throw new UsageException($"unknown option --{name}");
+            if (parsed.values.ContainsKey(name))
+            {
+                throw new UsageException($"--{name} is given twice");
+            }
+
+            if (option.Value is null)
+            {
+                parsed.values[name] = equals < 0 ? null : throw new UsageException($"--{name} takes no value");
+            }
+            else if (equals >= 0)
+            {
+                parsed.values[name] = arg[(equals + 1)..];
+            }
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                parsed.values[name] = args[++i];
+            }
+            else
+            {
+                throw new UsageException($"--{name} needs a value ({option.Value})");
+            }
         }
 
         return parsed;

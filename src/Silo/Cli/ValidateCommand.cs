@@ -1,3 +1,4 @@
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 
@@ -18,6 +19,11 @@ public static class ValidateCommand
         "ClusterWorkflowTemplate",
     ];
 
+    public static readonly IReadOnlyList<CommandOption> Options =
+    [
+        new("file", "MANIFEST.yaml", "the manifest to check", Required: true),
+    ];
+
     public static async Task<int> RunAsync(CommandArgs args, TextWriter output, TextWriter error)
     {
         var file = args.Required("file");
@@ -26,6 +32,12 @@ public static class ValidateCommand
             .AddEnvironmentVariables()
             .AddCommandLine([.. args.Configuration])
             .Build();
+        if (ConfigurationValues.Problems(configuration, ManifestOptions.Section, typeof(ManifestOptions)).FirstOrDefault() is { } unreadable)
+        {
+            await error.WriteLineAsync($"validate: configuration error: {unreadable}");
+            return 2;
+        }
+
         var options = configuration.GetSection(ManifestOptions.Section).Get<ManifestOptions>() ?? new ManifestOptions();
         if (options.Validate().FirstOrDefault() is { } invalid)
         {
@@ -35,7 +47,7 @@ public static class ValidateCommand
 
         try
         {
-            var documents = ManifestReader.Read(await File.ReadAllBytesAsync(file), options.Limits);
+            var documents = ManifestReader.Read(await InputFile.ReadAsync(file, options.MaxManifestBytes, "Handler:MaxManifestBytes"), options.Limits);
             if (documents.Count == 0)
             {
                 throw new ManifestException("the file holds no documents");

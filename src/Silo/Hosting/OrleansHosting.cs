@@ -1,4 +1,5 @@
 using System.Net;
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Storage.Redis;
 using CiTrigger.Grains.Storage.Sqlite;
 using k8s;
@@ -17,6 +18,14 @@ public static class OrleansHosting
     /// </summary>
     public static WebApplicationBuilder AddTriggerSilo(this WebApplicationBuilder builder)
     {
+        const string Membership = OrleansOptions.Section + ":Membership";
+        var unreadable = ConfigurationValues.Problems(builder.Configuration, OrleansOptions.Section, typeof(OrleansOptions))
+            .Concat(ConfigurationValues.Problems(builder.Configuration, Membership, typeof(ClusterMembershipOptions))).ToList();
+        if (unreadable.Count > 0)
+        {
+            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), unreadable);
+        }
+
         var options = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
         var redisConnection = builder.Configuration.GetConnectionString("Redis");
         var failures = options.Validate(redisConnection).ToList();
@@ -42,7 +51,7 @@ public static class OrleansHosting
             }
 
             // Failure detection (ProbeTimeout, NumMissedProbesLimit, ...) as Orleans names it, for clusters that must fail over faster.
-            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(OrleansOptions.Section + ":Membership"));
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(Membership));
             if (options.CollectionAge is { } age)
             {
                 silo.Configure<GrainCollectionOptions>(g => g.CollectionAge = age);

@@ -48,7 +48,7 @@ public class AdminTests
     [InlineData("203.0.113.9", StatusCodes.Status403Forbidden)]
     public async Task Without_a_token_only_loopback_callers_are_served(string remote, int? refusal)
     {
-        var access = new AdminAccess(Options.Create(new AdminOptions()));
+        var access = new AdminAccess(Options.Create(new AdminOptions()), TimeProvider.System);
         var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
         http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
         http.Response.Body = new MemoryStream();
@@ -112,5 +112,20 @@ public class AdminTests
 
         Assert.Equal(expected, response.StatusCode);
         Assert.False(string.IsNullOrEmpty((await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Admin_answers_are_plain_JSON_without_HTML_escapes()
+    {
+        await using var env = await IsolatedService.StartAsync();
+        var repo = env.GitHub.Repo("octo/escapes");
+        var after = repo.Commit("main", ".ci/workflow.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: prod}\n");
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after));
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the refused manifest");
+
+        var raw = await env.Service.Client.GetStringAsync($"/admin/repos/{repo.FullName}/refs/heads/main", TestContext.Current.CancellationToken);
+
+        Assert.Contains("names namespace 'prod'", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", raw, StringComparison.Ordinal);
     }
 }

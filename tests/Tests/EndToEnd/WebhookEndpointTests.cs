@@ -128,6 +128,17 @@ public class WebhookEndpointTests(ServiceFixture fixture)
         Assert.Contains("repository", body["reason"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_reason_is_plain_JSON_without_HTML_escapes()
+    {
+        using var response = await Service.SendAsync("push", Payloads.Push("octo/app", "refs/heads/main", Payloads.Sha(1), "not-a-commit"));
+        var raw = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'after' is not a commit id", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", raw, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("X-GitHub-Event")]
     [InlineData("X-GitHub-Delivery")]

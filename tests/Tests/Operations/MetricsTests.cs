@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.EndToEnd;
@@ -10,15 +9,9 @@ using Xunit;
 
 namespace CiTrigger.Tests.Operations;
 
-public partial class MetricsTests
+public class MetricsTests
 {
-    /// <summary>The sum of the samples of <paramref name="metric"/> whose labels include all of <paramref name="labels"/>; null if none.</summary>
-    private static double? Sample(string scrape, string metric, params string[] labels) =>
-        scrape.Split('\n')
-            .Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) || l.StartsWith(metric + " ", StringComparison.Ordinal))
-            .Where(l => labels.All(label => l.Contains(label, StringComparison.Ordinal)))
-            .Select(l => double.Parse(SampleValue().Match(l).Groups[1].Value, CultureInfo.InvariantCulture))
-            .Aggregate((double?)null, (sum, value) => (sum ?? 0) + value);
+    private static double? Sample(string scrape, string metric, params string[] labels) => PrometheusText.Sample(scrape, metric, labels);
 
     /// <summary>
     /// A process of its own: meters are process-wide, and other tests' in-process services would add to the counts.
@@ -70,6 +63,68 @@ public partial class MetricsTests
         Assert.True(Sample(scrape, "orleans_catalog_activations") > 0, "the Orleans runtime's own meters are exported");
     }
 
-    [GeneratedRegex(@"\}?\s([0-9.eE+-]+|NaN)(\s\d+)?$")]
-    private static partial Regex SampleValue();
+    /// <summary>
+    /// Label values never come from what an unauthenticated caller sends: unknown event names count as
+    /// <c>other</c>, and ASP.NET Core's own meters label unmatched paths and unknown methods by fixed values.
+    /// </summary>
+    [Fact]
+    public async Task Three_thousand_unsigned_requests_with_invented_names_leave_the_scrape_within_a_few_KB_of_its_size()
+    {
+        await using var github = await FakeGitHubApi.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("citrigger-labels-").FullName;
+        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
+            ["Kubernetes:DryRun"] = "true",
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+        });
+        var invented = new List<string>();
+        HttpRequestMessage Invented(int n)
+        {
+            var name = "e" + Guid.NewGuid().ToString("N")[..12];
+            lock (invented)
+            {
+                invented.Add(name);
+            }
+
+            return (n % 3) switch
+            {
+                0 => new HttpRequestMessage(new HttpMethod("M" + name.ToUpperInvariant()), $"/webhooks/{name}"),
+                1 => new HttpRequestMessage(HttpMethod.Get, $"/{name}/{n}"),
+                _ => TriggerHost.Webhook(n % 2 == 0 ? name : name.ToUpperInvariant() + "-!", Encoding.UTF8.GetBytes("{}"), "application/json", name, secret: null),
+            };
+        }
+
+        async Task Send(int n)
+        {
+            using var request = Invented(n);
+            using var response = await silo.Client.SendAsync(request);
+        }
+
+        // One of each kind first, and a scrape, so the series they legitimately add (event "other" with 401,
+        // 404s, the unknown method, the scrape's own duration) exist before the size is taken.
+        for (var n = 0; n < 6; n++)
+        {
+            await Send(n);
+        }
+
+        var before = await Eventually.Until(async () => await silo.Client.GetStringAsync("/metrics") is var scrape
+            && Sample(scrape, "http_server_request_duration_seconds_count", "http_route=\"/metrics\"") > 0 ? scrape : null,
+            TimeSpan.FromSeconds(10), "a scrape that counts an earlier scrape");
+        await Parallel.ForEachAsync(Enumerable.Range(6, 3000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (n, _) => await Send(n));
+        var webhooks = Enumerable.Range(0, 3006).Count(n => n % 3 == 2);
+
+        // The exporter caches a scrape for a moment; wait for one taken after the flood.
+        var after = await Eventually.Until(async () => await silo.Client.GetStringAsync("/metrics") is var scrape
+            && Sample(scrape, "citrigger_webhooks_received_total", "event=\"other\"") == webhooks ? scrape : null,
+            TimeSpan.FromSeconds(10), "a scrape that counts every webhook");
+
+        TestContext.Current.TestOutputHelper!.WriteLine($"scrape: {before.Length} bytes before, {after.Length} after");
+        Assert.InRange(after.Length - before.Length, 0, 4096);
+        Assert.Equal(webhooks, Sample(after, "citrigger_webhooks_received_total", "event=\"other\"", "status=\"401\""));
+        Assert.DoesNotContain(invented, name => after.Contains(name, StringComparison.OrdinalIgnoreCase));
+    }
 }

@@ -54,4 +54,24 @@ public class StartupTests
         Assert.Contains($"configuration error: Kubernetes:KubeConfig: the cluster configuration ({kubeconfig}) cannot be used", failure.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", failure.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>In a pod a sidecar (or anything else in it) reaches the service from loopback, so "loopback only" protects nothing.</summary>
+    [Fact]
+    public async Task In_a_pod_without_an_admin_token_the_service_does_not_start()
+    {
+        var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["Kubernetes:DryRun"] = "true",
+            ["Orleans:DataPath"] = directory,
+            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }, environment: new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1", ["KUBERNETES_SERVICE_PORT"] = "443" }));
+
+        Assert.Contains("exited with 2", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("configuration error: Admin:Token: required when running in a Kubernetes pod", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", failure.Message, StringComparison.Ordinal);
+    }
 }

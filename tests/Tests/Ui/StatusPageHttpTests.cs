@@ -31,20 +31,39 @@ public partial class StatusPageHttpTests
 
     private static FormUrlEncodedContent Form(string token) => new([new("__RequestVerificationToken", token)]);
 
+    /// <summary>A form post as a browser sends it from a page of this service, or from another site.</summary>
+    private static Task<HttpResponseMessage> PostAsync(HttpClient client, string path, HttpContent content, string site = "same-origin")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.Add("Sec-Fetch-Site", site);
+        return client.SendAsync(request);
+    }
+
     [Fact]
-    public async Task With_an_admin_token_the_pages_require_it_like_the_admin_api()
+    public async Task With_an_admin_token_the_pages_require_it_and_a_browser_signs_in_at_the_admin_login()
     {
         const string Token = "a-token-of-at-least-16-chars";
         await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Admin:Token"] = Token });
 
-        using var anonymous = await env.Service.Client.GetAsync("/ui");
+        using var client = Browserlike(env);
+        using var anonymous = await client.GetAsync("/ui");
+        using var browser = new HttpRequestMessage(HttpMethod.Get, "/ui?state=failed");
+        browser.Headers.Accept.ParseAdd("text/html");
+        using var redirected = await client.SendAsync(browser);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/ui");
         request.Headers.Authorization = new("Bearer", Token);
-        using var authorized = await env.Service.Client.SendAsync(request);
+        using var authorized = await client.SendAsync(request);
+        using var login = await PostAsync(client, "/admin/login", new FormUrlEncodedContent([new("token", Token), new("returnUrl", "/ui")]));
+        using var signedIn = new HttpRequestMessage(HttpMethod.Get, "/ui");
+        signedIn.Headers.Add("Cookie", login.Headers.GetValues("Set-Cookie").Single().Split(';')[0]);
+        using var withSession = await client.SendAsync(signedIn);
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal((HttpStatusCode.Redirect, "/admin/login?returnUrl=%2Fui%3Fstate%3Dfailed"), (redirected.StatusCode, redirected.Headers.Location!.OriginalString));
         Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
         Assert.Equal("text/html", authorized.Content.Headers.ContentType!.MediaType);
+        Assert.Equal((HttpStatusCode.Redirect, "/ui"), (login.StatusCode, login.Headers.Location!.OriginalString));
+        Assert.Equal(HttpStatusCode.OK, withSession.StatusCode);
     }
 
     [Fact]
@@ -57,15 +76,14 @@ public partial class StatusPageHttpTests
         var page = await client.GetStringAsync("/ui/repos/octo/ui-forms/refs/heads/main");
         var token = WebUtility.HtmlDecode(FormToken().Match(page).Groups[1].Value);
 
-        using var withoutToken = await client.PostAsync(Pause, new FormUrlEncodedContent([]));
+        using var withoutToken = await PostAsync(client, Pause, new FormUrlEncodedContent([]));
         using var crossOrigin = new HttpRequestMessage(HttpMethod.Post, Pause) { Content = Form(token) };
         crossOrigin.Headers.Add("Origin", "https://evil.example");
         using var fromOrigin = await client.SendAsync(crossOrigin);
-        using var crossSite = new HttpRequestMessage(HttpMethod.Post, Pause) { Content = Form(token) };
-        crossSite.Headers.Add("Sec-Fetch-Site", "cross-site");
-        using var fromSite = await client.SendAsync(crossSite);
+        using var fromSite = await PostAsync(client, Pause, Form(token), site: "cross-site");
+        using var neither = await client.PostAsync(Pause, Form(token));
         using var otherClient = Browserlike(env);
-        using var tokenWithoutCookie = await otherClient.PostAsync(Pause, Form(token));
+        using var tokenWithoutCookie = await PostAsync(otherClient, Pause, Form(token));
         var untouched = (await env.StateAsync("octo/ui-forms", "refs/heads/main"))!;
         using var sameSite = new HttpRequestMessage(HttpMethod.Post, Pause) { Content = Form(token) };
         sameSite.Headers.Add("Sec-Fetch-Site", "same-origin");
@@ -75,8 +93,8 @@ public partial class StatusPageHttpTests
 
         Assert.NotEmpty(token);
         Assert.Equal(
-            (HttpStatusCode.BadRequest, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.BadRequest),
-            (withoutToken.StatusCode, fromOrigin.StatusCode, fromSite.StatusCode, tokenWithoutCookie.StatusCode));
+            (HttpStatusCode.BadRequest, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.BadRequest),
+            (withoutToken.StatusCode, fromOrigin.StatusCode, fromSite.StatusCode, neither.StatusCode, tokenWithoutCookie.StatusCode));
         Assert.False(untouched["paused"]!.GetValue<bool>());
         Assert.Equal(HttpStatusCode.Redirect, done.StatusCode);
         Assert.Equal("/ui/repos/octo/ui-forms/refs/heads/main?notice=pause&done=true", done.Headers.Location!.OriginalString);
@@ -139,9 +157,9 @@ public partial class StatusPageHttpTests
             answers[path] = response.StatusCode;
         }
 
-        using var unknownAction = await client.PostAsync("/ui/repos/octo/ui-bad/refs/heads/main/explode", Form(token));
-        using var badRef = await client.PostAsync("/ui/repos/octo/ui-bad/refs/heads/a..b/pause", Form(token));
-        using var notAForm = await client.PostAsync("/ui/repos/octo/ui-bad/refs/heads/main/pause", JsonContent.Create(new { paused = true }));
+        using var unknownAction = await PostAsync(client, "/ui/repos/octo/ui-bad/refs/heads/main/explode", Form(token));
+        using var badRef = await PostAsync(client, "/ui/repos/octo/ui-bad/refs/heads/a..b/pause", Form(token));
+        using var notAForm = await PostAsync(client, "/ui/repos/octo/ui-bad/refs/heads/main/pause", JsonContent.Create(new { paused = true }));
 
         Assert.Equal(HttpStatusCode.BadRequest, answers["/ui?state=exploded"]);
         Assert.Equal(HttpStatusCode.BadRequest, answers["/ui?repo=not-a-repo"]);
