@@ -101,6 +101,12 @@ public static class OrleansHosting
 
         if (RunsInPod())
         {
+            // The hosting advertises the pod IP and listens on every address; the ports stay the configured ones.
+            silo.Configure<EndpointOptions>(e =>
+            {
+                e.SiloPort = options.SiloPort;
+                e.GatewayPort = options.GatewayPort;
+            });
             silo.UseKubernetesHosting();
         }
         else

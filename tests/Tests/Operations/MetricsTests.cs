@@ -71,6 +71,60 @@ public partial class MetricsTests
         Assert.True(Sample(scrape, "orleans_catalog_activations") > 0, "the Orleans runtime's own meters are exported");
     }
 
+    /// <summary>
+    /// The exposition is read by Prometheus itself, not only by this test's parser: promtool (from
+    /// Debian's prometheus package; test.sh provides it) must accept it with no parse or lint problem.
+    /// </summary>
+    [Fact]
+    public async Task The_metrics_exposition_passes_promtool_check_metrics()
+    {
+        await using var isolated = await IsolatedService.StartAsync();
+        var repo = isolated.GitHub.Repo("octo/promtool");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        using (var accepted = await isolated.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after)))
+        {
+            Assert.True(accepted.IsSuccessStatusCode);
+        }
+
+        await isolated.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the push applied");
+        var scrape = await isolated.Service.Client.GetStringAsync("/metrics");
+
+        var (exitCode, output) = await PromtoolAsync(scrape);
+
+        Assert.True(exitCode == 0, $"promtool check metrics exited {exitCode}:\n{output}");
+        Assert.NotNull(Sample(scrape, "citrigger_events_processed_total", "outcome=\"applied\""));
+    }
+
+    private static async Task<(int ExitCode, string Output)> PromtoolAsync(string exposition)
+    {
+        var promtool = Environment.GetEnvironmentVariable("CITRIGGER_PROMTOOL") is { Length: > 0 } configured ? configured : "promtool";
+        var start = new System.Diagnostics.ProcessStartInfo(promtool, ["check", "metrics"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"promtool not found ({promtool}): ./test.sh extracts it from Debian's prometheus package", e);
+        }
+
+        using (process)
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            await process.StandardInput.WriteAsync(exposition);
+            process.StandardInput.Close();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, await output + await error);
+        }
+    }
+
     [GeneratedRegex(@"\}?\s([0-9.eE+-]+|NaN)(\s\d+)?$")]
     private static partial Regex SampleValue();
 }

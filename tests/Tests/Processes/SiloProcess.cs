@@ -36,16 +36,32 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SiloProcess> StartAsync(IDictionary<string, string> settings, int? httpPort = null)
+    /// <param name="settings">Configuration, passed on the command line.</param>
+    /// <param name="httpPort">The HTTP port; a free one by default.</param>
+    /// <param name="environment">Environment variables to set (a null value removes one).</param>
+    /// <param name="launcher">A command that execs its arguments (the silo's command line) in the same process.</param>
+    public static async Task<SiloProcess> StartAsync(IDictionary<string, string> settings, int? httpPort = null,
+        IDictionary<string, string?>? environment = null, IReadOnlyList<string>? launcher = null)
     {
         var port = httpPort ?? FreePorts.Next();
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(launcher is [var first, ..] ? first : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        string[] launch = launcher is { Count: > 0 } ? [.. launcher.Skip(1), "dotnet"] : [];
+        foreach (var argument in launch)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Silo.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         foreach (var (key, value) in settings)
