@@ -79,10 +79,15 @@ public sealed class InPodHostingTests(RealClusterFixture fixture)
             TimeSpan.FromSeconds(30), $"the Workflow of {delivery}\n{a.Output}");
         Assert.Contains($"Applying manifests to {cluster.Server.Url} (configuration from in-cluster service account)", a.Output, StringComparison.Ordinal);
 
-        // A silo watches the cluster's pods: deleting b's pod makes a declare b's silo dead.
+        // A silo watches the cluster's pods: deleting b's pod makes a declare b's silo (advertised at its
+        // POD_IP) dead, and b, told so, stops itself.
         await cluster.Admin.CoreV1.DeleteNamespacedPodAsync(pods[1], RealCluster.Namespace);
-        await Eventually.Until(() => a.Output.Contains($"its corresponding pod, {pods[1]}, has been deleted", StringComparison.Ordinal),
+        await Eventually.Until(() => a.Output.Contains($"Declaring server S127.0.0.1:", StringComparison.Ordinal)
+                && a.Output.Contains($"dead since its corresponding pod, {pods[1]}, has been deleted", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), $"silo a to notice that pod {pods[1]} was deleted\n{a.Output}");
+        await Eventually.Until(() => b.Output.Contains("I have been told I am dead, so this silo will stop", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), $"silo b to stop\n{b.Output}");
+        Assert.DoesNotContain("does not correspond to any known pod", a.Output + b.Output, StringComparison.Ordinal);
     }
 
     private static Task<SiloProcess> StartPodAsync(RealCluster cluster, RedisServer redis, FakeGitHubApi github, string clusterId, string pod, string files) =>
