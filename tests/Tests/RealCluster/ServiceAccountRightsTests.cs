@@ -30,6 +30,7 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
         (string Verb, string Resource, string Namespace)[] wider =
         [
             ("delete", "workflows.argoproj.io", "ci"), ("update", "workflows.argoproj.io", "ci"), ("deletecollection", "workflows.argoproj.io", "ci"),
+            ("get", "workflows.argoproj.io", "ci"), ("watch", "workflows.argoproj.io", "ci"),
             ("create", "workflows.argoproj.io", "default"), ("list", "workflows.argoproj.io", "kube-system"),
             ("create", "configmaps", "ci"), ("get", "secrets", "ci"), ("list", "secrets", "ci"),
             ("create", "pods", "ci"), ("delete", "pods", "ci"), ("create", "pods/exec", "ci"),
