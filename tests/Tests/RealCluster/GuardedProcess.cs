@@ -11,7 +11,8 @@ namespace CiTrigger.Tests.RealCluster;
 /// </summary>
 public sealed class GuardedProcess : IAsyncDisposable
 {
-    // "$@" is the server; the guard prints its PID, waits for end-of-file on stdin, then kills it.
+    // "$@" is the server; the guard prints its PID, waits for end-of-file on stdin, then kills it and
+    // removes the directory it was given (etcd's data on tmpfs), if any.
     private const string Guard = """
         "$@" </dev/null >>"$GUARD_LOG" 2>&1 &
         child=$!
@@ -19,6 +20,7 @@ public sealed class GuardedProcess : IAsyncDisposable
         cat >/dev/null
         kill -KILL "$child" 2>/dev/null
         wait "$child" 2>/dev/null
+        if [ -n "${GUARD_REMOVE:-}" ]; then rm -rf "$GUARD_REMOVE"; fi
         exit 0
         """;
 
@@ -63,7 +65,11 @@ public sealed class GuardedProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<GuardedProcess> StartAsync(string file, IEnumerable<string> arguments, string logPath, IDictionary<string, string>? environment = null)
+    /// <param name="file">The server's executable.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="logPath">Where its output goes.</param>
+    /// <param name="remove">A directory to delete once it has stopped, also when the test process died.</param>
+    public static async Task<GuardedProcess> StartAsync(string file, IEnumerable<string> arguments, string logPath, string? remove = null)
     {
         var start = new ProcessStartInfo("/bin/sh")
         {
@@ -77,11 +83,7 @@ public sealed class GuardedProcess : IAsyncDisposable
         }
 
         start.Environment["GUARD_LOG"] = logPath;
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
+        start.Environment["GUARD_REMOVE"] = remove ?? "";
         var guard = Process.Start(start) ?? throw new InvalidOperationException($"could not start a guard for {file}");
         var line = await guard.StandardOutput.ReadLineAsync();
         if (!int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
@@ -46,10 +45,6 @@ public sealed class KubeApiServer : IAsyncDisposable
 
     public string CaPath => Path.Combine(Directory, "ca.crt");
 
-    public int EtcdPid => etcd.Pid;
-
-    public int ApiServerPid => apiserver.Pid;
-
     /// <summary>The binary test.sh built, or the build script's default cache; a clear failure when neither exists.</summary>
     public static string Binary()
     {
@@ -87,7 +82,7 @@ public sealed class KubeApiServer : IAsyncDisposable
                 $"--listen-client-urls=http://127.0.0.1:{clientPort}", $"--advertise-client-urls=http://127.0.0.1:{clientPort}",
                 $"--listen-peer-urls=http://127.0.0.1:{peerPort}", $"--initial-advertise-peer-urls=http://127.0.0.1:{peerPort}",
                 $"--initial-cluster=citrigger=http://127.0.0.1:{peerPort}", "--logger=zap", "--log-level=warn",
-            ], Path.Combine(directory, "etcd.log"));
+            ], Path.Combine(directory, "etcd.log"), remove: EtcdDataDirectory(directory));
             await WaitAsync(etcd, async http => (await http.GetStringAsync(new Uri($"http://127.0.0.1:{clientPort}/health"))).Contains("\"true\"", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(20), "etcd");
 
@@ -97,7 +92,6 @@ public sealed class KubeApiServer : IAsyncDisposable
                 $"--etcd-servers=http://127.0.0.1:{clientPort}",
                 "--bind-address=127.0.0.1", $"--secure-port={port}", "--insecure-port=0",
                 $"--tls-cert-file={Path.Combine(directory, "apiserver.crt")}", $"--tls-private-key-file={Path.Combine(directory, "apiserver.key")}",
-                $"--cert-dir={directory}",
                 $"--token-auth-file={Path.Combine(directory, "tokens.csv")}",
                 "--authorization-mode=RBAC", "--anonymous-auth=false",
                 $"--service-account-key-file={Path.Combine(directory, "sa.key")}",
@@ -159,16 +153,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         await apiserver.DisposeAsync();
         await etcd.DisposeAsync();
         Ca.Dispose();
-        foreach (var path in new[] { EtcdDataDirectory(Directory), Directory }.Distinct())
-        {
-            try
-            {
-                System.IO.Directory.Delete(path, recursive: true);
-            }
-            catch (DirectoryNotFoundException)
-            {
-            }
-        }
+        System.IO.Directory.Delete(Directory, recursive: true);
     }
 
     private static bool IsIssuedByCa(X509Certificate certificate, X509Certificate2 ca)
@@ -246,6 +231,4 @@ public sealed class KubeApiServer : IAsyncDisposable
             await Task.Delay(100);
         }
     }
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"kube-apiserver {Url} (pid {ApiServerPid}, etcd pid {EtcdPid})");
 }

@@ -22,12 +22,11 @@ public sealed class RealCluster : IAsyncDisposable
     public const string WorkflowGroup = "argoproj.io";
     public const string WorkflowVersion = "v1alpha1";
 
-    private RealCluster(KubeApiServer server, IKubernetes admin, string token, TimeSpan startUp)
+    private RealCluster(KubeApiServer server, IKubernetes admin, string token)
     {
         Server = server;
         Admin = admin;
         ServiceAccountToken = token;
-        StartUp = startUp;
     }
 
     public KubeApiServer Server { get; }
@@ -38,12 +37,8 @@ public sealed class RealCluster : IAsyncDisposable
     /// <summary>A token of ci/k8s-webhook-handler issued by the TokenRequest API.</summary>
     public string ServiceAccountToken { get; }
 
-    /// <summary>From starting etcd to a prepared cluster.</summary>
-    public TimeSpan StartUp { get; }
-
     public static async Task<RealCluster> StartAsync()
     {
-        var clock = Stopwatch.StartNew();
         var server = await KubeApiServer.StartAsync();
         try
         {
@@ -66,7 +61,7 @@ public sealed class RealCluster : IAsyncDisposable
             }
 
             var token = await TokenAsync(admin, ServiceAccount);
-            return new RealCluster(server, admin, token, clock.Elapsed);
+            return new RealCluster(server, admin, token);
         }
         catch
         {
