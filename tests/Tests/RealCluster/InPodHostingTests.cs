@@ -105,6 +105,7 @@ public sealed class InPodHostingTests(RealClusterFixture fixture)
                 ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
                 ["Orleans:Membership:NumMissedProbesLimit"] = "2",
                 ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+                ["Orleans:Membership:TableRefreshTimeout"] = "00:00:02",
                 ["Logging:LogLevel:CiTrigger.Kubernetes"] = "Information",
                 ["Logging:LogLevel:Orleans.Hosting.Kubernetes"] = "Information",
             },
