@@ -66,12 +66,17 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
     }
 
     [Fact]
-    public async Task A_named_workflow_is_server_side_applied_and_the_same_event_applied_again_changes_nothing()
+    public async Task A_named_workflow_is_server_side_applied_and_the_same_event_applied_again_changes_nothing_not_even_its_status()
     {
         var name = "nightly-" + Guid.NewGuid().ToString("N")[..10];
         var repo = Service.NewRepo();
         var delivery = await Service.PushAsync(repo, Named(name, "build"));
         await Service.FinishedAsync(repo);
+
+        // Play Argo's controller: it records the run's progress through the CRD's status subresource.
+        await Cluster.Admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch("""{"status":{"phase":"Running"}}""", V1Patch.PatchType.MergePatch),
+            RealCluster.WorkflowGroup, RealCluster.WorkflowVersion, RealCluster.Namespace, "workflows", name, fieldManager: "workflow-controller");
         var first = (await Cluster.WorkflowAsync(name))!;
 
         // The same delivery again, processed by a second installation that has never seen it (as after a
@@ -91,6 +96,7 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
         Assert.Equal(("applied", "applied"), (entry["outcome"]!.GetValue<string>(), entry["objects"]![0]!["action"]!.GetValue<string>()));
         var after = (await Cluster.WorkflowAsync(name))!;
         Assert.Equal(first["metadata"]!["resourceVersion"]!.GetValue<string>(), after["metadata"]!["resourceVersion"]!.GetValue<string>());
+        Assert.Equal("Running", after["status"]!["phase"]!.GetValue<string>());
         var managers = after["metadata"]!["managedFields"]!.AsArray();
         var ours = Assert.Single(managers, m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler")!;
         Assert.Equal("Apply", ours["operation"]!.GetValue<string>());
