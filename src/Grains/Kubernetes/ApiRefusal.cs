@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace CiTrigger.Grains.Kubernetes;
 
-/// <summary>What the applier was doing when the API server refused: the verb, the resource, the namespace.</summary>
-public sealed record ApiAccess(string Verb, ApiResource Resource, string? Namespace, bool Named);
+/// <summary>What the applier was doing when the API server refused: the verb, the resource, the object.</summary>
+public sealed record ApiAccess(string Verb, ApiResource Resource, ObjectRef Target)
+{
+    public bool Named => Target.Name is not null;
+}
 
 /// <summary>Reads the API server's refusals and says what a user can do about them.</summary>
 public static partial class ApiRefusal
@@ -22,7 +25,7 @@ public static partial class ApiRefusal
         var plural = named.Success ? named.Groups["resource"].Value : access.Resource.Plural;
         var verbs = string.Join(", ", KubernetesManifestApplier.VerbsFor(access.Named).Order(StringComparer.Ordinal).Select(v => $"\"{v}\""));
         var rule = $"{{apiGroups: [\"{access.Resource.Group}\"], resources: [\"{access.Resource.Plural}\"], verbs: [{verbs}]}}";
-        var remedy = access.Namespace switch
+        var remedy = access.Target.Namespace switch
         {
             null => $"cluster-wide: grant it a ClusterRole with {rule}",
             var ns when ns == homeNamespace => $"in {ns}: extend the Role in k8s/ (rbac.yaml) with {rule}",

@@ -45,10 +45,10 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         {
             var (document, target, resource) = plans[i];
             var what = $"document {i} ({target.Kind} {target.Name ?? target.GenerateName})";
-            var access = new ApiAccess(target.Name is null ? "create" : "patch", resource, target.Namespace, target.Name is not null);
+            var access = new ApiAccess(target.Name is null ? "create" : "patch", resource, target);
             applied.Add(target.Name is { } name
-                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what, (target, access))
-                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what, (target, access)));
+                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what, access)
+                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what, access));
         }
 
         return applied;
@@ -133,7 +133,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
     /// or changed since discovery) forgets the cached discovery and tries again, so the next attempt sees
     /// what the cluster serves now.
     /// </summary>
-    private async Task<T> Call<T>(Func<Task<T>> call, string what, (ObjectRef Target, ApiAccess Access)? about = null)
+    private async Task<T> Call<T>(Func<Task<T>> call, string what, ApiAccess? access = null)
     {
         try
         {
@@ -148,15 +148,15 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
                 throw new TransientException(message, e, RetryAfter(e));
             }
 
-            if (about is { } forbidden && status == HttpStatusCode.Forbidden)
+            if (access is not null && status == HttpStatusCode.Forbidden)
             {
-                throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(StatusMessage(e.Response.Content), forbidden.Access, options.Value.Namespace)}");
+                throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(StatusMessage(e.Response.Content), access, options.Value.Namespace)}");
             }
 
-            if (about is { } missing && status == HttpStatusCode.NotFound && ApiRefusal.IsResourceNotServed(e.Response.Content))
+            if (access is not null && status == HttpStatusCode.NotFound && ApiRefusal.IsResourceNotServed(e.Response.Content))
             {
-                discovery.Forget(missing.Target.ApiVersion);
-                throw new TransientException($"{message} (the API of {missing.Target.Kind} is looked up again)", e);
+                discovery.Forget(access.Target.ApiVersion);
+                throw new TransientException($"{message} (the API of {access.Target.Kind} is looked up again)", e);
             }
 
             throw new ManifestException(message);
