@@ -14,31 +14,18 @@ namespace CiTrigger.Grains;
 public static partial class ProcessingServiceCollectionExtensions
 {
     /// <summary>
-    /// What a silo needs to process ref events: validated options, the GitHub manifest source, the
+    /// What a silo needs to process ref events: validated options, GitHub (manifest source, reports), the
     /// Kubernetes (or dry-run) applier, and the start-up waker. Storage is added separately.
     /// </summary>
     public static IServiceCollection AddRefProcessing(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddValidatedOptions<HandlerOptions>(HandlerOptions.Section, o => o.Validate());
-        services.AddValidatedOptions<GitHubOptions>(GitHubOptions.Section, o => o.Validate())
-            .PostConfigure(o => o.Token ??= configuration["GITHUB_TOKEN"]);
         services.AddValidatedOptions<KubernetesOptions>(KubernetesOptions.Section, o => o.Validate())
             .PostConfigure(o => o.KubeConfig ??= configuration["KUBECONFIG"] is { Length: > 0 } path ? path : null);
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<HandlerOptions>>().Value);
 
-        services.AddSingleton(sp =>
-        {
-            var github = sp.GetRequiredService<IOptions<GitHubOptions>>().Value;
-            var handler = sp.GetRequiredService<HandlerOptions>();
-            return GitHubClientFactory.Create(github, github.Token, handler.MaxManifestBytes);
-        });
-        services.AddSingleton<IManifestSource, GitHubManifestSource>();
-        services.AddSingleton<GitHubCommitStatusReporter>();
-        services.AddHostedService(sp => sp.GetRequiredService<GitHubCommitStatusReporter>());
-        services.AddSingleton<ICommitStatusReporter>(sp => sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus
-            ? sp.GetRequiredService<GitHubCommitStatusReporter>()
-            : new NoCommitStatuses());
+        services.AddGitHub(configuration);
         services.AddSingleton(CreateApplier);
         services.AddHostedService<ApplierStartup>();
         services.AddSingleton<EventProcessor>();

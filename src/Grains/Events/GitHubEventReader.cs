@@ -22,7 +22,7 @@ public static class GitHubEventReader
 
         try
         {
-            return eventType switch
+            var read = eventType switch
             {
                 "push" => ReadPush(delivery, payload, receivedAt),
                 "delete" => ReadDelete(delivery, payload, receivedAt),
@@ -30,6 +30,9 @@ public static class GitHubEventReader
                 "check_suite" => ReadCheckSuite(delivery, payload, receivedAt),
                 _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
             };
+            return read is EventReadResult.Accepted accepted && Installation(payload) is { } installation
+                ? Accept(accepted.Event with { InstallationId = installation })
+                : read;
         }
         catch (PayloadException e)
         {
@@ -114,6 +117,20 @@ public static class GitHubEventReader
         var defaultBranch = RequireString(repo, "default_branch", "repository.default_branch");
         ValidateRef("refs/heads/" + defaultBranch, "repository.default_branch");
         return new Repository(fullName, gitUrl, sshUrl, defaultBranch);
+    }
+
+    /// <summary>The App installation that sent the event (<c>installation.id</c>); null in a repository's own webhook.</summary>
+    private static long? Installation(JsonElement p)
+    {
+        if (!p.TryGetProperty("installation", out var installation) || installation.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return installation.ValueKind == JsonValueKind.Object && installation.TryGetProperty("id", out var id)
+            && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var value) && value > 0
+            ? value
+            : throw new PayloadException("'installation.id' is not an installation id");
     }
 
     private static bool TryBranch(JsonElement suite, out string branch)

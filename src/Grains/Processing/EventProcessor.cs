@@ -16,7 +16,7 @@ public sealed class EventProcessor(IManifestSource source, IManifestApplier appl
     public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, bool mayHaveRun, CancellationToken cancellationToken)
     {
         var handler = options.Value;
-        var bytes = await source.GetAsync(e.Repository, handler.ManifestPath, e.ManifestRef, cancellationToken);
+        var bytes = await source.GetAsync(e.Repository, handler.ManifestPath, e.ManifestRef, e.InstallationId, cancellationToken);
         var documents = parsed.Read(bytes, handler.Limits);
         if (documents.Count == 0)
         {

@@ -461,7 +461,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         switch (outcome)
         {
             case Outcome.Applied:
-                statuses.Report(e, StatusState.Success, first is null ? "applied" : $"applied {first.Kind} {first.Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : ""), first);
+                statuses.Report(e, StatusState.Success, first is null ? "applied" : $"applied {first.Kind} {first.Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : ""), objects);
                 break;
             case Outcome.Failed:
                 statuses.Report(e, StatusState.Failure, error ?? "failed");
