@@ -27,8 +27,30 @@ public sealed partial class FakeGitHubApi
 
     private readonly ConcurrentDictionary<long, CheckRun> checkRuns = new();
 
+    private int checkFailuresLeft;
+
     /// <summary>Share of check-run requests answered 500.</summary>
     public double CheckFailureRate { get; set; }
+
+    /// <summary>The next <paramref name="count"/> check-run requests are answered 500.</summary>
+    public void FailNextCheckRequests(int count) => Volatile.Write(ref checkFailuresLeft, count);
+
+    private bool TakeCheckFailure()
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref checkFailuresLeft);
+            if (left <= 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref checkFailuresLeft, left - 1, left) == left)
+            {
+                return true;
+            }
+        }
+    }
 
     public IReadOnlyList<CheckRun> CheckRuns => [.. checkRuns.Values.OrderBy(c => c.Id)];
 

@@ -175,7 +175,7 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
         var rest = parts.Length == 4 ? parts[3] : "";
         var isStatus = r.Method == "POST" && parts[2] == "statuses" && parts.Length == 4;
         var isCheck = parts[2] == "check-runs" || (parts[2] == "commits" && rest.EndsWith("/check-runs", StringComparison.Ordinal));
-        if (Random.Shared.NextDouble() < (isStatus ? StatusFailureRate : isCheck ? CheckFailureRate : FailureRate))
+        if (Random.Shared.NextDouble() < (isStatus ? StatusFailureRate : isCheck ? CheckFailureRate : FailureRate) || (isCheck && TakeCheckFailure()))
         {
             return Error(isStatus || isCheck ? 500 : Random.Shared.Next(2) == 0 ? 502 : 503, "Server Error");
         }
