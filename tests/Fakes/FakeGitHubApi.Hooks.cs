@@ -392,7 +392,10 @@ public sealed partial class FakeGitHubApi
 
         public HookDelivery? Find(long id) => deliveries.GetValueOrDefault(id);
 
-        /// <summary>Records that GitHub delivered (or tried to deliver) a payload, as the delivery log shows it.</summary>
+        /// <summary>
+        /// Records that GitHub delivered (or tried to deliver) a payload, as the delivery log shows it. Add them
+        /// in the order GitHub made them: the log is listed newest first by id, and ids grow with time.
+        /// </summary>
         public HookDelivery Add(string eventType, byte[] payload, int statusCode, DateTimeOffset deliveredAt, string? deliveryGuid = null,
             string? action = null, long? installationId = null, long? repositoryId = null, bool redelivery = false)
         {

@@ -23,6 +23,7 @@ public static class AdminEndpoints
         admin.MapGet("/deliveries/{delivery}", GetDelivery);
         admin.MapGet("/repos/{owner}/{repo}", GetRepository);
         admin.MapPost("/repos/{owner}/{repo}/{action:regex(^(pause|resume)$)}", ActOnRepository);
+        admin.MapGet("/recovery", async (IGrainFactory grains) => AdminResults.Ok(await grains.GetGrain<IDeliveryRecoveryGrain>(0).GetStatus()));
         return app;
     }
 

@@ -10,15 +10,17 @@ namespace CiTrigger.Grains.GitHub;
 public static class GitHubServiceCollectionExtensions
 {
     /// <summary>
-    /// Everything that talks to GitHub: the identity (token or App), the manifest source, and the report of
+    /// Everything that talks to GitHub: the identity (token or App), the manifest source, the report of
     /// each event (commit statuses in token mode, check runs in App mode, nothing without
-    /// <c>GitHub:ReportStatus</c>).
+    /// <c>GitHub:ReportStatus</c>), and the recovery of missed deliveries.
     /// </summary>
     public static IServiceCollection AddGitHub(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<GitHubOptions>(GitHubOptions.Section, o => o.Validate())
             .PostConfigure(o => o.Token ??= configuration["GITHUB_TOKEN"]);
         services.AddValidatedOptions<GitHubAppOptions>(GitHubOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<DeliveryRecoveryOptions>(GitHubOptions.Section,
+            o => o.Validate(isApp: !string.IsNullOrWhiteSpace(configuration[$"{GitHubOptions.Section}:AppId"])));
         services.AddSingleton(sp =>
         {
             var github = sp.GetRequiredService<IOptions<GitHubOptions>>().Value;
@@ -34,6 +36,7 @@ public static class GitHubServiceCollectionExtensions
             !sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus ? new NoCommitStatuses()
             : sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.IsApp ? sp.GetRequiredService<GitHubCheckRunReporter>()
             : sp.GetRequiredService<GitHubCommitStatusReporter>());
+        services.AddHostedService<DeliveryRecoveryStarter>();
         return services;
     }
 
