@@ -2,12 +2,14 @@ using CiTrigger.Gateway.Admin;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Grains;
 using CiTrigger.Grains.Events;
+using CiTrigger.Grains.GitHub;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace CiTrigger.Gateway;
 
@@ -21,7 +23,8 @@ public static class GatewayExtensions
         services.AddValidatedOptions<WebhookOptions>(WebhookOptions.Section, o => o.Validate())
             .PostConfigure(o => o.Secrets = string.IsNullOrWhiteSpace(o.Secrets) ? configuration["WEBHOOK_SECRET"] : o.Secrets);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate());
-        services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<HandlerOptions>()));
+        services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<HandlerOptions>(),
+            sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value is { IsApp: true } app ? app.Id : null));
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<AdminAccess>();
         services.AddHealthChecks();

@@ -12,8 +12,9 @@ public sealed class EventFilter
     private readonly Regex? ignoreRefs;
     private readonly Regex? repositories;
 
-    public EventFilter(HandlerOptions options)
+    public EventFilter(HandlerOptions options, long? ownApp = null)
     {
+        OwnApp = ownApp;
         events = options.EventSet;
         ignoreRefs = options.IgnoreRefs is { } i ? TryCompile(i, out _) : null;
         repositories = options.Repositories is { } r ? TryCompile(r, out _) : null;
@@ -32,6 +33,9 @@ public sealed class EventFilter
             return null;
         }
     }
+
+    /// <summary>In App mode the App's id, whose own check runs never trigger runs.</summary>
+    public long? OwnApp { get; }
 
     public bool HandlesEventType(string eventType) => events.Contains(eventType);
 

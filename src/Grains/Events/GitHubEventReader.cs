@@ -13,7 +13,12 @@ public static class GitHubEventReader
     public static readonly IReadOnlySet<string> SupportedEvents =
         new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite" };
 
-    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt)
+    /// <param name="eventType">The <c>X-GitHub-Event</c> header.</param>
+    /// <param name="delivery">The <c>X-GitHub-Delivery</c> header.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="receivedAt">When it arrived.</param>
+    /// <param name="ownApp">In App mode the App's id: the check runs it reports with must not trigger runs.</param>
+    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt, long? ownApp = null)
     {
         if (payload.ValueKind != JsonValueKind.Object)
         {
@@ -26,7 +31,7 @@ public static class GitHubEventReader
             {
                 "push" => ReadPush(delivery, payload, receivedAt),
                 "delete" => ReadDelete(delivery, payload, receivedAt),
-                "check_run" => ReadCheckRun(delivery, payload, receivedAt),
+                "check_run" => ReadCheckRun(delivery, payload, receivedAt, ownApp),
                 "check_suite" => ReadCheckSuite(delivery, payload, receivedAt),
                 _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
             };
@@ -66,11 +71,17 @@ public static class GitHubEventReader
             "", "", repo.DefaultBranch, true, at));
     }
 
-    private static EventReadResult ReadCheckRun(string delivery, JsonElement p, DateTimeOffset at)
+    private static EventReadResult ReadCheckRun(string delivery, JsonElement p, DateTimeOffset at, long? ownApp)
     {
         var repo = ReadRepository(p);
         var action = OptionalString(p, "action");
         var run = RequireObject(p, "check_run");
+        if (ownApp is { } app && action != "rerequested" && run.TryGetProperty("app", out var creator) && creator.ValueKind == JsonValueKind.Object
+            && creator.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var creatorId) && creatorId == app)
+        {
+            return new EventReadResult.Ignored($"check_run '{Truncate(action)}' of a check run this service reports: it does not trigger a run");
+        }
+
         var suite = RequireObject(run, "check_suite", "check_run.check_suite");
         if (!TryBranch(suite, out var branch))
         {

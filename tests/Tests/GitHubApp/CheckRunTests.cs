@@ -125,6 +125,27 @@ public class CheckRunTests
     }
 
     [Fact]
+    public async Task The_webhooks_about_its_own_check_runs_do_not_trigger_runs()
+    {
+        var (env, app, repo) = await StartAsync("octo/checks-loop");
+        await using var _ = env;
+        using var __ = app;
+        string CheckRun(long creator)
+        {
+            var payload = System.Text.Json.Nodes.JsonNode.Parse(Payloads.CheckRun(repo.FullName, "main", Payloads.Sha(9), "created"))!.AsObject();
+            payload["check_run"]!["app"]!["id"] = creator;
+            return Payloads.Installed(payload.ToJsonString(), Installation);
+        }
+
+        using var own = await env.Service.SendAsync("check_run", CheckRun(app.Id));
+        using var others = await env.Service.SendAsync("check_run", CheckRun(app.Id + 1));
+
+        Assert.Equal(200, (int)own.StatusCode);
+        Assert.Contains("\"status\":\"ignored\"", await own.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(202, (int)others.StatusCode);
+    }
+
+    [Fact]
     public async Task An_event_without_a_revision_gets_no_check_run()
     {
         var (env, app, repo) = await StartAsync("octo/checks-delete");
