@@ -54,6 +54,7 @@ public sealed partial class DeliveryRecoveryGrain(
     {
         if (!Enabled)
         {
+            await ForgetReminderAsync(cancellationToken);
             return;
         }
 
@@ -78,6 +79,22 @@ public sealed partial class DeliveryRecoveryGrain(
     }
 
     public Task Start() => Task.CompletedTask;
+
+    /// <summary>After recovery was switched off, the reminder of an earlier run must stop waking this grain.</summary>
+    private async Task ForgetReminderAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await this.GetReminder(ReminderName, cancellationToken) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder, cancellationToken);
+            }
+        }
+        catch (Exception e)
+        {
+            Log.ReminderFailed(logger, e);
+        }
+    }
 
     public Task<RecoveryStatus> GetStatus() => Task.FromResult(new RecoveryStatus(
         Enabled, options.Value.RecoveryInterval, state.State.Scans, state.State.LastScan, state.State.Requested.Count));
@@ -198,7 +215,7 @@ public sealed partial class DeliveryRecoveryGrain(
         [LoggerMessage(73, LogLevel.Debug, "Delivery scan back to {Since}: {Seen} deliveries seen, {Requested} redeliveries requested")]
         public static partial void Scanned(ILogger logger, int seen, int requested, DateTimeOffset since);
 
-        [LoggerMessage(74, LogLevel.Warning, "Could not register the delivery recovery reminder; recovery resumes when a silo starts")]
+        [LoggerMessage(74, LogLevel.Warning, "Could not register or remove the delivery recovery reminder")]
         public static partial void ReminderFailed(ILogger logger, Exception error);
     }
 }

@@ -168,4 +168,16 @@ public sealed class DeliveryRecoveryTests : IAsyncLifetime
         Assert.All(github.Requests.Where(r => r.Path.Contains("/hooks/77/deliveries", StringComparison.Ordinal)),
             r => Assert.Equal("token " + FakeGitHubApi.Token, r.Authorization, ignoreCase: true));
     }
+
+    [Fact]
+    public async Task Without_an_app_or_hooks_to_scan_recovery_is_off()
+    {
+        await using var service = await TriggerHost.StartAsync(github, kubernetes, new Dictionary<string, string> { ["urls"] = url }, dataPath: dataPath);
+
+        var status = await RecoveryAsync(service);
+
+        Assert.False(status["enabled"]!.GetValue<bool>());
+        Assert.Equal(0, status["scans"]!.GetValue<long>());
+        Assert.DoesNotContain(github.Requests, r => r.Path.Contains("deliveries", StringComparison.Ordinal));
+    }
 }
