@@ -125,6 +125,38 @@ public class CheckRunTests
     }
 
     [Fact]
+    public async Task A_process_that_did_not_create_the_check_run_finds_it_by_its_external_id_and_completes_it()
+    {
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        using var app = AppIdentity.Register(github);
+        github.Install(app.App, Installation, "octo/checks-restart");
+        var repo = github.Repo("octo/checks-restart");
+        var after = repo.Commit("main", ".ci/workflow.yaml", ServiceFixture.Manifest);
+        var dataPath = Directory.CreateTempSubdirectory("citrigger-checks-").FullName;
+        var settings = app.Settings(new Dictionary<string, string> { ["GitHub:ReportStatus"] = "true", ["GitHub:StatusContext"] = "ci/trigger" });
+        var delivery = Guid.NewGuid().ToString();
+
+        // Accepted (and reported queued) by one process, held by a pause, applied by the next one.
+        await using (var first = await TriggerHost.StartAsync(github, kubernetes, settings, dataPath: dataPath))
+        {
+            using var paused = await first.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/pause", null);
+            Assert.True(paused.IsSuccessStatusCode);
+            await first.SendAsync("push", Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), Installation), delivery);
+            await Eventually.Until(() => github.CheckRuns.Count == 1, TimeSpan.FromSeconds(20), "the queued check run");
+        }
+
+        await using var second = await TriggerHost.StartAsync(github, kubernetes, settings, dataPath: dataPath);
+        using var resumed = await second.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/resume", null);
+        var run = await Eventually.Until(() => Task.FromResult(github.CheckRuns.FirstOrDefault(r => r.Status == "completed")), TimeSpan.FromSeconds(20), "the completed check run");
+
+        Assert.Same(run, Assert.Single(github.CheckRuns));
+        Assert.Equal(delivery, run.ExternalId);
+        Assert.Equal(["queued", "in_progress", "completed"], run.History.Select(h => h["status"]!.GetValue<string>()));
+        Assert.Contains(github.Requests, r => r.Method == "GET" && r.Path == $"/api/v3/repos/{repo.FullName}/commits/{after}/check-runs");
+    }
+
+    [Fact]
     public async Task The_webhooks_about_its_own_check_runs_do_not_trigger_runs()
     {
         var (env, app, repo) = await StartAsync("octo/checks-loop");
