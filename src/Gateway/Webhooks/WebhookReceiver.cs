@@ -96,7 +96,7 @@ public sealed partial class WebhookReceiver(
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow());
+            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow(), filter.OwnApp);
         }
         catch (JsonException e)
         {

@@ -4,6 +4,7 @@ namespace CiTrigger.Grains.Abstractions;
 /// One GitHub delivery reduced to what the handler needs: where it happened (repository and ref),
 /// what changed (revision and before) and which delivery it was. Values follow the annotation rules of
 /// the design: <see cref="Revision"/> and <see cref="Before"/> are empty when the event has none.
+/// <see cref="InstallationId"/> is the GitHub App installation that sent it (<c>installation.id</c>), if any.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HookEvent(
@@ -18,7 +19,8 @@ public sealed record HookEvent(
     [property: Id(8)] string Before,
     [property: Id(9)] string DefaultBranch,
     [property: Id(10)] bool RefDeleted,
-    [property: Id(11)] DateTimeOffset ReceivedAt)
+    [property: Id(11)] DateTimeOffset ReceivedAt,
+    [property: Id(12)] long? InstallationId = null)
 {
     /// <summary>The key of the ref grain that serializes this event with its ref's other events.</summary>
     public string Key => RefKey.For(Repository, Ref);

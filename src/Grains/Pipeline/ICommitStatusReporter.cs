@@ -11,17 +11,20 @@ public enum StatusState
     Error,
 }
 
-/// <summary>Tells GitHub how an event is doing, without ever making the event wait or fail.</summary>
+/// <summary>
+/// Tells GitHub how an event is doing, without ever making the event wait or fail: commit statuses in
+/// token mode, check runs in App mode.
+/// </summary>
 public interface ICommitStatusReporter
 {
-    /// <summary>Queues a status for the event's revision; returns at once. Events without a revision are not reported.</summary>
-    void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null);
+    /// <summary>Queues a report for the event's revision; returns at once. Events without a revision are not reported.</summary>
+    void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null);
 }
 
 /// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>
 public sealed class NoCommitStatuses : ICommitStatusReporter
 {
-    public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
     {
     }
 }
@@ -36,7 +39,7 @@ public static class StatusReporting
         {
             case Outcome.Applied:
                 var description = first is null ? "applied" : $"applied {first.Kind} {first.Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : "");
-                statuses.Report(e, StatusState.Success, description, first);
+                statuses.Report(e, StatusState.Success, description, objects);
                 break;
             case Outcome.Failed:
                 statuses.Report(e, StatusState.Failure, error ?? "failed");
