@@ -267,6 +267,8 @@ public class KubernetesBaseTests
         var text = File.ReadAllText(path);
         Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'push'", text, StringComparison.Ordinal);
         Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'delete'", text, StringComparison.Ordinal);
+        Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'pull_request' && '{{workflow.annotations.k8s-webhook-handler.io/event_action}}' == 'closed'", text, StringComparison.Ordinal);
+        Assert.Contains("+{{workflow.annotations.k8s-webhook-handler.io/ref}}:refs/ci/checkout", text, StringComparison.Ordinal);
         Assert.Equal("ci-workflow", workflow["spec"]!["serviceAccountName"]!.GetValue<string>());
         var rbac = ManifestReader.Read(File.ReadAllText(Path.Combine(RepositoryRoot, "k8s", "examples", "argo-rbac.yaml")), ManifestLimits.Default);
         Assert.Contains(rbac, o => o["kind"]!.GetValue<string>() == "ServiceAccount" && o["metadata"]!["name"]!.GetValue<string>() == "ci-workflow");
