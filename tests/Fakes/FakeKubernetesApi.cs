@@ -28,7 +28,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         new("", "v1", "services", "Service", true),
         new("", "v1", "serviceaccounts", "ServiceAccount", true),
         new("", "v1", "namespaces", "Namespace", false),
-        new("argoproj.io", "v1alpha1", "workflows", "Workflow", true),
+        new("argoproj.io", "v1alpha1", "workflows", "Workflow", true, RequiresSpec: true),
         new("argoproj.io", "v1alpha1", "workflowtemplates", "WorkflowTemplate", true),
         new("argoproj.io", "v1alpha1", "clusterworkflowtemplates", "ClusterWorkflowTemplate", false),
         new("batch", "v1", "jobs", "Job", true),
@@ -36,7 +36,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
     ];
 
+    /// <summary>kube-apiserver answers a path no API serves with a plain-text page, not a Status.</summary>
+    private static readonly JsonNode PageNotFound = JsonValue.Create("404 page not found\n");
+
     private readonly ConcurrentDictionary<string, JsonObject> objects = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ServerSideApply> fieldOwners = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
     private readonly ConcurrentQueue<JsonObject> creations = new();
     private int held;
@@ -198,6 +202,13 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
 
         http.Response.StatusCode = status;
+        if (ReferenceEquals(body, PageNotFound))
+        {
+            http.Response.ContentType = "text/plain; charset=utf-8";
+            await http.Response.WriteAsync(body.GetValue<string>());
+            return;
+        }
+
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(body.ToJsonString());
     }
@@ -220,7 +231,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         var match = ObjectPath().Match(path);
         if (!match.Success)
         {
-            return Failure(404, "NotFound", "the server could not find the requested resource");
+            return (404, PageNotFound);
         }
 
         var group = match.Groups["group"].Success ? match.Groups["group"].Value : "";
@@ -231,7 +242,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         var resource = Resources.FirstOrDefault(x => x.Group == group && x.Version == version && x.Plural == plural);
         if (resource is null)
         {
-            return Failure(404, "NotFound", "the server could not find the requested resource");
+            return (404, PageNotFound);
         }
 
         if (resource.Namespaced != (ns is not null))
@@ -241,7 +252,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         if (ns is not null && !Namespaces.Contains(ns))
         {
-            return Failure(404, "NotFound", $"namespaces \"{ns}\" not found");
+            return Failure(404, "NotFound", $"namespaces \"{ns}\" not found", Details(ns, "", "namespaces"));
         }
 
         await gate.WaitAsync();
@@ -252,8 +263,8 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
                 ("GET", null) => List(resource, ns, http.Request.Query["labelSelector"].ToString()),
                 ("GET", { } n) => objects.TryGetValue(Key(resource, ns, n), out var found)
                     ? (200, found.DeepClone())
-                    : Failure(404, "NotFound", $"{resource.Plural}.{resource.Group} \"{n}\" not found"),
-                ("POST", null) => Create(resource, ns, r),
+                    : Failure(404, "NotFound", $"{resource.Qualified()} \"{n}\" not found", Details(n, resource.Group, resource.Plural)),
+                ("POST", null) => Create(resource, ns, r, http.Request.Query),
                 ("PATCH", { } n) => Apply(resource, ns, n, r, http.Request.Query),
                 _ => Failure(405, "MethodNotAllowed", $"{r.Method} is not supported here"),
             };
@@ -279,6 +290,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         var items = objects
             .Where(o => o.Key.StartsWith(Key(resource, ns, ""), StringComparison.Ordinal))
+            .OrderBy(o => o.Key, StringComparer.Ordinal) // etcd's key order, as kube-apiserver lists
             .Select(o => o.Value)
             .Where(o => wanted.All(term => o["metadata"]?["labels"]?[term[0]]?.GetValue<string>() == term[1]))
             .Select(o => (JsonNode?)o.DeepClone())
@@ -292,7 +304,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         });
     }
 
-    private (int, JsonNode) Create(Resource resource, string? ns, RecordedRequest r)
+    private (int, JsonNode) Create(Resource resource, string? ns, RecordedRequest r, IQueryCollection query)
     {
         if (!r.ContentType.StartsWith("application/json", StringComparison.Ordinal))
         {
@@ -311,26 +323,28 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             var prefix = metadata["generateName"]?.GetValue<string>();
             if (string.IsNullOrEmpty(prefix))
             {
-                return Failure(422, "Invalid", $"{resource.Kind} \"\" is invalid: metadata.name: Required value: name or generateName is required");
+                return Failure(422, "Invalid", $"{resource.Qualified(resource.Kind)} \"\" is invalid: metadata.name: Required value: name or generateName is required");
             }
 
             name = prefix + RandomSuffix();
             metadata["name"] = name;
         }
 
-        if (!DnsSubdomain().IsMatch(name) || name.Length > 253)
+        if (Validate(resource, name, obj) is { } rejected)
         {
-            return Failure(422, "Invalid", $"{resource.Kind} \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'");
+            return rejected;
         }
 
         var key = Key(resource, ns, name);
         if (objects.ContainsKey(key))
         {
-            return Failure(409, "AlreadyExists", $"{resource.Plural}.{resource.Group} \"{name}\" already exists");
+            return Failure(409, "AlreadyExists", $"{resource.Qualified()} \"{name}\" already exists", Details(name, resource.Group, resource.Plural));
         }
 
         Stamp(metadata, ns);
-        Remember(key, obj);
+        var owners = new ServerSideApply();
+        owners.Created(query["fieldManager"].ToString() is { Length: > 0 } manager ? manager : "unknown", obj);
+        Remember(key, obj, owners);
         return (201, obj.DeepClone());
     }
 
@@ -342,9 +356,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {r.ContentType})");
         }
 
-        if (string.IsNullOrEmpty(query["fieldManager"]))
+        var manager = query["fieldManager"].ToString();
+        if (manager.Length == 0)
         {
-            return Failure(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+            return Failure(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                Details(null, "meta.k8s.io", "PatchOptions", ("FieldValueRequired", "Required value: is required for apply patch", "fieldManager")));
         }
 
         // The body of an apply patch is YAML; this service sends JSON, which YAML includes.
@@ -360,18 +376,57 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
 
         var key = Key(resource, ns, name);
-        var created = !objects.ContainsKey(key);
-        Stamp(metadata, ns);
-        if (created)
+        if (!objects.TryGetValue(key, out var live) || !fieldOwners.TryGetValue(key, out var owners))
         {
-            Remember(key, obj);
-        }
-        else
-        {
-            objects[key] = obj;
+            if (Validate(resource, name, obj) is { } rejected)
+            {
+                return rejected;
+            }
+
+            Stamp(metadata, ns);
+            var created = new ServerSideApply();
+            created.Created(manager, obj);
+            Remember(key, obj, created);
+            return (201, obj.DeepClone());
         }
 
-        return (created ? 201 : 200, obj.DeepClone());
+        var conflicts = owners.Conflicts(manager, live, obj);
+        if (conflicts.Count > 0 && query["force"] != "true")
+        {
+            return Failure(409, "Conflict", ServerSideApply.ConflictMessage(conflicts),
+                Details(null, "", null, [.. conflicts.Select(c => ("FieldManagerConflict", $"conflict with \"{c.Manager}\"", ServerSideApply.Display(c.Path)))]));
+        }
+
+        var updated = (JsonObject)live.DeepClone();
+        owners.Apply(manager, updated, obj);
+        if (Validate(resource, name, updated) is { } invalidResult)
+        {
+            return invalidResult;
+        }
+
+        // Like the API server, an apply that changes nothing writes nothing: the resourceVersion stays.
+        if (!JsonNode.DeepEquals(updated, live))
+        {
+            Stamp(updated["metadata"]!.AsObject(), ns);
+            objects[key] = updated;
+        }
+
+        return (200, objects[key].DeepClone());
+    }
+
+    /// <summary>What the API server's validation (the CRD's schema for Workflows) refuses in a whole object.</summary>
+    private static (int, JsonNode)? Validate(Resource resource, string name, JsonObject obj)
+    {
+        if (!DnsSubdomain().IsMatch(name) || name.Length > 253)
+        {
+            return Failure(422, "Invalid", $"{resource.Qualified(resource.Kind)} \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
+                Details(name, resource.Group, resource.Kind, ("FieldValueInvalid", $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'", "metadata.name")));
+        }
+
+        return resource.RequiresSpec && obj["spec"] is null
+            ? Failure(422, "Invalid", $"{resource.Qualified(resource.Kind)} \"{name}\" is invalid: spec: Required value",
+                Details(name, resource.Group, resource.Kind, ("FieldValueRequired", "Required value", "spec")))
+            : null;
     }
 
     /// <summary>The checks every write gets: JSON object, matching kind and namespace, string-valued metadata maps.</summary>
@@ -428,12 +483,13 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return null;
     }
 
-    private void Remember(string key, JsonObject obj)
+    private void Remember(string key, JsonObject obj, ServerSideApply owners)
     {
         Created?.Invoke(obj);
         if (Retain)
         {
             objects[key] = obj;
+            fieldOwners[key] = owners;
             creations.Enqueue((JsonObject)obj.DeepClone());
         }
     }
@@ -476,31 +532,73 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         var groupVersion = path == "/api/v1" ? "v1" : path.StartsWith("/apis/", StringComparison.Ordinal) && path.Count(c => c == '/') == 3 ? path["/apis/".Length..] : null;
         var served = Resources.Where(r => r.ApiVersion == groupVersion).ToList();
-        return groupVersion is null || served.Count == 0
-            ? null
-            : new JsonObject
-            {
-                ["kind"] = "APIResourceList",
-                ["apiVersion"] = "v1",
-                ["groupVersion"] = groupVersion,
-                ["resources"] = new JsonArray(served.SelectMany(r => new JsonNode?[]
-                {
-                    new JsonObject { ["name"] = r.Plural, ["singularName"] = r.Kind.ToLowerInvariant(), ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("create", "delete", "get", "list", "patch", "update", "watch") },
-                    new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("get", "patch", "update") },
-                }).ToArray()),
-            };
+        if (groupVersion is null || served.Count == 0)
+        {
+            return null;
+        }
+
+        // As kube-apiserver writes it: the core group's list carries no apiVersion, the others "v1".
+        var list = new JsonObject { ["kind"] = "APIResourceList" };
+        if (groupVersion != "v1")
+        {
+            list["apiVersion"] = "v1";
+        }
+
+        list["groupVersion"] = groupVersion;
+        list["resources"] = new JsonArray(served.SelectMany(r => new JsonNode?[]
+        {
+            new JsonObject { ["name"] = r.Plural, ["singularName"] = r.Kind.ToLowerInvariant(), ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch") },
+            new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("get", "patch", "update") },
+        }).ToArray());
+        return list;
     }
 
-    private static (int, JsonNode) Failure(int code, string reason, string message) => (code, new JsonObject
+    private static (int, JsonNode) Failure(int code, string reason, string message, JsonObject? details = null)
     {
-        ["kind"] = "Status",
-        ["apiVersion"] = "v1",
-        ["metadata"] = new JsonObject(),
-        ["status"] = "Failure",
-        ["message"] = message,
-        ["reason"] = reason,
-        ["code"] = code,
-    });
+        var status = new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Failure",
+            ["message"] = message,
+            ["reason"] = reason,
+        };
+        if (details is not null)
+        {
+            status["details"] = details;
+        }
+
+        status["code"] = code;
+        return (code, status);
+    }
+
+    /// <summary>A Status's details as kube-apiserver fills them: empty fields left out, kind plural or singular as it says.</summary>
+    private static JsonObject Details(string? name, string group, string? kind, params (string Reason, string Message, string Field)[] causes)
+    {
+        var details = new JsonObject();
+        if (!string.IsNullOrEmpty(name))
+        {
+            details["name"] = name;
+        }
+
+        if (group.Length > 0)
+        {
+            details["group"] = group;
+        }
+
+        if (kind is not null)
+        {
+            details["kind"] = kind;
+        }
+
+        if (causes.Length > 0)
+        {
+            details["causes"] = new JsonArray([.. causes.Select(c => (JsonNode?)new JsonObject { ["reason"] = c.Reason, ["message"] = c.Message, ["field"] = c.Field })]);
+        }
+
+        return details;
+    }
 
     [GeneratedRegex("^(?:/api/(?<version>v1)|/apis/(?<group>[^/]+)/(?<version>[^/]+))(?:/namespaces/(?<ns>[^/]+))?/(?<plural>[^/]+)(?:/(?<name>[^/]+))?$")]
     private static partial Regex ObjectPath();
@@ -511,9 +609,12 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
     private static partial Regex LabelValue();
 
-    private sealed record Resource(string Group, string Version, string Plural, string Kind, bool Namespaced)
+    private sealed record Resource(string Group, string Version, string Plural, string Kind, bool Namespaced, bool RequiresSpec = false)
     {
         public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+        /// <summary>How the API server names the resource (or a kind of it) in messages: "workflows.argoproj.io", "configmaps".</summary>
+        public string Qualified(string? kindOrPlural = null) => Group.Length == 0 ? kindOrPlural ?? Plural : $"{kindOrPlural ?? Plural}.{Group}";
     }
 }
 

@@ -43,32 +43,35 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts the process with <paramref name="settings"/> as <c>--key=value</c> arguments and returns once it answers <c>/readyz</c>.</summary>
     /// <param name="settings">Configuration keys, passed on the command line.</param>
     /// <param name="httpPort">The loopback port to listen on; a free one when null.</param>
-    /// <param name="environment">Variables for the runtime (e.g. <c>DOTNET_GCHeapHardLimit</c>).</param>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int? httpPort = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="environment">Environment variables to set (e.g. <c>DOTNET_GCHeapHardLimit</c>; a null value removes one).</param>
+    /// <param name="launcher">A command that execs its arguments (the silo's command line) in the same process.</param>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int? httpPort = null,
+        IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? launcher = null)
     {
         var port = httpPort ?? FreePorts.Next();
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(launcher is [var first, ..] ? first : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        string[] launch = launcher is { Count: > 0 } ? [.. launcher.Skip(1), "dotnet"] : [];
+        foreach (var argument in launch)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Silo.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         foreach (var (key, value) in settings)
         {
             start.ArgumentList.Add($"--{key}={value}");
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");

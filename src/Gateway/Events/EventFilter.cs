@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Events;
 
@@ -13,13 +14,26 @@ public sealed class EventFilter
     private readonly IReadOnlySet<string> events;
     private readonly Regex? ignoreRefs;
     private readonly Regex? repositories;
+    private readonly Regex? refs;
+    private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> actions;
 
     public EventFilter(FilterOptions options)
     {
         events = options.EventSet;
         ignoreRefs = options.IgnoreRefs is { } i ? TryCompile(i, out _) : null;
         repositories = options.Repositories is { } r ? TryCompileWholeName(r, out _) : null;
+        refs = options.Refs is { } f ? TryCompileWholeRef(f, out _) : null;
+        actions = options.ActionMap ?? new Dictionary<string, IReadOnlySet<string>>();
+        PullRequests = options.PullRequests;
     }
+
+    /// <summary>Who is trusted on a pull request and which label approves it.</summary>
+    public PullRequestPolicy PullRequests { get; }
+
+    /// <summary>As <see cref="TryCompileWholeName"/>, but case-sensitive, as git refs are.</summary>
+    public static Regex? TryCompileWholeRef(string pattern, out string error) =>
+        TryCompile(pattern, RegexOptions.None, out error) is null ? null
+            : TryCompile($@"^(?:{pattern})\z", RegexOptions.None, out error);
 
     public static Regex? TryCompile(string pattern, out string error) => TryCompile(pattern, RegexOptions.None, out error);
 
@@ -55,8 +69,22 @@ public sealed class EventFilter
             return $"repository '{repository}' does not match Handler:Repositories";
         }
 
+        if (refs is not null && !refs.IsMatch(gitRef))
+        {
+            return $"ref '{gitRef}' does not match Handler:Refs";
+        }
+
         return ignoreRefs is not null && ignoreRefs.IsMatch(gitRef)
             ? $"ref '{gitRef}' matches Handler:IgnoreRefs"
             : null;
     }
+
+    /// <summary>
+    /// Why the event's action is ignored (Handler:Actions), or null when it is handled. Commands (an approval,
+    /// a re-test) are not actions of the list: they act on events the list admitted.
+    /// </summary>
+    public string? ActionIgnoreReason(HookEvent e) =>
+        !e.IsCommand && actions.TryGetValue(e.EventType, out var handled) && !handled.Contains(e.Action)
+            ? $"action '{e.Action}' of '{e.EventType}' is not in Handler:Actions"
+            : null;
 }

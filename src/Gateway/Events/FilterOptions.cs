@@ -15,7 +15,60 @@ public sealed class FilterOptions
     /// <summary>When set, only repositories whose whole <c>owner/name</c> matches this regular expression, in any case, are handled.</summary>
     public string? Repositories { get; set; }
 
+    /// <summary>When set, only refs whose whole name matches this regular expression are handled.</summary>
+    public string? Refs { get; set; }
+
+    /// <summary>The actions handled per event type (<c>type:a|b</c>, comma-separated); a type not listed keeps all its actions.</summary>
+    public string Actions { get; set; } = DefaultActions;
+
+    public const string DefaultActions = "pull_request:opened|synchronize|reopened|closed,check_run:rerequested,check_suite:rerequested";
+
+    /// <summary>Pull request authors and commenters with these <c>author_association</c>s are trusted.</summary>
+    public string TrustedAssociations { get; set; } = "OWNER,MEMBER,COLLABORATOR";
+
+    /// <summary>While this label is on a pull request, its every head runs without <c>/ok-to-test</c>.</summary>
+    public string OkToTestLabel { get; set; } = "ok-to-test";
+
     public IReadOnlySet<string> EventSet => OptionsValidation.SplitList(Events).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary><see cref="Actions"/> parsed; null when an entry is malformed (see <see cref="Validate"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>>? ActionMap => ParseActions(Actions, out _);
+
+    public PullRequestPolicy PullRequests =>
+        new(OptionsValidation.SplitList(TrustedAssociations).Select(a => a.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal), OkToTestLabel);
+
+    private static Dictionary<string, IReadOnlySet<string>>? ParseActions(string text, out string error)
+    {
+        var map = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        foreach (var entry in OptionsValidation.SplitList(text))
+        {
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            var type = colon > 0 ? entry[..colon].Trim() : "";
+            var actions = colon > 0 ? entry[(colon + 1)..].Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
+            if (type.Length == 0 || actions.Length == 0)
+            {
+                error = $"'{entry}' is not of the form event_type:action|action";
+                return null;
+            }
+
+            if (!GitHubEventReader.SupportedEvents.Contains(type))
+            {
+                error = $"'{type}' is not a supported event type";
+                return null;
+            }
+
+            if (map.ContainsKey(type))
+            {
+                error = $"'{type}' is listed twice";
+                return null;
+            }
+
+            map[type] = actions.ToHashSet(StringComparer.Ordinal);
+        }
+
+        error = "";
+        return map;
+    }
 
     public IEnumerable<string> Validate()
     {
@@ -37,6 +90,26 @@ public sealed class FilterOptions
         if (Repositories is not null && EventFilter.TryCompileWholeName(Repositories, out var repositoriesError) is null)
         {
             yield return $"{Section}:Repositories: {repositoriesError}";
+        }
+
+        if (Refs is not null && EventFilter.TryCompileWholeRef(Refs, out var wholeRefsError) is null)
+        {
+            yield return $"{Section}:Refs: {wholeRefsError}";
+        }
+
+        if (ParseActions(Actions, out var actionsError) is null)
+        {
+            yield return $"{Section}:Actions: {actionsError}";
+        }
+
+        foreach (var a in OptionsValidation.SplitList(TrustedAssociations).Where(a => !PullRequestPolicy.Associations.Contains(a.ToUpperInvariant())))
+        {
+            yield return $"{Section}:TrustedAssociations: '{a}' is not an author_association (known: {string.Join(", ", PullRequestPolicy.Associations)})";
+        }
+
+        if (string.IsNullOrWhiteSpace(OkToTestLabel) || OkToTestLabel.Length > 50)
+        {
+            yield return $"{Section}:OkToTestLabel: a label name of 1 to 50 characters is needed";
         }
     }
 }

@@ -11,15 +11,20 @@ namespace CiTrigger.Gateway.Events;
 /// up in grain keys or URLs are validated further, and a payload that lacks them is rejected with the
 /// name of the missing field.
 /// </summary>
-public static class GitHubEventReader
+public static partial class GitHubEventReader
 {
     public static readonly IReadOnlySet<string> SupportedEvents =
-        new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite" };
+        new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite", "pull_request", "issue_comment" };
 
     /// <summary>Every event name the service knows: the supported ones and GitHub's <c>ping</c>.</summary>
     public static readonly IReadOnlySet<string> KnownEvents = new HashSet<string>(SupportedEvents.Append("ping"), StringComparer.Ordinal);
 
-    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt)
+    /// <param name="eventType">The X-GitHub-Event header.</param>
+    /// <param name="delivery">The X-GitHub-Delivery header.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="receivedAt">When the webhook arrived.</param>
+    /// <param name="pullRequests">Whom pull request events trust; <see cref="PullRequestPolicy.Default"/> when null.</param>
+    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt, PullRequestPolicy? pullRequests = null)
     {
         if (payload.ValueKind != JsonValueKind.Object)
         {
@@ -34,6 +39,8 @@ public static class GitHubEventReader
                 "delete" => ReadDelete(delivery, payload, receivedAt),
                 "check_run" => ReadCheckRun(delivery, payload, receivedAt),
                 "check_suite" => ReadCheckSuite(delivery, payload, receivedAt),
+                "pull_request" => ReadPullRequest(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
+                "issue_comment" => ReadComment(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
                 _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
             };
         }

@@ -27,7 +27,7 @@ public static class Format
     /// <summary>A state as a badge: words, not only a colour.</summary>
     public static Html State(string state) => Html.Of($"<span class=\"state state-{state}\">{Label(state)}</span>");
 
-    public static string Label(string state) => state.Replace('-', ' ');
+    public static string Label(string state) => state == EventStates.WaitingForApproval ? "waiting for approval" : state.Replace('-', ' ');
 
     /// <summary>A ref as people say it: the branch name, "tag v1", "PR #12".</summary>
     public static string Ref(string gitRef) => gitRef switch

@@ -113,7 +113,7 @@ public sealed partial class WebhookReceiver(
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow());
+            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow(), filter.PullRequests);
         }
         catch (JsonException e)
         {
@@ -129,7 +129,7 @@ public sealed partial class WebhookReceiver(
         }
 
         var hookEvent = ((EventReadResult.Accepted)read).Event;
-        if (filter.IgnoreReason(hookEvent.Repository, hookEvent.Ref) is { } reason)
+        if ((filter.ActionIgnoreReason(hookEvent) ?? filter.IgnoreReason(hookEvent.Repository, hookEvent.Ref)) is { } reason)
         {
             return Ignore(delivery, reason);
         }

@@ -4,13 +4,14 @@ namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
 /// Where an event stands. The status page and the admin API use these words; the ones no code produces
-/// yet (waiting for approval, running, succeeded, cancelled) are the pull-request and run-following
-/// states, listed so filters and pages already know them.
+/// yet (running, succeeded, cancelled) are the run-following states, listed so filters and pages already
+/// know them.
 /// </summary>
 public static class EventStates
 {
     public const string Queued = "queued";
-    public const string WaitingForApproval = "waiting-for-approval";
+    /// <summary>A pull request's event held until a trusted user approves it (the ref's state is <c>waiting</c> then too).</summary>
+    public const string WaitingForApproval = "waiting";
     public const string InFlight = "in-flight";
     public const string Retrying = "retrying";
     public const string Applied = "applied";
@@ -32,9 +33,12 @@ public static class EventStates
         _ => Skipped,
     };
 
-    /// <summary>The state of a pending event: being attempted, attempted before, or not yet.</summary>
+    /// <summary>The state of a pending event: being attempted, held for approval, attempted before, or not yet.</summary>
     public static string OfPending(PendingEvent pending, string? inFlight) =>
-        pending.Event.Delivery == inFlight ? InFlight : pending.Attempts.IsEmpty ? Queued : Retrying;
+        pending.Event.Delivery == inFlight ? InFlight
+        : pending.AwaitingApproval ? WaitingForApproval
+        : pending.Attempts.IsEmpty ? Queued
+        : Retrying;
 }
 
 /// <summary>

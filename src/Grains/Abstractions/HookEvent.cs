@@ -18,18 +18,53 @@ public sealed record HookEvent(
     [property: Id(8)] string Before,
     [property: Id(9)] string DefaultBranch,
     [property: Id(10)] bool RefDeleted,
-    [property: Id(11)] DateTimeOffset ReceivedAt)
+    [property: Id(11)] DateTimeOffset ReceivedAt,
+    [property: Id(12)] int PullRequest = 0,
+    [property: Id(13)] string BaseRef = "",
+    [property: Id(14)] string HeadRepoUrl = "",
+    [property: Id(15)] bool? Merged = null,
+    [property: Id(16)] string ManifestRevision = "",
+    [property: Id(17)] string AuthorAssociation = "",
+    [property: Id(18)] bool NeedsApproval = false,
+    [property: Id(19)] string Command = "")
 {
+    // Fields from Id(12) on came with pull requests; an event stored before them reads them as their
+    // type's default (null strings), so they are read null-safely.
+
+    /// <summary><see cref="Command"/> of a trusted <c>/ok-to-test</c> comment or the approval label being added: release the waiting head.</summary>
+    public const string ApproveCommand = "approve";
+
+    /// <summary><see cref="Command"/> of a trusted <c>/retest</c> comment: run the pull request's newest event again.</summary>
+    public const string RetestCommand = "retest";
+
     /// <summary>The key of the ref grain that serializes this event with its ref's other events.</summary>
     public string Key => RefKey.For(Repository, Ref);
 
     /// <summary>
-    /// The git revision the manifest is read at: the event's revision, or the default branch when the
-    /// event has none or removed its ref.
+    /// The git revision the manifest is read at: <see cref="ManifestRevision"/> when the reader chose one
+    /// (the base commit of a pull request from a fork), else the event's revision, or the default branch
+    /// when the event has none or removed its ref.
     /// </summary>
-    public string ManifestRef => RefDeleted || Revision.Length == 0 ? DefaultBranch : Revision;
+    public string ManifestRef => ManifestRevision is { Length: > 0 } pinned ? pinned : RefDeleted || Revision.Length == 0 ? DefaultBranch : Revision;
 
-    /// <summary>True for a push whose <see cref="Before"/> names a commit (not a newly created ref).</summary>
+    /// <summary>
+    /// The repository the manifest is read from: always the repository the webhook came from, which for a
+    /// pull request is its base repository, never the head repository (possibly a fork).
+    /// </summary>
+    public string ManifestRepository => Repository;
+
+    /// <summary>
+    /// True for the events whose revisions form the ref's chain: pushes, and a pull request's events (its
+    /// <c>synchronize</c> names the head it moved from in <see cref="Before"/>, like a push).
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool ContinuesChain => EventType == "push" && Before.Length > 0 && !GitSha.IsZero(Before);
+    public bool MovesChain => EventType is "push" or "pull_request" && !IsCommand;
+
+    /// <summary>True for a chain event whose <see cref="Before"/> names a commit (not a newly created ref).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool ContinuesChain => MovesChain && Before.Length > 0 && !GitSha.IsZero(Before);
+
+    /// <summary>True for an approval or re-test request: it changes the ref's queue and is never applied itself.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsCommand => !string.IsNullOrEmpty(Command);
 }

@@ -55,6 +55,9 @@ public sealed record PendingEvent(
 
     /// <summary>Set while the event waits out a retry backoff.</summary>
     [Id(3)] public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>A pull request event of an untrusted author, held (not applied) until it is approved.</summary>
+    public bool AwaitingApproval => Event.NeedsApproval;
 }
 
 /// <summary>A finished event as the ref's bounded history keeps it.</summary>

@@ -20,6 +20,9 @@ public sealed record RefSummary(
     public const string Retrying = "retrying";
     public const string PausedState = "paused";
     public const string FailedState = "failed";
+
+    /// <summary>Every pending event is a pull request event waiting for <c>/ok-to-test</c> or the approval label.</summary>
+    public const string Waiting = "waiting";
 }
 
 /// <summary>The state filters a <see cref="RefQuery"/> takes: the states of <see cref="RefSummary"/> and two groups of them.</summary>
@@ -33,7 +36,7 @@ public static class RefStates
 
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
     {
-        Pending, Failing, RefSummary.Idle, RefSummary.Retrying, RefSummary.PausedState, RefSummary.FailedState,
+        Pending, Failing, RefSummary.Waiting, RefSummary.Idle, RefSummary.Retrying, RefSummary.PausedState, RefSummary.FailedState,
     };
 }
 

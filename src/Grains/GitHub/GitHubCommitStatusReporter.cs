@@ -37,7 +37,7 @@ public sealed partial class GitHubCommitStatusReporter(
         {
             State = state switch
             {
-                StatusState.Pending => CommitState.Pending,
+                StatusState.Pending or StatusState.ActionRequired => CommitState.Pending,
                 StatusState.Success => CommitState.Success,
                 StatusState.Failure => CommitState.Failure,
                 _ => CommitState.Error,

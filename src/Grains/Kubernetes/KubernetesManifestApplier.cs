@@ -42,7 +42,8 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             var target = policy.Check(documents[i], i, resource.Namespaced);
             if (target.Name is { } name)
             {
-                await Call(() => CheckOwnerAsync(documents[i], target, resource, name, cancellationToken), $"document {i} ({kind} {name})");
+                await Call(() => CheckOwnerAsync(documents[i], target, resource, name, cancellationToken), $"document {i} ({kind} {name})",
+                    new ApiAccess("get", resource, target));
             }
 
             plans.Add((documents[i], target, resource));
@@ -53,9 +54,10 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         {
             var (document, target, resource) = plans[i];
             var what = $"document {i} ({target.Kind} {target.Name ?? target.GenerateName})";
+            var access = new ApiAccess(target.Name is null ? "create" : "patch", resource, target);
             applied.Add(target.Name is { } name
-                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what)
-                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what));
+                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what, access)
+                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what, access));
         }
 
         return applied;
@@ -174,8 +176,13 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         obj.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty(field, out var value)
             && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    /// <summary>Sorts API failures into "try again later" and "this manifest will not go in".</summary>
-    private static async Task<T> Call<T>(Func<Task<T>> call, string what)
+    /// <summary>
+    /// Sorts API failures into "try again later" and "this manifest will not go in". With the object it
+    /// was about: a 403 says which Role rule is missing, and a 404 for the resource itself (a CRD removed
+    /// or changed since discovery) forgets the cached discovery and tries again, so the next attempt sees
+    /// what the cluster serves now.
+    /// </summary>
+    private async Task<T> Call<T>(Func<Task<T>> call, string what, ApiAccess? access = null)
     {
         try
         {
@@ -188,6 +195,17 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             if ((int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict or HttpStatusCode.RequestTimeout)
             {
                 throw new TransientException(message, e, RetryAfter(e));
+            }
+
+            if (access is not null && status == HttpStatusCode.Forbidden)
+            {
+                throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(StatusMessage(e.Response.Content), access, options.Value.Namespace)}");
+            }
+
+            if (access is not null && status == HttpStatusCode.NotFound && ApiRefusal.IsResourceNotServed(e.Response.Content))
+            {
+                discovery.Forget(access.Target.ApiVersion);
+                throw new TransientException($"{message} (the API of {access.Target.Kind} is looked up again)", e);
             }
 
             throw new ManifestException(message);

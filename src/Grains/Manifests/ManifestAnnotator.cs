@@ -20,8 +20,19 @@ public static class ManifestAnnotator
     /// <summary>The repository an object was applied for: who owns a named object.</summary>
     public const string RepositoryAnnotation = Prefix + "repo_name";
 
-    /// <summary>The annotations the design promises, in a stable order.</summary>
+    /// <summary>The annotations the design promises, in a stable order; a pull request's events have four more.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> AnnotationsFor(HookEvent e) =>
+        e.PullRequest > 0 ? [.. Common(e), .. PullRequestAnnotations(e)] : Common(e);
+
+    private static IReadOnlyList<KeyValuePair<string, string>> PullRequestAnnotations(HookEvent e) =>
+    [
+        new(Prefix + "pull_request", e.PullRequest.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new(Prefix + "base_ref", e.BaseRef ?? ""),
+        new(Prefix + "head_repo_url", e.HeadRepoUrl ?? ""),
+        new(Prefix + "merged", e.Merged switch { true => "true", false => "false", null => "" }),
+    ];
+
+    private static IReadOnlyList<KeyValuePair<string, string>> Common(HookEvent e) =>
     [
         new(Prefix + "ref", e.Ref),
         new(Prefix + "revision", e.Revision),

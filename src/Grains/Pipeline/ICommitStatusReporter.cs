@@ -9,6 +9,9 @@ public enum StatusState
     Success,
     Failure,
     Error,
+
+    /// <summary>Waiting for approval: a check run's <c>action_required</c>, a commit status <c>pending</c>.</summary>
+    ActionRequired,
 }
 
 /// <summary>Tells GitHub how an event is doing, without ever making the event wait or fail.</summary>

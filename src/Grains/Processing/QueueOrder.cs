@@ -10,7 +10,7 @@ namespace CiTrigger.Grains.Processing;
 public readonly record struct NextEvent(int Index, DateTimeOffset? WaitUntil, bool OutOfChain);
 
 /// <summary>
-/// Arrival order, corrected for pushes: GitHub does not promise delivery order, but each push names
+/// Arrival order, corrected for pushes (and a pull request's events, which chain the same way): GitHub does not promise delivery order, but each push names
 /// the commit it started from. A queued push that the head push started from goes before it; a push at
 /// the head whose <c>before</c> is not the ref's last applied commit waits up to the reorder window for
 /// its predecessor, and a queued push that does continue the chain goes first. A ref with no history,
@@ -33,7 +33,7 @@ public static class QueueOrder
             return new NextEvent(root, null, false);
         }
 
-        var successor = pending.FindIndex(p => p.Event.EventType == "push" && p.Event.Before == lastAfter);
+        var successor = pending.FindIndex(p => p.Event.MovesChain && p.Event.Before == lastAfter);
         if (successor >= 0)
         {
             return new NextEvent(successor, null, false);
@@ -51,7 +51,7 @@ public static class QueueOrder
         for (var steps = 0; steps < pending.Count && pending[index].Event.ContinuesChain; steps++)
         {
             var before = pending[index].Event.Before;
-            var predecessor = pending.FindIndex(p => p.Event.EventType == "push" && p.Event.Revision == before);
+            var predecessor = pending.FindIndex(p => p.Event.MovesChain && p.Event.Revision == before);
             if (predecessor < 0 || predecessor == index)
             {
                 break;
@@ -71,6 +71,7 @@ public static class QueueOrder
     {
         "push" => e.RefDeleted ? "" : e.Revision,
         "delete" => "",
+        "pull_request" when !e.IsCommand => e.Action == "closed" ? "" : e.Revision,
         _ => lastAfter,
     };
 }

@@ -53,6 +53,17 @@ public sealed class RefEvents(
     /// </summary>
     public async Task AddAsync(HookEvent e)
     {
+        if (e.IsCommand)
+        {
+            await deliveries.StoreAsync(e, () => PullRequestCommands.RunAsync(this, e));
+            return;
+        }
+
+        if (e.PullRequest > 0)
+        {
+            await SupersedeWaitingAsync(e.Delivery);
+        }
+
         var entry = new PendingEvent(e, time.GetUtcNow());
         try
         {
@@ -64,10 +75,59 @@ public sealed class RefEvents(
             {
                 untried.Add(e.Delivery);
                 metrics.QueueDepthChanged(1);
-                statuses.Report(e, StatusState.Pending, "queued");
+                if (e.NeedsApproval)
+                {
+                    statuses.Report(e, StatusState.ActionRequired, PullRequestCommands.WaitingDescription);
+                }
+                else
+                {
+                    statuses.Report(e, StatusState.Pending, "queued");
+                }
             }
         }
     }
+
+    /// <summary>
+    /// An approval names the pull request's current head: an older head still waiting will never be
+    /// approved, so a newer event of the pull request finishes it as skipped instead of leaving it queued.
+    /// </summary>
+    private async Task SupersedeWaitingAsync(string newer)
+    {
+        foreach (var waiting in queue.Pending.Where(p => p.AwaitingApproval).ToList())
+        {
+            await CompleteAsync(waiting, Outcome.Skipped, $"superseded by {newer} before it was approved", [], outOfChain: false);
+        }
+    }
+
+    /// <summary>Lets the waiting events run (an approval); returns the deliveries released.</summary>
+    internal async Task<IReadOnlyList<string>> ReleaseWaitingAsync()
+    {
+        var released = new List<string>();
+        foreach (var waiting in queue.Pending.Where(p => p.AwaitingApproval).ToList())
+        {
+            var approved = waiting with { Event = waiting.Event with { NeedsApproval = false } };
+            await queue.ReplaceAsync(approved);
+            statuses.Report(approved.Event, StatusState.Pending, "approved; queued");
+            released.Add(approved.Event.Delivery);
+        }
+
+        return released;
+    }
+
+    /// <summary>Queues a copy of an event under a new delivery id (a re-test); it keeps the original's need for approval.</summary>
+    internal async Task AddCopyAsync(HookEvent copy)
+    {
+        var entry = new PendingEvent(copy, time.GetUtcNow());
+        await deliveries.StoreAsync(copy, () => queue.AddAsync(entry));
+        untried.Add(copy.Delivery);
+        metrics.QueueDepthChanged(1);
+        statuses.Report(copy, copy.NeedsApproval ? StatusState.ActionRequired : StatusState.Pending,
+            copy.NeedsApproval ? PullRequestCommands.WaitingDescription : "queued (/retest)");
+    }
+
+    /// <summary>Whether a delivery id is taken: pending, finished, or in the delivery index.</summary>
+    internal async Task<bool> IsKnownAsync(string delivery) =>
+        history.IsFinished(delivery) || queue.Contains(delivery) || await deliveries.IsKnownAsync(delivery);
 
     /// <summary>Whether the next attempt at the delivery must look for objects an earlier one may have created.</summary>
     public bool MayHaveRun(string delivery) => !untried.Remove(delivery);
@@ -76,13 +136,16 @@ public sealed class RefEvents(
     {
         metrics.QueueDepthChanged(-await history.DropFinishedAsync(queue));
         var now = time.GetUtcNow();
-        var next = QueueOrder.Pick(queue.Pending, history.LastAfter, now, reorderWindow);
+
+        // Events waiting for approval are held where they are; nothing behind them in the ref waits for them.
+        var runnable = queue.Pending.RemoveAll(p => p.AwaitingApproval);
+        var next = QueueOrder.Pick(runnable, history.LastAfter, now, reorderWindow);
         if (next.Index < 0)
         {
             return new NextWork(null, false, next.WaitUntil);
         }
 
-        var entry = queue.Pending[next.Index];
+        var entry = runnable[next.Index];
         return entry.NotBefore is { } notBefore && notBefore > now
             ? new NextWork(null, false, notBefore)
             : new NextWork(entry, next.OutOfChain, null);

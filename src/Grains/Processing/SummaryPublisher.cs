@@ -46,6 +46,7 @@ public sealed partial class SummaryPublisher(
         var headError = pending.Count == 0 ? null : pending[0].Attempts.LastOrDefault()?.Error;
         var state = paused ? RefSummary.PausedState
             : headError is not null ? RefSummary.Retrying
+            : pending.Count > 0 && pending.All(p => p.AwaitingApproval) ? RefSummary.Waiting
             : pending.Count > 0 ? RefSummary.Pending
             : last?.Outcome == Outcome.Failed ? RefSummary.FailedState
             : RefSummary.Idle;

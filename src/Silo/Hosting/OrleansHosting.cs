@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Hosting;
+using Orleans.Hosting.Kubernetes;
 
 namespace CiTrigger.Silo.Hosting;
 
@@ -84,6 +85,19 @@ public static class OrleansHosting
 
         if (RunsInPod())
         {
+            // The hosting listens on every address. It would advertise POD_IP, but Orleans' own defaults fill the
+            // advertised address first (the host's first address, seen in a test with two interfaces), so the
+            // pod IP (or Orleans:AdvertisedIP) is set here; the ports stay the configured ones.
+            var advertised = options.AdvertisedIP ?? Environment.GetEnvironmentVariable(KubernetesHostingOptions.PodIPEnvironmentVariable);
+            silo.Configure<EndpointOptions>(e =>
+            {
+                e.SiloPort = options.SiloPort;
+                e.GatewayPort = options.GatewayPort;
+                if (!string.IsNullOrEmpty(advertised))
+                {
+                    e.AdvertisedIPAddress = IPAddress.Parse(advertised);
+                }
+            });
             silo.UseKubernetesHosting();
         }
         else

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using CiTrigger.Gateway.Admin;
@@ -13,6 +12,7 @@ using CiTrigger.Grains.Storage;
 using CiTrigger.Grains;
 using CiTrigger.Silo.Hosting;
 using CiTrigger.Silo;
+using CiTrigger.Tests.Support;
 using Microsoft.AspNetCore.Routing;
 using Orleans.Configuration;
 using Orleans.Hosting.Kubernetes;
@@ -26,32 +26,9 @@ namespace CiTrigger.Tests.Deployment;
 /// </summary>
 public class KubernetesBaseTests
 {
-    private static readonly Lazy<IReadOnlyList<JsonObject>> Rendered = new(() => Render(Path.Combine(RepositoryRoot, "k8s")));
+    private static readonly Lazy<IReadOnlyList<JsonObject>> Rendered = new(() => RepositoryFiles.Kustomize("k8s"));
 
-    private static string RepositoryRoot
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orleans.sln")))
-            {
-                directory = directory.Parent;
-            }
-
-            return directory?.FullName ?? throw new InvalidOperationException("Orleans.sln not found above the test output");
-        }
-    }
-
-    private static IReadOnlyList<JsonObject> Render(string directory)
-    {
-        var start = new ProcessStartInfo("kubectl", ["kustomize", directory]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("kubectl could not be started");
-        var output = process.StandardOutput.ReadToEnd();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"kubectl kustomize {directory} failed: {error}");
-        return ManifestReader.Read(output, ManifestLimits.Default);
-    }
+    private static string RepositoryRoot => RepositoryFiles.Root;
 
     private static JsonObject Single(string kind, string? name = null) =>
         Assert.Single(Rendered.Value, o => o["kind"]!.GetValue<string>() == kind && (name is null || o["metadata"]!["name"]!.GetValue<string>() == name));
@@ -290,6 +267,8 @@ public class KubernetesBaseTests
         var text = File.ReadAllText(path);
         Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'push'", text, StringComparison.Ordinal);
         Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'delete'", text, StringComparison.Ordinal);
+        Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'pull_request' && '{{workflow.annotations.k8s-webhook-handler.io/event_action}}' == 'closed'", text, StringComparison.Ordinal);
+        Assert.Contains("+{{workflow.annotations.k8s-webhook-handler.io/ref}}:refs/ci/checkout", text, StringComparison.Ordinal);
         Assert.Equal("ci-workflow", workflow["spec"]!["serviceAccountName"]!.GetValue<string>());
         var rbac = ManifestReader.Read(File.ReadAllText(Path.Combine(RepositoryRoot, "k8s", "examples", "argo-rbac.yaml")), ManifestLimits.Default);
         Assert.Contains(rbac, o => o["kind"]!.GetValue<string>() == "ServiceAccount" && o["metadata"]!["name"]!.GetValue<string>() == "ci-workflow");

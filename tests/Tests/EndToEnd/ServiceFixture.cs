@@ -26,6 +26,10 @@ public sealed class ServiceFixture : IAsyncLifetime
         {
             ["Webhook:MaxPayloadBytes"] = "1048576",
             ["Handler:IgnoreRefs"] = "^refs/heads/ignored/",
+            ["Handler:Events"] = "push,delete,check_run,check_suite,pull_request,issue_comment",
+
+            // The pipeline tests apply check suites of other actions than the default's "rerequested".
+            ["Handler:Actions"] = "pull_request:opened|synchronize|reopened|closed,check_run:rerequested,check_suite:requested|rerequested",
         });
     }
 

@@ -307,7 +307,7 @@ public class WebhookEndpointTests(ServiceFixture fixture)
 
         var (status, answer) = await Answer(await Service.SendAsync(eventType, body));
 
-        var handled = eventType is "push" or "delete" or "check_run" or "check_suite";
+        var handled = eventType is "push" or "delete" or "check_run" or "check_suite" or "pull_request" or "issue_comment";
         Assert.True(handled ? status is HttpStatusCode.Accepted or HttpStatusCode.OK : status == HttpStatusCode.OK,
             $"{example}: {(int)status} {answer.ToJsonString()}");
         Assert.Equal(status == HttpStatusCode.Accepted ? "queued" : "ignored", answer["status"]!.GetValue<string>());

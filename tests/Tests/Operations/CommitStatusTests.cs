@@ -80,4 +80,29 @@ public class CommitStatusTests
 
         Assert.DoesNotContain(env.GitHub.Requests, r => r.Method == "POST");
     }
+
+    [Fact]
+    public async Task A_waiting_pull_request_is_reported_pending_waiting_for_ok_to_test_until_approved()
+    {
+        var settings = Reporting();
+        settings["Handler:Events"] = "pull_request,issue_comment";
+        await using var env = await IsolatedService.StartAsync(settings);
+        var repo = env.GitHub.Repo("octo/status-pr");
+        var fork = env.GitHub.Repo("stranger/status-pr");
+        var baseSha = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var head = fork.Commit("feature", ".ci/workflow.yaml", SampleManifest.Workflow);
+
+        // GitHub keeps a pull request's head commits in the base repository too (refs/pull/N/head).
+        repo.Commits.Add(head);
+        await env.Service.SendAsync("pull_request", Payloads.PullRequest(repo.FullName, 2, "opened", head, baseSha, "NONE", fork.FullName));
+        await Eventually.Until(() => env.GitHub.Statuses.Count == 1, TimeSpan.FromSeconds(20), "the waiting status");
+        var waiting = env.GitHub.Statuses[0];
+        await env.Service.SendAsync("issue_comment", Payloads.IssueComment(repo.FullName, 2, "/ok-to-test", "OWNER"));
+        await Eventually.Until(() => env.GitHub.Statuses.Count == 3, TimeSpan.FromSeconds(20), "approved and applied");
+
+        Assert.Equal(("pending", "waiting for /ok-to-test"), (waiting["state"]!.GetValue<string>(), waiting["description"]!.GetValue<string>()));
+        Assert.Equal(["pending", "pending", "success"], env.GitHub.Statuses.Select(s => s["state"]!.GetValue<string>()));
+        Assert.All(env.GitHub.Requests.Where(r => r.Method == "POST"), p => Assert.Equal($"/api/v3/repos/{repo.FullName}/statuses/{head}", p.Path));
+        Assert.DoesNotContain(env.GitHub.Requests, r => r.Path.Contains(fork.FullName, StringComparison.Ordinal));
+    }
 }

@@ -68,7 +68,7 @@ public class StartupTests
             ["Orleans:DataPath"] = directory,
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }, environment: new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1", ["KUBERNETES_SERVICE_PORT"] = "443" }));
+        }, environment: new Dictionary<string, string?> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1", ["KUBERNETES_SERVICE_PORT"] = "443" }));
 
         Assert.Contains("exited with 2", failure.Message, StringComparison.Ordinal);
         Assert.Contains("configuration error: Admin:Token: required when running in a Kubernetes pod", failure.Message, StringComparison.Ordinal);

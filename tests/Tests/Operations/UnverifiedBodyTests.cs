@@ -74,7 +74,7 @@ public class UnverifiedBodyTests
             ["Orleans:DataPath"] = directory,
             ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-        }, environment: new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x18000000" });
+        }, environment: new Dictionary<string, string?> { ["DOTNET_GCHeapHardLimit"] = "0x18000000" });
         var output = TestContext.Current.TestOutputHelper!;
         async Task<string> Scrape() => await silo.Client.GetStringAsync("/metrics");
         output.WriteLine($"before: {Memory(await Scrape())}");

@@ -48,6 +48,69 @@ public static class Payloads
         return payload.ToJsonString();
     }
 
+    /// <summary>
+    /// A pull request event from the <c>opened</c> example: <paramref name="headRepo"/> is the head repository's
+    /// owner/name (a fork when it is not <paramref name="repo"/>; null for a deleted fork).
+    /// </summary>
+    public static string PullRequest(
+        string repo, int number, string action, string headSha, string baseSha, string association = "MEMBER", string? headRepo = "",
+        string? before = null, string[]? labels = null, bool merged = false, string? label = null, string baseBranch = "main")
+    {
+        var payload = WithRepository(Example("pull_request", 0), repo, "main");
+        payload["action"] = action;
+        payload["number"] = number;
+        var pr = payload["pull_request"]!.AsObject();
+        pr["number"] = number;
+        pr["author_association"] = association;
+        pr["merged"] = merged;
+        pr["labels"] = new JsonArray([.. (labels ?? []).Select(l => (JsonNode)new JsonObject { ["name"] = l })]);
+        pr["head"]!["sha"] = headSha;
+        pr["head"]!["ref"] = "feature";
+        headRepo = headRepo == "" ? repo : headRepo;
+        if (headRepo is null)
+        {
+            pr["head"]!["repo"] = null;
+        }
+        else
+        {
+            var head = pr["head"]!["repo"]!.AsObject();
+            head["full_name"] = headRepo;
+            head["clone_url"] = $"https://github.com/{headRepo}.git";
+        }
+
+        pr["base"]!["sha"] = baseSha;
+        pr["base"]!["ref"] = baseBranch;
+        pr["base"]!["repo"]!["full_name"] = repo;
+        if (before is not null)
+        {
+            payload["before"] = before;
+            payload["after"] = headSha;
+        }
+
+        if (label is not null)
+        {
+            payload["label"] = new JsonObject { ["name"] = label };
+        }
+
+        return payload.ToJsonString();
+    }
+
+    /// <summary>A comment from the <c>created</c> example, on pull request <paramref name="number"/> unless <paramref name="onPullRequest"/> is false.</summary>
+    public static string IssueComment(string repo, int number, string body, string association = "MEMBER", string action = "created", bool onPullRequest = true)
+    {
+        var payload = WithRepository(Example("issue_comment", 0), repo, "main");
+        payload["action"] = action;
+        payload["issue"]!["number"] = number;
+        if (onPullRequest)
+        {
+            payload["issue"]!["pull_request"] = new JsonObject { ["url"] = $"https://api.github.com/repos/{repo}/pulls/{number}" };
+        }
+
+        payload["comment"]!["body"] = body;
+        payload["comment"]!["author_association"] = association;
+        return payload.ToJsonString();
+    }
+
     public static string Sha(int n) => n.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
 
     public static readonly string ZeroSha = new('0', 40);

@@ -19,7 +19,7 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     /// <summary>The states the service produces today, as the page words them.</summary>
-    private static readonly string[] ProducedStates = ["queued", "in flight", "retrying", "applied", "failed", "skipped"];
+    private static readonly string[] ProducedStates = ["queued", "waiting for approval", "in flight", "retrying", "applied", "failed", "skipped"];
 
     private Browser Browser => fixture.Browser;
 
@@ -61,6 +61,7 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         Assert.Contains((StatusPageFixture.Applied, "main", "applied"), all);
         Assert.Contains((StatusPageFixture.Busy, "main", "in flight"), all);
         Assert.Contains((StatusPageFixture.Queued, "main", "queued"), all);
+        Assert.Contains((StatusPageFixture.Pulls, "PR #7", "waiting for approval"), all);
         Assert.Contains((StatusPageFixture.Retrying, "skipped", "skipped"), all);
         Assert.Equal([(StatusPageFixture.Failed, "main", "failed")], failed);
         Assert.Contains("state=failed", stateInUrl, StringComparison.Ordinal);

@@ -8,8 +8,9 @@ using Xunit;
 namespace CiTrigger.Tests.Ui;
 
 /// <summary>
-/// One running service with events in every state the service produces today (queued, in flight,
-/// retrying, applied, failed, skipped), a repository whose names are markup, and one headless Chromium.
+/// One running service with events in every state the service produces today (queued, waiting for
+/// approval, in flight, retrying, applied, failed, skipped), a repository whose names are markup, and one
+/// headless Chromium.
 /// The fake cluster holds one repository's apply open and fails another's, so those states last as long
 /// as the tests need them.
 /// </summary>
@@ -21,6 +22,7 @@ public sealed class StatusPageFixture : IAsyncLifetime
     public const string Busy = "octo/ui-busy";
     public const string Queued = "octo/ui-queued";
     public const string Hostile = "octo/ui-hostile";
+    public const string Pulls = "octo/ui-pulls";
 
     /// <summary>A branch name that is markup; git allows it, so whoever can push can send it.</summary>
     public const string ScriptBranch = "<script>window.pwned=1</script>";
@@ -52,6 +54,10 @@ public sealed class StatusPageFixture : IAsyncLifetime
             ["Handler:AttemptTimeout"] = "00:10:00",
             ["GitHub:StatusTargetUrl"] = "https://argo.example.com/workflows/{namespace}/{name}",
             ["GitHub:ReportStatus"] = "true",
+            ["Handler:Events"] = "push,delete,check_run,check_suite,pull_request",
+
+            // Every check_suite action is handled, so one whose action is markup reaches the page.
+            ["Handler:Actions"] = "pull_request:opened|synchronize|reopened|closed,check_run:rerequested",
             ["GitHub:StatusContext"] = "ci/k8s",
         });
         Env.Kubernetes.Hold = request =>
@@ -71,6 +77,13 @@ public sealed class StatusPageFixture : IAsyncLifetime
         var hostile = Env.GitHub.Repo(Hostile);
         var suite = JsonNode.Parse(Payloads.CheckSuite(Hostile, AttributeBranch, Payloads.ZeroSha, hostile.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow), MarkupAction))!;
         await AcceptedAsync(Env.Service.SendAsync("check_suite", suite.ToJsonString()));
+
+        // An outsider's pull request from a fork waits for a maintainer's approval.
+        var pulls = Env.GitHub.Repo(Pulls);
+        var fork = Env.GitHub.Repo("outsider/ui-pulls");
+        var baseSha = pulls.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        await AcceptedAsync(Env.Service.SendAsync("pull_request",
+            Payloads.PullRequest(Pulls, 7, "opened", fork.Commit("feature", "README.md", "a change"), baseSha, "CONTRIBUTOR", fork.FullName)));
 
         await Env.WaitForAsync(Applied, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the applied push");
         await Env.WaitForAsync(Failed, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the failed push");

@@ -43,4 +43,60 @@ public class EventFilterTests
 
         Assert.Contains(errors, e => e.StartsWith("Handler:Repositories:", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("refs/heads/main", true)]
+    [InlineData("refs/pull/12/head", true)]
+    [InlineData("refs/heads/main-old", false)]
+    [InlineData("refs/heads/feature", false)]
+    [InlineData("refs/pull/12/merge", false)]
+    [InlineData("refs/tags/v1", false)]
+    public void Handler_Refs_admits_only_whole_matching_refs_so_only_main_and_pull_requests_can_be_expressed(string gitRef, bool admitted)
+    {
+        var filter = new EventFilter(new FilterOptions { Refs = @"refs/heads/main|refs/pull/\d+/head" });
+
+        var reason = filter.IgnoreReason("octo/app", gitRef);
+
+        Assert.Equal(admitted, reason is null);
+        Assert.True(admitted || reason!.Contains("Handler:Refs", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("pull_request", "opened", true)]
+    [InlineData("pull_request", "closed", true)]
+    [InlineData("pull_request", "edited", false)]
+    [InlineData("check_run", "rerequested", true)]
+    [InlineData("check_run", "completed", false)]
+    [InlineData("check_suite", "requested", false)]
+    [InlineData("push", "", true)]
+    public void Handler_Actions_defaults_to_the_designs_list_and_keeps_every_action_of_a_type_it_does_not_name(string eventType, string action, bool handled)
+    {
+        var filter = new EventFilter(new FilterOptions());
+        var e = new CiTrigger.Grains.Abstractions.HookEvent("d", eventType, action, "octo/app", "", "", "refs/heads/main", "", "", "main", false, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(handled, filter.ActionIgnoreReason(e) is null);
+        Assert.Null(filter.ActionIgnoreReason(e with { Command = CiTrigger.Grains.Abstractions.HookEvent.ApproveCommand }));
+    }
+
+    [Theory]
+    [InlineData("Handler:Actions", "pull_request")]
+    [InlineData("Handler:Actions", "pull_request:")]
+    [InlineData("Handler:Actions", "gollum:created")]
+    [InlineData("Handler:Actions", "push:a,push:b")]
+    [InlineData("Handler:Refs", "(refs/heads/main")]
+    [InlineData("Handler:TrustedAssociations", "OWNER,FRIEND")]
+    [InlineData("Handler:OkToTestLabel", " ")]
+    public void A_bad_pull_request_or_filter_setting_stops_start_up_naming_its_key(string key, string value)
+    {
+        var options = new FilterOptions();
+        switch (key)
+        {
+            case "Handler:Actions": options.Actions = value; break;
+            case "Handler:Refs": options.Refs = value; break;
+            case "Handler:TrustedAssociations": options.TrustedAssociations = value; break;
+            default: options.OkToTestLabel = value; break;
+        }
+
+        Assert.Contains(options.Validate(), e => e.StartsWith(key + ":", StringComparison.Ordinal));
+    }
 }

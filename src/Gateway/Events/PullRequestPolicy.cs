@@ -1,0 +1,18 @@
+namespace CiTrigger.Gateway.Events;
+
+/// <summary>
+/// Whom a pull request's events trust: authors and commenters whose <c>author_association</c> is in
+/// <see cref="TrustedAssociations"/>; and the label that approves every head of a pull request while it is on it.
+/// </summary>
+public sealed record PullRequestPolicy(IReadOnlySet<string> TrustedAssociations, string OkToTestLabel)
+{
+    /// <summary>The values GitHub sends in <c>author_association</c>.</summary>
+    public static readonly IReadOnlySet<string> Associations = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE",
+    };
+
+    public static readonly PullRequestPolicy Default = new FilterOptions().PullRequests;
+
+    public bool Trusts(string association) => TrustedAssociations.Contains(association);
+}

@@ -1,0 +1,104 @@
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Grains.Kubernetes;
+using CiTrigger.Tests.EndToEnd;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Xunit;
+
+namespace CiTrigger.Tests.RealCluster;
+
+/// <summary>
+/// The Role in k8s/ against a real RBAC authorizer: enough for everything the service does (the other
+/// real-cluster tests run with nothing else), nothing beyond it, and a refusal a user can act on.
+/// </summary>
+public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture) : IClassFixture<RealClusterServiceFixture>
+{
+    /// <summary>What Orleans' Kubernetes hosting does with the silo pods.</summary>
+    private static readonly string[] PodVerbs = ["get", "list", "watch", "patch"];
+
+    private RealClusterService Service => fixture.Service;
+
+    private RealCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Kubectl_auth_can_i_allows_the_verbs_the_service_uses_and_denies_anything_wider()
+    {
+        var kubeconfig = Cluster.WriteKubeConfig(Directory.CreateTempSubdirectory("citrigger-cani-").FullName, Cluster.ServiceAccountToken);
+        var needed = KubernetesManifestApplier.VerbsFor(named: true).Concat(KubernetesManifestApplier.VerbsFor(named: false)).Distinct()
+            .Select(verb => (verb, "workflows.argoproj.io", "ci"))
+            .Concat(PodVerbs.Select(verb => (verb, "pods", "ci")));
+        (string Verb, string Resource, string Namespace)[] wider =
+        [
+            ("delete", "workflows.argoproj.io", "ci"), ("update", "workflows.argoproj.io", "ci"), ("deletecollection", "workflows.argoproj.io", "ci"),
+            ("watch", "workflows.argoproj.io", "ci"),
+            ("create", "workflows.argoproj.io", "default"), ("list", "workflows.argoproj.io", "kube-system"),
+            ("create", "configmaps", "ci"), ("get", "secrets", "ci"), ("list", "secrets", "ci"),
+            ("create", "pods", "ci"), ("delete", "pods", "ci"), ("create", "pods/exec", "ci"),
+            ("create", "roles.rbac.authorization.k8s.io", "ci"), ("create", "rolebindings.rbac.authorization.k8s.io", "ci"),
+            ("create", "serviceaccounts/token", "ci"), ("list", "namespaces", ""), ("create", "customresourcedefinitions.apiextensions.k8s.io", ""),
+        ];
+
+        var answers = new List<string>();
+        foreach (var (verb, resource, ns, expected) in needed.Select(n => (n.verb, n.Item2, n.Item3, "yes")).Concat(wider.Select(w => (w.Verb, w.Resource, w.Namespace, "no"))))
+        {
+            var scope = ns.Length > 0 ? ["-n", ns] : new[] { "--all-namespaces" };
+            var (_, output) = await RealCluster.KubectlAsync(kubeconfig, ["auth", "can-i", verb, resource, .. scope]);
+            if (output.Split('\n')[0].Trim() != expected)
+            {
+                answers.Add($"can-i {verb} {resource} in '{ns}': expected {expected}, got {output}");
+            }
+        }
+
+        Assert.Empty(answers);
+    }
+
+    [Fact]
+    public async Task A_manifest_with_a_kind_the_role_does_not_grant_fails_with_the_role_rule_to_add()
+    {
+        var repo = Service.NewRepo();
+        var configMap = "settings-" + Guid.NewGuid().ToString("N")[..8];
+        var manifest = $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {configMap}\ndata:\n  mode: release\n---\n{SampleManifest.Workflow}";
+
+        var delivery = await Service.PushAsync(repo, manifest);
+        var state = await Service.FinishedAsync(repo);
+
+        var entry = state["history"]![0]!;
+        Assert.Equal("failed", entry["outcome"]!.GetValue<string>());
+        Assert.Single(entry["attempts"]!.AsArray());
+        var error = entry["error"]!.GetValue<string>();
+        // The owner check reads the named object first, so get is the verb the server refuses.
+        Assert.Contains("the service account may not get configmaps in ci: extend the Role in k8s/", error, StringComparison.Ordinal);
+        Assert.Contains("{apiGroups: [\"\"], resources: [\"configmaps\"], verbs: [\"create\", \"get\", \"patch\"]}", error, StringComparison.Ordinal);
+        Assert.Contains("system:serviceaccount:ci:k8s-webhook-handler", error, StringComparison.Ordinal);
+        Assert.Empty(await Cluster.WorkflowsOfDeliveryAsync(delivery));
+        var missing = await Assert.ThrowsAsync<HttpOperationException>(() => Cluster.Admin.CoreV1.ReadNamespacedConfigMapAsync(configMap, RealCluster.Namespace));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_namespace_the_configuration_allows_but_the_role_does_not_cover_is_refused_by_the_server_with_the_rule_to_add()
+    {
+        const string extra = "ci-extra";
+        try
+        {
+            await Cluster.Admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = extra } });
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // Created by an earlier test of this run.
+        }
+
+        await using var service = await RealClusterService.StartAsync(Cluster, settings: new Dictionary<string, string> { ["Handler:AllowedNamespaces"] = extra });
+        var repo = service.NewRepo();
+        var manifest = SampleManifest.Workflow.Replace("  generateName: ci-", $"  generateName: ci-\n  namespace: {extra}", StringComparison.Ordinal);
+
+        var delivery = await service.PushAsync(repo, manifest);
+        var state = await service.FinishedAsync(repo);
+
+        var entry = state["history"]![0]!;
+        Assert.Equal("failed", entry["outcome"]!.GetValue<string>());
+        Assert.Contains($"the service account may not create workflows in {extra}: grant it a Role in {extra} with {{apiGroups: [\"argoproj.io\"], resources: [\"workflows\"], verbs: [\"create\", \"list\"]}}", entry["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(await Cluster.WorkflowsOfDeliveryAsync(delivery, @namespace: null));
+    }
+}
