@@ -45,6 +45,14 @@ public static class ServiceSettings
         ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
     };
 
+    /// <summary>A silo of the embedded default (state in SQLite under <paramref name="dataPath"/>) on ports of its own.</summary>
+    public static IReadOnlyDictionary<string, string> EmbeddedSilo(string dataPath) => new Dictionary<string, string>
+    {
+        ["Orleans:DataPath"] = dataPath,
+        ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+        ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+    };
+
     /// <summary>The settings of every layer in turn; a later layer's value for a key wins.</summary>
     public static Dictionary<string, string> Combine(params IEnumerable<IEnumerable<KeyValuePair<string, string>>?> layers)
     {

@@ -86,15 +86,7 @@ public static class AdminEndpoints
             return BadRef();
         }
 
-        var grain = grains.GetGrain<IRefGrain>(key);
-        var result = path[(slash + 1)..] switch
-        {
-            "retry" => await grain.RetryHead(),
-            "skip" => await grain.SkipHead(),
-            "pause" => await grain.SetPaused(true),
-            "resume" => await grain.SetPaused(false),
-            _ => null,
-        };
+        var result = await RefActions.RunAsync(grains.GetGrain<IRefGrain>(key), path[(slash + 1)..]);
         return result switch
         {
             null => AdminResults.NotFound("the action must be retry, skip, pause or resume"),

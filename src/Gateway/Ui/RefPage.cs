@@ -8,9 +8,6 @@ namespace CiTrigger.Gateway.Ui;
 /// </summary>
 public static class RefPage
 {
-    /// <summary>The actions a ref page offers, each a POST to the ref's address plus its name.</summary>
-    public static readonly IReadOnlySet<string> Actions = new HashSet<string>(StringComparer.Ordinal) { "retry", "skip", "pause", "resume" };
-
     public static Html Render(PageContext page, RefSnapshot snapshot, string? notice, bool done)
     {
         var address = page.Paths.Ref(snapshot.Repository, snapshot.Ref);

@@ -88,7 +88,7 @@ public static class UiEndpoints
             return Page(Layout.Message(page, "Unknown ref", $"No events are known for {key}."), StatusCodes.Status404NotFound);
         }
 
-        var shown = notice is not null && RefPage.Actions.Contains(notice) ? notice : null;
+        var shown = notice is not null && RefActions.Names.Contains(notice) ? notice : null;
         return Page(RefPage.Render(page, snapshot, shown, done == "true"));
     }
 
@@ -108,7 +108,7 @@ public static class UiEndpoints
 
         var slash = path.LastIndexOf('/');
         var action = slash > 0 ? path[(slash + 1)..] : "";
-        if (!RefPage.Actions.Contains(action) || AdminEndpoints.Key(owner, repo, path[..Math.Max(slash, 0)]) is not { } key)
+        if (!RefActions.Names.Contains(action) || AdminEndpoints.Key(owner, repo, path[..Math.Max(slash, 0)]) is not { } key)
         {
             return Page(Layout.Message(page, "Unknown action", "Expected a POST to /ui/repos/{owner}/{repo}/refs/{ref}/retry, /skip, /pause or /resume."), StatusCodes.Status404NotFound);
         }
@@ -120,13 +120,7 @@ public static class UiEndpoints
             return Page(RefPage.ConfirmSkip(page, await grain.GetSnapshot()));
         }
 
-        var result = action switch
-        {
-            "retry" => await grain.RetryHead(),
-            "skip" => await grain.SkipHead(),
-            "pause" => await grain.SetPaused(true),
-            _ => await grain.SetPaused(false),
-        };
+        var result = (await RefActions.RunAsync(grain, action))!;
         var (repository, gitRef) = RefKey.Split(key);
         return TypedResults.LocalRedirect($"{page.Paths.Ref(repository, gitRef)}?notice={action}&done={(result.Done ? "true" : "false")}");
     }

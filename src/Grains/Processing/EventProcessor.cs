@@ -47,18 +47,11 @@ public sealed partial class EventProcessor(
     /// <summary>The documents as sent, each as JSON (which is YAML) behind a <c>---</c>, cut at <see cref="MaxKeptManifestChars"/>.</summary>
     public static string Render(IReadOnlyList<System.Text.Json.Nodes.JsonObject> documents)
     {
-        var text = new System.Text.StringBuilder();
-        foreach (var document in documents)
-        {
-            text.Append("---\n").Append(document.ToJsonString()).Append('\n');
-            if (text.Length > MaxKeptManifestChars)
-            {
-                var total = documents.Sum(d => d.ToJsonString().Length + 5);
-                return text.ToString(0, MaxKeptManifestChars) + $"\n# … cut at {MaxKeptManifestChars} of about {total} characters\n";
-            }
-        }
-
-        return text.ToString();
+        // Each document is serialized once; the total is only said when the text is cut.
+        var text = string.Concat(documents.Select(d => "---\n" + d.ToJsonString() + "\n"));
+        return text.Length <= MaxKeptManifestChars
+            ? text
+            : text[..MaxKeptManifestChars] + $"\n# … cut at {MaxKeptManifestChars} of about {text.Length} characters\n";
     }
 
     private async Task KeepAsync(string delivery, string text)

@@ -18,16 +18,13 @@ public class LoggingTests
         var repo = github.Repo("octo/logs");
         var revision = repo.Commit("main", "README.md", "no manifest, so the attempt fails and says so");
         var directory = Directory.CreateTempSubdirectory("citrigger-logs-").FullName;
-        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        await using var silo = await SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging:Console:FormatterName"] = "json",
-        });
+        }, ServiceSettings.EmbeddedSilo(directory)));
         var delivery = Guid.NewGuid().ToString();
 
         using var response = await silo.Client.SendAsync(TriggerHost.Webhook("push",

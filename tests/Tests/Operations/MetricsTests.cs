@@ -22,15 +22,12 @@ public class MetricsTests
         await using var github = await FakeGitHubApi.StartAsync();
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var directory = Directory.CreateTempSubdirectory("citrigger-metrics-").FullName;
-        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        await using var silo = await SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-        });
+        }, ServiceSettings.EmbeddedSilo(directory)));
         var repo = github.Repo("octo/metrics");
         var good = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var missing = repo.Commit("broken", "README.md", "no manifest");
@@ -72,15 +69,12 @@ public class MetricsTests
     {
         await using var github = await FakeGitHubApi.StartAsync();
         var directory = Directory.CreateTempSubdirectory("citrigger-labels-").FullName;
-        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        await using var silo = await SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["Kubernetes:DryRun"] = "true",
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-        });
+        }, ServiceSettings.EmbeddedSilo(directory)));
         var invented = new List<string>();
         HttpRequestMessage Invented(int n)
         {

@@ -16,14 +16,11 @@ public class StartupTests
         await using var kubernetes = await FakeKubernetesApi.StartAsync();
         var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;
 
-        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        await using var silo = await SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }, ServiceSettings.EmbeddedSilo(directory)));
 
         // No webhook is sent: only start-up can have built the applier. (The console logger writes on its own thread.)
         var line = $"Applying manifests to {kubernetes.BaseAddress.ToString().TrimEnd('/')}";
@@ -41,14 +38,11 @@ public class StartupTests
         var kubeconfig = Path.Combine(directory, "kubeconfig");
         await File.WriteAllTextAsync(kubeconfig, "clusters: [\n", TestContext.Current.CancellationToken);
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(new Dictionary<string, string>
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["Kubernetes:KubeConfig"] = kubeconfig,
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }));
+        }, ServiceSettings.EmbeddedSilo(directory))));
 
         Assert.Contains("exited with 2", failure.Message, StringComparison.Ordinal);
         Assert.Contains($"configuration error: Kubernetes:KubeConfig: the cluster configuration ({kubeconfig}) cannot be used", failure.Message, StringComparison.Ordinal);
@@ -61,14 +55,11 @@ public class StartupTests
     {
         var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(new Dictionary<string, string>
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["Kubernetes:DryRun"] = "true",
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }, environment: new Dictionary<string, string?> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1", ["KUBERNETES_SERVICE_PORT"] = "443" }));
+        }, ServiceSettings.EmbeddedSilo(directory)), environment: new Dictionary<string, string?> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1", ["KUBERNETES_SERVICE_PORT"] = "443" }));
 
         Assert.Contains("exited with 2", failure.Message, StringComparison.Ordinal);
         Assert.Contains("configuration error: Admin:Token: required when running in a Kubernetes pod", failure.Message, StringComparison.Ordinal);

@@ -66,15 +66,12 @@ public class UnverifiedBodyTests
     {
         await using var github = await FakeGitHubApi.StartAsync();
         var directory = Directory.CreateTempSubdirectory("citrigger-flood-").FullName;
-        await using var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
+        await using var silo = await SiloProcess.StartAsync(ServiceSettings.Combine(new Dictionary<string, string>
         {
             ["Webhook:Secrets"] = TriggerHost.Secret,
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["Kubernetes:DryRun"] = "true",
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-        }, environment: new Dictionary<string, string?> { ["DOTNET_GCHeapHardLimit"] = "0x18000000" });
+        }, ServiceSettings.EmbeddedSilo(directory)), environment: new Dictionary<string, string?> { ["DOTNET_GCHeapHardLimit"] = "0x18000000" });
         var output = TestContext.Current.TestOutputHelper!;
         async Task<string> Scrape() => await silo.Client.GetStringAsync("/metrics");
         output.WriteLine($"before: {Memory(await Scrape())}");

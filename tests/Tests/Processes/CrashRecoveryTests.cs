@@ -75,12 +75,7 @@ public class CrashRecoveryTests
     {
         await using var scenario = await Scenario.StartAsync("octo/lookup-crash");
         var directory = Directory.CreateTempSubdirectory("citrigger-lookup-").FullName;
-        var settings = scenario.Settings(directory, new Dictionary<string, string>
-        {
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        var settings = scenario.Settings(directory, ServiceSettings.EmbeddedSilo(directory));
         var revision = scenario.Repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         // Many refs at once, as GitHub sends them, and the process killed the moment the last is answered:
@@ -116,12 +111,7 @@ public class CrashRecoveryTests
     {
         await using var scenario = await Scenario.StartAsync("octo/embedded-crash");
         var directory = Directory.CreateTempSubdirectory("citrigger-crash-").FullName;
-        var settings = scenario.Settings(directory, new Dictionary<string, string>
-        {
-            ["Orleans:DataPath"] = directory,
-            ["Orleans:SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        var settings = scenario.Settings(directory, ServiceSettings.EmbeddedSilo(directory));
 
         var first = await SiloProcess.StartAsync(settings);
         await scenario.PushAsync(first.Client, ["one", "two"], 3);
