@@ -1,3 +1,4 @@
+using System.Globalization;
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Gateway.Events;
 using CiTrigger.Gateway.Ui;
@@ -24,7 +25,7 @@ public static class GatewayExtensions
             .PostConfigure(o => o.Secrets = string.IsNullOrWhiteSpace(o.Secrets) ? configuration["WEBHOOK_SECRET"] : o.Secrets);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate(runsInPod: !string.IsNullOrEmpty(configuration["KUBERNETES_SERVICE_HOST"])));
         services.AddValidatedOptions<FilterOptions>(FilterOptions.Section, o => o.Validate());
-        services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<IOptions<FilterOptions>>().Value));
+        services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<IOptions<FilterOptions>>().Value, OwnApp(configuration)));
         services.AddSingleton<WebhookMetrics>();
         services.AddSingleton<UnverifiedBodyBudget>();
         services.AddSingleton<WebhookReceiver>();
@@ -45,4 +46,12 @@ public static class GatewayExtensions
         app.MapUi();
         return app;
     }
+
+    /// <summary>
+    /// In App mode the App's id (<c>GitHub:AppId</c>), so the check runs it reports with do not trigger
+    /// runs. Read from configuration because the gateway cannot see the GitHub adapter's options; the
+    /// silo refuses to start on an AppId that is no number, so an unparsable one never gets here.
+    /// </summary>
+    private static long? OwnApp(IConfiguration configuration) =>
+        long.TryParse(configuration["GitHub:AppId"], NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0 ? id : null;
 }

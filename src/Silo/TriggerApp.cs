@@ -4,6 +4,7 @@ using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Telemetry;
 using CiTrigger.Gateway;
+using CiTrigger.Gateway.Events;
 using CiTrigger.Silo.Hosting;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,8 @@ public static class TriggerApp
         builder.Services.AddGitHub(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
+        builder.Services.AddOptions<DeliveryRecoveryOptions>()
+            .Configure<IOptions<FilterOptions>>((recovery, filter) => recovery.HandledEvents = filter.Value.EventSet);
         builder.Services.AddHealthChecks()
             .AddCheck<SiloActiveCheck>("silo", tags: [GatewayExtensions.ReadyTag])
             .AddCheck<StoreReachableCheck>("store", tags: [GatewayExtensions.ReadyTag]);

@@ -13,9 +13,10 @@ namespace CiTrigger.Tests.Fakes;
 /// service sends: a User-Agent is required, a token must be right when one is configured, refs resolve
 /// the way GitHub resolves them (branch, tag, <c>refs/...</c>, commit id) and the contents endpoint
 /// answers raw bytes only for the raw media types, JSON otherwise. Commit statuses are validated and
-/// recorded. Failures and latency can be injected.
+/// recorded. Failures and latency can be injected. GitHub Apps (JWT, installation tokens), check runs,
+/// webhooks and their deliveries live in the other parts of this class.
 /// </summary>
-public sealed class FakeGitHubApi : IAsyncDisposable
+public sealed partial class FakeGitHubApi : IAsyncDisposable
 {
     public const string Token = "ghp_fake_token_for_tests";
 
@@ -23,7 +24,14 @@ public sealed class FakeGitHubApi : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedGitHubRequest> requests = new();
     private readonly WebApplication app;
 
-    private FakeGitHubApi(WebApplication app) => this.app = app;
+    private FakeGitHubApi(WebApplication app, TimeProvider time)
+    {
+        this.app = app;
+        Time = time;
+    }
+
+    /// <summary>The clock that JWTs and installation tokens are judged by.</summary>
+    public TimeProvider Time { get; }
 
     /// <summary>The URL to configure as <c>GitHub:BaseUrl</c> (the host root; Octokit adds api/v3/).</summary>
     public Uri BaseAddress => new(app.Urls.First() + "/");
@@ -49,15 +57,17 @@ public sealed class FakeGitHubApi : IAsyncDisposable
     public IReadOnlyList<RecordedGitHubRequest> ContentRequests => [.. requests.Where(r => r.Path.Contains("/contents/", StringComparison.Ordinal))];
 
     public IReadOnlyList<JsonObject> Statuses =>
-        [.. requests.Where(r => r.Method == "POST" && r.Status == 201).Select(r => JsonNode.Parse(r.Body)!.AsObject())];
+        [.. requests.Where(r => r.Method == "POST" && r.Status == 201 && r.Path.Contains("/statuses/", StringComparison.Ordinal))
+            .Select(r => JsonNode.Parse(r.Body)!.AsObject())];
 
-    public static async Task<FakeGitHubApi> StartAsync()
+    /// <param name="time">The fake's clock (JWT and token expiry); the system clock when null.</param>
+    public static async Task<FakeGitHubApi> StartAsync(TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var web = builder.Build();
-        var fake = new FakeGitHubApi(web);
+        var fake = new FakeGitHubApi(web, time ?? TimeProvider.System);
         web.Run(fake.HandleAsync);
         await web.StartAsync();
         return fake;
@@ -71,6 +81,8 @@ public sealed class FakeGitHubApi : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
+        await Task.WhenAll(redeliveries.Keys);
+        redeliveryClient.Dispose();
     }
 
     private async Task HandleAsync(HttpContext http)
@@ -86,42 +98,61 @@ public sealed class FakeGitHubApi : IAsyncDisposable
             await Task.Delay(Latency);
         }
 
-        var (status, contentType, body) = Route(recorded, request);
-        recorded.Status = status;
+        var reply = Route(recorded, request);
+        recorded.Status = reply.Status;
         if (Retain)
         {
             requests.Enqueue(recorded);
         }
 
-        http.Response.StatusCode = status;
-        http.Response.ContentType = contentType;
-        await http.Response.Body.WriteAsync(body);
+        http.Response.StatusCode = reply.Status;
+        http.Response.ContentType = reply.ContentType;
+        if (reply.Link is { } link)
+        {
+            http.Response.Headers.Link = link;
+        }
+
+        await http.Response.Body.WriteAsync(reply.Body);
     }
 
-    private (int, string, byte[]) Route(RecordedGitHubRequest r, HttpRequest request)
+    private Reply Route(RecordedGitHubRequest r, HttpRequest request)
     {
         if (string.IsNullOrEmpty(r.UserAgent))
         {
             return Error(403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header");
         }
 
-        // Authorization schemes are case-insensitive (RFC 7235); GitHub takes "token" and "bearer".
-        var credential = r.Authorization.Split(' ', 2);
-        if (r.Authorization.Length > 0 && !(credential.Length == 2 && credential[1] == Token
-            && (credential[0].Equals("token", StringComparison.OrdinalIgnoreCase) || credential[0].Equals("bearer", StringComparison.OrdinalIgnoreCase))))
-        {
-            return Error(401, "Bad credentials");
-        }
-
-        if (!r.Path.StartsWith("/api/v3/repos/", StringComparison.Ordinal))
+        if (!r.Path.StartsWith("/api/v3/", StringComparison.Ordinal))
         {
             return Error(404, "Not Found");
         }
 
-        var parts = r.Path["/api/v3/repos/".Length..].Split('/', 4);
-        if (AnyManifest is { } any && r.Method == "GET" && parts is [_, _, "contents", ".ci/workflow.yaml"])
+        var caller = Authenticate(r.Authorization, out var refusal);
+        if (caller is null)
         {
-            return (200, "application/vnd.github.v3.raw; charset=utf-8", any);
+            return refusal!;
+        }
+
+        var path = r.Path["/api/v3/".Length..];
+        if (path.StartsWith("app/", StringComparison.Ordinal))
+        {
+            return caller is AppCaller app ? RouteApp(app.App, r, request, path["app/".Length..]) : Error(401, "A JSON web token could not be decoded");
+        }
+
+        if (path.StartsWith("orgs/", StringComparison.Ordinal))
+        {
+            return RouteOrganization(caller, r, request, path["orgs/".Length..]);
+        }
+
+        if (!path.StartsWith("repos/", StringComparison.Ordinal))
+        {
+            return Error(404, "Not Found");
+        }
+
+        var parts = path["repos/".Length..].Split('/', 4);
+        if (AnyManifest is { } any && r.Method == "GET" && parts is [_, _, "contents", ".ci/workflow.yaml"] && caller is not AppCaller)
+        {
+            return new Reply(200, "application/vnd.github.v3.raw; charset=utf-8", any);
         }
 
         if (parts.Length < 3 || !repositories.TryGetValue($"{parts[0]}/{parts[1]}", out var repo))
@@ -129,15 +160,39 @@ public sealed class FakeGitHubApi : IAsyncDisposable
             return Error(404, "Not Found");
         }
 
-        var isStatus = r.Method == "POST" && parts[2] == "statuses" && parts.Length == 4;
-        if (Random.Shared.NextDouble() < (isStatus ? StatusFailureRate : FailureRate))
+        if (caller is AppCaller appCaller)
         {
-            return Error(isStatus ? 500 : Random.Shared.Next(2) == 0 ? 502 : 503, "Server Error");
+            return r.Method == "GET" && parts is [_, _, "installation"]
+                ? RepositoryInstallation(appCaller.App, repo)
+                : Error(401, "A JSON web token is accepted only by /app endpoints and GET /repos/{owner}/{repo}/installation");
+        }
+
+        if (caller is InstallationCaller installed && !installed.Installation.Covers(repo.FullName))
+        {
+            return Error(404, "Not Found");
+        }
+
+        var rest = parts.Length == 4 ? parts[3] : "";
+        var isStatus = r.Method == "POST" && parts[2] == "statuses" && parts.Length == 4;
+        var isCheck = parts[2] == "check-runs" || (parts[2] == "commits" && rest.EndsWith("/check-runs", StringComparison.Ordinal));
+        if (Random.Shared.NextDouble() < (isStatus ? StatusFailureRate : isCheck ? CheckFailureRate : FailureRate) || (isCheck && TakeCheckFailure()))
+        {
+            return Error(isStatus || isCheck ? 500 : Random.Shared.Next(2) == 0 ? 502 : 503, "Server Error");
         }
 
         if (isStatus)
         {
-            return CreateStatus(repo, Uri.UnescapeDataString(parts[3]), r.Body);
+            return Permitted(caller, "statuses", write: true) ?? CreateStatus(repo, Uri.UnescapeDataString(parts[3]), r.Body);
+        }
+
+        if (isCheck)
+        {
+            return RouteChecks(caller, r, request, repo, parts[2], rest);
+        }
+
+        if (parts[2] == "hooks")
+        {
+            return RouteHooks(caller, r, request, repo.Hooks, repo.HookRefusal, "Repository", $"repos/{repo.FullName}/hooks", rest);
         }
 
         if (r.Method != "GET" || parts[2] != "contents" || parts.Length != 4)
@@ -145,7 +200,12 @@ public sealed class FakeGitHubApi : IAsyncDisposable
             return Error(404, "Not Found");
         }
 
-        var path = string.Join('/', parts[3].Split('/').Select(Uri.UnescapeDataString));
+        return Permitted(caller, "contents", write: false) ?? GetContent(r, request, repo, parts[3]);
+    }
+
+    private Reply GetContent(RecordedGitHubRequest r, HttpRequest request, Repository repo, string encodedPath)
+    {
+        var path = string.Join('/', encodedPath.Split('/').Select(Uri.UnescapeDataString));
         var gitRef = request.Query["ref"].ToString();
         var sha = repo.Resolve(gitRef.Length == 0 ? repo.DefaultBranch : gitRef);
         if (sha is null)
@@ -166,25 +226,20 @@ public sealed class FakeGitHubApi : IAsyncDisposable
             {
                 ["type"] = "file", ["encoding"] = "base64", ["path"] = path, ["sha"] = sha, ["content"] = Convert.ToBase64String(content),
             };
-            return (200, "application/json; charset=utf-8", Encoding.UTF8.GetBytes(json.ToJsonString()));
+            return Json(200, json);
         }
 
-        return (200, RawContentTypeOverride ?? raw + "; charset=utf-8", content);
+        return new Reply(200, RawContentTypeOverride ?? raw + "; charset=utf-8", content);
     }
 
-    private static (int, string, byte[]) CreateStatus(Repository repo, string sha, string body)
+    private static Reply CreateStatus(Repository repo, string sha, string body)
     {
         if (!repo.Commits.Contains(sha))
         {
             return Error(422, $"No commit found for SHA: {sha}");
         }
 
-        JsonObject status;
-        try
-        {
-            status = JsonNode.Parse(body)!.AsObject();
-        }
-        catch (System.Text.Json.JsonException)
+        if (ParseObject(body) is not { } status)
         {
             return Error(400, "Problems parsing JSON");
         }
@@ -201,20 +256,48 @@ public sealed class FakeGitHubApi : IAsyncDisposable
         }
 
         status["sha"] = sha;
-        return (201, "application/json; charset=utf-8", Encoding.UTF8.GetBytes(status.ToJsonString()));
+        return Json(201, status);
     }
 
-    private static (int, string, byte[]) Error(int status, string message) =>
-        (status, "application/json; charset=utf-8", Encoding.UTF8.GetBytes(new JsonObject
+    private static JsonObject? ParseObject(string body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static Reply Json(int status, JsonNode body, string? link = null) =>
+        new(status, "application/json; charset=utf-8", Encoding.UTF8.GetBytes(body.ToJsonString()), link);
+
+    private static Reply Error(int status, string message) =>
+        Json(status, new JsonObject
         {
             ["message"] = message,
             ["documentation_url"] = "https://docs.github.com/rest",
-        }.ToJsonString()));
+        });
+
+    private sealed record Reply(int Status, string ContentType, byte[] Body, string? Link = null);
 
     /// <summary>A repository: branches and tags pointing at commits, and files per commit.</summary>
     public sealed class Repository(string fullName, string defaultBranch)
     {
+        private static long lastId = 1_000;
+
         public string FullName { get; } = fullName;
+
+        /// <summary>GitHub's numeric id, as deliveries carry it in <c>repository_id</c>.</summary>
+        public long Id { get; } = Interlocked.Increment(ref lastId);
+
+        /// <summary>The repository's webhooks (<c>/repos/{owner}/{repo}/hooks</c>).</summary>
+        public HookList Hooks { get; } = new("Repository");
+
+        /// <summary>When set, the hooks endpoints answer this status (403, 404) as they do for a token without admin rights.</summary>
+        public int? HookRefusal { get; set; }
 
         public string DefaultBranch { get; } = defaultBranch;
 

@@ -26,6 +26,7 @@ public static class AdminEndpoints
         admin.MapGet("/deliveries/{delivery}/manifest", GetManifest);
         admin.MapGet("/repos/{owner}/{repo}", GetRepository);
         admin.MapPost("/repos/{owner}/{repo}/{action:regex(^(pause|resume)$)}", ActOnRepository);
+        admin.MapGet("/recovery", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IDeliveryRecoveryGrain>(0).GetStatus()));
         return app;
     }
 

@@ -17,8 +17,9 @@ public sealed class EventFilter
     private readonly Regex? refs;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> actions;
 
-    public EventFilter(FilterOptions options)
+    public EventFilter(FilterOptions options, long? ownApp = null)
     {
+        OwnApp = ownApp;
         events = options.EventSet;
         ignoreRefs = options.IgnoreRefs is { } i ? TryCompile(i, out _) : null;
         repositories = options.Repositories is { } r ? TryCompileWholeName(r, out _) : null;
@@ -58,6 +59,9 @@ public sealed class EventFilter
             return null;
         }
     }
+
+    /// <summary>In App mode the App's id, whose own check runs never trigger runs.</summary>
+    public long? OwnApp { get; }
 
     public bool HandlesEventType(string eventType) => events.Contains(eventType);
 

@@ -24,7 +24,8 @@ public static partial class GitHubEventReader
     /// <param name="payload">The payload.</param>
     /// <param name="receivedAt">When the webhook arrived.</param>
     /// <param name="pullRequests">Whom pull request events trust; <see cref="PullRequestPolicy.Default"/> when null.</param>
-    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt, PullRequestPolicy? pullRequests = null)
+    /// <param name="ownApp">In App mode the App's id: the check runs it reports with must not trigger runs.</param>
+    public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt, PullRequestPolicy? pullRequests = null, long? ownApp = null)
     {
         if (payload.ValueKind != JsonValueKind.Object)
         {
@@ -33,16 +34,19 @@ public static partial class GitHubEventReader
 
         try
         {
-            return eventType switch
+            var read = eventType switch
             {
                 "push" => ReadPush(delivery, payload, receivedAt),
                 "delete" => ReadDelete(delivery, payload, receivedAt),
-                "check_run" => ReadCheckRun(delivery, payload, receivedAt),
+                "check_run" => ReadCheckRun(delivery, payload, receivedAt, ownApp),
                 "check_suite" => ReadCheckSuite(delivery, payload, receivedAt),
                 "pull_request" => ReadPullRequest(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
                 "issue_comment" => ReadComment(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
                 _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
             };
+            return read is EventReadResult.Accepted accepted && Installation(payload) is { } installation
+                ? Accept(accepted.Event with { InstallationId = installation })
+                : read;
         }
         catch (PayloadException e)
         {
@@ -76,11 +80,17 @@ public static partial class GitHubEventReader
             "", "", repo.DefaultBranch, true, at));
     }
 
-    private static EventReadResult ReadCheckRun(string delivery, JsonElement p, DateTimeOffset at)
+    private static EventReadResult ReadCheckRun(string delivery, JsonElement p, DateTimeOffset at, long? ownApp)
     {
         var repo = ReadRepository(p);
         var action = OptionalString(p, "action", "action", FieldLimits.Word);
         var run = RequireObject(p, "check_run");
+        if (ownApp is { } app && action != "rerequested" && run.TryGetProperty("app", out var creator) && creator.ValueKind == JsonValueKind.Object
+            && creator.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var creatorId) && creatorId == app)
+        {
+            return new EventReadResult.Ignored($"check_run '{action}' of a check run this service reports: it does not trigger a run");
+        }
+
         var suite = RequireObject(run, "check_suite", "check_run.check_suite");
         if (!TryBranch(suite, "check_run.check_suite.head_branch", out var branch))
         {
@@ -127,6 +137,20 @@ public static partial class GitHubEventReader
         var defaultBranch = RequireString(repo, "default_branch", "repository.default_branch", FieldLimits.Branch);
         ValidateRef("refs/heads/" + defaultBranch, "repository.default_branch");
         return new Repository(fullName, gitUrl, sshUrl, defaultBranch);
+    }
+
+    /// <summary>The App installation that sent the event (<c>installation.id</c>); null in a repository's own webhook.</summary>
+    private static long? Installation(JsonElement p)
+    {
+        if (!p.TryGetProperty("installation", out var installation) || installation.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return installation.ValueKind == JsonValueKind.Object && installation.TryGetProperty("id", out var id)
+            && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var value) && value > 0
+            ? value
+            : throw new PayloadException("'installation.id' is not an installation id");
     }
 
     private static bool TryBranch(JsonElement suite, string path, out string branch)

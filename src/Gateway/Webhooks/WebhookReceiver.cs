@@ -113,7 +113,7 @@ public sealed partial class WebhookReceiver(
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow(), filter.PullRequests);
+            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow(), filter.PullRequests, filter.OwnApp);
         }
         catch (JsonException e)
         {

@@ -4,6 +4,7 @@ namespace CiTrigger.Grains.Abstractions;
 /// One GitHub delivery reduced to what the handler needs: where it happened (repository and ref),
 /// what changed (revision and before) and which delivery it was. Values follow the annotation rules of
 /// the design: <see cref="Revision"/> and <see cref="Before"/> are empty when the event has none.
+/// <see cref="InstallationId"/> is the GitHub App installation that sent it (<c>installation.id</c>), if any.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HookEvent(
@@ -26,7 +27,8 @@ public sealed record HookEvent(
     [property: Id(16)] string ManifestRevision = "",
     [property: Id(17)] string AuthorAssociation = "",
     [property: Id(18)] bool NeedsApproval = false,
-    [property: Id(19)] string Command = "")
+    [property: Id(19)] string Command = "",
+    [property: Id(20)] long? InstallationId = null)
 {
     // Fields from Id(12) on came with pull requests; an event stored before them reads them as their
     // type's default (null strings), so they are read null-safely.

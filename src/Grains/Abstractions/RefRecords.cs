@@ -74,6 +74,9 @@ public sealed record HistoryEntry(
 {
     /// <summary>Time from acknowledgement to the end of processing.</summary>
     public TimeSpan EndToEnd => FinishedAt - AcceptedAt;
+
+    /// <summary>What the applied run objects did; null when the event created none (complete once applied) or did not apply.</summary>
+    [Id(8)] public RunRecord? Run { get; init; }
 }
 
 /// <summary>The ref's state as operators see it.</summary>

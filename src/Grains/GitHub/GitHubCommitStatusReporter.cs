@@ -25,7 +25,7 @@ public sealed partial class GitHubCommitStatusReporter(
     private readonly Channel<(HookEvent Event, NewCommitStatus Status)> queue =
         Channel.CreateBounded<(HookEvent, NewCommitStatus)>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
-    public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
     {
         if (hookEvent.Revision.Length == 0 || GitSha.IsZero(hookEvent.Revision))
         {
@@ -37,14 +37,14 @@ public sealed partial class GitHubCommitStatusReporter(
         {
             State = state switch
             {
-                StatusState.Pending or StatusState.ActionRequired => CommitState.Pending,
+                StatusState.Pending or StatusState.ActionRequired or StatusState.Running => CommitState.Pending,
                 StatusState.Success => CommitState.Success,
-                StatusState.Failure => CommitState.Failure,
+                StatusState.Failure or StatusState.TimedOut => CommitState.Failure,
                 _ => CommitState.Error,
             },
             Context = settings.StatusContext,
             Description = description.Length <= 140 ? description : description[..139] + "…",
-            TargetUrl = TargetUrl(settings.StatusTargetUrl, hookEvent, firstObject),
+            TargetUrl = TargetUrl(settings.StatusTargetUrl, hookEvent, objects is { Count: > 0 } ? objects[0] : null),
         };
         if (!queue.Writer.TryWrite((hookEvent, status)))
         {

@@ -19,6 +19,8 @@ public static class GitHubFailures
         ApiException e when (int)e.StatusCode >= 500 || e.StatusCode == HttpStatusCode.TooManyRequests =>
             new TransientException($"GitHub answered {(int)e.StatusCode}: {e.Message}", e, RetryAfter(e)),
         ApiException e => new PermanentException($"GitHub refused {what}: {(int)e.StatusCode} {e.Message}", e),
+        GitHubAppException { Permanent: true } e => new PermanentException(e.Message, e),
+        GitHubAppException e => new TransientException(e.Message, e),
         HttpRequestException e => new TransientException($"GitHub could not be reached: {e.Message}", e),
         _ => null,
     };

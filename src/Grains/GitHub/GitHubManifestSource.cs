@@ -5,14 +5,16 @@ using Octokit;
 namespace CiTrigger.Grains.GitHub;
 
 /// <summary>Reads a repository file at a ref through the contents API's raw media type.</summary>
-public sealed class GitHubManifestSource(IGitHubClient client) : IManifestSource
+public sealed class GitHubManifestSource(GitHubAccess github) : IManifestSource
 {
-    public async Task<byte[]> GetAsync(string repository, string path, string gitRef, CancellationToken cancellationToken)
+    public async Task<byte[]> GetAsync(string repository, string path, string gitRef, long? installation, CancellationToken cancellationToken)
     {
         var (owner, name) = Split(repository);
         byte[]? content;
         try
         {
+            var client = await github.ForRepositoryAsync(repository, installation, cancellationToken);
+
             // Octokit puts ref into the query string as it is; a branch named "a+b" or "x#y" must be escaped here.
             content = await client.Repository.Content
                 .GetRawContentByRef(owner, name, EscapePath(path), Uri.EscapeDataString(gitRef))
@@ -21,6 +23,14 @@ public sealed class GitHubManifestSource(IGitHubClient client) : IManifestSource
         catch (NotFoundException)
         {
             throw new ManifestException($"{path} was not found in {repository} at {gitRef}");
+        }
+        catch (GitHubAppException e) when (e.Permanent)
+        {
+            throw new ManifestException(e.Message);
+        }
+        catch (GitHubAppException e)
+        {
+            throw new TransientException(e.Message, e);
         }
         catch (Exception e) when (GitHubFailures.Classify(e, $"to read {path} in {repository} at {gitRef}") is { } failure)
         {

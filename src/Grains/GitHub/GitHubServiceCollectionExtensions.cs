@@ -3,29 +3,59 @@ using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Octokit;
 
 namespace CiTrigger.Grains.GitHub;
 
 public static class GitHubServiceCollectionExtensions
 {
-    /// <summary>GitHub as the manifest source, and as the place statuses go when <c>GitHub:ReportStatus</c> is on.</summary>
+    /// <summary>
+    /// Everything that talks to GitHub: the identity (token or App), the manifest source, the report of
+    /// each event (commit statuses in token mode, check runs in App mode, nothing without
+    /// <c>GitHub:ReportStatus</c>), and the recovery of missed deliveries.
+    /// </summary>
     public static IServiceCollection AddGitHub(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<GitHubOptions>(GitHubOptions.Section, o => o.Validate())
             .PostConfigure(o => o.Token ??= configuration["GITHUB_TOKEN"]);
+        services.AddValidatedOptions<GitHubAppOptions>(GitHubOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<DeliveryRecoveryOptions>(GitHubOptions.Section,
+            o => o.Validate(isApp: !string.IsNullOrWhiteSpace(configuration[$"{GitHubOptions.Section}:AppId"])));
         services.AddSingleton(sp =>
         {
             var github = sp.GetRequiredService<IOptions<GitHubOptions>>().Value;
             return GitHubClientFactory.Create(github, github.Token, sp.GetRequiredService<IOptions<ManifestOptions>>().Value.MaxManifestBytes);
         });
         services.AddHostedService<GitHubStartup>();
+        services.AddSingleton(CreateAccess);
         services.AddSingleton<IManifestSource, GitHubManifestSource>();
         services.AddSingleton<GitHubCommitStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GitHubCommitStatusReporter>());
-        services.AddSingleton<ICommitStatusReporter>(sp => sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus
-            ? sp.GetRequiredService<GitHubCommitStatusReporter>()
-            : new NoCommitStatuses());
+        services.AddSingleton<GitHubCheckRunReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<GitHubCheckRunReporter>());
+        services.AddSingleton<ICommitStatusReporter>(sp =>
+            !sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus ? new NoCommitStatuses()
+            : sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.IsApp ? sp.GetRequiredService<GitHubCheckRunReporter>()
+            : sp.GetRequiredService<GitHubCommitStatusReporter>());
+        services.AddHostedService<DeliveryRecoveryStarter>();
         return services;
+    }
+
+    private static GitHubAccess CreateAccess(IServiceProvider sp)
+    {
+        var github = sp.GetRequiredService<IOptions<GitHubOptions>>().Value;
+        var app = sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value;
+        var time = sp.GetRequiredService<TimeProvider>();
+        if (!app.IsApp)
+        {
+            return new GitHubAccess(sp.GetRequiredService<IGitHubClient>(), time);
+        }
+
+        var maxBytes = sp.GetRequiredService<IOptions<ManifestOptions>>().Value.MaxManifestBytes;
+        var appClient = GitHubClientFactory.Create(github, new AppAuthentication(new GitHubAppJwt(app.Id, app.LoadKey(), time)), maxBytes);
+        var tokens = new InstallationTokens(appClient, time, sp.GetRequiredService<ILogger<InstallationTokens>>());
+        return new GitHubAccess(appClient, tokens, authentication => GitHubClientFactory.Create(github, authentication, maxBytes), time);
     }
 }

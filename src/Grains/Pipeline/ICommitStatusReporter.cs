@@ -12,19 +12,31 @@ public enum StatusState
 
     /// <summary>Waiting for approval: a check run's <c>action_required</c>, a commit status <c>pending</c>.</summary>
     ActionRequired,
+
+    /// <summary>Applied, its run objects still running: a check run <c>in_progress</c>, a commit status <c>pending</c>.</summary>
+    Running,
+
+    /// <summary>Its run was stopped or deleted: a check run's <c>cancelled</c>, a commit status <c>error</c>.</summary>
+    Cancelled,
+
+    /// <summary>Its run outlived <c>Handler:RunTimeout</c>: a check run's <c>timed_out</c>, a commit status <c>failure</c>.</summary>
+    TimedOut,
 }
 
-/// <summary>Tells GitHub how an event is doing, without ever making the event wait or fail.</summary>
+/// <summary>
+/// Tells GitHub how an event is doing, without ever making the event wait or fail: commit statuses in
+/// token mode, check runs in App mode.
+/// </summary>
 public interface ICommitStatusReporter
 {
-    /// <summary>Queues a status for the event's revision; returns at once. Events without a revision are not reported.</summary>
-    void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null);
+    /// <summary>Queues a report for the event's revision; returns at once. Events without a revision are not reported.</summary>
+    void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null);
 }
 
 /// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>
 public sealed class NoCommitStatuses : ICommitStatusReporter
 {
-    public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
     {
     }
 }
@@ -39,7 +51,7 @@ public static class StatusReporting
         {
             case Outcome.Applied:
                 var description = first is null ? "applied" : $"applied {first.Kind} {first.Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : "");
-                statuses.Report(e, StatusState.Success, description, first);
+                statuses.Report(e, StatusState.Success, description, objects);
                 break;
             case Outcome.Failed:
                 statuses.Report(e, StatusState.Failure, error ?? "failed");

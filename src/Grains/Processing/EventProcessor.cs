@@ -23,7 +23,7 @@ public sealed partial class EventProcessor(
     public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, bool mayHaveRun, CancellationToken cancellationToken)
     {
         var manifest = options.Value;
-        var bytes = await source.GetAsync(e.ManifestRepository, manifest.ManifestPath, e.ManifestRef, cancellationToken);
+        var bytes = await source.GetAsync(e.ManifestRepository, manifest.ManifestPath, e.ManifestRef, e.InstallationId, cancellationToken);
         var documents = parsed.Read(bytes, manifest.Limits);
         if (documents.Count == 0)
         {

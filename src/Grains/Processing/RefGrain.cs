@@ -16,7 +16,7 @@ namespace CiTrigger.Grains.Processing;
 /// one event at a time. A reminder is held from the first pending event on, so a silo's death or a
 /// restart cannot strand acknowledged work. Placed on the silo that received the webhook, which saves
 /// the accept path a network hop. The work itself lives in plain classes: <see cref="PendingQueue"/>,
-/// <see cref="RefHistory"/>, <see cref="AttemptRunner"/>, <see cref="RetryPolicy"/>, <see cref="SummaryPublisher"/>.
+/// <see cref="RefHistory"/>, <see cref="AttemptRunner"/>, <see cref="RetryPolicy"/>, <see cref="SummaryPublisher"/>, <see cref="DrainLoop"/>.
 /// </summary>
 [PreferLocalPlacement]
 public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposable
@@ -27,23 +27,13 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private const string HistoryStateName = "log";
     private static readonly TimeSpan SummaryDelay = TimeSpan.FromMilliseconds(250);
 
-    // A repository resume reaches the refs the catalog lists; one that was too new to be listed finds
-    // out by asking again this often while it has work waiting.
-    private static readonly TimeSpan RepositoryPauseRecheck = TimeSpan.FromSeconds(3);
-
     private readonly RefEvents events;
     private readonly SummaryPublisher summary;
-    private readonly AttemptRunner attempts;
+    private readonly DrainLoop drain;
+    private readonly PendingWorkReminder reminder;
     private readonly QueueOptions options;
-    private readonly TimeProvider time;
     private readonly ILogger<RefGrain> logger;
     private readonly CancellationTokenSource deactivating = new();
-    private readonly TimeSpan storeRetryDelay;
-
-    private IGrainTimer? drainTimer;
-    private readonly PendingWorkReminder reminder;
-    private bool draining;
-    private bool? repositoryPaused;
 
     public RefGrain(
         [PersistentState("queue", StorageNames.Refs)] IPersistentState<RefQueueIndex> queueIndex,
@@ -64,16 +54,16 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
         summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
         reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
-        this.attempts = attempts;
-        storeRetryDelay = retry.BaseDelay;
+        drain = new DrainLoop(Key, events, attempts, summary, () => Paused,
+            () => GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused(),
+            options.Value.ReorderWindow, retry.BaseDelay, time, logger);
         this.options = options.Value;
-        this.time = time;
         this.logger = logger;
     }
 
     private string Key => this.GetPrimaryKeyString();
 
-    private bool Paused => events.Paused || repositoryPaused == true;
+    private bool Paused => events.Paused || drain.RepositoryPaused == true;
 
     public void Dispose()
     {
@@ -83,18 +73,18 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        drainTimer = this.RegisterGrainTimer(DrainAsync, new GrainTimerCreationOptions
+        drain.Attach(this.RegisterGrainTimer(_ => drain.RunAsync(deactivating.Token), new GrainTimerCreationOptions
         {
             DueTime = Timeout.InfiniteTimeSpan,
             Period = Timeout.InfiniteTimeSpan,
             Interleave = true,
             KeepAlive = true,
-        });
+        }));
         await events.LoadAsync();
         if (!events.Pending.IsEmpty)
         {
             await reminder.EnsureAsync();
-            RequestDrain(TimeSpan.Zero);
+            drain.Request(TimeSpan.Zero);
         }
     }
 
@@ -138,12 +128,12 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         }
 
         Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, events.Pending.Count);
-        RequestDrain(TimeSpan.Zero);
+        drain.Request(TimeSpan.Zero);
         summary.Publish(hookEvent.Delivery);
         return new EnqueueResult(EnqueueStatus.Queued, events.Pending.Count);
     }
 
-    public Task<RefSnapshot> GetSnapshot() => Task.FromResult(events.Snapshot(Key, repositoryPaused == true));
+    public Task<RefSnapshot> GetSnapshot() => Task.FromResult(events.Snapshot(Key, drain.RepositoryPaused == true));
 
     public Task<DeliveryRecord?> GetDelivery(string delivery) => Task.FromResult(events.Find(Key, delivery));
 
@@ -159,10 +149,10 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public Task SetRepositoryPaused(bool paused)
     {
-        repositoryPaused = paused;
+        drain.RepositoryPaused = paused;
         if (!paused)
         {
-            RequestDrain(TimeSpan.Zero);
+            drain.Request(TimeSpan.Zero);
         }
 
         summary.Publish();
@@ -171,7 +161,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public Task Wake()
     {
-        RequestDrain(TimeSpan.Zero);
+        drain.Request(TimeSpan.Zero);
         return Task.CompletedTask;
     }
 
@@ -183,13 +173,13 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             return;
         }
 
-        RequestDrain(TimeSpan.Zero);
+        drain.Request(TimeSpan.Zero);
     }
 
     /// <summary>After an admin action: the ref looks at its queue again and publishes its state.</summary>
     private AdminResult Drained(AdminResult result)
     {
-        RequestDrain(TimeSpan.Zero);
+        drain.Request(TimeSpan.Zero);
         return Summarized(result);
     }
 
@@ -197,80 +187,6 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     {
         summary.Publish(result.Delivery);
         return result;
-    }
-
-    /// <summary>Schedules the drain for <paramref name="due"/>, which may already have passed by the time this runs.</summary>
-    private void RequestDrainAt(DateTimeOffset due) =>
-        drainTimer?.Change(TimeSpan.FromTicks(Math.Max(0, (due - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan);
-
-    private void RequestDrain(TimeSpan delay)
-    {
-        // A running drain looks at the queue again before it stops, so it will see what was added.
-        if (!draining)
-        {
-            drainTimer?.Change(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private async Task DrainAsync(CancellationToken cancellationToken)
-    {
-        if (draining)
-        {
-            return;
-        }
-
-        draining = true;
-        try
-        {
-            if (repositoryPaused != false)
-            {
-                repositoryPaused = await GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused();
-                if (repositoryPaused == true && !events.Pending.IsEmpty)
-                {
-                    drainTimer?.Change(RepositoryPauseRecheck, Timeout.InfiniteTimeSpan);
-                }
-            }
-
-            while (!deactivating.IsCancellationRequested && !Paused && await TakeNextAsync() is { } next)
-            {
-                events.InFlight = next.Entry!.Event.Delivery;
-                summary.Publish(events.InFlight);
-                var attempt = await attempts.RunAsync(next.Entry, events.MayHaveRun(events.InFlight), deactivating.Token);
-                events.InFlight = null;
-                if (attempt is null)
-                {
-                    break;
-                }
-
-                await events.RecordAsync(next.Entry, attempt, next.OutOfChain);
-                summary.Publish(next.Entry.Event.Delivery);
-            }
-        }
-        catch (Exception e)
-        {
-            // The store failed while recording progress; nothing is lost, the same work is looked at again.
-            Log.DrainFailed(logger, e, Key);
-            draining = false;
-            RequestDrain(storeRetryDelay);
-        }
-        finally
-        {
-            events.InFlight = null;
-            draining = false;
-            summary.Publish();
-        }
-    }
-
-    /// <summary>The next event to process now, or null after scheduling the drain for when one is due.</summary>
-    private async Task<NextWork?> TakeNextAsync()
-    {
-        var next = await events.NextAsync(options.ReorderWindow);
-        if (next.Due is { } due)
-        {
-            RequestDrainAt(due);
-        }
-
-        return next.Entry is null ? null : next;
     }
 
     private RefSummary Summarize() => events.Summarize(Key, Paused);
@@ -282,9 +198,6 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
         [LoggerMessage(2, LogLevel.Warning, "Could not store an event for {Key} (delivery {Delivery}); nothing was acknowledged")]
         public static partial void EnqueueFailed(ILogger logger, Exception error, string key, string delivery);
-
-        [LoggerMessage(6, LogLevel.Error, "Draining {Key} failed; trying again shortly")]
-        public static partial void DrainFailed(ILogger logger, Exception error, string key);
 
         [LoggerMessage(9, LogLevel.Warning, "The queue of {Key} is full ({QueueLength} pending); delivery {Delivery} was not accepted")]
         public static partial void QueueFull(ILogger logger, string key, string delivery, int queueLength);

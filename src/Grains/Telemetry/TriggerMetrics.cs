@@ -14,6 +14,7 @@ public sealed class TriggerMetrics
     private readonly Counter<long> processed;
     private readonly Counter<long> retries;
     private readonly Counter<long> statuses;
+    private readonly Counter<long> recovered;
     private readonly UpDownCounter<long> queueDepth;
     private readonly Histogram<double> processing;
     private readonly Histogram<double> endToEnd;
@@ -23,7 +24,8 @@ public sealed class TriggerMetrics
         var meter = meters.Create(MeterName);
         processed = meter.CreateCounter<long>("citrigger.events.processed", "{event}", "Events finished, by outcome");
         retries = meter.CreateCounter<long>("citrigger.events.retries", "{attempt}", "Failed attempts that will be tried again");
-        statuses = meter.CreateCounter<long>("citrigger.github.statuses", "{status}", "Commit statuses, by result: posted, failed, dropped");
+        statuses = meter.CreateCounter<long>("citrigger.github.statuses", "{status}", "Commit statuses (check-run calls in App mode), by result: posted, failed, dropped");
+        recovered = meter.CreateCounter<long>("citrigger.deliveries.recovered", "{delivery}", "Redeliveries requested from GitHub for deliveries the service missed");
         queueDepth = meter.CreateUpDownCounter<long>("citrigger.queue.depth", "{event}", "Events accepted and not yet finished");
         processing = meter.CreateHistogram<double>("citrigger.processing.duration", "s", "Duration of one processing attempt",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
@@ -38,6 +40,8 @@ public sealed class TriggerMetrics
         processing.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("result", result));
 
     public void Retrying() => retries.Add(1);
+
+    public void DeliveryRecovered() => recovered.Add(1);
 
     public void StatusReported(string result) => statuses.Add(1, new KeyValuePair<string, object?>("result", result));
 

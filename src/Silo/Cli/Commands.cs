@@ -14,6 +14,8 @@ public static class Commands
         ["send"] = new("sign a payload the way GitHub does and post it to a running service", SendCommand.Options, false, SendCommand.RunAsync),
         ["annotate"] = new("print a manifest with the annotations an event would add, for kubectl apply -f -", AnnotateCommand.Options, false, AnnotateCommand.RunAsync),
         ["validate"] = new("check a manifest against the service's limits and policy", ValidateCommand.Options, true, ValidateCommand.RunAsync),
+        ["hooks install"] = new("create the webhook of a repository or organization, or update the one with the same URL", HooksCommand.InstallOptions, true, HooksCommand.InstallAsync),
+        ["hooks list"] = new("list the webhooks of a repository or organization with their last delivery", HooksCommand.ListOptions, true, HooksCommand.ListAsync),
     };
 
     private static readonly string[] HelpWords = ["help", "--help", "-h"];
@@ -39,17 +41,20 @@ public static class Commands
             return 0;
         }
 
-        if (!All.TryGetValue(args[0], out var command))
+        // "hooks install" and "hooks list" are named by two words.
+        var words = args is ["hooks", var verb, ..] && !verb.StartsWith('-') ? 2 : 1;
+        var name = string.Join(' ', args[..words]);
+        if (!All.TryGetValue(name, out var command))
         {
-            await error.WriteLineAsync($"unknown command '{args[0]}'");
+            await error.WriteLineAsync($"unknown command '{name}'");
             await error.WriteLineAsync(Usage);
             return 2;
         }
 
-        var rest = args[1..];
+        var rest = args[words..];
         if (rest.Any(a => a is "--help" or "-h"))
         {
-            await output.WriteAsync(Help(args[0], command));
+            await output.WriteAsync(Help(name, command));
             return 0;
         }
 
@@ -65,19 +70,19 @@ public static class Commands
         }
         catch (UsageException e)
         {
-            await error.WriteLineAsync($"{args[0]}: {e.Message}");
-            await error.WriteLineAsync($"usage: Silo {args[0]} [options]; 'Silo {args[0]} --help' lists them");
+            await error.WriteLineAsync($"{name}: {e.Message}");
+            await error.WriteLineAsync($"usage: Silo {name} [options]; 'Silo {name} --help' lists them");
             return 2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await error.WriteLineAsync($"{args[0]}: {e.Message}");
+            await error.WriteLineAsync($"{name}: {e.Message}");
             return 1;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Not foreseen, so a bug to report, but still one line for the person at the terminal.
-            await error.WriteLineAsync($"{args[0]}: unexpected {e.GetType().Name}: {e.Message}");
+            await error.WriteLineAsync($"{name}: unexpected {e.GetType().Name}: {e.Message}");
             return 1;
         }
     }

@@ -62,6 +62,8 @@ public class KubernetesBaseTests
         Add(WebhookOptions.Section, typeof(WebhookOptions));
         Add(AdminOptions.Section, typeof(AdminOptions));
         Add(GitHubOptions.Section, typeof(GitHubOptions));
+        Add(GitHubOptions.Section, typeof(GitHubAppOptions));
+        Add(GitHubOptions.Section, typeof(DeliveryRecoveryOptions));
         Add(KubernetesOptions.Section, typeof(KubernetesOptions));
         Add(FilterOptions.Section, typeof(FilterOptions));
         Add(ManifestOptions.Section, typeof(ManifestOptions));
@@ -216,6 +218,20 @@ public class KubernetesBaseTests
         Assert.DoesNotContain(Rendered.Value, o => o["kind"]!.GetValue<string>() is "ClusterRole" or "ClusterRoleBinding");
         var subject = Single("RoleBinding")["subjects"]![0]!;
         Assert.Equal(Silo["spec"]!["template"]!["spec"]!["serviceAccountName"]!.GetValue<string>(), subject["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_github_app_key_can_come_from_an_optional_secret_mounted_read_only_as_a_file()
+    {
+        var pod = Silo["spec"]!["template"]!["spec"]!;
+        var volume = pod["volumes"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == "github-app")!;
+        var mount = Container["volumeMounts"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "github-app")!;
+
+        Assert.Equal("k8s-webhook-handler-github-app", volume["secret"]!["secretName"]!.GetValue<string>());
+        Assert.True(volume["secret"]!["optional"]!.GetValue<bool>(), "token mode must start without the App's Secret");
+        Assert.True(mount["readOnly"]!.GetValue<bool>());
+        Assert.Equal("/etc/github-app", mount["mountPath"]!.GetValue<string>());
+        Assert.Contains("GitHub__PrivateKeyPath=/etc/github-app/private-key.pem", File.ReadAllText(Path.Combine(RepositoryRoot, "README.md")), StringComparison.Ordinal);
     }
 
     [Fact]

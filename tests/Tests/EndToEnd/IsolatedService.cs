@@ -21,11 +21,15 @@ public sealed class IsolatedService : IAsyncDisposable
 
     public TriggerHost Service { get; }
 
-    public static async Task<IsolatedService> StartAsync(IDictionary<string, string>? settings = null, bool dryRun = false)
+    public static Task<IsolatedService> StartAsync(IDictionary<string, string>? settings = null, bool dryRun = false) =>
+        StartAsync(_ => settings ?? new Dictionary<string, string>(), dryRun);
+
+    /// <summary>Starts the fakes, then the service with settings that may depend on the fake GitHub (an App registered there).</summary>
+    public static async Task<IsolatedService> StartAsync(Func<FakeGitHubApi, IDictionary<string, string>> settings, bool dryRun = false)
     {
         var github = await FakeGitHubApi.StartAsync();
         var kubernetes = await FakeKubernetesApi.StartAsync();
-        var service = await TriggerHost.StartAsync(github, dryRun ? null : kubernetes, settings);
+        var service = await TriggerHost.StartAsync(github, dryRun ? null : kubernetes, settings(github));
         return new IsolatedService(github, kubernetes, service);
     }
 

@@ -111,6 +111,22 @@ public static class Payloads
         return payload.ToJsonString();
     }
 
+    /// <summary>The payload as a GitHub App's webhook sends it: with the installation that it concerns.</summary>
+    public static string Installed(string json, long installation)
+    {
+        var payload = JsonNode.Parse(json)!.AsObject();
+        payload["installation"] = new JsonObject { ["id"] = installation, ["node_id"] = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" };
+        return payload.ToJsonString();
+    }
+
+    /// <summary>The payload as a repository's own webhook sends it: without an installation.</summary>
+    public static string Uninstalled(string json)
+    {
+        var payload = JsonNode.Parse(json)!.AsObject();
+        payload.Remove("installation");
+        return payload.ToJsonString();
+    }
+
     public static string Sha(int n) => n.ToString("x40", System.Globalization.CultureInfo.InvariantCulture);
 
     public static readonly string ZeroSha = new('0', 40);

@@ -35,6 +35,47 @@ public class GitHubEventReaderTests
     }
 
     [Fact]
+    public void The_app_installation_that_sent_an_event_is_kept_and_an_event_without_one_has_none()
+    {
+        var push = Payloads.Push("octo/app", "refs/heads/main", Payloads.Sha(1), Payloads.Sha(2));
+
+        Assert.Equal(77, Accepted("push", Payloads.Installed(push, 77)).InstallationId);
+        Assert.Null(Accepted("push", Payloads.Uninstalled(push)).InstallationId);
+        Assert.Equal(77, Accepted("delete", Payloads.Installed(Payloads.Delete("octo/app", "x"), 77)).InstallationId);
+    }
+
+    [Fact]
+    public void In_app_mode_the_apps_own_check_runs_trigger_nothing_except_a_rerun_request()
+    {
+        string CheckRun(string action, long app)
+        {
+            var payload = JsonNode.Parse(Payloads.CheckRun("octo/app", "main", Payloads.Sha(3), action))!.AsObject();
+            payload["check_run"]!["app"]!["id"] = app;
+            return payload.ToJsonString();
+        }
+
+        using var created = JsonDocument.Parse(CheckRun("created", 99));
+        using var completed = JsonDocument.Parse(CheckRun("completed", 99));
+        using var rerequested = JsonDocument.Parse(CheckRun("rerequested", 99));
+        using var others = JsonDocument.Parse(CheckRun("created", 5));
+
+        Assert.IsType<EventReadResult.Ignored>(GitHubEventReader.Read("check_run", "d-1", created.RootElement, Now, ownApp: 99));
+        Assert.IsType<EventReadResult.Ignored>(GitHubEventReader.Read("check_run", "d-1", completed.RootElement, Now, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(GitHubEventReader.Read("check_run", "d-1", rerequested.RootElement, Now, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(GitHubEventReader.Read("check_run", "d-1", others.RootElement, Now, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(GitHubEventReader.Read("check_run", "d-1", created.RootElement, Now));
+    }
+
+    [Fact]
+    public void An_installation_id_that_is_no_positive_number_is_rejected()
+    {
+        var push = JsonNode.Parse(Payloads.Push("octo/app", "refs/heads/main", Payloads.Sha(1), Payloads.Sha(2)))!.AsObject();
+        push["installation"] = new JsonObject { ["id"] = "77" };
+
+        Assert.Equal("'installation.id' is not an installation id", Assert.IsType<EventReadResult.Rejected>(Read("push", push.ToJsonString())).Reason);
+    }
+
+    [Fact]
     public void A_push_that_deletes_its_ref_reads_the_manifest_from_the_default_branch()
     {
         var e = Accepted("push", Payloads.Push("octo/app", "refs/heads/gone", Payloads.Sha(1), Payloads.ZeroSha, "trunk", deleted: true));

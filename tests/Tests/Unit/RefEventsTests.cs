@@ -28,7 +28,7 @@ public sealed class RefEventsTests : IDisposable
     {
         public List<(string Delivery, StatusState State, string Description)> Reported { get; } = [];
 
-        public void Report(HookEvent hookEvent, StatusState state, string description, AppliedObject? firstObject = null) =>
+        public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null) =>
             Reported.Add((hookEvent.Delivery, state, description));
     }
 

@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+
+namespace CiTrigger.Grains.Abstractions;
+
+/// <summary>
+/// Where a run object (an Argo Workflow, a batch Job, a Tekton PipelineRun or TaskRun), or an event's
+/// run as a whole, stands. The finished values are the check-run conclusions (<see cref="RunResults.Word"/>).
+/// </summary>
+[GenerateSerializer]
+public enum RunResult
+{
+    Running,
+    Success,
+    Failure,
+    Cancelled,
+    TimedOut,
+}
+
+/// <summary>One run object an event created, as far as the service has followed it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RunObjectRecord(
+    [property: Id(0)] string ApiVersion,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string Namespace,
+    [property: Id(3)] string Name,
+    [property: Id(4)] RunResult Result,
+    [property: Id(5)] string? Message = null);
+
+/// <summary>
+/// An event's run: what its run objects did after they were applied. <see cref="Result"/> is success only
+/// when every object succeeded; <see cref="FinishedAt"/> is null while it runs.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RunRecord(
+    [property: Id(0)] RunResult Result,
+    [property: Id(1)] DateTimeOffset StartedAt,
+    [property: Id(2)] DateTimeOffset? FinishedAt,
+    [property: Id(3)] ImmutableList<RunObjectRecord> Objects);
+
+/// <summary>The words results are shown and reported with.</summary>
+public static class RunResults
+{
+    /// <summary>The check-run conclusion word (<c>running</c> while unfinished).</summary>
+    public static string Word(RunResult result) => result switch
+    {
+        RunResult.Running => "running",
+        RunResult.Success => "success",
+        RunResult.Failure => "failure",
+        RunResult.Cancelled => "cancelled",
+        _ => "timed_out",
+    };
+
+    /// <summary>
+    /// Whether an object of this kind is a run the service follows: Argo <c>Workflow</c>, batch <c>Job</c>,
+    /// Tekton <c>PipelineRun</c> and <c>TaskRun</c>. Other kinds are complete once applied.
+    /// </summary>
+    public static bool IsRunKind(string apiVersion, string kind) => (Group(apiVersion), kind) switch
+    {
+        ("argoproj.io", "Workflow") => true,
+        ("batch", "Job") => true,
+        ("tekton.dev", "PipelineRun" or "TaskRun") => true,
+        _ => false,
+    };
+
+    private static string Group(string apiVersion) =>
+        apiVersion.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? apiVersion[..slash] : "";
+}
+
+/// <summary>
+/// A run object as the cluster shows it now, with the event it belongs to: <see cref="Delivery"/> from its
+/// <c>k8s-webhook-handler.io/delivery</c> label, <see cref="Repository"/> and <see cref="Ref"/> from its
+/// <c>repo_name</c> and <c>ref</c> annotations (so <see cref="RefKey"/> finds the ref grain).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RunObjectState(
+    [property: Id(0)] string Delivery,
+    [property: Id(1)] string Repository,
+    [property: Id(2)] string Ref,
+    [property: Id(3)] string ApiVersion,
+    [property: Id(4)] string Kind,
+    [property: Id(5)] string Namespace,
+    [property: Id(6)] string Name,
+    [property: Id(7)] RunResult Result,
+    [property: Id(8)] string? Message = null);

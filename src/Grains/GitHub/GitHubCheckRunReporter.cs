@@ -1,0 +1,257 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Threading.Channels;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Octokit;
+
+namespace CiTrigger.Grains.GitHub;
+
+/// <summary>
+/// App mode's report: one check run per event (name <c>GitHub:StatusContext</c>, <c>external_id</c> the
+/// delivery, <c>head_sha</c> the revision): queued when accepted, in progress once applied (with the
+/// applied objects and the <c>GitHub:StatusTargetUrl</c> link), completed with the outcome. Calls leave
+/// from bounded queues on background loops, an event's always from the same loop and so in order; a
+/// failing Checks API costs a few retries and a log line, never the event.
+/// </summary>
+public sealed partial class GitHubCheckRunReporter(
+    GitHubAccess github, IOptions<GitHubOptions> options, RetryPolicy retryPolicy, TriggerMetrics metrics, TimeProvider time, ILogger<GitHubCheckRunReporter> logger)
+    : BackgroundService, ICommitStatusReporter
+{
+    private const int Lanes = 4;
+    private const int LaneCapacity = 2_500;
+    private const int MaxSummary = 65_535;
+    private const int MaxListed = 100;
+    private const int MaxRemembered = 50_000;
+
+    // A background reporter tries a few times, not as often as an event is retried.
+    private readonly RetryPolicy retry = retryPolicy.WithMaxAttempts(3);
+
+    private readonly Channel<PendingReport>[] lanes = [.. Enumerable.Range(0, Lanes).Select(_ =>
+        Channel.CreateBounded<PendingReport>(new BoundedChannelOptions(LaneCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true }))];
+
+    // The check run of each event whose run is not completed yet; an event missing here (another silo
+    // accepted it, or this one restarted) is looked up on GitHub by its external_id.
+    private readonly ConcurrentDictionary<string, long> runs = new(StringComparer.Ordinal);
+
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
+    {
+        if (hookEvent.Revision.Length == 0 || GitSha.IsZero(hookEvent.Revision))
+        {
+            return;
+        }
+
+        var lane = (int)((uint)StringComparer.Ordinal.GetHashCode(hookEvent.Delivery) % Lanes);
+        if (!lanes[lane].Writer.TryWrite(new PendingReport(hookEvent, state, description, objects ?? [])))
+        {
+            metrics.StatusReported("dropped");
+            Log.Dropped(logger, hookEvent.Delivery);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(lanes.Select(lane => DrainAsync(lane.Reader, stoppingToken)));
+
+    private async Task DrainAsync(ChannelReader<PendingReport> lane, CancellationToken stoppingToken)
+    {
+        await foreach (var report in lane.ReadAllAsync(stoppingToken))
+        {
+            foreach (var step in Steps(report))
+            {
+                if (!await PostAsync(report.Event, step, stoppingToken))
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>What GitHub is told for one report, in order.</summary>
+    private IEnumerable<Step> Steps(PendingReport report)
+    {
+        var e = report.Event;
+        var settings = options.Value;
+        switch (report.State)
+        {
+            case StatusState.Pending:
+                yield return new Step("queued", null, null, null);
+                break;
+            case StatusState.Running:
+                yield return InProgress(report, settings);
+                break;
+            case StatusState.Success:
+                // An event without run objects completes when it is applied, so it passes through
+                // in_progress here; a followed run was put in progress when it was applied.
+                var progress = report.Objects.Count > 0 ? InProgress(report, settings) : null;
+                if (progress is not null)
+                {
+                    yield return progress;
+                }
+
+                yield return new Step("completed", CheckConclusion.Success, progress?.DetailsUrl, progress?.Output ?? new NewCheckRunOutput(report.Description, Truncate(report.Description)));
+                break;
+            case StatusState.Cancelled:
+                yield return new Step("completed", CheckConclusion.Cancelled, null, new NewCheckRunOutput("cancelled", Truncate(report.Description)));
+                break;
+            case StatusState.TimedOut:
+                yield return new Step("completed", CheckConclusion.TimedOut, null, new NewCheckRunOutput("timed out", Truncate(report.Description)));
+                break;
+            case StatusState.ActionRequired:
+                // GitHub wants a page that says what to do: the configured link, else the pull request.
+                var page = GitHubCommitStatusReporter.TargetUrl(settings.StatusTargetUrl, e, null) ?? PullRequestPage(e);
+                yield return new Step("completed", CheckConclusion.ActionRequired, page, new NewCheckRunOutput("waiting for approval", Truncate(report.Description)));
+                break;
+            case StatusState.Failure:
+                yield return new Step("completed", CheckConclusion.Failure, null, new NewCheckRunOutput("failed", Truncate(report.Description)));
+                break;
+            default:
+                yield return new Step("completed", CheckConclusion.Cancelled, null, new NewCheckRunOutput("skipped", Truncate(report.Description)));
+                break;
+        }
+    }
+
+    private static Step InProgress(PendingReport report, GitHubOptions settings) =>
+        new("in_progress", null,
+            GitHubCommitStatusReporter.TargetUrl(settings.StatusTargetUrl, report.Event, report.Objects.Count > 0 ? report.Objects[0] : null),
+            new NewCheckRunOutput(report.Description, Summary(report.Objects)));
+
+    /// <summary>The pull request's page on GitHub, from the repository's URL (<c>git://github.com/o/r.git</c> or <c>https://…</c>).</summary>
+    private static string? PullRequestPage(HookEvent e) =>
+        e.PullRequest > 0 && Uri.TryCreate(e.RepoUrl, UriKind.Absolute, out var repo) && repo.Scheme is "git" or "https" or "http"
+            ? FormattableString.Invariant($"https://{repo.Authority}{(repo.AbsolutePath.EndsWith(".git", StringComparison.Ordinal) ? repo.AbsolutePath[..^4] : repo.AbsolutePath)}/pull/{e.PullRequest}")
+            : null;
+
+    private static string Summary(IReadOnlyList<AppliedObject> objects)
+    {
+        if (objects.Count == 0)
+        {
+            return "The manifest was applied.";
+        }
+
+        var summary = new StringBuilder("Applied:\n\n");
+        foreach (var o in objects.Take(MaxListed))
+        {
+            summary.Append("- ").Append(o.Kind).Append(' ').Append(o.Namespace is { Length: > 0 } ns ? ns + "/" : "").Append(o.Name).Append('\n');
+        }
+
+        if (objects.Count > MaxListed)
+        {
+            summary.Append("- … and ").Append(objects.Count - MaxListed).Append(" more\n");
+        }
+
+        return Truncate(summary.ToString());
+    }
+
+    private static string Truncate(string text) => text.Length <= MaxSummary ? text : text[..(MaxSummary - 1)] + "…";
+
+    /// <summary>Posts one step, retried by the shared policy; false when it could not be posted (later steps of the report are dropped).</summary>
+    private async Task<bool> PostAsync(HookEvent e, Step step, CancellationToken stoppingToken)
+    {
+        var slash = e.Repository.IndexOf('/', StringComparison.Ordinal);
+        var (owner, name) = (e.Repository[..slash], e.Repository[(slash + 1)..]);
+        var failure = await retry.RunAsync(async cancellationToken =>
+        {
+            try
+            {
+                var client = await github.ForRepositoryAsync(e.Repository, e.InstallationId, cancellationToken);
+                await SendAsync(client, owner, name, e, step).WaitAsync(cancellationToken);
+            }
+            catch (Exception error) when (GitHubFailures.Classify(error, $"the check run of {e.Delivery}") is { } classified)
+            {
+                throw classified;
+            }
+        }, time, stoppingToken);
+        metrics.StatusReported(failure is null ? "posted" : "failed");
+        if (failure is not null)
+        {
+            Log.Failed(logger, failure, step.Status, e.Delivery, e.Repository, e.Revision);
+        }
+
+        return failure is null;
+    }
+
+    private async Task SendAsync(IGitHubClient client, string owner, string name, HookEvent e, Step step)
+    {
+        var context = options.Value.StatusContext;
+        var id = runs.TryGetValue(e.Delivery, out var known) ? known
+            : step.Status == "queued" ? (long?)null
+            : await FindAsync(client, owner, name, e, context);
+        if (id is null)
+        {
+            var run = new NewCheckRun(context, e.Revision) { ExternalId = e.Delivery, DetailsUrl = step.DetailsUrl, Output = step.Output };
+            if (step.Conclusion is { } conclusion)
+            {
+                (run.Conclusion, run.CompletedAt) = (conclusion, time.GetUtcNow());
+            }
+            else
+            {
+                run.Status = Status(step.Status);
+            }
+
+            id = (await client.Check.Run.Create(owner, name, run)).Id;
+        }
+        else
+        {
+            var update = new CheckRunUpdate { DetailsUrl = step.DetailsUrl, Output = step.Output };
+            if (step.Conclusion is { } conclusion)
+            {
+                (update.Conclusion, update.CompletedAt) = (conclusion, time.GetUtcNow());
+            }
+            else
+            {
+                update.Status = Status(step.Status);
+            }
+
+            await client.Check.Run.Update(owner, name, id.Value, update);
+        }
+
+        if (step.Conclusion is null)
+        {
+            if (runs.Count >= MaxRemembered)
+            {
+                // Events that never completed here (their ref moved to another silo) must not pile up; the
+                // ids of the others are found again by external_id.
+                runs.Clear();
+            }
+
+            runs[e.Delivery] = id.Value;
+        }
+        else
+        {
+            runs.TryRemove(e.Delivery, out _);
+        }
+    }
+
+    private static async Task<long?> FindAsync(IGitHubClient client, string owner, string name, HookEvent e, string context)
+    {
+        var found = await client.Check.Run.GetAllForReference(owner, name, e.Revision,
+            new CheckRunRequest { CheckName = context, Filter = CheckRunCompletedAtFilter.All });
+        // A pull request held for approval completes one check run and gets a new one once approved: the newest is the event's.
+        return found.CheckRuns.Where(r => r.ExternalId == e.Delivery).MaxBy(r => r.Id)?.Id;
+    }
+
+    private static CheckStatus Status(string status) => status switch
+    {
+        "queued" => CheckStatus.Queued,
+        "in_progress" => CheckStatus.InProgress,
+        _ => CheckStatus.Completed,
+    };
+
+    private sealed record PendingReport(HookEvent Event, StatusState State, string Description, IReadOnlyList<AppliedObject> Objects);
+
+    private sealed record Step(string Status, CheckConclusion? Conclusion, string? DetailsUrl, NewCheckRunOutput? Output);
+
+    private static partial class Log
+    {
+        [LoggerMessage(52, LogLevel.Warning, "Could not report {Step} in the check run of {Delivery} on {Repository} at {Revision}; the event is not affected")]
+        public static partial void Failed(ILogger logger, Exception error, string step, string delivery, string repository, string revision);
+
+        [LoggerMessage(53, LogLevel.Warning, "Check run queue full; the report of {Delivery} was dropped")]
+        public static partial void Dropped(ILogger logger, string delivery);
+    }
+}
