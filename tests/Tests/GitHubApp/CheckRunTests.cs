@@ -162,19 +162,62 @@ public class CheckRunTests
         var (env, app, repo) = await StartAsync("octo/checks-loop");
         await using var _ = env;
         using var __ = app;
-        string CheckRun(long creator)
+        string CheckRun(long creator, string action = "created")
         {
-            var payload = System.Text.Json.Nodes.JsonNode.Parse(Payloads.CheckRun(repo.FullName, "main", Payloads.Sha(9), "created"))!.AsObject();
+            var payload = System.Text.Json.Nodes.JsonNode.Parse(Payloads.CheckRun(repo.FullName, "main", Payloads.Sha(9), action))!.AsObject();
             payload["check_run"]!["app"]!["id"] = creator;
             return Payloads.Installed(payload.ToJsonString(), Installation);
         }
 
         using var own = await env.Service.SendAsync("check_run", CheckRun(app.Id));
-        using var others = await env.Service.SendAsync("check_run", CheckRun(app.Id + 1));
+        using var others = await env.Service.SendAsync("check_run", CheckRun(app.Id + 1, "rerequested"));
 
+        // Ignored as the service's own check run, before the Handler:Actions filter would have said so.
         Assert.Equal(200, (int)own.StatusCode);
-        Assert.Contains("\"status\":\"ignored\"", await own.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var answer = await own.Content.ReadAsStringAsync();
+        Assert.Contains("\"status\":\"ignored\"", answer, StringComparison.Ordinal);
+        Assert.Contains("a check run this service reports", answer, StringComparison.Ordinal);
         Assert.Equal(202, (int)others.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_pull_request_held_for_approval_completes_action_required_at_the_pull_request_and_its_approval_gets_a_new_check_run()
+    {
+        AppIdentity? app = null;
+        await using var env = await IsolatedService.StartAsync(github => (app = AppIdentity.Register(github)).Settings(new Dictionary<string, string>
+        {
+            ["GitHub:ReportStatus"] = "true",
+            ["GitHub:StatusContext"] = "ci/trigger",
+            ["Handler:Events"] = "push,pull_request,issue_comment",
+        }));
+        using var identity = app!;
+        env.GitHub.Install(identity.App, Installation, "octo/checks-pr", "someone/checks-fork");
+        var repo = env.GitHub.Repo("octo/checks-pr");
+        var baseSha = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var head = env.GitHub.Repo("someone/checks-fork").Commit("feature", ".ci/workflow.yaml", SampleManifest.Workflow);
+
+        // GitHub keeps a pull request's head in the base repository too (refs/pull/N/head): its checks live there.
+        repo.Commit("pull/12/head", ".ci/workflow.yaml", SampleManifest.Workflow, head);
+
+        using var opened = await env.Service.SendAsync("pull_request",
+            Payloads.Installed(Payloads.PullRequest(repo.FullName, 12, "opened", head, baseSha, "NONE", "someone/checks-fork"), Installation));
+        Assert.Equal(202, (int)opened.StatusCode);
+        var held = await CompletedAsync(env);
+
+        Assert.Equal(("action_required", head), (held.Conclusion, held.HeadSha));
+        Assert.Equal("https://github.com/octo/checks-pr/pull/12", held.DetailsUrl);
+        Assert.Empty(env.Kubernetes.Creations);
+
+        using var approved = await env.Service.SendAsync("issue_comment",
+            Payloads.Installed(Payloads.IssueComment(repo.FullName, 12, "/ok-to-test", "MEMBER"), Installation));
+        var run = await Eventually.Until(
+            () => Task.FromResult(env.GitHub.CheckRuns.FirstOrDefault(r => r != held && r.Status == "completed")), TimeSpan.FromSeconds(20), "the approved event's check run");
+
+        Assert.Equal(202, (int)approved.StatusCode);
+        Assert.Equal((held.ExternalId, "success"), (run.ExternalId, run.Conclusion));
+        Assert.Equal(["queued", "in_progress", "completed"], run.History.Select(h => h["status"]!.GetValue<string>()));
+        Assert.Equal("action_required", held.Conclusion);
+        Assert.Single(env.Kubernetes.Creations);
     }
 
     [Fact]
