@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Runtime;
 using Xunit;
+using RefReruns = CiTrigger.Grains.Processing.Reruns;
 
 namespace CiTrigger.Tests.Unit;
 
@@ -34,7 +35,7 @@ public sealed class RerunsTests : IDisposable
 
     public void Dispose() => services.Dispose();
 
-    private async Task<(RefEvents Events, Reruns Reruns)> OpenAsync(int maxQueueLength = 10)
+    private async Task<(RefEvents Events, RefReruns Reruns)> OpenAsync(int maxQueueLength = 10)
     {
         var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
         var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
@@ -43,7 +44,7 @@ public sealed class RerunsTests : IDisposable
         var metrics = new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
         await events.LoadAsync();
-        return (events, new Reruns(events, deliveries, maxQueueLength, NullLogger.Instance));
+        return (events, new RefReruns(events, deliveries, maxQueueLength, NullLogger.Instance));
     }
 
     private Task Hold()
