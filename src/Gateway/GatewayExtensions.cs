@@ -28,6 +28,7 @@ public static class GatewayExtensions
         services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<IOptions<FilterOptions>>().Value, OwnApp(configuration)));
         services.AddSingleton<WebhookMetrics>();
         services.AddSingleton<UnverifiedBodyBudget>();
+        services.AddSingleton<WebhookReruns>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<AdminAccess>();
         services.ConfigureHttpJsonOptions(AdminResults.Configure);

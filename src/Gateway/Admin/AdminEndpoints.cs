@@ -24,6 +24,7 @@ public static class AdminEndpoints
         admin.MapPost("/repos/{owner}/{repo}/refs/{**path}", ActOnRef);
         admin.MapGet("/deliveries/{delivery}", GetDelivery);
         admin.MapGet("/deliveries/{delivery}/manifest", GetManifest);
+        admin.MapPost("/deliveries/{delivery}/rerun", Rerun);
         admin.MapGet("/repos/{owner}/{repo}", GetRepository);
         admin.MapPost("/repos/{owner}/{repo}/{action:regex(^(pause|resume)$)}", ActOnRepository);
         admin.MapGet("/recovery", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IDeliveryRecoveryGrain>(0).GetStatus()));
@@ -136,6 +137,25 @@ public static class AdminEndpoints
                 ? $"delivery {delivery} is not known"
                 : $"delivery {delivery} went to {key}, which no longer keeps it in its history")
             : TypedResults.Ok(record);
+    }
+
+    private static async Task<Results<Accepted<RerunAccepted>, BadRequest<AdminError>, NotFound<AdminError>, Conflict<AdminError>, JsonHttpResult<AdminError>>> Rerun(
+        IGrainFactory grains, TimeProvider time, string delivery)
+    {
+        if (!Names.IsDeliveryId(delivery))
+        {
+            return AdminResults.BadRequest("not a delivery id");
+        }
+
+        var (result, key) = await DeliveryReruns.RunAsync(grains, delivery, time.GetUtcNow());
+        return result?.Status switch
+        {
+            null => AdminResults.NotFound($"delivery {delivery} is not known"),
+            RerunStatus.Queued => TypedResults.Accepted($"/admin/deliveries/{result.Delivery}", new RerunAccepted(result.Delivery!, key!, delivery)),
+            RerunStatus.Unfinished => TypedResults.Conflict(new AdminError(result.Message)),
+            RerunStatus.Full => TypedResults.Json(new AdminError(result.Message), statusCode: StatusCodes.Status503ServiceUnavailable),
+            _ => AdminResults.NotFound($"delivery {delivery} went to {key}, which no longer keeps it in its history"),
+        };
     }
 
     private static async Task<Results<Ok<DeliveryManifest>, BadRequest<AdminError>, NotFound<AdminError>>> GetManifest(IGrainFactory grains, string delivery)

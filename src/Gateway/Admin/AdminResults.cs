@@ -19,6 +19,9 @@ public sealed record RefActionConflict(string Key, string Error, string? Deliver
 /// <summary>A repository: its pause and one page of its refs.</summary>
 public sealed record RepositoryView(string Repository, bool Paused, IReadOnlyList<RefSummary> Refs, string? Next);
 
+/// <summary>A re-run queued by an operator: its new delivery id, its ref, and the delivery it runs again.</summary>
+public sealed record RerunAccepted(string Delivery, string Key, string RerunOf);
+
 /// <summary>The manifest as the service sent it for a delivery (documents as JSON behind <c>---</c>, cut at 256 KiB).</summary>
 public sealed record DeliveryManifest(string Delivery, string Manifest);
 

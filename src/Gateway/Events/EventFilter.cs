@@ -87,8 +87,11 @@ public sealed class EventFilter
     /// Why the event's action is ignored (Handler:Actions), or null when it is handled. Commands (an approval,
     /// a re-test) are not actions of the list: they act on events the list admitted.
     /// </summary>
-    public string? ActionIgnoreReason(HookEvent e) =>
-        !e.IsCommand && actions.TryGetValue(e.EventType, out var handled) && !handled.Contains(e.Action)
-            ? $"action '{e.Action}' of '{e.EventType}' is not in Handler:Actions"
+    public string? ActionIgnoreReason(HookEvent e) => e.IsCommand ? null : ActionIgnoreReason(e.EventType, e.Action);
+
+    /// <summary>Why this action of the event type is ignored (Handler:Actions), or null when it is handled.</summary>
+    public string? ActionIgnoreReason(string eventType, string action) =>
+        actions.TryGetValue(eventType, out var handled) && !handled.Contains(action)
+            ? $"action '{action}' of '{eventType}' is not in Handler:Actions"
             : null;
 }

@@ -14,4 +14,11 @@ public abstract record EventReadResult
     public sealed record Ignored(string Reason) : EventReadResult;
 
     public sealed record Rejected(string Reason) : EventReadResult;
+
+    /// <summary>
+    /// A request to run a finished event of <paramref name="Repository"/> again: the delivery a check run's
+    /// <c>external_id</c> names, or the newest event at <paramref name="Revision"/> in <paramref name="Ref"/>.
+    /// <paramref name="Otherwise"/> is how the payload reads when there is no such event to re-run.
+    /// </summary>
+    public sealed record RerunRequested(string Repository, string? Delivery, string? Ref, string Revision, EventReadResult Otherwise) : EventReadResult;
 }

@@ -44,15 +44,20 @@ public static partial class GitHubEventReader
                 "issue_comment" => ReadComment(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
                 _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
             };
-            return read is EventReadResult.Accepted accepted && Installation(payload) is { } installation
-                ? Accept(accepted.Event with { InstallationId = installation })
-                : read;
+            return WithInstallation(read, Installation(payload));
         }
         catch (PayloadException e)
         {
             return Reject(e.Message);
         }
     }
+
+    private static EventReadResult WithInstallation(EventReadResult read, long? installation) => (read, installation) switch
+    {
+        (EventReadResult.Accepted accepted, { } id) => Accept(accepted.Event with { InstallationId = id }),
+        (EventReadResult.RerunRequested rerun, { }) => rerun with { Otherwise = WithInstallation(rerun.Otherwise, installation) },
+        _ => read,
+    };
 
     private static EventReadResult ReadPush(string delivery, JsonElement p, DateTimeOffset at)
     {
@@ -85,12 +90,20 @@ public static partial class GitHubEventReader
         var repo = ReadRepository(p);
         var action = OptionalString(p, "action", "action", FieldLimits.Word);
         var run = RequireObject(p, "check_run");
-        if (ownApp is { } app && action != "rerequested" && run.TryGetProperty("app", out var creator) && creator.ValueKind == JsonValueKind.Object
-            && creator.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var creatorId) && creatorId == app)
+        if (ownApp is { } app && action != "rerequested" && Creator(run) == app)
         {
-            return new EventReadResult.Ignored($"check_run '{action}' of a check run this service reports: it does not trigger a run");
+            // GitHub tells the App of every change to the check runs it reports; acting on them would loop.
+            return new EventReadResult.Ignored($"check_run '{action}' of a check run this service reports: it does not trigger a run (no loop)");
         }
 
+        var read = ReadCheckRunOfBranch(delivery, p, at, repo, action, run);
+        return action == "rerequested" && ExternalDelivery(run) is { } original && (ownApp is null || Creator(run) is null || Creator(run) == ownApp)
+            ? new EventReadResult.RerunRequested(repo.FullName, original, null, "", read)
+            : read;
+    }
+
+    private static EventReadResult ReadCheckRunOfBranch(string delivery, JsonElement p, DateTimeOffset at, Repository repo, string action, JsonElement run)
+    {
         var suite = RequireObject(run, "check_suite", "check_run.check_suite");
         if (!TryBranch(suite, "check_run.check_suite.head_branch", out var branch))
         {
@@ -116,8 +129,11 @@ public static partial class GitHubEventReader
         var gitRef = ValidateRef("refs/heads/" + branch, "check_suite.head_branch");
         var after = RequireSha(suite, "after", "check_suite.after");
         var before = OptionalSha(suite, "before", "check_suite.before");
-        return Accept(new HookEvent(delivery, "check_suite", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+        var read = Accept(new HookEvent(delivery, "check_suite", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             after, before, repo.DefaultBranch, false, at));
+        return action == "rerequested"
+            ? new EventReadResult.RerunRequested(repo.FullName, null, gitRef, OptionalSha(suite, "head_sha", "check_suite.head_sha") is { Length: > 0 } head ? head : after, read)
+            : read;
     }
 
     private sealed record Repository(string FullName, string GitUrl, string SshUrl, string DefaultBranch);
@@ -151,6 +167,33 @@ public static partial class GitHubEventReader
             && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var value) && value > 0
             ? value
             : throw new PayloadException("'installation.id' is not an installation id");
+    }
+
+    /// <summary>The id of the App that created the check run (<c>check_run.app.id</c>), if the payload names one.</summary>
+    private static long? Creator(JsonElement run) =>
+        run.TryGetProperty("app", out var app) && app.ValueKind == JsonValueKind.Object && app.TryGetProperty("id", out var id)
+        && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var value) ? value : null;
+
+    /// <summary>
+    /// <c>check_run.external_id</c> when it can be a delivery id of this service, else null. Any App sets this
+    /// field as it likes, so a value that is no delivery id is simply not ours, never a reason to refuse the event.
+    /// </summary>
+    private static string? ExternalDelivery(JsonElement run)
+    {
+        if (!run.TryGetProperty("external_id", out var value) || value.ValueKind != JsonValueKind.String
+            || JsonMarshal.GetRawUtf8Value(value).Length > Names.MaxDeliveryLength + 2)
+        {
+            return null;
+        }
+
+        try
+        {
+            return value.GetString() is { } id && Names.IsDeliveryId(id) ? id : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static bool TryBranch(JsonElement suite, string path, out string branch)

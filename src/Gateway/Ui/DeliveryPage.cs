@@ -26,6 +26,7 @@ public static class DeliveryPage
             {finished}
             </dl>
             {error}
+            {Actions(page, record)}
             <h2>Headers</h2>
             <dl class="facts">
             <dt><code>X-GitHub-Event</code></dt><dd><code>{e.EventType}</code></dd>
@@ -44,6 +45,7 @@ public static class DeliveryPage
             <dt>Repository URL</dt><dd><code>{e.RepoUrl}</code></dd>
             <dt>Repository SSH</dt><dd><code>{e.RepoSsh}</code></dd>
             <dt>Received</dt><dd>{Format.Time(e.ReceivedAt, page.Now)}</dd>
+            {RerunOf(page, e)}
             </dl>
             <h2>Attempts</h2>
             {Attempts(page, record.Attempts)}
@@ -55,6 +57,16 @@ public static class DeliveryPage
             {Manifest(manifest)}
             """));
     }
+
+    /// <summary>A finished delivery can be run again, a finally failed or skipped one included: the way out of a dead letter.</summary>
+    private static Html Actions(PageContext page, DeliveryRecord record) => record.Result is null ? Html.Empty : Html.Of($"""
+        <section class="actions" aria-label="Actions">
+        <form method="post" action="{page.Paths.Delivery(record.Event.Delivery)}/rerun">{page.FormToken()}<button type="submit">Re-run</button></form>
+        </section>
+        """);
+
+    private static Html RerunOf(PageContext page, HookEvent e) => string.IsNullOrEmpty(e.RerunOf) ? Html.Empty
+        : Html.Of($"<dt>Re-run of</dt><dd><a href=\"{page.Paths.Delivery(e.RerunOf)}\" class=\"delivery\">{e.RerunOf}</a></dd>");
 
     private static Html Attempts(PageContext page, IReadOnlyList<AttemptRecord> attempts) => attempts.Count == 0
         ? Html.Of($"<p class=\"muted\">Not attempted yet.</p>")

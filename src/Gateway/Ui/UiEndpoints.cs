@@ -45,6 +45,7 @@ public static class UiEndpoints
         ui.MapGet("/repos/{owner}/{repo}/refs/{**ref}", Ref);
         ui.MapPost("/repos/{owner}/{repo}/refs/{**path}", Act);
         ui.MapGet("/deliveries/{delivery}", Delivery);
+        ui.MapPost("/deliveries/{delivery}/rerun", Rerun);
         ui.MapGet("/assets/{name}", Asset);
         return app;
     }
@@ -95,15 +96,9 @@ public static class UiEndpoints
     private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Act(HttpContext http, IGrainFactory grains, UiPages pages, IAntiforgery antiforgery, string owner, string repo, string path)
     {
         var page = pages.Context(http);
-        // The browser's word first (Sec-Fetch-Site, else Origin), then the form's token: either alone can be missing or stale.
-        if (!AdminAccess.IsSameOrigin(http.Request))
+        if (await FormRefusalAsync(http, page, antiforgery) is { } refusal)
         {
-            return Page(Layout.Message(page, "Refused", "This form was sent from another site; nothing was done."), StatusCodes.Status403Forbidden);
-        }
-
-        if (!await HasValidTokenAsync(http, antiforgery))
-        {
-            return Page(Layout.Message(page, "Form expired", "The form's token is missing or no longer valid; nothing was done. Reload the page and try again."), StatusCodes.Status400BadRequest);
+            return refusal;
         }
 
         var slash = path.LastIndexOf('/');
@@ -123,6 +118,42 @@ public static class UiEndpoints
         var result = (await RefActions.RunAsync(grain, action))!;
         var (repository, gitRef) = RefKey.Split(key);
         return TypedResults.LocalRedirect($"{page.Paths.Ref(repository, gitRef)}?notice={action}&done={(result.Done ? "true" : "false")}");
+    }
+
+    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Rerun(HttpContext http, IGrainFactory grains, UiPages pages, IAntiforgery antiforgery, TimeProvider time, string delivery)
+    {
+        var page = pages.Context(http);
+        if (await FormRefusalAsync(http, page, antiforgery) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (!Names.IsDeliveryId(delivery))
+        {
+            return Page(Layout.Message(page, "Not a delivery", "A delivery id is letters, digits, '-', '_' and '.', at most 63 characters."), StatusCodes.Status400BadRequest);
+        }
+
+        var (result, key) = await DeliveryReruns.RunAsync(grains, delivery, time.GetUtcNow());
+        return result?.Status switch
+        {
+            RerunStatus.Queued => TypedResults.LocalRedirect(page.Paths.Delivery(result.Delivery!)),
+            null => Page(Layout.Message(page, "Unknown delivery", $"Delivery {delivery} is not known; nothing was re-run."), StatusCodes.Status404NotFound),
+            RerunStatus.Unfinished => Page(Layout.Message(page, "Not finished", $"Delivery {delivery} has not finished yet; there is nothing to run again."), StatusCodes.Status409Conflict),
+            RerunStatus.Full => Page(Layout.Message(page, "Queue full", $"The queue of {key} is full; nothing was re-run. Try again later."), StatusCodes.Status503ServiceUnavailable),
+            _ => Page(Layout.Message(page, "Unknown delivery", $"Delivery {delivery} went to {key}, which no longer keeps it in its history; nothing was re-run."), StatusCodes.Status404NotFound),
+        };
+    }
+
+    /// <summary>Null when a form post may act; else the page that says why not. The browser's word first (Sec-Fetch-Site, else Origin), then the form's token: either alone can be missing or stale.</summary>
+    private static async Task<ContentHttpResult?> FormRefusalAsync(HttpContext http, PageContext page, IAntiforgery antiforgery)
+    {
+        if (!AdminAccess.IsSameOrigin(http.Request))
+        {
+            return Page(Layout.Message(page, "Refused", "This form was sent from another site; nothing was done."), StatusCodes.Status403Forbidden);
+        }
+
+        return await HasValidTokenAsync(http, antiforgery) ? null
+            : Page(Layout.Message(page, "Form expired", "The form's token is missing or no longer valid; nothing was done. Reload the page and try again."), StatusCodes.Status400BadRequest);
     }
 
     private static async Task<ContentHttpResult> Delivery(HttpContext http, IGrainFactory grains, UiPages pages, string delivery)

@@ -22,6 +22,7 @@ public sealed partial class WebhookReceiver(
     IOptions<WebhookOptions> options,
     UnverifiedBodyBudget budget,
     EventFilter filter,
+    WebhookReruns reruns,
     WebhookMetrics metrics,
     TimeProvider time,
     ILogger<WebhookReceiver> logger)
@@ -118,6 +119,16 @@ public sealed partial class WebhookReceiver(
         catch (JsonException e)
         {
             return Refuse(StatusCodes.Status400BadRequest, $"the payload is not valid JSON: {e.Message}");
+        }
+
+        if (read is EventReadResult.RerunRequested rerun)
+        {
+            if (await reruns.TryAsync(eventType, rerun, delivery, time.GetUtcNow(), settings.AcceptTimeout, http.RequestAborted) is { } answer)
+            {
+                return answer;
+            }
+
+            read = rerun.Otherwise;
         }
 
         switch (read)

@@ -5,6 +5,7 @@ namespace CiTrigger.Grains.Abstractions;
 /// what changed (revision and before) and which delivery it was. Values follow the annotation rules of
 /// the design: <see cref="Revision"/> and <see cref="Before"/> are empty when the event has none.
 /// <see cref="InstallationId"/> is the GitHub App installation that sent it (<c>installation.id</c>), if any.
+/// <see cref="RerunOf"/> names the delivery this event runs again (a re-run from GitHub or the admin API), else "".
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HookEvent(
@@ -28,7 +29,8 @@ public sealed record HookEvent(
     [property: Id(17)] string AuthorAssociation = "",
     [property: Id(18)] bool NeedsApproval = false,
     [property: Id(19)] string Command = "",
-    [property: Id(20)] long? InstallationId = null)
+    [property: Id(20)] long? InstallationId = null,
+    [property: Id(21)] string RerunOf = "")
 {
     // Fields from Id(12) on came with pull requests; an event stored before them reads them as their
     // type's default (null strings), so they are read null-safely.
@@ -38,6 +40,10 @@ public sealed record HookEvent(
 
     /// <summary><see cref="Command"/> of a trusted <c>/retest</c> comment: run the pull request's newest event again.</summary>
     public const string RetestCommand = "retest";
+
+    /// <summary>True for a re-run (see <see cref="RerunOf"/>): the same event again, outside the ref's push chain.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsRerun => !string.IsNullOrEmpty(RerunOf);
 
     /// <summary>The key of the ref grain that serializes this event with its ref's other events.</summary>
     public string Key => RefKey.For(Repository, Ref);
@@ -60,7 +66,7 @@ public sealed record HookEvent(
     /// <c>synchronize</c> names the head it moved from in <see cref="Before"/>, like a push).
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool MovesChain => EventType is "push" or "pull_request" && !IsCommand;
+    public bool MovesChain => EventType is "push" or "pull_request" && !IsCommand && !IsRerun;
 
     /// <summary>True for a chain event whose <see cref="Before"/> names a commit (not a newly created ref).</summary>
     [System.Text.Json.Serialization.JsonIgnore]

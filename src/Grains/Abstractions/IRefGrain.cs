@@ -15,6 +15,13 @@ public interface IRefGrain : IGrainWithStringKey
     /// </summary>
     Task<EnqueueResult> Enqueue(HookEvent hookEvent);
 
+    /// <summary>
+    /// Queues a finished event of this ref again under a new delivery id, <c>{delivery}-rerun-{n}</c>, with the
+    /// same fields (a pull request's event needs no approval again); returns once the copy is stored. Throws
+    /// when the store write fails: nothing is acknowledged then.
+    /// </summary>
+    Task<RerunResult> Rerun(RerunRequest request);
+
     /// <summary>The ref's queue, in-flight event and recent history.</summary>
     Task<RefSnapshot> GetSnapshot();
 

@@ -11,6 +11,9 @@ public static partial class Names
     public const int MaxRepositoryLength = 140;
     public const int MaxRefLength = 1024;
 
+    /// <summary>The longest delivery id: a Kubernetes label value.</summary>
+    public const int MaxDeliveryLength = 63;
+
     /// <summary><c>owner/name</c> as GitHub allows them; no "." or ".." segments.</summary>
     public static bool IsRepository(string value) =>
         value.Length <= MaxRepositoryLength && RepositoryPattern().IsMatch(value) && value.Split('/') is [_, var name] && name is not ("." or "..");
@@ -28,7 +31,7 @@ public static partial class Names
         && !value.EndsWith(".lock", StringComparison.Ordinal);
 
     /// <summary>A GitHub delivery id, usable as a Kubernetes label value (63 characters, alphanumeric ends).</summary>
-    public static bool IsDeliveryId(string value) => value.Length <= 63 && DeliveryPattern().IsMatch(value);
+    public static bool IsDeliveryId(string value) => value.Length <= MaxDeliveryLength && DeliveryPattern().IsMatch(value);
 
     // "\z", not "$": "$" also matches before a final "\n", which let "octo/app\n" become a grain key.
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_.-]{1,100}\z")]

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Processing;
@@ -26,7 +24,7 @@ public static class PullRequestCommands
             case HookEvent.RetestCommand when Newest(events) is { NeedsApproval: false } newest:
                 await events.AddCopyAsync(newest with
                 {
-                    Delivery = await RetestIdAsync(events, newest.Delivery),
+                    Delivery = await DerivedDeliveryId.NextAsync(newest.Delivery, "retest", events.IsKnownAsync),
                     ReceivedAt = command.ReceivedAt,
                 });
                 break;
@@ -37,27 +35,4 @@ public static class PullRequestCommands
     private static HookEvent? Newest(RefEvents events) =>
         events.Pending.LastOrDefault(p => p.Event.PullRequest > 0)?.Event
         ?? events.History.Entries.FirstOrDefault(h => h.Event.PullRequest > 0)?.Event;
-
-    /// <summary>
-    /// <c>{delivery}-retest-{n}</c> with the first unused n, counted from the original delivery (a re-test of
-    /// a re-test does not grow the id); a valid label value, else a hash of the same.
-    /// </summary>
-    private static async Task<string> RetestIdAsync(RefEvents events, string delivery)
-    {
-        var marker = delivery.LastIndexOf("-retest-", StringComparison.Ordinal);
-        var root = marker > 0 ? delivery[..marker] : delivery;
-        for (var n = 1; ; n++)
-        {
-            var id = $"{root}-retest-{n}";
-            if (!Names.IsDeliveryId(id))
-            {
-                id = $"retest-{n}-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(root)))[..40];
-            }
-
-            if (!await events.IsKnownAsync(id))
-            {
-                return id;
-            }
-        }
-    }
 }

@@ -114,15 +114,15 @@ public sealed class RefEvents(
         return released;
     }
 
-    /// <summary>Queues a copy of an event under a new delivery id (a re-test); it keeps the original's need for approval.</summary>
-    internal async Task AddCopyAsync(HookEvent copy)
+    /// <summary>Queues a copy of an event under a new delivery id (a re-test, a re-run); it keeps the copy's need for approval.</summary>
+    internal async Task AddCopyAsync(HookEvent copy, string description = "queued (/retest)")
     {
         var entry = new PendingEvent(copy, time.GetUtcNow());
         await deliveries.StoreAsync(copy, () => queue.AddAsync(entry));
         untried.Add(copy.Delivery);
         metrics.QueueDepthChanged(1);
         statuses.Report(copy, copy.NeedsApproval ? StatusState.ActionRequired : StatusState.Pending,
-            copy.NeedsApproval ? PullRequestCommands.WaitingDescription : "queued (/retest)");
+            copy.NeedsApproval ? PullRequestCommands.WaitingDescription : description);
     }
 
     /// <summary>Whether a delivery id is taken: pending, finished, or in the delivery index.</summary>

@@ -28,6 +28,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private static readonly TimeSpan SummaryDelay = TimeSpan.FromMilliseconds(250);
 
     private readonly RefEvents events;
+    private readonly Reruns reruns;
     private readonly SummaryPublisher summary;
     private readonly DrainLoop drain;
     private readonly PendingWorkReminder reminder;
@@ -52,6 +53,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var deliveries = new DeliveryIndex(catalog, Key, logger);
         var history = new RefHistory(new PersistentSlot<RefHistoryState>(historyState), deliveries, options.Value.HistorySize);
         events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
+        reruns = new Reruns(events, deliveries, options.Value.MaxQueueLength, logger);
         summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
         reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
         drain = new DrainLoop(Key, events, attempts, summary, () => Paused,
@@ -131,6 +133,27 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         drain.Request(TimeSpan.Zero);
         summary.Publish(hookEvent.Delivery);
         return new EnqueueResult(EnqueueStatus.Queued, events.Pending.Count);
+    }
+
+    public async Task<RerunResult> Rerun(RerunRequest request)
+    {
+        try
+        {
+            var result = await reruns.RunAsync(request, reminder.EnsureAsync);
+            if (result.Status == RerunStatus.Queued)
+            {
+                drain.Request(TimeSpan.Zero);
+                summary.Publish(result.Delivery);
+            }
+
+            return result;
+        }
+        catch (Exception e)
+        {
+            Log.EnqueueFailed(logger, e, Key, request.Delivery ?? request.Revision);
+            this.DeactivateOnIdle();
+            throw;
+        }
     }
 
     public Task<RefSnapshot> GetSnapshot() => Task.FromResult(events.Snapshot(Key, drain.RepositoryPaused == true));

@@ -176,6 +176,27 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task The_rerun_button_of_a_finished_delivery_queues_it_again_and_opens_the_rerun()
+    {
+        var rerun = $"{fixture.AppliedDelivery}-rerun-1";
+        await fixture.Env.WaitForAsync(StatusPageFixture.Applied, "refs/heads/main", s => IsolatedService.Finished(s) >= 1, "the applied push");
+        Browser.Open(fixture.Address($"/ui/deliveries/{fixture.AppliedDelivery}"));
+
+        Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Re-run']")).Click();
+        var heading = Browser.Driver.FindElement(By.TagName("h1")).Text;
+        var rerunOf = Browser.Driver.FindElement(By.XPath("//dt[normalize-space()='Re-run of']/following-sibling::dd[1]")).Text;
+        Browser.Screenshot("delivery-rerun");
+        var state = await fixture.Env.WaitForAsync(StatusPageFixture.Applied, "refs/heads/main",
+            s => s["history"]!.AsArray().Any(h => h!["event"]!["delivery"]!.GetValue<string>() == rerun), "the re-run finished");
+
+        Assert.Equal($"Delivery {rerun}", heading);
+        Assert.Equal(fixture.AppliedDelivery, rerunOf);
+        Assert.EndsWith($"/ui/deliveries/{rerun}", Browser.Driver.Url, StringComparison.Ordinal);
+        var finished = state["history"]!.AsArray().First(h => h!["event"]!["delivery"]!.GetValue<string>() == rerun)!;
+        Assert.Equal(("applied", fixture.AppliedDelivery), (finished["outcome"]!.GetValue<string>(), finished["event"]!["rerunOf"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_delivery_page_shows_its_fields_attempts_objects_and_the_manifest_as_applied()
     {
         await Eventually.Until(async () =>

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
+using Xunit;
+
+namespace CiTrigger.Tests.Reruns;
+
+/// <summary>
+/// GitHub's Re-run button in App mode: the check run's <c>external_id</c> is the delivery, the re-run gets a
+/// check run of its own, and the webhooks GitHub sends about that check run trigger nothing (no loop).
+/// </summary>
+public class AppModeRerunTests
+{
+    private const long Installation = 57;
+
+    /// <summary>
+    /// A webhook about <paramref name="run"/> as GitHub sends it to the App, from the <c>check_run</c> example.
+    /// </summary>
+    private static string CheckRunWebhook(FakeGitHubApi.CheckRun run, string action, long appId)
+    {
+        var payload = JsonNode.Parse(Payloads.CheckRun(run.Repository, "main", run.HeadSha, action))!.AsObject();
+        var checkRun = payload["check_run"]!.AsObject();
+        checkRun["id"] = run.Id;
+        checkRun["name"] = run.Name;
+        checkRun["external_id"] = run.ExternalId;
+        checkRun["status"] = run.Status;
+        checkRun["conclusion"] = run.Conclusion;
+        checkRun["app"]!["id"] = appId;
+        return Payloads.Installed(payload.ToJsonString(), Installation);
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonObject Body)> Answer(HttpResponseMessage response)
+    {
+        using var _ = response;
+        return (response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>())!);
+    }
+
+    [Fact]
+    public async Task A_rerequested_check_run_reruns_its_delivery_with_a_new_check_run_whose_webhooks_trigger_nothing()
+    {
+        AppIdentity? app = null;
+        await using var env = await IsolatedService.StartAsync(github => (app = AppIdentity.Register(github)).Settings(new Dictionary<string, string>
+        {
+            ["GitHub:ReportStatus"] = "true",
+            ["GitHub:StatusContext"] = "ci/trigger",
+
+            // Every check_run action is admitted, so only the service's own rule can keep its check runs from looping.
+            ["Handler:Actions"] = "check_run:created|completed|rerequested|requested_action",
+        }));
+        using var _ = app;
+        env.GitHub.Install(app!.App, Installation, "octo/app-rerun");
+        var repo = env.GitHub.Repo("octo/app-rerun");
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var delivery = Guid.NewGuid().ToString();
+        await env.Service.SendAsync("push", Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), Installation), delivery);
+        var original = await Eventually.Until(() => Task.FromResult(env.GitHub.CheckRuns.FirstOrDefault(r => r.Status == "completed")), TimeSpan.FromSeconds(20), "the push's check run");
+
+        var (status, answer) = await Answer(await env.Service.SendAsync("check_run", CheckRunWebhook(original, "rerequested", app.Id)));
+        var rerun = await Eventually.Until(
+            () => Task.FromResult(env.GitHub.CheckRuns.FirstOrDefault(r => r.ExternalId == $"{delivery}-rerun-1" && r.Status == "completed")),
+            TimeSpan.FromSeconds(20), "the re-run's completed check run");
+
+        Assert.Equal((HttpStatusCode.Accepted, $"{delivery}-rerun-1"), (status, answer["delivery"]!.GetValue<string>()));
+        Assert.Equal((after, "ci/trigger", "success"), (rerun.HeadSha, rerun.Name, rerun.Conclusion));
+        Assert.Equal(2, env.Kubernetes.Creations.Count);
+
+        // GitHub tells the App about both check runs' lifecycles; none of it may start anything.
+        foreach (var (run, action) in new[] { (rerun, "created"), (rerun, "completed"), (original, "completed") })
+        {
+            var (ignoredStatus, ignored) = await Answer(await env.Service.SendAsync("check_run", CheckRunWebhook(run, action, app.Id)));
+            Assert.Equal((HttpStatusCode.OK, "ignored"), (ignoredStatus, ignored["status"]!.GetValue<string>()));
+            Assert.Contains("no loop", ignored["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the push and its re-run");
+        Assert.Equal(0, IsolatedService.Queued(state));
+        Assert.Equal(2, env.GitHub.CheckRuns.Count);
+        Assert.Equal(2, env.Kubernetes.Creations.Count);
+    }
+
+    [Fact]
+    public async Task A_rerequested_check_run_of_another_app_is_handled_as_an_ordinary_check_run_event()
+    {
+        AppIdentity? app = null;
+        await using var env = await IsolatedService.StartAsync(github => (app = AppIdentity.Register(github)).Settings());
+        using var _ = app;
+        env.GitHub.Install(app!.App, Installation, "octo/app-other");
+        var repo = env.GitHub.Repo("octo/app-other");
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var delivery = Guid.NewGuid().ToString();
+        await env.Service.SendAsync("push", Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), Installation), delivery);
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the push");
+        var foreign = new FakeGitHubApi.CheckRun(1, repo.FullName, app.Id + 1, after, "other-ci") { ExternalId = delivery, Status = "completed", Conclusion = "failure" };
+        var asked = Guid.NewGuid().ToString();
+
+        var (status, answer) = await Answer(await env.Service.SendAsync("check_run", CheckRunWebhook(foreign, "rerequested", app.Id + 1), asked));
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the check run event");
+
+        Assert.Equal((HttpStatusCode.Accepted, asked), (status, answer["delivery"]!.GetValue<string>()));
+        Assert.Equal(("check_run", ""), (state["history"]![0]!["event"]!["eventType"]!.GetValue<string>(), state["history"]![0]!["event"]!["rerunOf"]!.GetValue<string>()));
+    }
+}
