@@ -105,6 +105,9 @@ public class RunReportingTests
         Assert.Null(run["finishedAt"]);
         Assert.Equal(("Workflow", name, "running"), (run["objects"]![0]!["kind"]!.GetValue<string>(), run["objects"]![0]!["name"]!.GetValue<string>(), run["objects"]![0]!["result"]!.GetValue<string>()));
 
+        var runningPage = await env.Service.Client.GetStringAsync($"/ui/deliveries/{delivery}");
+        Assert.Contains($"<li>Workflow {name} <span class=\"muted\">(ci)</span>: running</li>", runningPage, StringComparison.Ordinal);
+
         await env.Observer.ChangedAsync(State(delivery, repo.FullName, workflow, RunResult.Success), CancellationToken.None);
         await env.Observer.ChangedAsync(State(delivery, repo.FullName, workflow, RunResult.Success), CancellationToken.None);
 
@@ -115,6 +118,9 @@ public class RunReportingTests
         var finished = (await DeliveryAsync(env, delivery, "succeeded"))["result"]!["run"]!;
         Assert.Equal("success", finished["result"]!.GetValue<string>());
         Assert.NotNull(finished["finishedAt"]);
+        var page = await env.Service.Client.GetStringAsync($"/ui/deliveries/{delivery}");
+        Assert.Contains($"<li>Workflow {name} <span class=\"muted\">(ci)</span>: success</li>", page, StringComparison.Ordinal);
+        Assert.Contains("<dt>Result</dt><dd><span class=\"state state-succeeded\">succeeded</span></dd>", page, StringComparison.Ordinal);
         var history = await env.Service.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{repo.FullName}/refs/heads/main");
         Assert.Equal("success", history!["history"]![0]!["run"]!["objects"]![0]!["result"]!.GetValue<string>());
         var scrape = await Eventually.Until(async () => await env.Service.Client.GetStringAsync("/metrics") is var text

@@ -185,7 +185,9 @@ public sealed class RefRunsTests : IDisposable
 
         var (reopened, runs) = await OpenAsync();
         Assert.True(runs.HasUnfinished);
+        Assert.Equal(RefSummary.Idle, reopened.Summarize(HookEvents.Key, paused: false).State);
         await runs.ChangedAsync(State("d1", Workflow, RunResult.Failure, "step test failed"));
+        Assert.Equal(RefSummary.FailedState, reopened.Summarize(HookEvents.Key, paused: false).State);
 
         Assert.Equal(RunResult.Failure, reopened.History.Entries[0].Run!.Result);
         Assert.Equal(("d1", StatusState.Failure, "Workflow ci-x7k2p failed: step test failed"), statuses.Reported[^1]);
