@@ -8,7 +8,7 @@ public sealed record BenchOptions(
     int EndToEndRefs, int EventsPerRef, TimeSpan ApiLatency, string? Redis, IReadOnlyList<int> ScaleRefs, int ScaleEvents)
 {
     public const string Usage = """
-        usage: Bench [--runs accept,e2e,scale,faults] [--quick] [--seconds 10] [--warmup 10] [--concurrency 64]
+        usage: Bench [--runs accept,e2e,follow,scale,faults] [--quick] [--seconds 10] [--warmup 10] [--concurrency 64]
                      [--rate 1000] [--refs 1000] [--e2e-refs 100] [--events-per-ref 50] [--api-latency-ms 5]
                      [--redis auto|none|host:port] [--scale-refs 10,1000,10000] [--scale-events 10000] [--targets B,D-sqlite,S-sqlite,...]
         """;
@@ -42,7 +42,7 @@ public sealed record BenchOptions(
         string Get(string key, string fallback) => values.TryGetValue(key, out var v) ? v : fallback;
         int Int(string key, int fallback) => int.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         return new BenchOptions(
-            Get("runs", "accept,e2e,scale,faults").Split(',', StringSplitOptions.RemoveEmptyEntries),
+            Get("runs", "accept,e2e,follow,scale,faults").Split(',', StringSplitOptions.RemoveEmptyEntries),
             values.TryGetValue("targets", out var targets) ? targets.Split(',', StringSplitOptions.RemoveEmptyEntries) : null,
             TimeSpan.FromSeconds(Int("seconds", quick ? 2 : 10)),
             TimeSpan.FromSeconds(Int("warmup", quick ? 2 : 10)),

@@ -38,16 +38,19 @@ if (options.Redis == "auto" && redis is null)
 }
 
 var scenarios = new Scenarios(options, directory, redisConnection);
+var following = new Following(options, () => Directory.CreateDirectory(Path.Combine(directory, Guid.NewGuid().ToString("N")[..8])).FullName);
+var followRuns = 0;
 foreach (var name in options.Runs)
 {
     await (name switch
     {
         "accept" => scenarios.AcceptAsync(),
         "e2e" => scenarios.EndToEndAsync(),
+        "follow" => following.RunAsync(() => new Webhooks.Sequence($"follow{++followRuns}", options.EndToEndRefs)),
         "scale" => scenarios.ScaleAsync(),
         "faults" => scenarios.FaultsAsync(),
-        _ => throw new ArgumentException($"unknown run '{name}' (accept, e2e, scale, faults)"),
+        _ => throw new ArgumentException($"unknown run '{name}' (accept, e2e, follow, scale, faults)"),
     });
 }
 
-return scenarios.Failed ? 1 : 0;
+return scenarios.Failed || following.Failed ? 1 : 0;

@@ -36,6 +36,7 @@ public static class AdminResults
     /// </summary>
     public static void Configure(JsonOptions options)
     {
+        options.SerializerOptions.Converters.Add(new RunResultWords());
         options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         options.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }

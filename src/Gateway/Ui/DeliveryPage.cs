@@ -51,6 +51,8 @@ public static class DeliveryPage
             {Attempts(page, record.Attempts)}
             <h2>Applied objects</h2>
             {(result is null ? Html.Of($"<p class=\"muted\">Not applied yet.</p>") : RefPage.Objects(page, e, result.Objects))}
+            <h2>Run</h2>
+            {Run(page, result)}
             <h2>Commit status</h2>
             {Status(page, record)}
             <h2>Manifest as applied</h2>
@@ -94,7 +96,26 @@ public static class DeliveryPage
         var target = page.Target(e, record.Result?.Objects.FirstOrDefault());
         var context = settings.StatusContext is { Length: > 0 } name ? Html.Of($" <code>{name}</code>") : Html.Empty;
         var link = target is null ? Html.Empty : Html.Of($", linking to <a href=\"{target.AbsoluteUri}\">{target.AbsoluteUri}</a>");
-        return Html.Of($"<p>Reported as the commit status{context} of <a href=\"{commit.AbsoluteUri}\">{e.Revision}</a> on GitHub{link}: pending while queued, then the outcome.</p>");
+        return Html.Of($"<p>Reported as the commit status{context} of <a href=\"{commit.AbsoluteUri}\">{e.Revision}</a> on GitHub{link}: pending while queued, then the outcome, or the run's result when its run objects are followed.</p>");
+    }
+
+    /// <summary>The followed run: its result, when it started and ended, and each run object's result.</summary>
+    private static Html Run(PageContext page, HistoryEntry? result)
+    {
+        if (result?.Run is not { } run)
+        {
+            return Html.Of($"<p class=\"muted\">{(result is null ? "Not applied yet." : "No run object followed: the event was complete once applied.")}</p>");
+        }
+
+        var finished = run.FinishedAt is { } at ? Html.Of($"<dt>Run finished</dt><dd>{Format.Time(at, page.Now)}, {Format.Duration(at - run.StartedAt)} after it started</dd>") : Html.Empty;
+        return Html.Of($"""
+            <dl class="facts">
+            <dt>Result</dt><dd>{Format.State(EventStates.Of(result))}</dd>
+            <dt>Run started</dt><dd>{Format.Time(run.StartedAt, page.Now)}</dd>
+            {finished}
+            </dl>
+            <ul class="objects">{run.Objects.Select(o => Html.Of($"<li>{o.Kind} {o.Name} <span class=\"muted\">({o.Namespace})</span>: {RunResults.Word(o.Result)}{(o.Message is { Length: > 0 } m ? Html.Of($" <span class=\"muted\">{m}</span>") : Html.Empty)}</li>"))}</ul>
+            """);
     }
 
     private static Html Manifest(string? manifest) => manifest is null

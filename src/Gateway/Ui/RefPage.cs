@@ -122,7 +122,7 @@ public static class RefPage
             <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(h.Event.Delivery)}" title="{h.Event.Delivery}">{Format.Abbreviated(h.Event.Delivery)}</a></td>
             <td data-label="Event">{Format.Event(h.Event.EventType, h.Event.Action)}</td>
             <td data-label="Revision">{Format.Revision(page.Links, h.Event.Repository, h.Event.Revision)}</td>
-            <td data-label="Outcome">{Format.State(EventStates.Of(h.Outcome))}{outOfChain}{error}</td>
+            <td data-label="Outcome">{Format.State(EventStates.Of(h))}{outOfChain}{error}</td>
             <td data-label="Finished">{Format.Time(h.FinishedAt, page.Now)}</td>
             <td data-label="Duration">{Format.Duration(h.EndToEnd)}</td>
             <td data-label="Attempts">{Attempts(page, h.Attempts)}</td>

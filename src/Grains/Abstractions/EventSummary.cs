@@ -3,9 +3,9 @@ using System.Globalization;
 namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
-/// Where an event stands. The status page and the admin API use these words; the ones no code produces
-/// yet (running, succeeded, cancelled) are the run-following states, listed so filters and pages already
-/// know them.
+/// Where an event stands. The status page and the admin API use these words. An applied event whose run
+/// objects are followed is <c>running</c>, then <c>succeeded</c>, <c>failed</c>, <c>cancelled</c> or
+/// <c>timed-out</c> with its run; one without run objects stays <c>applied</c>.
 /// </summary>
 public static class EventStates
 {
@@ -19,11 +19,12 @@ public static class EventStates
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+    public const string TimedOut = "timed-out";
     public const string Skipped = "skipped";
 
     /// <summary>Every state, in the order an event moves through them.</summary>
     public static readonly IReadOnlyList<string> All =
-        [Queued, WaitingForApproval, InFlight, Retrying, Applied, Running, Succeeded, Failed, Cancelled, Skipped];
+        [Queued, WaitingForApproval, InFlight, Retrying, Applied, Running, Succeeded, Failed, Cancelled, TimedOut, Skipped];
 
     /// <summary>The state of a finished event.</summary>
     public static string Of(Outcome outcome) => outcome switch
@@ -31,6 +32,17 @@ public static class EventStates
         Outcome.Applied => Applied,
         Outcome.Failed => Failed,
         _ => Skipped,
+    };
+
+    /// <summary>The state of a processed event: its run's, when it has one, else its outcome's.</summary>
+    public static string Of(HistoryEntry entry) => entry.Run?.Result switch
+    {
+        null => Of(entry.Outcome),
+        RunResult.Running => Running,
+        RunResult.Success => Succeeded,
+        RunResult.Failure => Failed,
+        RunResult.Cancelled => Cancelled,
+        _ => TimedOut,
     };
 
     /// <summary>The state of a pending event: being attempted, held for approval, attempted before, or not yet.</summary>

@@ -40,6 +40,19 @@ public interface IRefGrain : IGrainWithStringKey
     /// <summary>Applies the repository-wide pause (see <see cref="IRepositoryGrain"/>) to this ref.</summary>
     Task SetRepositoryPaused(bool paused);
 
+    /// <summary>
+    /// One of the ref's run objects finished or was deleted (from the cluster's watch). Repeated or stale
+    /// reports change nothing.
+    /// </summary>
+    Task RunChanged(RunObjectState state);
+
+    /// <summary>
+    /// A list of every object of one kind arrived: <paramref name="objects"/> are the listed ones of
+    /// <paramref name="deliveries"/>, the ref's unfinished runs as the catalog knows them. A followed
+    /// object of that kind the list lacks was deleted while nobody watched.
+    /// </summary>
+    Task RunsListed(string apiVersion, string kind, System.Collections.Immutable.ImmutableArray<string> deliveries, System.Collections.Immutable.ImmutableList<RunObjectState> objects);
+
     /// <summary>Resumes processing of pending work, if any; used at start-up and by recovery.</summary>
     [OneWay]
     Task Wake();

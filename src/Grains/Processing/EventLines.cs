@@ -25,7 +25,7 @@ public static class EventLines
         {
             var e = h.Event;
             lines.Add(new EventSummary(e.Delivery, key, e.Repository, e.Ref, e.EventType, e.Action, e.Revision,
-                EventStates.Of(h.Outcome), h.AcceptedAt, h.FinishedAt, h.Attempts.Count, Cut(h.Error), h.Objects.FirstOrDefault(), now, null));
+                EventStates.Of(h), h.AcceptedAt, h.FinishedAt, h.Attempts.Count, Cut(h.Error), h.Objects.FirstOrDefault(), now, null));
         }
 
         return lines;

@@ -12,7 +12,7 @@ public static class ProcessingServiceCollectionExtensions
 {
     /// <summary>
     /// What a silo needs to process ref events, whatever the adapters: validated options, the retry policy,
-    /// the attempt pipeline, metrics and the start-up waker. The manifest source, the applier and the
+    /// the attempt pipeline, metrics, the start-up waker and the run observer. The manifest source, the applier and the
     /// storage come from their own folders' registrations.
     /// </summary>
     public static IServiceCollection AddRefProcessing(this IServiceCollection services)
@@ -21,6 +21,7 @@ public static class ProcessingServiceCollectionExtensions
         services.AddValidatedOptions<QueueOptions>(QueueOptions.Section, o => o.Validate());
         services.AddValidatedOptions<RetryOptions>(RetryOptions.Section, o => o.Validate());
         services.AddValidatedOptions<ManifestOptions>(ManifestOptions.Section, o => o.Validate());
+        services.AddValidatedOptions<RunOptions>(RunOptions.Section, o => o.Validate());
         services.AddValidatedOptions<DeliveryIndexOptions>(DeliveryIndexOptions.Section, o => o.Validate());
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(new ParsedManifestCache());
@@ -28,6 +29,10 @@ public static class ProcessingServiceCollectionExtensions
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<TriggerMetrics>();
         services.TryAddSingleton<ICommitStatusReporter, NoCommitStatuses>();
+
+        // The cluster adapter registers its follower in place of this when it follows runs.
+        services.TryAddSingleton<IRunControl, NoRunControl>();
+        services.AddSingleton<IRunObserver, RunObserver>();
         services.AddHostedService<PendingWorkWaker>();
         return services;
     }

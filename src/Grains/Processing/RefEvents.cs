@@ -11,12 +11,13 @@ public readonly record struct NextWork(PendingEvent? Entry, bool OutOfChain, Dat
 /// <summary>
 /// A ref's events and the rules that move them: accepted into the <see cref="PendingQueue"/>, picked in
 /// order (<see cref="QueueOrder"/>), retried or finished by the <see cref="RetryPolicy"/>'s decision, and
-/// finished into the <see cref="RefHistory"/> with the status reported. Holds no Orleans machinery, so
+/// finished into the <see cref="RefHistory"/> with the status reported, an applied event's run objects
+/// handed to <see cref="RefRuns"/> to follow. Holds no Orleans machinery, so
 /// it can be tested without a silo; the ref grain calls it one turn at a time.
 /// </summary>
 public sealed class RefEvents(
     PendingQueue queue, RefHistory history, DeliveryIndex deliveries, RetryPolicy retry,
-    TriggerMetrics metrics, ICommitStatusReporter statuses, TimeProvider time) : IDisposable
+    TriggerMetrics metrics, ICommitStatusReporter statuses, TimeProvider time, RefRuns? runs = null) : IDisposable
 {
     // Deliveries queued by this activation and not attempted yet: nothing can have applied them anywhere,
     // so their first attempt skips looking for objects an earlier attempt might have created.
@@ -174,10 +175,25 @@ public sealed class RefEvents(
 
     public async Task CompleteAsync(PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain)
     {
-        var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain);
+        // The run goes into the unfinished set before the history says it runs (see RefRuns).
+        var run = outcome == Outcome.Applied && runs is not null ? await runs.StartAsync(entry.Event, objects) : null;
+        var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain) { Run = run };
         metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
-        statuses.ReportOutcome(entry.Event, outcome, error, objects);
+        if (run is null)
+        {
+            statuses.ReportOutcome(entry.Event, outcome, error, objects);
+        }
+        else
+        {
+            var (state, description) = RunBook.Report(run);
+            statuses.Report(entry.Event, state, description, objects);
+        }
+
+        if (runs is not null)
+        {
+            await runs.FinishedAsync(record);
+        }
     }
 
     /// <summary>Makes the head of the queue due now (an operator's retry).</summary>
@@ -251,7 +267,7 @@ public sealed class RefEvents(
         }
 
         return history.Find(delivery) is { } done
-            ? new DeliveryRecord(key, EventStates.Of(done.Outcome), done.Event, done.AcceptedAt, done.Attempts, done)
+            ? new DeliveryRecord(key, EventStates.Of(done), done.Event, done.AcceptedAt, done.Attempts, done)
             : null;
     }
 

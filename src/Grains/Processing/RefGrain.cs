@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Storage;
@@ -15,7 +16,8 @@ namespace CiTrigger.Grains.Processing;
 /// one-shot grain timer (interleaving, so calls are never stuck behind a slow apply) drains the queue
 /// one event at a time. A reminder is held from the first pending event on, so a silo's death or a
 /// restart cannot strand acknowledged work. Placed on the silo that received the webhook, which saves
-/// the accept path a network hop. The work itself lives in plain classes: <see cref="PendingQueue"/>,
+/// the accept path a network hop. The reminder stays while runs are followed (<see cref="RefRuns"/>), so
+/// their timeout is enforced and a new silo picks them up. The work itself lives in plain classes: <see cref="PendingQueue"/>,
 /// <see cref="RefHistory"/>, <see cref="AttemptRunner"/>, <see cref="RetryPolicy"/>, <see cref="SummaryPublisher"/>, <see cref="DrainLoop"/>.
 /// </summary>
 [PreferLocalPlacement]
@@ -29,6 +31,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     private readonly RefEvents events;
     private readonly Reruns reruns;
+    private readonly RefRuns runs;
     private readonly SummaryPublisher summary;
     private readonly DrainLoop drain;
     private readonly PendingWorkReminder reminder;
@@ -45,6 +48,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         RetryPolicy retry,
         TriggerMetrics metrics,
         ICommitStatusReporter statuses,
+        IRunControl runControl,
+        IOptions<RunOptions> runOptions,
         IOptions<QueueOptions> options,
         TimeProvider time,
         ILogger<RefGrain> logger)
@@ -52,9 +57,11 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         var queue = new PendingQueue(new PersistentSlot<RefQueueIndex>(queueIndex), storage, this.GetGrainId());
         var deliveries = new DeliveryIndex(catalog, Key, logger);
         var history = new RefHistory(new PersistentSlot<RefHistoryState>(historyState), deliveries, options.Value.HistorySize);
-        events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
+        runs = new RefRuns(Key, history, catalog, runControl, retry, statuses, metrics, runOptions.Value, time, logger);
+        events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
         reruns = new Reruns(events, deliveries, options.Value.MaxQueueLength, logger);
         summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
+        runs.Changed = delivery => summary.Publish(delivery);
         reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
         drain = new DrainLoop(Key, events, attempts, summary, () => Paused,
             () => GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused(),
@@ -64,6 +71,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     }
 
     private string Key => this.GetPrimaryKeyString();
+
+    private bool HasWork => !events.Pending.IsEmpty || runs.HasUnfinished;
 
     private bool Paused => events.Paused || drain.RepositoryPaused == true;
 
@@ -83,9 +92,10 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             KeepAlive = true,
         }));
         await events.LoadAsync();
-        if (!events.Pending.IsEmpty)
+        if (HasWork)
         {
             await reminder.EnsureAsync();
+            await runs.TimeOutAsync();
             drain.Request(TimeSpan.Zero);
         }
     }
@@ -94,7 +104,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     {
         await deactivating.CancelAsync();
         events.Unload();
-        if (events.Pending.IsEmpty && reminder.Held)
+        if (!HasWork && reminder.Held)
         {
             await reminder.TryDropAsync();
         }
@@ -190,14 +200,20 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (events.Pending.IsEmpty)
+        if (!HasWork)
         {
             await reminder.TryDropAsync();
             return;
         }
 
+        await runs.TimeOutAsync();
         drain.Request(TimeSpan.Zero);
     }
+
+    public Task RunChanged(RunObjectState state) => runs.ChangedAsync(state);
+
+    public Task RunsListed(string apiVersion, string kind, ImmutableArray<string> deliveries, ImmutableList<RunObjectState> objects) =>
+        runs.ListedAsync(apiVersion, kind, deliveries, objects);
 
     /// <summary>After an admin action: the ref looks at its queue again and publishes its state.</summary>
     private AdminResult Drained(AdminResult result)

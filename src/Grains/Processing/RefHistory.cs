@@ -32,12 +32,33 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
         var e = record.Event;
         await deliveries.RememberAsync(e);
         var current = writer.State;
-        var history = current.History.Insert(0, record).Take(size).ToImmutableList();
+        var history = Trim(current.History.Insert(0, record));
         finished.Clear();
         finished.UnionWith(history.Select(h => h.Event.Delivery));
         await writer.SaveAsync(current with { History = history, LastAfter = QueueOrder.AdvanceChain(current.LastAfter, e) });
         return await queue.RemoveAsync(new HashSet<string>(StringComparer.Ordinal) { e.Delivery });
     }
+
+    /// <summary>The entries whose run is still followed, oldest first.</summary>
+    public IEnumerable<HistoryEntry> Running => Entries.Where(h => h.Run is { FinishedAt: null }).Reverse();
+
+    /// <summary>Replaces the entry of the same delivery (its run moved on); an entry no longer kept is left alone.</summary>
+    public async Task UpdateAsync(HistoryEntry entry)
+    {
+        var current = writer.State;
+        var index = current.History.FindIndex(h => h.Event.Delivery == entry.Event.Delivery);
+        if (index >= 0)
+        {
+            await writer.SaveAsync(current with { History = Trim(current.History.SetItem(index, entry)) });
+        }
+    }
+
+    /// <summary>
+    /// The newest <c>size</c> entries, and older ones whose run is still followed: the run's result is
+    /// reported from its entry, so it must outlive the bound until the run finishes (or times out).
+    /// </summary>
+    private ImmutableList<HistoryEntry> Trim(ImmutableList<HistoryEntry> history) =>
+        history.Count <= size ? history : [.. history.Where((h, i) => i < size || h.Run is { FinishedAt: null })];
 
     /// <summary>
     /// Drops queued events whose completion is already in the history (a crash between the history write

@@ -48,7 +48,7 @@ public sealed partial class SummaryPublisher(
             : headError is not null ? RefSummary.Retrying
             : pending.Count > 0 && pending.All(p => p.AwaitingApproval) ? RefSummary.Waiting
             : pending.Count > 0 ? RefSummary.Pending
-            : last?.Outcome == Outcome.Failed ? RefSummary.FailedState
+            : last is not null && EventStates.Of(last) is EventStates.Failed or EventStates.TimedOut ? RefSummary.FailedState
             : RefSummary.Idle;
         return new RefSummary(key, repository, gitRef, pending.Count, paused, state,
             last?.Event.Delivery, last?.Outcome, headError ?? last?.Error, now, pending.Count == 0 ? null : pending[0].NotBefore);

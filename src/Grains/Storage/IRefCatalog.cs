@@ -33,6 +33,21 @@ public interface IRefCatalog
 
     Task<EventPage> ListEventsAsync(EventQuery query);
 
+    /// <summary>
+    /// Notes a delivery whose run objects are still followed, so a list of run objects reaches exactly the
+    /// refs that wait for one (no other ref is activated). Written before the ref's history says so.
+    /// </summary>
+    Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt);
+
+    /// <summary>Takes a delivery out of the unfinished runs (its run finished); forgetting one not there is no error.</summary>
+    Task ForgetRunningAsync(string delivery);
+
+    /// <summary>Every delivery with an unfinished run, and the ref it belongs to.</summary>
+    Task<IReadOnlyList<RunningRun>> ListRunningAsync();
+
     /// <summary>Whether the store behind the catalog answers; used by the readiness probe.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>A delivery whose run is unfinished, the ref it belongs to and when its run started.</summary>
+public sealed record RunningRun(string Delivery, string Key, DateTimeOffset StartedAt);

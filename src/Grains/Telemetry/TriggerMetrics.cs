@@ -18,6 +18,8 @@ public sealed class TriggerMetrics
     private readonly UpDownCounter<long> queueDepth;
     private readonly Histogram<double> processing;
     private readonly Histogram<double> endToEnd;
+    private readonly Counter<long> runsFinished;
+    private readonly Histogram<double> runDuration;
 
     public TriggerMetrics(IMeterFactory meters)
     {
@@ -31,6 +33,9 @@ public sealed class TriggerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         endToEnd = meter.CreateHistogram<double>("citrigger.events.end_to_end.duration", "s", "Time from acknowledgement to the end of processing",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800] });
+        runsFinished = meter.CreateCounter<long>("citrigger.runs.finished", "{run}", "Followed runs finished, by result: success, failure, cancelled, timed_out");
+        runDuration = meter.CreateHistogram<double>("citrigger.run.duration", "s", "Time from applying an event to the end of its run",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600] });
     }
 
     /// <summary>Activations add their pending events when they load them and remove them when they go.</summary>
@@ -49,5 +54,13 @@ public sealed class TriggerMetrics
     {
         processed.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
         endToEnd.Record(endToEndDuration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+    }
+
+    /// <summary>A followed run finished; <paramref name="result"/> is one of the check conclusion words.</summary>
+    public void RunFinished(RunResult result, TimeSpan duration)
+    {
+        var label = new KeyValuePair<string, object?>("result", RunResults.Word(result));
+        runsFinished.Add(1, label);
+        runDuration.Record(Math.Max(0, duration.TotalSeconds), label);
     }
 }

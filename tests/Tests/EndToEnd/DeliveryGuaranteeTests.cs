@@ -284,6 +284,12 @@ public class DeliveryGuaranteeTests
 
         public Task<Grains.Abstractions.EventPage> ListEventsAsync(Grains.Abstractions.EventQuery query) => inner.ListEventsAsync(query);
 
+        public Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt) => inner.RecordRunningAsync(delivery, key, startedAt);
+
+        public Task ForgetRunningAsync(string delivery) => inner.ForgetRunningAsync(delivery);
+
+        public Task<IReadOnlyList<RunningRun>> ListRunningAsync() => inner.ListRunningAsync();
+
         public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 

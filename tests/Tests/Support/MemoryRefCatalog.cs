@@ -84,5 +84,25 @@ public sealed class MemoryRefCatalog(Journal? journal = null) : IRefCatalog
     public Task<EventPage> ListEventsAsync(EventQuery query) => Task.FromResult(EventQueryFilter.Page(
         Events.Values.OrderByDescending(e => e.AcceptedAt).ThenByDescending(e => e.Delivery, StringComparer.Ordinal), query));
 
+    /// <summary>The unfinished runs recorded and not forgotten, by delivery.</summary>
+    public ConcurrentDictionary<string, RunningRun> Running { get; } = new(StringComparer.Ordinal);
+
+    public Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt)
+    {
+        Running.TryAdd(delivery, new RunningRun(delivery, key, startedAt));
+        Journal.Add($"running {delivery}");
+        return Task.CompletedTask;
+    }
+
+    public Task ForgetRunningAsync(string delivery)
+    {
+        Running.TryRemove(delivery, out _);
+        Journal.Add($"finished {delivery}");
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<RunningRun>> ListRunningAsync() =>
+        Task.FromResult<IReadOnlyList<RunningRun>>([.. Running.Values.OrderBy(r => r.Delivery, StringComparer.Ordinal)]);
+
     public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 }

@@ -18,6 +18,7 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     private readonly RedisKey refs = prefix + "/refs";
     private readonly RedisKey eventOrder = prefix + "/events";
     private readonly RedisKey eventLines = prefix + "/event-lines";
+    private readonly RedisKey running = prefix + "/running";
     private int eventsSincePrune;
 
     public async Task RecordRefAsync(RefSummary summary) =>
@@ -84,6 +85,20 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     }
 
     public async Task<string?> FindDeliveryAsync(string delivery) => await (await DbAsync()).StringGetAsync(DeliveryKey(delivery));
+
+    // One hash field per unfinished run, "key start-in-ms": the set is as small as the runs in flight.
+    public async Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt) =>
+        await (await DbAsync()).HashSetAsync(running, delivery, $"{startedAt.ToUnixTimeMilliseconds()} {key}", When.NotExists);
+
+    public async Task ForgetRunningAsync(string delivery) => await (await DbAsync()).HashDeleteAsync(running, delivery);
+
+    public async Task<IReadOnlyList<RunningRun>> ListRunningAsync()
+    {
+        var entries = await (await DbAsync()).HashGetAllAsync(running);
+        return [.. entries.Select(e => ((string)e.Name!, ((string)e.Value!).Split(' ', 2)))
+            .Select(e => new RunningRun(e.Item1, e.Item2[1], DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(e.Item2[0], System.Globalization.CultureInfo.InvariantCulture))))
+            .OrderBy(r => r.Delivery, StringComparer.Ordinal)];
+    }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {

@@ -182,6 +182,36 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
         return command.ExecuteScalar() as string;
     }));
 
+    public Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt) => store.WriteAsync(w =>
+    {
+        var command = w.Command("INSERT INTO running (delivery, key, at) VALUES ($delivery, $key, $at) ON CONFLICT (delivery) DO NOTHING");
+        command.Parameters.AddWithValue("$delivery", delivery);
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$at", startedAt.ToUnixTimeMilliseconds());
+        return command.ExecuteNonQuery();
+    });
+
+    public Task ForgetRunningAsync(string delivery) => store.WriteAsync(w =>
+    {
+        var command = w.Command("DELETE FROM running WHERE delivery = $delivery");
+        command.Parameters.AddWithValue("$delivery", delivery);
+        return command.ExecuteNonQuery();
+    });
+
+    public Task<IReadOnlyList<RunningRun>> ListRunningAsync() => Task.FromResult(store.Read<IReadOnlyList<RunningRun>>(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT delivery, key, at FROM running ORDER BY delivery";
+        using var reader = command.ExecuteReader();
+        var runs = new List<RunningRun>();
+        while (reader.Read())
+        {
+            runs.Add(new RunningRun(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+        }
+
+        return runs;
+    }));
+
     public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(store.Read(connection =>
     {
         using var command = connection.CreateCommand();

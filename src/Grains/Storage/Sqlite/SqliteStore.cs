@@ -52,6 +52,8 @@ public sealed class SqliteStore : IAsyncDisposable
                 delivery TEXT PRIMARY KEY, at INTEGER NOT NULL, repository TEXT NOT NULL, state TEXT NOT NULL,
                 summary TEXT NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS events_by_time ON events (at, delivery);
+            CREATE TABLE IF NOT EXISTS running (
+                delivery TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
             """);
         writerLoop = Task.Run(WriteLoopAsync);
     }

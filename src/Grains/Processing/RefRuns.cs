@@ -1,0 +1,192 @@
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Storage;
+using CiTrigger.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// A ref's followed runs: started when an event applies run objects, moved on by what the cluster
+/// reports, ended by the timeout or by a newer event (<see cref="RunOptions.CancelSuperseded"/>). The
+/// state is the history's entries (durable) and the catalog's set of unfinished runs, written before the
+/// history and forgotten after it, so a list always reaches every ref that waits. The rules themselves
+/// are <see cref="RunBook"/>'s; this class applies them, stores, reports and counts.
+/// </summary>
+public sealed partial class RefRuns(
+    string key, RefHistory history, IRefCatalog catalog, IRunControl control, RetryPolicy retry,
+    ICommitStatusReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
+{
+    /// <summary>
+    /// A list may have been taken just before a young run's objects were created; the watch that continues
+    /// from the list reports those, so only runs at least this old are judged by what a list lacks.
+    /// </summary>
+    public static readonly TimeSpan ListGrace = TimeSpan.FromMinutes(1);
+
+    // Stopping an object is worth a few tries, not a queue's fifteen: the run is already recorded as cancelled.
+    private readonly RetryPolicy stopRetry = retry.WithMaxAttempts(5);
+    private readonly List<Task> stops = [];
+
+    /// <summary>Called with a delivery whose run changed (so the catalog's line of it is written again).</summary>
+    public Action<string> Changed { get; set; } = _ => { };
+
+    public bool HasUnfinished => history.Running.Any();
+
+    /// <summary>Completes when every stop sent so far has succeeded or been given up (for tests).</summary>
+    public Task Stopping
+    {
+        get
+        {
+            stops.RemoveAll(t => t.IsCompleted);
+            return Task.WhenAll(stops);
+        }
+    }
+
+    /// <summary>
+    /// The run of an event that applied <paramref name="objects"/>, noted in the unfinished set; null when
+    /// the cluster is not followed (dry-run) or the event created no run object (complete once applied).
+    /// </summary>
+    public async Task<RunRecord?> StartAsync(HookEvent e, IReadOnlyList<AppliedObject> objects)
+    {
+        if (!control.Follows || RunBook.Start(objects, time.GetUtcNow()) is not { } run)
+        {
+            return null;
+        }
+
+        await catalog.RecordRunningAsync(e.Delivery, key, run.StartedAt);
+        return run;
+    }
+
+    /// <summary>
+    /// After <paramref name="entry"/> finished into the history: with <see cref="RunOptions.CancelSuperseded"/>,
+    /// an applied event cancels the runs of the ref's earlier events, and a teardown (branch deleted, pull
+    /// request closed) every other run of the ref, whatever its own outcome. Never throws: the new event is done.
+    /// </summary>
+    public async Task FinishedAsync(HistoryEntry entry)
+    {
+        var e = entry.Event;
+        var teardown = IsTeardown(e);
+        if (!options.CancelSuperseded || (entry.Outcome != Outcome.Applied && !teardown))
+        {
+            return;
+        }
+
+        var reason = !teardown ? $"superseded by {e.Delivery}"
+            : e.RefDeleted ? $"the ref was deleted ({e.Delivery})"
+            : $"the pull request was closed ({e.Delivery})";
+        try
+        {
+            foreach (var older in history.Running.Where(h => h.Event.Delivery != e.Delivery).ToList())
+            {
+                var running = RunBook.Running(older.Run!).ToList();
+                await SettleAsync(older, RunBook.Cancel(older.Run!, reason, time.GetUtcNow()));
+                foreach (var o in running)
+                {
+                    stops.Add(Task.Run(() => StopAsync(o, older.Event.Delivery)));
+                }
+            }
+        }
+        catch (Exception error)
+        {
+            Log.CancelFailed(logger, error, key, e.Delivery);
+        }
+    }
+
+    /// <summary>A run object finished or was deleted.</summary>
+    public async Task ChangedAsync(RunObjectState state)
+    {
+        if (history.Find(state.Delivery) is { Run: { } run } entry)
+        {
+            await SettleAsync(entry, RunBook.Observe(run, state, time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>
+    /// A list of every object of one kind, narrowed to <paramref name="deliveries"/> (this ref's entries in
+    /// the unfinished set when the list arrived). A delivery listed there whose run is not unfinished here is
+    /// a leftover of a finish that did not get to forget it, and is forgotten now.
+    /// </summary>
+    public async Task ListedAsync(string apiVersion, string kind, IReadOnlyCollection<string> deliveries, IReadOnlyList<RunObjectState> objects)
+    {
+        var now = time.GetUtcNow();
+        foreach (var delivery in deliveries)
+        {
+            if (history.Find(delivery) is not { Run: { FinishedAt: null } run } entry)
+            {
+                await catalog.ForgetRunningAsync(delivery);
+                continue;
+            }
+
+            var theirs = objects.Where(o => o.Delivery == delivery).ToList();
+            await SettleAsync(entry, RunBook.Listed(run, apiVersion, kind, theirs, now - run.StartedAt >= ListGrace, now));
+        }
+    }
+
+    /// <summary>Ends the runs older than <see cref="RunOptions.RunTimeout"/> as timed out.</summary>
+    public async Task TimeOutAsync()
+    {
+        foreach (var entry in history.Running.ToList())
+        {
+            await SettleAsync(entry, RunBook.TimeOut(entry.Run!, options.RunTimeout, time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>A teardown event: a branch deleted, or a pull request closed.</summary>
+    public static bool IsTeardown(HookEvent e) =>
+        e.RefDeleted || (e.EventType == "pull_request" && e.Action == "closed" && !e.IsCommand);
+
+    /// <summary>Stores a changed run; once it finished, forgets it in the set, counts it and reports its result.</summary>
+    private async Task SettleAsync(HistoryEntry entry, RunRecord? run)
+    {
+        if (run is null)
+        {
+            return;
+        }
+
+        var delivery = entry.Event.Delivery;
+        await history.UpdateAsync(entry with { Run = run });
+        Changed(delivery);
+        if (run.FinishedAt is not { } finishedAt)
+        {
+            return;
+        }
+
+        Log.RunFinished(logger, delivery, key, RunResults.Word(run.Result));
+        metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
+        var (state, description) = RunBook.Report(run);
+        statuses.Report(entry.Event, state, description);
+        try
+        {
+            await catalog.ForgetRunningAsync(delivery);
+        }
+        catch (Exception error)
+        {
+            // Left in the set, the delivery only brings the ref the next list, which forgets it.
+            Log.ForgetFailed(logger, error, delivery);
+        }
+    }
+
+    private async Task StopAsync(RunObjectRecord run, string delivery)
+    {
+        var error = await stopRetry.RunAsync(ct => control.StopAsync(run, ct), time, CancellationToken.None);
+        if (error is not null)
+        {
+            Log.StopFailed(logger, error, run.Kind, run.Namespace, run.Name, delivery);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(140, LogLevel.Information, "The run of {Delivery} ({Key}) finished: {Result}")]
+        public static partial void RunFinished(ILogger logger, string delivery, string key, string result);
+
+        [LoggerMessage(141, LogLevel.Warning, "Could not stop {Kind} {Namespace}/{Name} of {Delivery}; its run is recorded as cancelled")]
+        public static partial void StopFailed(ILogger logger, Exception error, string kind, string @namespace, string name, string delivery);
+
+        [LoggerMessage(142, LogLevel.Warning, "Could not cancel the runs of {Key} superseded by {Delivery}; they finish when they end or time out")]
+        public static partial void CancelFailed(ILogger logger, Exception error, string key, string delivery);
+
+        [LoggerMessage(143, LogLevel.Warning, "Could not take {Delivery} out of the unfinished runs; the next list does")]
+        public static partial void ForgetFailed(ILogger logger, Exception error, string delivery);
+    }
+}

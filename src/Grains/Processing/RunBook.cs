@@ -1,0 +1,155 @@
+using System.Collections.Immutable;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// The rules of an event's run, without state of its own: which applied objects are followed, how one
+/// report about an object changes the run, when the run is finished and with what result. Every change
+/// returns the new record, or null when the report changes nothing (an unknown object, an object or run
+/// already finished, a report that is still "running"), so repeated reports are harmless.
+/// </summary>
+public static class RunBook
+{
+    /// <summary>The message of a followed object that a list no longer holds.</summary>
+    public const string DeletedUnwatched = "deleted while the service was not watching";
+
+    /// <summary>
+    /// The order in which an unsuccessful run's result is chosen among its objects' results: a failure says
+    /// the most about the code, a timeout about the run, a cancellation only that someone stopped it.
+    /// </summary>
+    private static readonly RunResult[] Severity = [RunResult.Failure, RunResult.TimedOut, RunResult.Cancelled];
+
+    /// <summary>The run of an event that applied <paramref name="objects"/>, or null when none of them is a run kind.</summary>
+    public static RunRecord? Start(IEnumerable<AppliedObject> objects, DateTimeOffset now)
+    {
+        var runs = objects
+            .Where(o => RunResults.IsRunKind(o.ApiVersion, o.Kind))
+            .Select(o => new RunObjectRecord(o.ApiVersion, o.Kind, o.Namespace, o.Name, RunResult.Running))
+            .ToImmutableList();
+        return runs.IsEmpty ? null : new RunRecord(RunResult.Running, now, null, runs);
+    }
+
+    /// <summary>
+    /// The run's result once every object finished: success only when all succeeded, else the first of
+    /// failure, timed out, cancelled that any object ended with; <see cref="RunResult.Running"/> before.
+    /// </summary>
+    public static RunResult Aggregate(IReadOnlyCollection<RunObjectRecord> objects) =>
+        objects.Any(o => o.Result == RunResult.Running) ? RunResult.Running
+        : Severity.FirstOrDefault(r => objects.Any(o => o.Result == r), RunResult.Success);
+
+    /// <summary>The run after <paramref name="state"/> was reported for one of its objects.</summary>
+    public static RunRecord? Observe(RunRecord run, RunObjectState state, DateTimeOffset now)
+    {
+        if (run.FinishedAt is not null || state.Result == RunResult.Running)
+        {
+            return null;
+        }
+
+        var index = run.Objects.FindIndex(o => o.Result == RunResult.Running && Same(o, state.ApiVersion, state.Kind, state.Namespace, state.Name));
+        return index < 0 ? null : Settle(run with { Objects = run.Objects.SetItem(index, run.Objects[index] with { Result = state.Result, Message = state.Message }) }, now);
+    }
+
+    /// <summary>
+    /// The run after a list of every object of one kind: a listed object takes its listed result; a running
+    /// object of that kind the list lacks was deleted unseen and is cancelled, unless
+    /// <paramref name="missingIsDeleted"/> is false (a run too young to be sure the list could hold it).
+    /// </summary>
+    public static RunRecord? Listed(RunRecord run, string apiVersion, string kind, IReadOnlyList<RunObjectState> listed, bool missingIsDeleted, DateTimeOffset now)
+    {
+        if (run.FinishedAt is not null)
+        {
+            return null;
+        }
+
+        var objects = run.Objects;
+        for (var i = 0; i < objects.Count; i++)
+        {
+            var o = objects[i];
+            if (o.Result != RunResult.Running || !Same(o, apiVersion, kind, o.Namespace, o.Name))
+            {
+                continue;
+            }
+
+            var seen = listed.FirstOrDefault(s => Same(o, s.ApiVersion, s.Kind, s.Namespace, s.Name));
+            if (seen is { Result: not RunResult.Running })
+            {
+                objects = objects.SetItem(i, o with { Result = seen.Result, Message = seen.Message });
+            }
+            else if (seen is null && missingIsDeleted)
+            {
+                objects = objects.SetItem(i, o with { Result = RunResult.Cancelled, Message = DeletedUnwatched });
+            }
+        }
+
+        return objects == run.Objects ? null : Settle(run with { Objects = objects }, now);
+    }
+
+    /// <summary>The run ended as timed out when it has been running for <paramref name="timeout"/> or longer.</summary>
+    public static RunRecord? TimeOut(RunRecord run, TimeSpan timeout, DateTimeOffset now) =>
+        run.FinishedAt is null && now - run.StartedAt >= timeout
+            ? End(run, RunResult.TimedOut, $"still running after {Format(timeout)}", now)
+            : null;
+
+    /// <summary>The run with every object still running ended as cancelled for <paramref name="reason"/>.</summary>
+    public static RunRecord? Cancel(RunRecord run, string reason, DateTimeOffset now) =>
+        run.FinishedAt is null ? End(run, RunResult.Cancelled, reason, now) : null;
+
+    /// <summary>How a run is reported to GitHub: running (in progress) or its final state, in one line naming the object that decided it.</summary>
+    public static (StatusState State, string Description) Report(RunRecord run)
+    {
+        if (run.FinishedAt is null)
+        {
+            return (StatusState.Running, "running " + Name(run.Objects[0]) + More(run.Objects.Count));
+        }
+
+        if (run.Result == RunResult.Success)
+        {
+            return (StatusState.Success, Name(run.Objects[0]) + More(run.Objects.Count) + " succeeded");
+        }
+
+        var decisive = run.Objects.First(o => o.Result == run.Result);
+        var state = run.Result switch
+        {
+            RunResult.Failure => StatusState.Failure,
+            RunResult.TimedOut => StatusState.TimedOut,
+            _ => StatusState.Cancelled,
+        };
+        var words = run.Result switch
+        {
+            RunResult.Failure => "failed",
+            RunResult.TimedOut => "timed out",
+            _ => "was cancelled",
+        };
+        var description = $"{Name(decisive)} {words}" + (decisive.Message is { Length: > 0 } message ? $": {OneLine(message)}" : "");
+        return (state, description);
+    }
+
+    /// <summary>The run's objects that are still running (the ones a cancellation has to stop).</summary>
+    public static IEnumerable<RunObjectRecord> Running(RunRecord run) => run.Objects.Where(o => o.Result == RunResult.Running);
+
+    private static RunRecord End(RunRecord run, RunResult result, string message, DateTimeOffset now) =>
+        Settle(run with { Objects = [.. run.Objects.Select(o => o.Result == RunResult.Running ? o with { Result = result, Message = message } : o)] }, now);
+
+    private static RunRecord Settle(RunRecord run, DateTimeOffset now) =>
+        Aggregate(run.Objects) is var result and not RunResult.Running ? run with { Result = result, FinishedAt = now } : run;
+
+    /// <summary>The same object: kind, namespace and name, and the API group (a version may be listed under another).</summary>
+    private static bool Same(RunObjectRecord o, string apiVersion, string kind, string ns, string name) =>
+        o.Kind == kind && o.Namespace == ns && o.Name == name && Group(o.ApiVersion) == Group(apiVersion);
+
+    private static string Group(string apiVersion) =>
+        apiVersion.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? apiVersion[..slash] : "";
+
+    private static string Name(RunObjectRecord o) => $"{o.Kind} {o.Name}";
+
+    private static string More(int count) => count > 1 ? $" and {count - 1} more" : "";
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static string Format(TimeSpan timeout) =>
+        timeout.TotalHours >= 1 && timeout.Minutes == 0 && timeout.Seconds == 0 ? $"{timeout.TotalHours:0.#} h"
+        : timeout.TotalMinutes >= 1 && timeout.Seconds == 0 ? $"{timeout.TotalMinutes:0.#} min"
+        : $"{timeout.TotalSeconds:0.#} s";
+}

@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using CiTrigger.Tests.EndToEnd;
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
+using Xunit;
+
+namespace CiTrigger.Tests.Processes;
+
+/// <summary>
+/// Run following end to end: the service's own follower watches the fake Kubernetes API, the test plays the
+/// Argo controller by writing a Workflow's status (a JSON merge patch, as a controller may), and the check
+/// run in the fake GitHub (App mode) completes with the run's result. Needs the Kubernetes side of run
+/// following (the follower and the fake's list, watch, merge patch and delete).
+/// </summary>
+public class RunFollowingTests
+{
+    private const long Installation = 44;
+
+    /// <summary>
+    /// These tests need the cluster adapter's follower (branch f1-follow); before it is merged they say so
+    /// and are skipped, after it they run. Nothing else in the suite can stand in for a watching follower.
+    /// </summary>
+    public RunFollowingTests() =>
+        Assert.SkipWhen(typeof(Grains.Pipeline.IRunControl).Assembly.GetType("CiTrigger.Grains.Kubernetes.KubernetesRunFollower") is null,
+            "needs the Kubernetes run follower (merge branch f1-follow)");
+
+    private static Dictionary<string, string> Settings(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, string directory, params IEnumerable<KeyValuePair<string, string>>?[] more) =>
+        ServiceSettings.Combine([app.Settings(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
+            ["GitHub:ReportStatus"] = "true",
+            ["GitHub:StatusContext"] = "ci/trigger",
+            ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
+            ["Logging:LogLevel:Default"] = "Warning",
+        }), ServiceSettings.FastRetry, ServiceSettings.FastRecovery, .. more]);
+
+    private static async Task<string> PushAsync(HttpClient client, FakeGitHubApi.Repository repo, int n)
+    {
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow + $"\n# {n}\n");
+        var delivery = Guid.NewGuid().ToString();
+        var body = Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(n), after), Installation);
+        using var answer = await client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(body), "application/json", delivery));
+        Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
+        return delivery;
+    }
+
+    private static Task<FakeGitHubApi.CheckRun> CheckAsync(FakeGitHubApi github, string delivery, string status, string diagnostics = "", int seconds = 30) =>
+        Eventually.Until(() => Task.FromResult(github.CheckRuns.FirstOrDefault(r => r.ExternalId == delivery && r.Status == status)),
+            TimeSpan.FromSeconds(seconds), $"the check of {delivery} {status}\n{diagnostics}");
+
+    /// <summary>What the workflow's controller would do: write its status.</summary>
+    private static async Task WriteStatusAsync(FakeKubernetesApi kubernetes, string name, string phase, string? message = null)
+    {
+        using var client = Client(kubernetes);
+        var status = new JsonObject { ["phase"] = phase };
+        if (message is not null)
+        {
+            status["message"] = message;
+        }
+
+        using var patch = new StringContent(new JsonObject { ["status"] = status }.ToJsonString(), Encoding.UTF8);
+        patch.Headers.ContentType = new MediaTypeHeaderValue("application/merge-patch+json");
+        using var answer = await client.PatchAsync($"apis/argoproj.io/v1alpha1/namespaces/ci/workflows/{name}", patch);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+    }
+
+    private static HttpClient Client(FakeKubernetesApi kubernetes)
+    {
+        var client = new HttpClient { BaseAddress = kubernetes.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", FakeKubernetesApi.Token);
+        return client;
+    }
+
+    private static string NameOf(JsonObject created) => created["metadata"]!["name"]!.GetValue<string>();
+
+    [Fact]
+    public async Task In_redis_mode_a_run_unfinished_when_its_silo_is_killed_is_completed_by_the_survivor()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        using var app = AppIdentity.Register(github);
+        github.Install(app.App, Installation, "octo/follow-failover");
+        var repo = github.Repo("octo/follow-failover");
+        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
+        Dictionary<string, string> SiloSettings() => Settings(github, kubernetes, app, directory, ServiceSettings.RedisSilo(redis.ConnectionString));
+        await using var survivor = await SiloProcess.StartAsync(SiloSettings());
+        var doomed = await SiloProcess.StartAsync(SiloSettings());
+
+        // The ref is placed on the silo that received the webhook: its run is followed there until it dies.
+        var delivery = await PushAsync(doomed.Client, repo, 1);
+        await CheckAsync(github, delivery, "in_progress", doomed.Output);
+        await doomed.KillAsync();
+        await WriteStatusAsync(kubernetes, NameOf(Assert.Single(kubernetes.Creations)), "Succeeded");
+
+        var done = await CheckAsync(github, delivery, "completed", survivor.Output, seconds: 90);
+        Assert.Equal("success", done.Conclusion);
+        var record = await Eventually.Until(async () => await survivor.Client.GetFromJsonAsync<JsonObject>($"/admin/deliveries/{delivery}") is { } r
+            && r["status"]!.GetValue<string>() == "succeeded" ? r : null, TimeSpan.FromSeconds(20), "the delivery succeeded");
+        Assert.Equal("success", record["result"]!["run"]!["result"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_failed_workflow_fails_the_check_and_a_deleted_one_cancels_it()
+    {
+        var github = await FakeGitHubApi.StartAsync();
+        var kubernetes = await FakeKubernetesApi.StartAsync();
+        using var app = AppIdentity.Register(github);
+        github.Install(app.App, Installation, "octo/follow");
+        var repo = github.Repo("octo/follow");
+        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
+        await using var fakes = new IsolatedFakes(github, kubernetes);
+        await using var service = await TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory));
+
+        var failing = await PushAsync(service.Client, repo, 1);
+        await CheckAsync(github, failing, "in_progress");
+        await WriteStatusAsync(kubernetes, NameOf(kubernetes.Creations[0]), "Failed", "child 'build' failed");
+        var failed = await CheckAsync(github, failing, "completed");
+        Assert.Equal("failure", failed.Conclusion);
+        Assert.EndsWith("failed: child 'build' failed", failed.Output!["summary"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var deleted = await PushAsync(service.Client, repo, 2);
+        await CheckAsync(github, deleted, "in_progress");
+        using (var client = Client(kubernetes))
+        using (var answer = await client.DeleteAsync($"apis/argoproj.io/v1alpha1/namespaces/ci/workflows/{NameOf(kubernetes.Creations[1])}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        Assert.Equal("cancelled", (await CheckAsync(github, deleted, "completed")).Conclusion);
+    }
+
+    [Fact]
+    public async Task With_cancel_superseded_the_earlier_workflow_is_told_to_terminate()
+    {
+        var github = await FakeGitHubApi.StartAsync();
+        var kubernetes = await FakeKubernetesApi.StartAsync();
+        using var app = AppIdentity.Register(github);
+        github.Install(app.App, Installation, "octo/follow-supersede");
+        var repo = github.Repo("octo/follow-supersede");
+        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
+        await using var fakes = new IsolatedFakes(github, kubernetes);
+        await using var service = await TriggerHost.StartAsync(github, kubernetes,
+            Settings(github, kubernetes, app, directory, new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" }));
+
+        var first = await PushAsync(service.Client, repo, 1);
+        await CheckAsync(github, first, "in_progress");
+        var second = await PushAsync(service.Client, repo, 2);
+
+        Assert.Equal("cancelled", (await CheckAsync(github, first, "completed")).Conclusion);
+        var name = NameOf(kubernetes.Creations[0]);
+        await Eventually.Until(() => kubernetes.Objects.Any(o => o["metadata"]!["name"]!.GetValue<string>() == name
+            && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the first workflow told to terminate");
+        Assert.Equal("in_progress", github.CheckRuns.Single(r => r.ExternalId == second).Status);
+    }
+
+    /// <summary>Disposes the fakes after the service that uses them.</summary>
+    private sealed class IsolatedFakes(FakeGitHubApi github, FakeKubernetesApi kubernetes) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await kubernetes.DisposeAsync();
+            await github.DisposeAsync();
+        }
+    }
+}

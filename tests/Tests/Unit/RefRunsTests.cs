@@ -1,0 +1,345 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage;
+using CiTrigger.Grains.Telemetry;
+using CiTrigger.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Runtime;
+using Xunit;
+
+namespace CiTrigger.Tests.Unit;
+
+/// <summary>A ref's followed runs over in-memory stores, a fake cluster control and a fake clock.</summary>
+public sealed class RefRunsTests : IDisposable
+{
+    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
+    private static readonly AppliedObject Config = new("v1", "ConfigMap", "ci", "settings", "configured");
+
+    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly Journal journal = new();
+    private readonly MemoryGrainStorage storage;
+    private readonly MemoryRefCatalog catalog;
+    private readonly FakeTimeProvider time = new(Now);
+    private readonly Statuses statuses = new();
+    private readonly Control control = new();
+    private readonly MeterListener listener = new();
+    private readonly ConcurrentQueue<(string Instrument, string Result)> measured = new();
+    private readonly List<IDisposable> opened = [];
+
+    public RefRunsTests()
+    {
+        storage = new MemoryGrainStorage(journal);
+        catalog = new MemoryRefCatalog(journal);
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "citrigger.runs.finished")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
+            measured.Enqueue((instrument.Name, tags.ToArray().Single(t => t.Key == "result").Value as string ?? "")));
+        listener.Start();
+    }
+
+    private sealed class Statuses : ICommitStatusReporter
+    {
+        public List<(string Delivery, StatusState State, string Description)> Reported { get; } = [];
+
+        public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null) =>
+            Reported.Add((hookEvent.Delivery, state, description));
+    }
+
+    private sealed class Control : IRunControl
+    {
+        public bool Follows { get; set; } = true;
+
+        public ConcurrentQueue<string> Stopped { get; } = new();
+
+        /// <summary>How many of the next stops fail, and with what.</summary>
+        public int Failures { get; set; }
+
+        public Exception Failure { get; set; } = new TransientException("the API server answered 503");
+
+        public Task StopAsync(RunObjectRecord run, CancellationToken cancellationToken)
+        {
+            Stopped.Enqueue($"{run.Kind} {run.Name}");
+            if (Failures > 0)
+            {
+                Failures--;
+                return Task.FromException(Failure);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var d in opened)
+        {
+            d.Dispose();
+        }
+
+        listener.Dispose();
+        services.Dispose();
+    }
+
+    /// <summary>A ref's events and runs as the ref grain builds them, over this test's stores (a new activation each call).</summary>
+    private async Task<(RefEvents Events, RefRuns Runs)> OpenAsync(bool cancelSuperseded = false, int historySize = 20)
+    {
+        var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
+        var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
+        var history = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), deliveries, historySize);
+
+        // No waits between stop attempts, so the retries need no clock.
+        var retry = new RetryPolicy(5, TimeSpan.Zero, TimeSpan.Zero, new Random(7));
+        var metrics = new TriggerMetrics(services.GetRequiredService<IMeterFactory>());
+        var options = new RunOptions { RunTimeout = TimeSpan.FromHours(6), CancelSuperseded = cancelSuperseded };
+        var runs = new RefRuns(HookEvents.Key, history, catalog, control, retry, statuses, metrics, options, time, NullLogger.Instance);
+        var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
+        opened.Add(events);
+        await events.LoadAsync();
+        return (events, runs);
+    }
+
+    private AttemptResult Applied(params AppliedObject[] objects) => new(objects, null, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false));
+
+    private static RunObjectState State(string delivery, AppliedObject o, RunResult result, string? message = null) =>
+        new(delivery, HookEvents.Repository, HookEvents.Ref, o.ApiVersion, o.Kind, o.Namespace, o.Name, result, message);
+
+    private static async Task ApplyAsync(RefEvents events, HookEvent e, AttemptResult attempt)
+    {
+        await events.AddAsync(e);
+        await events.RecordAsync(events.Pending.Single(p => p.Event.Delivery == e.Delivery), attempt, outOfChain: false);
+    }
+
+    [Fact]
+    public async Task An_applied_event_with_a_run_object_is_running_in_its_history_in_the_unfinished_set_and_reported_in_progress()
+    {
+        var (events, runs) = await OpenAsync();
+
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Config, Workflow));
+
+        var entry = Assert.Single(events.History.Entries);
+        Assert.Equal(Outcome.Applied, entry.Outcome);
+        Assert.Equal(RunResult.Running, entry.Run!.Result);
+        Assert.Equal(Now, entry.Run.StartedAt);
+        Assert.Equal("ci-x7k2p", Assert.Single(entry.Run.Objects).Name);
+        Assert.Equal(EventStates.Running, EventStates.Of(entry));
+        Assert.Equal(("d1", StatusState.Running, "running Workflow ci-x7k2p"), statuses.Reported[^1]);
+        Assert.Equal(new RunningRun("d1", HookEvents.Key, Now), Assert.Single(catalog.Running.Values));
+        Assert.True(runs.HasUnfinished);
+        var written = journal.Entries.ToList();
+        Assert.InRange(written.IndexOf("running d1"), 0, written.LastIndexOf("write log") - 1);
+    }
+
+    [Fact]
+    public async Task Without_run_objects_or_without_a_cluster_to_follow_an_applied_event_succeeds_at_once()
+    {
+        var (events, runs) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Config));
+        control.Follows = false;
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow));
+
+        Assert.All(events.History.Entries, h => Assert.Null(h.Run));
+        Assert.Equal([StatusState.Success, StatusState.Success], statuses.Reported.Where(r => r.State != StatusState.Pending).Select(r => r.State));
+        Assert.Equal(EventStates.Applied, EventStates.Of(events.History.Entries[0]));
+        Assert.Empty(catalog.Running);
+        Assert.False(runs.HasUnfinished);
+    }
+
+    [Fact]
+    public async Task The_finished_object_completes_the_run_once_however_often_it_is_reported()
+    {
+        var (events, runs) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        time.Advance(TimeSpan.FromMinutes(4));
+
+        await runs.ChangedAsync(State("d1", Workflow, RunResult.Success));
+        await runs.ChangedAsync(State("d1", Workflow, RunResult.Success));
+        await runs.ChangedAsync(State("d1", Workflow, RunResult.Failure, "contradicts an earlier report"));
+
+        var run = events.History.Entries[0].Run!;
+        Assert.Equal((RunResult.Success, (DateTimeOffset?)(Now + TimeSpan.FromMinutes(4))), (run.Result, run.FinishedAt));
+        Assert.Equal(EventStates.Succeeded, EventStates.Of(events.History.Entries[0]));
+        Assert.Single(statuses.Reported, r => r.State == StatusState.Success);
+        Assert.Equal(("d1", StatusState.Success, "Workflow ci-x7k2p succeeded"), statuses.Reported[^1]);
+        Assert.Empty(catalog.Running);
+        Assert.False(runs.HasUnfinished);
+        Assert.Equal([("citrigger.runs.finished", "success")], measured);
+    }
+
+    [Fact]
+    public async Task A_new_activation_keeps_following_the_run_the_last_one_started()
+    {
+        var (events, _) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+
+        var (reopened, runs) = await OpenAsync();
+        Assert.True(runs.HasUnfinished);
+        Assert.Equal(RefSummary.Idle, reopened.Summarize(HookEvents.Key, paused: false).State);
+        await runs.ChangedAsync(State("d1", Workflow, RunResult.Failure, "step test failed"));
+        Assert.Equal(RefSummary.FailedState, reopened.Summarize(HookEvents.Key, paused: false).State);
+
+        Assert.Equal(RunResult.Failure, reopened.History.Entries[0].Run!.Result);
+        Assert.Equal(("d1", StatusState.Failure, "Workflow ci-x7k2p failed: step test failed"), statuses.Reported[^1]);
+        var (again, _) = await OpenAsync();
+        Assert.Equal(EventStates.Failed, EventStates.Of(again.History.Entries[0]));
+    }
+
+    [Fact]
+    public async Task A_running_event_is_kept_beyond_the_history_size_until_its_run_finishes()
+    {
+        var (events, runs) = await OpenAsync(historySize: 2);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        for (var n = 2; n <= 4; n++)
+        {
+            await ApplyAsync(events, HookEvents.Push(n), Applied(Config));
+        }
+
+        Assert.Equal(["d4", "d3", "d1"], events.History.Entries.Select(h => h.Event.Delivery));
+        await runs.ChangedAsync(State("d1", Workflow, RunResult.Success));
+        Assert.Equal(["d4", "d3"], events.History.Entries.Select(h => h.Event.Delivery));
+        Assert.Equal(("d1", StatusState.Success, "Workflow ci-x7k2p succeeded"), statuses.Reported[^1]);
+    }
+
+    [Fact]
+    public async Task A_run_still_going_at_the_timeout_ends_timed_out()
+    {
+        var (events, runs) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+
+        time.Advance(TimeSpan.FromHours(6) - TimeSpan.FromSeconds(1));
+        await runs.TimeOutAsync();
+        Assert.True(runs.HasUnfinished);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await runs.TimeOutAsync();
+        Assert.Equal(EventStates.TimedOut, EventStates.Of(events.History.Entries[0]));
+        Assert.Equal(("d1", StatusState.TimedOut, "Workflow ci-x7k2p timed out: still running after 6 h"), statuses.Reported[^1]);
+        Assert.Empty(catalog.Running);
+        Assert.Equal([("citrigger.runs.finished", "timed_out")], measured);
+    }
+
+    [Fact]
+    public async Task With_cancel_superseded_a_newer_applied_event_stops_and_cancels_the_earlier_run_at_once()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        var second = Workflow with { Name = "ci-second" };
+
+        await ApplyAsync(events, HookEvents.Push(2), Applied(second));
+        await runs.Stopping;
+
+        Assert.Equal(["Workflow ci-x7k2p"], control.Stopped);
+        var first = events.History.Find("d1")!;
+        Assert.Equal(EventStates.Cancelled, EventStates.Of(first));
+        Assert.Equal("superseded by d2", first.Run!.Objects[0].Message);
+        Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d2")!));
+        Assert.Contains(("d1", StatusState.Cancelled, "Workflow ci-x7k2p was cancelled: superseded by d2"), statuses.Reported);
+        Assert.Equal(["d2"], catalog.Running.Keys);
+    }
+
+    [Fact]
+    public async Task Without_cancel_superseded_an_earlier_run_goes_on()
+    {
+        var (events, runs) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow with { Name = "ci-second" }));
+        await runs.Stopping;
+
+        Assert.Empty(control.Stopped);
+        Assert.Equal(["d1", "d2"], events.History.Running.Select(h => h.Event.Delivery));
+        Assert.Equal(["d1", "d2"], catalog.Running.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_stop_that_fails_is_tried_again_and_one_that_keeps_failing_does_not_fail_the_new_event()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        control.Failures = 1;
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
+        await runs.Stopping;
+        Assert.Equal(["Workflow ci-x7k2p", "Workflow ci-x7k2p"], control.Stopped);
+
+        await ApplyAsync(events, HookEvents.Push(3), Applied(Workflow with { Name = "ci-third" }));
+        control.Failure = new PermanentException("forbidden: cannot patch workflows");
+        control.Failures = 10;
+        await ApplyAsync(events, HookEvents.Push(4), Applied(Config));
+        await runs.Stopping;
+
+        Assert.Equal(3, control.Stopped.Count);
+        Assert.Equal(Outcome.Applied, events.History.Find("d4")!.Outcome);
+        Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Find("d3")!));
+        Assert.Empty(events.Pending);
+    }
+
+    [Fact]
+    public async Task With_cancel_superseded_a_branch_delete_stops_every_run_even_when_its_own_manifest_failed()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        var delete = HookEvents.Push(2) with { RefDeleted = true, Revision = "" };
+        await events.AddAsync(delete);
+        var error = new ManifestException(".ci/workflow.yaml not found at main");
+        await events.RecordAsync(events.Pending[0], new AttemptResult(null, error, new AttemptRecord(Now, TimeSpan.Zero, error.Message, false)), outOfChain: false);
+        await runs.Stopping;
+
+        Assert.Equal(Outcome.Failed, events.History.Find("d2")!.Outcome);
+        Assert.Equal("the ref was deleted (d2)", events.History.Find("d1")!.Run!.Objects[0].Message);
+        Assert.Equal(["Workflow ci-x7k2p"], control.Stopped);
+    }
+
+    [Fact]
+    public async Task With_cancel_superseded_a_failed_ordinary_event_cancels_nothing()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        await events.AddAsync(HookEvents.Push(2));
+        var error = new ManifestException("YAML invalid");
+        await events.RecordAsync(events.Pending[0], new AttemptResult(null, error, new AttemptRecord(Now, TimeSpan.Zero, error.Message, false)), outOfChain: false);
+        await runs.Stopping;
+
+        Assert.Empty(control.Stopped);
+        Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d1")!));
+    }
+
+    [Fact]
+    public async Task A_list_cancels_an_old_run_whose_object_it_lacks_and_forgets_a_leftover_of_the_unfinished_set()
+    {
+        var (events, runs) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        await catalog.RecordRunningAsync("d0", HookEvents.Key, Now);
+        time.Advance(RefRuns.ListGrace);
+
+        await runs.ListedAsync("argoproj.io/v1alpha1", "Workflow", ["d0", "d1"], []);
+
+        Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Entries[0]));
+        Assert.Equal(("d1", StatusState.Cancelled, $"Workflow ci-x7k2p was cancelled: {RunBook.DeletedUnwatched}"), statuses.Reported[^1]);
+        Assert.Empty(catalog.Running);
+    }
+
+    [Fact]
+    public async Task A_list_takes_the_listed_result_of_a_young_run_but_does_not_cancel_it_for_being_absent()
+    {
+        var (events, runs) = await OpenAsync();
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow with { Name = "ci-second" }));
+
+        await runs.ListedAsync("argoproj.io/v1alpha1", "Workflow", ["d1", "d2"], [State("d1", Workflow, RunResult.Success)]);
+        await runs.ListedAsync("batch/v1", "Job", ["d1", "d2"], []);
+
+        Assert.Equal(EventStates.Succeeded, EventStates.Of(events.History.Find("d1")!));
+        Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d2")!));
+        Assert.Equal(["d2"], catalog.Running.Keys);
+    }
+}
