@@ -96,8 +96,14 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         Console.WriteLine($"## Acknowledgement latency: open loop at {options.Rate:N0} events/s for {options.Duration.TotalSeconds:0} s");
         Console.WriteLine();
         Table("target", "sent/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
-        async Task Open(Func<Task<ITarget>> start)
+        async Task Open(string key, Func<Task<ITarget>> start)
         {
+            // Open-loop rows are named O-B, O-sqlite and O-redis for --targets.
+            if (options.Targets is { } only && !only.Contains(key))
+            {
+                return;
+            }
+
             await using var target = await start();
             using var load = new Load(target.Address, options.Concurrency);
             var stream = new Webhooks.Sequence($"o{++runs}", options.AcceptRefs);
@@ -107,16 +113,16 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
                 Ms(result.Latency.Percentile(99)), Ms(result.Latency.Percentile(99.9)), result.Errors.ToString(CultureInfo.InvariantCulture));
         }
 
-        await Open(async () => await Baseline.BareAsync());
+        await Open("O-B", async () => await Baseline.BareAsync());
         await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
         {
-            await Open(async () => await Service.StartAsync("S   service, embedded (SQLite)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null));
+            await Open("O-sqlite", async () => await Service.StartAsync("S   service, embedded (SQLite)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null));
         }
 
         if (redis is not null)
         {
             await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
-            await Open(async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
+            await Open("O-redis", async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
         }
 
         Console.WriteLine();
