@@ -45,16 +45,10 @@ public sealed class SqliteStore : IAsyncDisposable
             CREATE TABLE IF NOT EXISTS deliveries (
                 id TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (at);
-            CREATE TABLE IF NOT EXISTS manifests (
-                id TEXT PRIMARY KEY, at INTEGER NOT NULL, text TEXT NOT NULL) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS manifests_by_time ON manifests (at);
-            CREATE TABLE IF NOT EXISTS events (
-                delivery TEXT PRIMARY KEY, at INTEGER NOT NULL, repository TEXT NOT NULL, state TEXT NOT NULL,
-                summary TEXT NOT NULL) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS events_by_time ON events (at, delivery);
             CREATE TABLE IF NOT EXISTS running (
                 delivery TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
             """);
+        LargeRowTables.Create(writer);
         writerLoop = Task.Run(WriteLoopAsync);
     }
 
