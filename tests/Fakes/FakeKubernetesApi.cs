@@ -371,7 +371,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         // Like the API server, match the media type without its parameters (charset).
         if (MediaType(r) != "application/apply-patch+yaml")
         {
-            return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {r.ContentType})");
+            return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
         }
 
         var manager = query["fieldManager"].ToString();

@@ -37,6 +37,15 @@ public sealed partial class KubernetesRunFollower(
     /// <summary>The verbs following needs on each run kind's resource.</summary>
     public static readonly IReadOnlyList<string> FollowVerbs = ["list", "watch"];
 
+    /// <summary>What the Role in k8s/ grants for following and stopping runs, by API group and resource.</summary>
+    public static readonly IReadOnlyList<(string Group, string Resource, IReadOnlyList<string> Verbs)> RunAccess =
+    [
+        ("argoproj.io", "workflows", [.. FollowVerbs, "patch"]),
+        ("batch", "jobs", ["get", .. FollowVerbs, "delete"]),
+        ("tekton.dev", "pipelineruns", ["get", .. FollowVerbs, "patch"]),
+        ("tekton.dev", "taskruns", ["get", .. FollowVerbs, "patch"]),
+    ];
+
     public bool Follows => true;
 
     private string Namespace => manifests.Value.Namespace;
