@@ -20,7 +20,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 {
     public const string Token = "fake-cluster-token";
 
-    private static readonly Resource[] Resources =
+    private static readonly Resource[] DefaultResources =
     [
         new("", "v1", "configmaps", "ConfigMap", true),
         new("", "v1", "secrets", "Secret", true),
@@ -39,6 +39,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>kube-apiserver answers a path no API serves with a plain-text page, not a Status.</summary>
     private static readonly JsonNode PageNotFound = JsonValue.Create("404 page not found\n");
 
+    private Resource[] resources = DefaultResources;
     private readonly ConcurrentDictionary<string, JsonObject> objects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ServerSideApply> fieldOwners = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
@@ -96,11 +97,21 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     {
         var apiVersion = obj["apiVersion"]!.GetValue<string>();
         var kind = obj["kind"]!.GetValue<string>();
-        var resource = Resources.First(r => r.ApiVersion == apiVersion && r.Kind == kind);
+        var resource = resources.First(r => r.ApiVersion == apiVersion && r.Kind == kind);
         var metadata = obj["metadata"]!.AsObject();
-        metadata["resourceVersion"] = NextVersion();
-        metadata["uid"] ??= Guid.NewGuid().ToString();
-        objects[Key(resource, metadata["namespace"]?.GetValue<string>(), metadata["name"]!.GetValue<string>())] = obj;
+        gate.Wait();
+        try
+        {
+            metadata["resourceVersion"] = NextVersion();
+            metadata["uid"] ??= Guid.NewGuid().ToString();
+            var ns = metadata["namespace"]?.GetValue<string>();
+            objects[Key(resource, ns, metadata["name"]!.GetValue<string>())] = obj;
+            Publish("ADDED", resource, ns, obj);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     public static async Task<FakeKubernetesApi> StartAsync()
@@ -139,6 +150,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Stops listening: new connections are refused until <see cref="ResumeAsync"/>.</summary>
     public async Task RefuseConnectionsAsync()
     {
+        DropWatches();
         if (app is not null)
         {
             await app.StopAsync();
@@ -202,6 +214,12 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
 
         http.Response.StatusCode = status;
+        if (http.Items[WatchItem] is Watcher watcher)
+        {
+            await StreamAsync(http, watcher);
+            return;
+        }
+
         if (ReferenceEquals(body, PageNotFound))
         {
             http.Response.ContentType = "text/plain; charset=utf-8";
@@ -239,7 +257,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         var ns = match.Groups["ns"].Success ? match.Groups["ns"].Value : null;
         var plural = match.Groups["plural"].Value;
         var name = match.Groups["name"].Success ? match.Groups["name"].Value : null;
-        var resource = Resources.FirstOrDefault(x => x.Group == group && x.Version == version && x.Plural == plural);
+        var resource = resources.FirstOrDefault(x => x.Group == group && x.Version == version && x.Plural == plural);
         if (resource is null)
         {
             return (404, PageNotFound);
@@ -260,12 +278,15 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         {
             var (status, body) = (r.Method, name) switch
             {
-                ("GET", null) => List(resource, ns, http.Request.Query["labelSelector"].ToString()),
+                ("GET", null) when IsWatch(http.Request.Query) is { } watch => watch ? Watch(resource, ns, http) : List(resource, ns, http.Request.Query["labelSelector"].ToString()),
                 ("GET", { } n) => objects.TryGetValue(Key(resource, ns, n), out var found)
                     ? (200, found.DeepClone())
                     : Failure(404, "NotFound", $"{resource.Qualified()} \"{n}\" not found", Details(n, resource.Group, resource.Plural)),
                 ("POST", null) => Create(resource, ns, r, http.Request.Query),
+                ("PATCH", { } n) when MediaType(r) == "application/merge-patch+json" => MergePatch(resource, ns, n, r),
                 ("PATCH", { } n) => Apply(resource, ns, n, r, http.Request.Query),
+                ("DELETE", { } n) => Delete(resource, ns, n, http.Request.Query),
+                ("GET", null) => Failure(400, "BadRequest", $"watch: invalid value '{http.Request.Query["watch"]}'"),
                 _ => Failure(405, "MethodNotAllowed", $"{r.Method} is not supported here"),
             };
             return status is 200 or 201 && r.Method != "GET" && LostAnswerRate > 0 && Random.Shared.NextDouble() < LostAnswerRate
@@ -280,10 +301,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
     private (int, JsonNode) List(Resource resource, string? ns, string selector)
     {
-        var wanted = selector.Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(term => term.Split('=', 2))
-            .ToList();
-        if (wanted.Any(term => term.Length != 2))
+        if (LabelSelector.Parse(selector) is not { } matches)
         {
             return Failure(400, "BadRequest", $"unable to parse requirement: {selector}");
         }
@@ -292,7 +310,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             .Where(o => o.Key.StartsWith(Key(resource, ns, ""), StringComparison.Ordinal))
             .OrderBy(o => o.Key, StringComparer.Ordinal) // etcd's key order, as kube-apiserver lists
             .Select(o => o.Value)
-            .Where(o => wanted.All(term => o["metadata"]?["labels"]?[term[0]]?.GetValue<string>() == term[1]))
+            .Where(matches)
             .Select(o => (JsonNode?)o.DeepClone())
             .ToArray();
         return (200, new JsonObject
@@ -344,16 +362,16 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         Stamp(metadata, ns);
         var owners = new ServerSideApply();
         owners.Created(query["fieldManager"].ToString() is { Length: > 0 } manager ? manager : "unknown", obj);
-        Remember(key, obj, owners);
+        Remember(key, obj, owners, resource, ns);
         return (201, obj.DeepClone());
     }
 
     private (int, JsonNode) Apply(Resource resource, string? ns, string name, RecordedRequest r, IQueryCollection query)
     {
         // Like the API server, match the media type without its parameters (charset).
-        if (r.ContentType.Split(';')[0].Trim() != "application/apply-patch+yaml")
+        if (MediaType(r) != "application/apply-patch+yaml")
         {
-            return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {r.ContentType})");
+            return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
         }
 
         var manager = query["fieldManager"].ToString();
@@ -386,7 +404,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             Stamp(metadata, ns);
             var created = new ServerSideApply();
             created.Created(manager, obj);
-            Remember(key, obj, created);
+            Remember(key, obj, created, resource, ns);
             return (201, obj.DeepClone());
         }
 
@@ -409,6 +427,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         {
             Stamp(updated["metadata"]!.AsObject(), ns);
             objects[key] = updated;
+            Publish("MODIFIED", resource, ns, updated);
         }
 
         return (200, objects[key].DeepClone());
@@ -483,9 +502,10 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return null;
     }
 
-    private void Remember(string key, JsonObject obj, ServerSideApply owners)
+    private void Remember(string key, JsonObject obj, ServerSideApply owners, Resource resource, string? ns)
     {
         Created?.Invoke(obj);
+        Publish("ADDED", resource, ns, obj);
         if (Retain)
         {
             objects[key] = obj;
@@ -512,7 +532,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
     private static string RandomSuffix() => string.Concat(Enumerable.Range(0, 5).Select(_ => "bcdfghjklmnpqrstvwxz2456789"[Random.Shared.Next(27)]));
 
-    private static JsonNode? Discovery(string path)
+    private JsonNode? Discovery(string path)
     {
         if (path == "/api")
         {
@@ -521,7 +541,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         if (path == "/apis")
         {
-            var groups = Resources.Where(r => r.Group.Length > 0).GroupBy(r => r.Group).Select(g => (JsonNode?)new JsonObject
+            var groups = resources.Where(r => r.Group.Length > 0).GroupBy(r => r.Group).Select(g => (JsonNode?)new JsonObject
             {
                 ["name"] = g.Key,
                 ["versions"] = new JsonArray(g.Select(r => r.Version).Distinct().Select(v => (JsonNode?)new JsonObject { ["groupVersion"] = $"{g.Key}/{v}", ["version"] = v }).ToArray()),
@@ -531,7 +551,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
 
         var groupVersion = path == "/api/v1" ? "v1" : path.StartsWith("/apis/", StringComparison.Ordinal) && path.Count(c => c == '/') == 3 ? path["/apis/".Length..] : null;
-        var served = Resources.Where(r => r.ApiVersion == groupVersion).ToList();
+        var served = resources.Where(r => r.ApiVersion == groupVersion).ToList();
         if (groupVersion is null || served.Count == 0)
         {
             return null;

@@ -17,15 +17,16 @@ public static partial class ApiRefusal
     /// A 403 in words a user can act on: which verb on which resource in which namespace the service's
     /// account lacks, and the Role rule that would allow this kind of document. The verb and resource
     /// come from the server's message when it names them (applying a new object checks "create" after
-    /// "patch"), else from what the applier sent.
+    /// "patch"), else from what the applier sent. The rule grants <paramref name="verbs"/>, by default the
+    /// applier's verbs for this kind of document.
     /// </summary>
-    public static string Forbidden(string serverMessage, ApiAccess access, string homeNamespace)
+    public static string Forbidden(string serverMessage, ApiAccess access, string homeNamespace, IEnumerable<string>? verbs = null)
     {
         var named = RbacDenial().Match(serverMessage);
         var verb = named.Success ? named.Groups["verb"].Value : access.Verb;
         var plural = named.Success ? named.Groups["resource"].Value : access.Resource.Plural;
-        var verbs = string.Join(", ", KubernetesManifestApplier.VerbsFor(access.Named).Order(StringComparer.Ordinal).Select(v => $"\"{v}\""));
-        var rule = $"{{apiGroups: [\"{access.Resource.Group}\"], resources: [\"{access.Resource.Plural}\"], verbs: [{verbs}]}}";
+        var granted = string.Join(", ", (verbs ?? KubernetesManifestApplier.VerbsFor(access.Named)).Order(StringComparer.Ordinal).Select(v => $"\"{v}\""));
+        var rule = $"{{apiGroups: [\"{access.Resource.Group}\"], resources: [\"{access.Resource.Plural}\"], verbs: [{granted}]}}";
         var remedy = access.Target.Namespace switch
         {
             null => $"cluster-wide: grant it a ClusterRole with {rule}",
@@ -55,6 +56,24 @@ public static partial class ApiRefusal
         {
             return true;
         }
+    }
+
+    /// <summary>The message of a Status body, or the start of a body that is none.</summary>
+    public static string StatusMessage(string? body)
+    {
+        try
+        {
+            using var status = JsonDocument.Parse(body ?? "");
+            if (status.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
+            {
+                return message.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return body is { Length: > 300 } ? body[..300] : body ?? "";
     }
 
     // RBAC's wording, stable since 1.8: User "x" cannot patch resource "configmaps" in API group "" in the namespace "ci".

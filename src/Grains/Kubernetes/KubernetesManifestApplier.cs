@@ -191,7 +191,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         catch (HttpOperationException e)
         {
             var status = e.Response.StatusCode;
-            var message = $"{what}: the API server answered {(int)status} {StatusMessage(e.Response.Content)}";
+            var message = $"{what}: the API server answered {(int)status} {ApiRefusal.StatusMessage(e.Response.Content)}";
             if ((int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict or HttpStatusCode.RequestTimeout)
             {
                 throw new TransientException(message, e, RetryAfter(e));
@@ -199,7 +199,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
 
             if (access is not null && status == HttpStatusCode.Forbidden)
             {
-                throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(StatusMessage(e.Response.Content), access, options.Value.Namespace)}");
+                throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(ApiRefusal.StatusMessage(e.Response.Content), access, options.Value.Namespace)}");
             }
 
             if (access is not null && status == HttpStatusCode.NotFound && ApiRefusal.IsResourceNotServed(e.Response.Content))
@@ -214,23 +214,6 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         {
             throw new TransientException($"{what}: the API server could not be reached: {e.Message}", e);
         }
-    }
-
-    private static string StatusMessage(string? body)
-    {
-        try
-        {
-            using var status = JsonDocument.Parse(body ?? "");
-            if (status.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
-            {
-                return message.GetString()!;
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return body is { Length: > 300 } ? body[..300] : body ?? "";
     }
 
     private static TimeSpan? RetryAfter(HttpOperationException e) =>

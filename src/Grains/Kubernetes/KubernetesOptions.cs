@@ -17,6 +17,13 @@ public sealed class KubernetesOptions
     /// <summary>How long discovered API resources are trusted before they are asked for again.</summary>
     public TimeSpan DiscoveryTtl { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long one watch of run objects lasts before the server ends it and it is opened again from where
+    /// it stopped (kube-apiserver's own default is 30 to 60 minutes; a shorter one notices a dead
+    /// connection sooner).
+    /// </summary>
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     public IEnumerable<string> Validate()
     {
         if (!string.IsNullOrWhiteSpace(KubeConfig) && !File.Exists(KubeConfig))
@@ -27,6 +34,11 @@ public sealed class KubernetesOptions
         if (DiscoveryTtl <= TimeSpan.Zero)
         {
             yield return $"{Section}:DiscoveryTtl: must be positive";
+        }
+
+        if (WatchTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return $"{Section}:WatchTimeout: must be at least 1 s";
         }
     }
 }

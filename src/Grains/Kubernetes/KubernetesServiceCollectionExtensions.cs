@@ -13,25 +13,34 @@ public static partial class KubernetesServiceCollectionExtensions
 {
     /// <summary>
     /// The cluster manifests are applied to, found the way the design promises (explicit kubeconfig,
-    /// in-cluster, ~/.kube/config), or dry-run. The applier is built when the host starts.
+    /// in-cluster, ~/.kube/config), or dry-run. The applier is built when the host starts. With a cluster,
+    /// <see cref="KubernetesRunFollower"/> is the <see cref="IRunControl"/> and follows run objects for the
+    /// <see cref="IRunObserver"/> the processing side registers; in dry-run <see cref="NoRunControl"/> is.
     /// </summary>
     public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<KubernetesOptions>(KubernetesOptions.Section, o => o.Validate())
             .PostConfigure(o => o.KubeConfig ??= configuration["KUBECONFIG"] is { Length: > 0 } path ? path : null);
-        services.AddSingleton(CreateApplier);
+        services.AddSingleton(CreateCluster);
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
+            ? new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>())
+            : (IManifestApplier)ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp));
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
+            ? ActivatorUtilities.CreateInstance<KubernetesRunFollower>(sp, client, discovery)
+            : (IRunControl)new NoRunControl());
         services.AddHostedService<ApplierStartup>();
+        services.AddHostedService<RunFollowingStartup>();
         return services;
     }
 
-    private static IManifestApplier CreateApplier(IServiceProvider sp)
+    private static KubernetesCluster CreateCluster(IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<KubernetesOptions>>().Value;
         var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("CiTrigger.Kubernetes");
         if (options.DryRun)
         {
             Log.DryRun(logger, "Kubernetes:DryRun=true");
-            return ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp);
+            return KubernetesCluster.None;
         }
 
         KubernetesClientConfiguration? config;
@@ -49,13 +58,12 @@ public static partial class KubernetesServiceCollectionExtensions
         if (config is null)
         {
             Log.NoCluster(logger, source);
-            return ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp);
+            return KubernetesCluster.None;
         }
 
         Log.Cluster(logger, config.Host, source);
         var client = new k8s.Kubernetes(config);
-        var discovery = new ApiDiscovery(client, sp.GetRequiredService<IOptions<KubernetesOptions>>(), sp.GetRequiredService<TimeProvider>());
-        return new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>());
+        return new KubernetesCluster(client, new ApiDiscovery(client, sp.GetRequiredService<IOptions<KubernetesOptions>>(), sp.GetRequiredService<TimeProvider>()));
     }
 
     private static partial class Log

@@ -186,7 +186,7 @@ public class KubernetesBaseTests
     }
 
     [Fact]
-    public void The_role_grants_exactly_what_the_applier_and_orleans_hosting_use_and_no_wildcards()
+    public void The_role_grants_exactly_what_the_applier_the_run_follower_and_orleans_hosting_use_and_no_wildcards()
     {
         var role = Single("Role");
         var rules = role["rules"]!.AsArray().Select(r => (
@@ -213,6 +213,14 @@ public class KubernetesBaseTests
         {
             Assert.True(Allows("", "pods", verb), $"Orleans' Kubernetes hosting needs {verb} on pods");
         }
+
+        foreach (var (group, resource, verbs) in KubernetesRunFollower.RunAccess)
+        {
+            Assert.All(verbs, verb => Assert.True(Allows(group, resource, verb), $"following and stopping runs needs {verb} on {group}/{resource}"));
+        }
+
+        Assert.False(Allows("batch", "jobs", "create") || Allows("batch", "jobs", "patch"), "the example manifest creates no Jobs");
+        Assert.False(Allows("argoproj.io", "workflows", "delete"), "a Workflow is stopped by patching it, never deleted");
 
         Assert.All(rules, r => Assert.DoesNotContain("*", r.Groups.Concat(r.Resources).Concat(r.Verbs)));
         Assert.DoesNotContain(Rendered.Value, o => o["kind"]!.GetValue<string>() is "ClusterRole" or "ClusterRoleBinding");

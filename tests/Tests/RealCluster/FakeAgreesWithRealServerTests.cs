@@ -15,6 +15,8 @@ namespace CiTrigger.Tests.RealCluster;
 public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fixture)
 {
     private const string Workflows = "/apis/argoproj.io/v1alpha1/namespaces/ci/workflows";
+    private const string Jobs = "/apis/batch/v1/namespaces/ci/jobs";
+    private const string Job = """{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"job-{id}","labels":{"agreement":"{id}"}},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"a","image":"busybox"}]}}}}""";
 
     /// <summary>One request of the table; {id} is replaced by a run-unique word, the same for both servers.</summary>
     private sealed record Exchange(string Name, string Method, string Path, string? ContentType = null, string? Body = null);
@@ -41,6 +43,21 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         new("create of a name that exists", "POST", $"{Workflows}?fieldManager=k8s-webhook-handler", "application/json",
             """{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"named-{id}"},"spec":{"entrypoint":"a"}}"""),
         new("list by label", "GET", $"{Workflows}?labelSelector=agreement%3D{{id}}"),
+        new("list by the label's existence, with a parameter the server does not know", "GET", $"{Workflows}?labelSelector=agreement&bogus=1"),
+        new("create after the list", "POST", $"{Workflows}?fieldManager=k8s-webhook-handler", "application/json",
+            """{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"later-{id}","labels":{"agreement":"{id}"}},"spec":{"entrypoint":"a"}}"""),
+        new("merge patch", "PATCH", $"{Workflows}/named-{{id}}", "application/merge-patch+json", """{"spec":{"shutdown":"Terminate"}}"""),
+        new("merge patch of a missing object", "PATCH", $"{Workflows}/missing-{{id}}", "application/merge-patch+json", """{"spec":{"shutdown":"Terminate"}}"""),
+        new("patch with a content type no patch has", "PATCH", $"{Workflows}/named-{{id}}", "application/json", """{"spec":{"shutdown":"Stop"}}"""),
+        new("delete", "DELETE", $"{Workflows}/later-{{id}}"),
+        new("watch from the list's resourceVersion sees ADDED, MODIFIED and DELETED", "GET",
+            $"{Workflows}?watch=1&labelSelector=agreement%3D{{id}}&resourceVersion={{rv}}&timeoutSeconds=1"),
+        new("watch from the start lists the objects as ADDED", "GET", $"{Workflows}?watch=true&labelSelector=agreement%3D{{id}}&timeoutSeconds=1"),
+        new("watch from a resourceVersion older than the server keeps", "GET", $"{Workflows}?watch=true&labelSelector=agreement&resourceVersion=1&timeoutSeconds=1"),
+        new("create a job", "POST", Jobs, "application/json", Job),
+        new("delete a job in the background", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Background"),
+        new("delete a job that is gone", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Background"),
+        new("delete with a propagation policy the server does not know", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Eventually"),
         new("a resource of a group the server does not serve", "POST", "/apis/example.com/v1/namespaces/ci/gadgets", "application/json",
             """{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"generateName":"g-"}}"""),
         new("a resource a served group lacks", "POST", "/apis/argoproj.io/v1alpha1/namespaces/ci/gizmos", "application/json",
@@ -61,10 +78,12 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         var id = Guid.NewGuid().ToString("N")[..8];
 
         var differences = new List<string>();
+        var realVersion = new Dictionary<string, string>();
+        var fakeVersion = new Dictionary<string, string>();
         foreach (var exchange in Table())
         {
-            var expected = await ShapeAsync(real, exchange, id);
-            var actual = await ShapeAsync(imitation, exchange, id);
+            var expected = await ShapeAsync(real, exchange, id, realVersion);
+            var actual = await ShapeAsync(imitation, exchange, id, fakeVersion);
             if (expected != actual)
             {
                 differences.Add($"{exchange.Name}:\n  real: {expected}\n  fake: {actual}");
@@ -75,9 +94,11 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
     }
 
     /// <summary>What the answer must agree on, with the run's id and generated name suffixes blanked out.</summary>
-    private static async Task<string> ShapeAsync(HttpClient client, Exchange exchange, string id)
+    /// <remarks><c>{rv}</c> in a path is the resourceVersion of the last list this server answered.</remarks>
+    private static async Task<string> ShapeAsync(HttpClient client, Exchange exchange, string id, Dictionary<string, string> memory)
     {
-        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), exchange.Path.Replace("{id}", id, StringComparison.Ordinal));
+        var path = exchange.Path.Replace("{id}", id, StringComparison.Ordinal).Replace("{rv}", memory.GetValueOrDefault("rv"), StringComparison.Ordinal);
+        using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), path);
         if (exchange.Body is { } body)
         {
             request.Content = new StringContent(body.Replace("{id}", id, StringComparison.Ordinal), Encoding.UTF8);
@@ -91,6 +112,19 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
             ["code"] = (int)response.StatusCode,
             ["contentType"] = response.Content.Headers.ContentType?.MediaType,
         };
+        if (path.Contains("watch=", StringComparison.Ordinal))
+        {
+            // One event per line; what matters is each event's type and object, with the expired version's number blanked.
+            shape["events"] = new JsonArray([.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!).Select(e => (JsonNode?)new JsonObject
+            {
+                ["type"] = e["type"]!.DeepClone(),
+                ["object"] = e["type"]!.GetValue<string>() == "ERROR"
+                    ? Pick(e["object"]!.AsObject(), "kind", "apiVersion", "status", "reason", "code", "message")
+                    : Pick(e["object"]!["metadata"]!.AsObject(), "name", "namespace", "labels"),
+            })]);
+            return Expired().Replace(Generated().Replace(shape.ToJsonString().Replace(id, "{id}", StringComparison.Ordinal), "agree-{suffix}"), "too old resource version: 1 (n)");
+        }
+
         JsonObject json;
         try
         {
@@ -124,12 +158,15 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         }
         else if (json["items"] is JsonArray items)
         {
+            memory["rv"] = json["metadata"]!["resourceVersion"]!.GetValue<string>();
             shape["list"] = Pick(json, "kind", "apiVersion");
             shape["items"] = new JsonArray([.. items.Select(i => (JsonNode?)Pick(i!["metadata"]!.AsObject(), "name", "namespace", "labels"))]);
         }
         else
         {
-            shape["object"] = Pick(json, "kind", "apiVersion", "spec");
+            // A Job's spec is defaulted by the real server (selector, pod template fields), which the fake does not
+            // imitate: the service never reads it.
+            shape["object"] = json["kind"]?.GetValue<string>() == "Job" ? Pick(json, "kind", "apiVersion") : Pick(json, "kind", "apiVersion", "spec");
             shape["metadata"] = Pick(json["metadata"]!.AsObject(), "name", "generateName", "namespace", "labels");
         }
 
@@ -149,4 +186,7 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
 
     [GeneratedRegex("agree-[bcdfghjklmnpqrstvwxz2456789]{5}")]
     private static partial Regex Generated();
+
+    [GeneratedRegex(@"too old resource version: 1 \(\d+\)")]
+    private static partial Regex Expired();
 }

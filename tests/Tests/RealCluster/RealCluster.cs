@@ -11,7 +11,7 @@ namespace CiTrigger.Tests.RealCluster;
 
 /// <summary>
 /// A real API server prepared the way a user's cluster is before the service is installed: the Workflow
-/// CRD, namespace <c>ci</c>, and the ServiceAccount, Role and RoleBinding rendered from <c>k8s/</c>. The
+/// CRD (and Tekton's PipelineRun and TaskRun CRDs), namespace <c>ci</c>, and the ServiceAccount, Role and RoleBinding rendered from <c>k8s/</c>. The
 /// service gets a token of that service account from the TokenRequest API, so it runs with exactly the
 /// rights the shipped Role gives it.
 /// </summary>
@@ -43,9 +43,12 @@ public sealed class RealCluster : IAsyncDisposable
         try
         {
             var admin = new k8s.Kubernetes(Configuration(server, server.AdminToken));
-            var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(
-                await File.ReadAllTextAsync(Path.Combine(Payloads.FixturesRoot, "kube", "workflow-crd.yaml")));
-            await InstallCrdAsync(admin, server, crd);
+            foreach (var file in new[] { "workflow-crd.yaml", "tekton-pipelinerun-crd.yaml", "tekton-taskrun-crd.yaml" })
+            {
+                var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(await File.ReadAllTextAsync(Path.Combine(Payloads.FixturesRoot, "kube", file)));
+                await InstallCrdAsync(admin, server, crd);
+            }
+
             await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
 
             var rendered = RepositoryFiles.Kustomize("k8s");

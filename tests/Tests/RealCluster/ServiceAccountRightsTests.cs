@@ -27,11 +27,14 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
         var kubeconfig = Cluster.WriteKubeConfig(Directory.CreateTempSubdirectory("citrigger-cani-").FullName, Cluster.ServiceAccountToken);
         var needed = KubernetesManifestApplier.VerbsFor(named: true).Concat(KubernetesManifestApplier.VerbsFor(named: false)).Distinct()
             .Select(verb => (verb, "workflows.argoproj.io", "ci"))
-            .Concat(PodVerbs.Select(verb => (verb, "pods", "ci")));
+            .Concat(PodVerbs.Select(verb => (verb, "pods", "ci")))
+            .Concat(KubernetesRunFollower.RunAccess.SelectMany(a => a.Verbs.Select(verb => (verb, a.Group.Length == 0 ? a.Resource : $"{a.Resource}.{a.Group}", "ci"))));
         (string Verb, string Resource, string Namespace)[] wider =
         [
             ("delete", "workflows.argoproj.io", "ci"), ("update", "workflows.argoproj.io", "ci"), ("deletecollection", "workflows.argoproj.io", "ci"),
-            ("watch", "workflows.argoproj.io", "ci"),
+            ("create", "jobs.batch", "ci"), ("patch", "jobs.batch", "ci"), ("deletecollection", "jobs.batch", "ci"), ("list", "jobs.batch", "default"),
+            ("delete", "pipelineruns.tekton.dev", "ci"), ("create", "pipelineruns.tekton.dev", "ci"), ("delete", "taskruns.tekton.dev", "ci"),
+            ("watch", "workflows.argoproj.io", "default"), ("patch", "pipelineruns.tekton.dev", "default"),
             ("create", "workflows.argoproj.io", "default"), ("list", "workflows.argoproj.io", "kube-system"),
             ("create", "configmaps", "ci"), ("get", "secrets", "ci"), ("list", "secrets", "ci"),
             ("create", "pods", "ci"), ("delete", "pods", "ci"), ("create", "pods/exec", "ci"),

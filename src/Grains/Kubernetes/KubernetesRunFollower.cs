@@ -1,0 +1,227 @@
+using System.Net;
+using System.Text.Json;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Manifests;
+using CiTrigger.Grains.Pipeline;
+using k8s;
+using k8s.Autorest;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains.Kubernetes;
+
+/// <summary>
+/// Follows the run objects the service created: for each run kind the cluster serves (at the version its
+/// discovery prefers), one LIST by the delivery label in the home namespace, then one WATCH from that list's
+/// resourceVersion, so the cost is one request per change, whatever the number of objects. A watch the
+/// server ends is opened again where it stopped; an expired (410) or broken one, or a report the observer
+/// could not take, leads to a new list, which the observer reconciles against what it followed. A kind the
+/// cluster does not serve is looked for again every <see cref="KubernetesOptions.DiscoveryTtl"/>, so a CRD
+/// installed later is followed too. Without an <see cref="IRunObserver"/> nothing is followed.
+/// </summary>
+public sealed partial class KubernetesRunFollower(
+    IKubernetes client,
+    ApiDiscovery discovery,
+    IOptions<ManifestOptions> manifests,
+    IOptions<KubernetesOptions> options,
+    RetryPolicy retry,
+    TimeProvider time,
+    ILogger<KubernetesRunFollower> logger,
+    IRunObserver? observer = null) : BackgroundService, IRunControl
+{
+    /// <summary>The run kinds by API group; the version is the one the cluster prefers.</summary>
+    public static readonly IReadOnlyList<(string Group, string Kind)> FollowedKinds =
+        [("argoproj.io", "Workflow"), ("batch", "Job"), ("tekton.dev", "PipelineRun"), ("tekton.dev", "TaskRun")];
+
+    /// <summary>The verbs following needs on each run kind's resource.</summary>
+    public static readonly IReadOnlyList<string> FollowVerbs = ["list", "watch"];
+
+    /// <summary>What the Role in k8s/ grants for following and stopping runs, by API group and resource.</summary>
+    public static readonly IReadOnlyList<(string Group, string Resource, IReadOnlyList<string> Verbs)> RunAccess =
+    [
+        ("argoproj.io", "workflows", [.. FollowVerbs, "patch"]),
+        ("batch", "jobs", ["get", .. FollowVerbs, "delete"]),
+        ("tekton.dev", "pipelineruns", ["get", .. FollowVerbs, "patch"]),
+        ("tekton.dev", "taskruns", ["get", .. FollowVerbs, "patch"]),
+    ];
+
+    public bool Follows => true;
+
+    private string Namespace => manifests.Value.Namespace;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (observer is null)
+        {
+            Log.NoObserver(logger);
+            return Task.CompletedTask;
+        }
+
+        return Task.WhenAll(FollowedKinds.Select(k => FollowAsync(observer, k.Group, k.Kind, stoppingToken)));
+    }
+
+    private async Task FollowAsync(IRunObserver receiver, string group, string kind, CancellationToken ct)
+    {
+        var failures = 0;
+        var refusedLogged = false;
+        var unservedLogged = false;
+        while (!ct.IsCancellationRequested)
+        {
+            ApiResource? resource = null;
+            try
+            {
+                resource = await ResolveAsync(group, kind, ct);
+                if (resource is null)
+                {
+                    if (!unservedLogged)
+                    {
+                        Log.NotServed(logger, group, kind, options.Value.DiscoveryTtl);
+                        unservedLogged = true;
+                    }
+
+                    await Task.Delay(options.Value.DiscoveryTtl, time, ct);
+                    continue;
+                }
+
+                unservedLogged = false;
+                var resourceVersion = await ListAsync(receiver, resource, ct);
+                failures = 0;
+                refusedLogged = false;
+                while (await WatchAsync(receiver, resource, resourceVersion, ct) is { } resumeAt)
+                {
+                    resourceVersion = resumeAt;
+                }
+
+                Log.Expired(logger, kind, resourceVersion);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                failures++;
+                if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } refused && resource is not null)
+                {
+                    if (!refusedLogged)
+                    {
+                        var access = new ApiAccess("list", resource, new ObjectRef(resource.ApiVersion, kind, Namespace, null, null));
+                        Log.Refused(logger, kind, ApiRefusal.Forbidden(ApiRefusal.StatusMessage(refused.Response.Content), access, Namespace, FollowVerbs));
+                        refusedLogged = true;
+                    }
+                }
+                else
+                {
+                    if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.NotFound } && resource is not null)
+                    {
+                        discovery.Forget(resource.ApiVersion);
+                    }
+
+                    Log.Broken(logger, kind, e.Message);
+                }
+
+                await Task.Delay(retry.Delay(failures, null), time, ct);
+            }
+        }
+    }
+
+    /// <summary>The kind at the version its group prefers, or null when the cluster does not serve it.</summary>
+    private async Task<ApiResource?> ResolveAsync(string group, string kind, CancellationToken ct)
+    {
+        var groups = await client.Apis.GetAPIVersionsAsync(ct);
+        var preferred = groups.Groups?.FirstOrDefault(g => g.Name == group)?.PreferredVersion?.GroupVersion;
+        return preferred is null ? null : await discovery.ResolveAsync(preferred, kind, ct);
+    }
+
+    /// <summary>Lists the kind's labelled objects, tells the observer, and returns the list's resourceVersion.</summary>
+    private async Task<string> ListAsync(IRunObserver receiver, ApiResource r, CancellationToken ct)
+    {
+        var list = await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, Namespace, r.Plural,
+            labelSelector: ManifestAnnotator.DeliveryLabel, cancellationToken: ct);
+        var root = list is JsonElement element ? element : JsonSerializer.SerializeToElement(list);
+        var states = root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
+            ? items.EnumerateArray().Select(i => RunClassification.State(r.ApiVersion, r.Kind, i)).OfType<RunObjectState>().ToList()
+            : [];
+        var resourceVersion = root.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("resourceVersion", out var v)
+            && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new InvalidDataException($"the list of {r.Plural} has no resourceVersion");
+        Log.Listed(logger, r.Kind, Namespace, states.Count, states.Count(s => s.Result == RunResult.Running), resourceVersion);
+        await receiver.ListedAsync(r.ApiVersion, r.Kind, states, ct);
+        return resourceVersion;
+    }
+
+    /// <summary>
+    /// Watches from <paramref name="resourceVersion"/> until the server ends the watch, and returns where to
+    /// resume; null when the server says the version expired (a new list is needed). A broken connection
+    /// or a refusal throws.
+    /// </summary>
+    private async Task<string?> WatchAsync(IRunObserver receiver, ApiResource r, string resourceVersion, CancellationToken ct)
+    {
+        var timeout = (int)options.Value.WatchTimeout.TotalSeconds;
+        var query = $"?allowWatchBookmarks=true&labelSelector={Uri.EscapeDataString(ManifestAnnotator.DeliveryLabel)}"
+            + $"&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeout}&watch=true";
+        using var response = await WatchRequest.SendAsync(client, $"{r.Path(Namespace)}{query}", ct);
+        if (response.StatusCode == HttpStatusCode.Gone)
+        {
+            return null;
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        using var reader = new StreamReader(body);
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            using var document = JsonDocument.Parse(line);
+            var type = document.RootElement.GetProperty("type").GetString();
+            var obj = document.RootElement.GetProperty("object");
+            if (type == "ERROR")
+            {
+                return WatchRequest.StatusCode(obj) == (int)HttpStatusCode.Gone
+                    ? null
+                    : throw new WatchBrokenException($"the watch of {r.Plural} ended with an error: {obj.GetRawText()}");
+            }
+
+            resourceVersion = WatchRequest.ResourceVersion(obj) ?? resourceVersion;
+            await ForwardAsync(receiver, r, type, obj, ct);
+        }
+
+        return resourceVersion;
+    }
+
+    /// <summary>Only finished objects, and unfinished ones deleted, are news; a running object changing is not.</summary>
+    private static Task ForwardAsync(IRunObserver receiver, ApiResource r, string? type, JsonElement obj, CancellationToken ct)
+    {
+        if (type is not ("ADDED" or "MODIFIED" or "DELETED") || RunClassification.State(r.ApiVersion, r.Kind, obj) is not { } state)
+        {
+            return Task.CompletedTask;
+        }
+
+        return (type, state.Result) switch
+        {
+            ("DELETED", RunResult.Running) => receiver.ChangedAsync(state with { Result = RunResult.Cancelled, Message = "deleted before it finished" }, ct),
+            ("DELETED", _) or (_, RunResult.Running) => Task.CompletedTask,
+            _ => receiver.ChangedAsync(state, ct),
+        };
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(60, LogLevel.Warning, "Run objects are not followed: no run observer is registered")]
+        public static partial void NoObserver(ILogger logger);
+
+        [LoggerMessage(61, LogLevel.Information, "Listed {Count} {Kind} objects in {Namespace} ({Running} running) at resourceVersion {ResourceVersion}")]
+        public static partial void Listed(ILogger logger, string kind, string @namespace, int count, int running, string resourceVersion);
+
+        [LoggerMessage(62, LogLevel.Information, "The cluster serves no {Kind} of {Group}; looking again every {Interval}")]
+        public static partial void NotServed(ILogger logger, string group, string kind, TimeSpan interval);
+
+        [LoggerMessage(63, LogLevel.Information, "The watch of {Kind} expired at resourceVersion {ResourceVersion}; listing again")]
+        public static partial void Expired(ILogger logger, string kind, string resourceVersion);
+
+        [LoggerMessage(64, LogLevel.Warning, "Following {Kind} failed, listing again after a pause: {Error}")]
+        public static partial void Broken(ILogger logger, string kind, string error);
+
+        [LoggerMessage(65, LogLevel.Error, "Run objects of kind {Kind} cannot be followed: {Refusal}")]
+        public static partial void Refused(ILogger logger, string kind, string refusal);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Pipeline;
+
+namespace CiTrigger.Tests.Support;
+
+/// <summary>An <see cref="IRunObserver"/> that keeps what it was told, and can refuse a report on demand.</summary>
+public sealed class RecordingRunObserver : IRunObserver
+{
+    private readonly ConcurrentQueue<RunObjectState> changes = new();
+    private readonly ConcurrentQueue<Listing> lists = new();
+
+    public sealed record Listing(string ApiVersion, string Kind, IReadOnlyList<RunObjectState> Objects);
+
+    /// <summary>When set and true for a change, the report fails as a grain call that times out would.</summary>
+    public Func<RunObjectState, bool>? Refuse { get; set; }
+
+    public IReadOnlyList<RunObjectState> Changes => [.. changes];
+
+    public IReadOnlyList<Listing> Lists => [.. lists];
+
+    public IReadOnlyList<Listing> ListsOf(string kind) => [.. lists.Where(l => l.Kind == kind)];
+
+    public Task ChangedAsync(RunObjectState state, CancellationToken cancellationToken)
+    {
+        if (Refuse?.Invoke(state) == true)
+        {
+            throw new TimeoutException($"refused {state.Kind} {state.Name} on purpose");
+        }
+
+        changes.Enqueue(state);
+        return Task.CompletedTask;
+    }
+
+    public Task ListedAsync(string apiVersion, string kind, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
+    {
+        lists.Enqueue(new Listing(apiVersion, kind, objects));
+        return Task.CompletedTask;
+    }
+}
