@@ -44,6 +44,7 @@ public sealed class Following(BenchOptions options, Func<string> newDirectory)
     private async Task RowAsync(string name, int events, Webhooks.Sequence stream)
     {
         await using var fakes = await Fakes.StartAsync(options.ApiLatency, retain: true);
+        fakes.Kubernetes.RunsSucceed = false;
         fakes.GitHub.Retain = true;
         var kubernetesCalls = 0;
         fakes.Kubernetes.Hold = r =>

@@ -70,6 +70,13 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// </summary>
     public bool Retain { get; set; } = true;
 
+    /// <summary>
+    /// Plays the controllers of run objects for tests that are not about runs: a Workflow, Job, PipelineRun
+    /// or TaskRun gets a succeeded <c>status</c> (a MODIFIED change) right after it is created, so the event's
+    /// run finishes. Tests that follow runs turn it off and write <c>status</c> themselves.
+    /// </summary>
+    public bool RunsSucceed { get; set; } = true;
+
     /// <summary>Called with every object the moment it is first created.</summary>
     public Action<JsonObject>? Created { get; set; }
 
@@ -114,9 +121,10 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeKubernetesApi> StartAsync()
+    /// <param name="runsSucceed">Whether the fake plays the run controllers (see <see cref="RunsSucceed"/>).</param>
+    public static async Task<FakeKubernetesApi> StartAsync(bool runsSucceed = true)
     {
-        var fake = new FakeKubernetesApi();
+        var fake = new FakeKubernetesApi { RunsSucceed = runsSucceed };
         await fake.ListenAsync(0);
         return fake;
     }
@@ -502,10 +510,28 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return null;
     }
 
+    /// <summary>What each run kind's controller writes when the run succeeded.</summary>
+    private static JsonObject? SucceededStatus(string kind) => kind switch
+    {
+        "Workflow" => new JsonObject { ["phase"] = "Succeeded" },
+        "Job" => new JsonObject { ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Complete", ["status"] = "True" }), ["succeeded"] = 1 },
+        "PipelineRun" or "TaskRun" => new JsonObject { ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "True", ["reason"] = "Succeeded" }) },
+        _ => null,
+    };
+
     private void Remember(string key, JsonObject obj, ServerSideApply owners, Resource resource, string? ns)
     {
         Created?.Invoke(obj);
         Publish("ADDED", resource, ns, obj);
+        if (RunsSucceed && SucceededStatus(resource.Kind) is { } status)
+        {
+            var finished = (JsonObject)obj.DeepClone();
+            finished["status"] = status;
+            Stamp(finished["metadata"]!.AsObject(), ns);
+            obj = finished;
+            Publish("MODIFIED", resource, ns, obj);
+        }
+
         if (Retain)
         {
             objects[key] = obj;

@@ -18,6 +18,12 @@ public sealed class KubernetesOptions
     public TimeSpan DiscoveryTtl { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// Follow the run objects events create (Workflows, Jobs, PipelineRuns, TaskRuns) until they finish, so
+    /// checks report the run's result. Off: an event is complete once applied, as in dry-run.
+    /// </summary>
+    public bool FollowRuns { get; set; } = true;
+
+    /// <summary>
     /// How long one watch of run objects lasts before the server ends it and it is opened again from where
     /// it stopped (kube-apiserver's own default is 30 to 60 minutes; a shorter one notices a dead
     /// connection sooner).

@@ -15,7 +15,7 @@ public static partial class KubernetesServiceCollectionExtensions
     /// The cluster manifests are applied to, found the way the design promises (explicit kubeconfig,
     /// in-cluster, ~/.kube/config), or dry-run. The applier is built when the host starts. With a cluster,
     /// <see cref="KubernetesRunFollower"/> is the <see cref="IRunControl"/> and follows run objects for the
-    /// <see cref="IRunObserver"/> the processing side registers; in dry-run <see cref="NoRunControl"/> is.
+    /// <see cref="IRunObserver"/> the processing side registers; in dry-run or with <c>Kubernetes:FollowRuns=false</c> <see cref="NoRunControl"/> is.
     /// </summary>
     public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
@@ -26,6 +26,7 @@ public static partial class KubernetesServiceCollectionExtensions
             ? new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>())
             : (IManifestApplier)ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp));
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
+                && sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.FollowRuns
             ? ActivatorUtilities.CreateInstance<KubernetesRunFollower>(sp, client, discovery)
             : (IRunControl)new NoRunControl());
         services.AddHostedService<ApplierStartup>();

@@ -22,6 +22,7 @@ public static class TestClusterHost
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["GitHub:Token"] = FakeGitHubApi.Token,
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
+            ["Kubernetes:FollowRuns"] = "false",
             ["Logging:LogLevel:Default"] = "Error",
         }, ServiceSettings.FastRetry, ServiceSettings.FastRecovery).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

@@ -50,7 +50,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task The_follower_lists_the_labelled_runs_then_reports_only_the_finished_ones_as_they_finish()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-running"));
         fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-unannotated", annotated: false));
         var unlabelled = Run("argoproj.io/v1alpha1", "Workflow", "someone-elses");
@@ -78,7 +78,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task An_unfinished_run_deleted_is_reported_cancelled_and_a_finished_one_deleted_is_not_reported_again()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("batch/v1", "Job", "build-1"));
         fake.Seed(Run("batch/v1", "Job", "build-2"));
         var observer = new RecordingRunObserver();
@@ -99,7 +99,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task A_dropped_watch_is_followed_by_a_new_list_that_shows_what_changed_meanwhile()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-a"));
         var observer = new RecordingRunObserver();
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer);
@@ -121,7 +121,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task A_watch_whose_resource_version_expired_is_answered_410_and_followed_by_a_new_list()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-a"));
         var observer = new RecordingRunObserver();
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer, watchTimeout: TimeSpan.FromSeconds(1));
@@ -139,7 +139,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task A_report_the_observer_cannot_take_is_made_good_by_a_new_list()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-a"));
         var observer = new RecordingRunObserver { Refuse = _ => true };
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer);
@@ -154,7 +154,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task A_run_kind_installed_after_start_is_followed_once_discovery_is_refreshed()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         var observer = new RecordingRunObserver();
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer, discoveryTtl: TimeSpan.FromMilliseconds(200));
         await Eventually.Until(() => follower.Log.Entries.Count(e => e.EventId == 62) == 2, Patience, "PipelineRun and TaskRun found missing");
@@ -172,7 +172,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task Following_costs_one_list_and_one_watch_per_kind_however_many_runs_there_are()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         for (var i = 0; i < 200; i++)
         {
             fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", $"ci-{i}", delivery: $"d-{i}"));
@@ -196,7 +196,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task Without_a_run_observer_the_follower_does_not_start()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer: null);
 
         await follower.Follower.ExecuteTask!;
@@ -211,7 +211,7 @@ public sealed class RunFollowerTests
     [InlineData("tekton.dev/v1", "TaskRun", """{"spec":{"status":"TaskRunCancelled"}}""")]
     public async Task Stopping_a_run_sends_its_kinds_merge_patch(string apiVersion, string kind, string patch)
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.ServeTekton();
         fake.Seed(Run(apiVersion, kind, "run-1"));
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), new RecordingRunObserver(), start: false);
@@ -230,7 +230,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task Stopping_a_job_deletes_it_in_the_background_and_stopping_one_that_is_gone_succeeds()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("batch/v1", "Job", "build-1"));
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), new RecordingRunObserver(), start: false);
         var run = new RunObjectRecord("batch/v1", "Job", "ci", "build-1", RunResult.Running);
@@ -247,7 +247,7 @@ public sealed class RunFollowerTests
     [Fact]
     public async Task Stopping_a_run_while_the_server_fails_is_transient()
     {
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-a"));
         await using var follower = await FollowerUnderTest.StartAsync(Config(fake), new RecordingRunObserver(), start: false);
         fake.FailureRate = 1;

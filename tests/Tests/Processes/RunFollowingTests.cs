@@ -20,14 +20,6 @@ public class RunFollowingTests
 {
     private const long Installation = 44;
 
-    /// <summary>
-    /// These tests need the cluster adapter's follower (branch f1-follow); before it is merged they say so
-    /// and are skipped, after it they run. Nothing else in the suite can stand in for a watching follower.
-    /// </summary>
-    public RunFollowingTests() =>
-        Assert.SkipWhen(typeof(Grains.Pipeline.IRunControl).Assembly.GetType("CiTrigger.Grains.Kubernetes.KubernetesRunFollower") is null,
-            "needs the Kubernetes run follower (merge branch f1-follow)");
-
     private static Dictionary<string, string> Settings(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, string directory, params IEnumerable<KeyValuePair<string, string>>?[] more) =>
         ServiceSettings.Combine([app.Settings(new Dictionary<string, string>
         {
@@ -36,7 +28,8 @@ public class RunFollowingTests
             ["GitHub:ReportStatus"] = "true",
             ["GitHub:StatusContext"] = "ci/trigger",
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Kubernetes:FollowRuns"] = "true",
+            ["Logging:LogLevel:Default"] = "Information",
         }), ServiceSettings.FastRetry, ServiceSettings.FastRecovery, .. more]);
 
     private static async Task<string> PushAsync(HttpClient client, FakeGitHubApi.Repository repo, int n)
@@ -83,7 +76,7 @@ public class RunFollowingTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var github = await FakeGitHubApi.StartAsync();
-        await using var kubernetes = await FakeKubernetesApi.StartAsync();
+        await using var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         using var app = AppIdentity.Register(github);
         github.Install(app.App, Installation, "octo/follow-failover");
         var repo = github.Repo("octo/follow-failover");
@@ -109,7 +102,7 @@ public class RunFollowingTests
     public async Task A_failed_workflow_fails_the_check_and_a_deleted_one_cancels_it()
     {
         var github = await FakeGitHubApi.StartAsync();
-        var kubernetes = await FakeKubernetesApi.StartAsync();
+        var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         using var app = AppIdentity.Register(github);
         github.Install(app.App, Installation, "octo/follow");
         var repo = github.Repo("octo/follow");
@@ -139,7 +132,7 @@ public class RunFollowingTests
     public async Task With_cancel_superseded_the_earlier_workflow_is_told_to_terminate()
     {
         var github = await FakeGitHubApi.StartAsync();
-        var kubernetes = await FakeKubernetesApi.StartAsync();
+        var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         using var app = AppIdentity.Register(github);
         github.Install(app.App, Installation, "octo/follow-supersede");
         var repo = github.Repo("octo/follow-supersede");

@@ -71,7 +71,7 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
     public async Task The_fake_answers_the_services_requests_as_the_real_api_server_does()
     {
         var cluster = await fixture.GetAsync();
-        await using var fake = await FakeKubernetesApi.StartAsync();
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         using var real = cluster.Server.HttpClient(cluster.Server.AdminToken);
         using var imitation = new HttpClient { BaseAddress = fake.BaseAddress };
         imitation.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", FakeKubernetesApi.Token);

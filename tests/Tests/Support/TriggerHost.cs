@@ -57,6 +57,9 @@ public sealed class TriggerHost : IAsyncDisposable
         else
         {
             values["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(dataPath);
+
+            // Most tests are about what is applied; the ones about runs' results turn following on.
+            values["Kubernetes:FollowRuns"] = "false";
         }
 
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
