@@ -153,4 +153,41 @@ public sealed class RunFollowingOnRealClusterTests(RealClusterFixture fixture)
         var job = await Assert.ThrowsAsync<HttpOperationException>(() => cluster.Admin.BatchV1.ReadNamespacedJobAsync($"stop-{id}", RealCluster.Namespace));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, job.Response.StatusCode);
     }
+
+    [Fact]
+    public async Task A_service_account_without_the_rights_is_told_once_per_kind_which_rule_to_add_while_following_keeps_trying()
+    {
+        var cluster = await fixture.GetAsync();
+        var account = "no-runs-" + Id();
+        await cluster.Admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = account } }, RealCluster.Namespace);
+        var token = await RealCluster.TokenAsync(cluster.Admin, account);
+        var lists = new CountingHandler("/workflows?");
+        var observer = new RecordingRunObserver();
+
+        await using var follower = await FollowerUnderTest.StartAsync(RealCluster.Configuration(cluster.Server, token), observer, handler: lists);
+        await Eventually.Until(() => lists.Count >= 4, Patience, "several refused lists of workflows");
+
+        var refusal = Assert.Single(follower.Log.Entries, e => e.EventId == 65 && e.Message.Contains("of kind Workflow", StringComparison.Ordinal));
+        Assert.Contains($"the service account may not list workflows in ci: extend the Role in k8s/ (rbac.yaml) with {{apiGroups: [\"argoproj.io\"], resources: [\"workflows\"], verbs: [\"list\", \"watch\"]}}", refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(4, follower.Log.Entries.Count(e => e.EventId == 65));
+        Assert.Empty(observer.Lists);
+    }
+
+    /// <summary>Counts the requests whose path and query contain a string.</summary>
+    private sealed class CountingHandler(string contains) : DelegatingHandler
+    {
+        private int count;
+
+        public int Count => Volatile.Read(ref count);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.PathAndQuery.Contains(contains, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref count);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 }

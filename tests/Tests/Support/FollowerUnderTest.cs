@@ -25,11 +25,14 @@ public sealed class FollowerUnderTest : IAsyncDisposable
 
     public ListLogger<KubernetesRunFollower> Log { get; }
 
-    /// <summary>Builds the follower; <paramref name="start"/> false leaves it for StopAsync tests only.</summary>
+    /// <summary>
+    /// Builds the follower; <paramref name="start"/> false leaves it for StopAsync tests only, and
+    /// <paramref name="handler"/> sees every request the client sends.
+    /// </summary>
     public static async Task<FollowerUnderTest> StartAsync(KubernetesClientConfiguration config, RecordingRunObserver? observer,
-        TimeSpan? watchTimeout = null, TimeSpan? discoveryTtl = null, bool start = true)
+        TimeSpan? watchTimeout = null, TimeSpan? discoveryTtl = null, bool start = true, DelegatingHandler? handler = null)
     {
-        var client = new k8s.Kubernetes(config);
+        var client = handler is null ? new k8s.Kubernetes(config) : new k8s.Kubernetes(config, handler);
         var options = Options.Create(new KubernetesOptions
         {
             DiscoveryTtl = discoveryTtl ?? TimeSpan.FromMinutes(10),
