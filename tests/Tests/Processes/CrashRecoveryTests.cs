@@ -126,7 +126,7 @@ public class CrashRecoveryTests
         await using var second = await SiloProcess.StartAsync(settings);
         await Eventually.Until(() => scenario.Kubernetes.Creations.Count == scenario.Expected, TimeSpan.FromSeconds(30),
             "every acknowledged event applied after the restart");
-        Assert.True(Idle(second, scenario));
+        await Eventually.Until(() => Idle(second, scenario), TimeSpan.FromSeconds(10), "both refs idle, every event in their history");
 
         AppliedOnce.InOrder(scenario.Kubernetes, scenario.Revisions);
         var state = (await second.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{scenario.Repo.FullName}/refs/heads/one"))!;
@@ -157,7 +157,7 @@ public class CrashRecoveryTests
         // Only the refs' reminders may bring them back on the survivor: no webhook, no admin call until all is applied.
         await Eventually.Until(() => scenario.Kubernetes.Creations.Count == scenario.Expected, TimeSpan.FromSeconds(90),
             "the survivor to finish the dead silo's queues\n" + survivor.Output);
-        Assert.True(Idle(survivor, scenario));
+        await Eventually.Until(() => Idle(survivor, scenario), TimeSpan.FromSeconds(10), "both refs idle, every event in their history");
 
         AppliedOnce.InOrder(scenario.Kubernetes, scenario.Revisions);
 
