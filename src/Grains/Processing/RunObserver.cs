@@ -32,6 +32,7 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
     {
         var running = await catalog.ListRunningAsync();
         var byDelivery = objects.ToLookup(o => o.Delivery, StringComparer.Ordinal);
+        var failed = 0;
         await Parallel.ForEachAsync(
             running.GroupBy(r => r.Key, StringComparer.Ordinal),
             new ParallelOptions { MaxDegreeOfParallelism = ListFanOut, CancellationToken = cancellationToken },
@@ -48,8 +49,16 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
                     // One ref that cannot take the list does not keep it from the others; its runs wait for
                     // the next list, a watch event or their timeout.
                     Log.ListFailed(logger, error, byRef.Key, kind);
+                    Interlocked.Increment(ref failed);
                 }
             });
+
+        // A ref that could not take the list (its silo died and is not yet declared dead) must get another
+        // one: the follower lists again after a failed report, with backoff.
+        if (failed > 0)
+        {
+            throw new TransientException($"{failed} ref(s) could not take the list of {kind} objects; it is listed again");
+        }
     }
 
     private static partial class Log

@@ -70,6 +70,33 @@ public class RunFollowingTests
     private static string NameOf(JsonObject created) => created["metadata"]!["name"]!.GetValue<string>();
 
     [Fact]
+    public async Task In_redis_mode_a_run_unfinished_when_its_silo_is_killed_is_completed_by_the_survivor()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+        using var app = AppIdentity.Register(github);
+        github.Install(app.App, Installation, "octo/follow-failover");
+        var repo = github.Repo("octo/follow-failover");
+        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
+        Dictionary<string, string> SiloSettings() => Settings(github, kubernetes, app, directory, ServiceSettings.RedisSilo(redis.ConnectionString));
+        await using var survivor = await SiloProcess.StartAsync(SiloSettings());
+        var doomed = await SiloProcess.StartAsync(SiloSettings());
+
+        // The ref is placed on the silo that received the webhook: its run is followed there until it dies.
+        var delivery = await PushAsync(doomed.Client, repo, 1);
+        await CheckAsync(github, delivery, "in_progress", doomed.Output);
+        await doomed.KillAsync();
+        await WriteStatusAsync(kubernetes, NameOf(Assert.Single(kubernetes.Creations)), "Succeeded");
+
+        var done = await CheckAsync(github, delivery, "completed", survivor.Output, seconds: 90);
+        Assert.Equal("success", done.Conclusion);
+        var record = await Eventually.Until(async () => await survivor.Client.GetFromJsonAsync<JsonObject>($"/admin/deliveries/{delivery}") is { } r
+            && r["status"]!.GetValue<string>() == "succeeded" ? r : null, TimeSpan.FromSeconds(20), "the delivery succeeded");
+        Assert.Equal("success", record["result"]!["run"]!["result"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_failed_workflow_fails_the_check_and_a_deleted_one_cancels_it()
     {
         var github = await FakeGitHubApi.StartAsync();
