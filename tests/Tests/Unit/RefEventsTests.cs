@@ -21,16 +21,7 @@ public sealed class RefEventsTests : IDisposable
     private readonly MemoryGrainStorage storage = new();
     private readonly MemoryRefCatalog catalog = new();
     private readonly FakeTimeProvider time = new(Now);
-    private readonly Statuses statuses = new();
-
-    /// <summary>The commit statuses reported, in order.</summary>
-    private sealed class Statuses : ICommitStatusReporter
-    {
-        public List<(string Delivery, StatusState State, string Description)> Reported { get; } = [];
-
-        public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null) =>
-            Reported.Add((hookEvent.Delivery, state, description));
-    }
+    private readonly RecordingStatuses statuses = new();
 
     public void Dispose() => services.Dispose();
 

@@ -27,7 +27,7 @@ public sealed class RefRunsTests : IDisposable
     private readonly MemoryGrainStorage storage;
     private readonly MemoryRefCatalog catalog;
     private readonly FakeTimeProvider time = new(Now);
-    private readonly Statuses statuses = new();
+    private readonly RecordingStatuses statuses = new();
     private readonly Control control = new();
     private readonly MeterListener listener = new();
     private readonly ConcurrentQueue<(string Instrument, string Result)> measured = new();
@@ -47,14 +47,6 @@ public sealed class RefRunsTests : IDisposable
         listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
             measured.Enqueue((instrument.Name, tags.ToArray().Single(t => t.Key == "result").Value as string ?? "")));
         listener.Start();
-    }
-
-    private sealed class Statuses : ICommitStatusReporter
-    {
-        public List<(string Delivery, StatusState State, string Description)> Reported { get; } = [];
-
-        public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null) =>
-            Reported.Add((hookEvent.Delivery, state, description));
     }
 
     private sealed class Control : IRunControl

@@ -22,16 +22,8 @@ public sealed class RerunsTests : IDisposable
     private readonly MemoryGrainStorage storage = new();
     private readonly MemoryRefCatalog catalog = new();
     private readonly FakeTimeProvider time = new(Now);
-    private readonly Statuses statuses = new();
+    private readonly RecordingStatuses statuses = new();
     private int reminders;
-
-    private sealed class Statuses : ICommitStatusReporter
-    {
-        public List<(string Delivery, StatusState State, string Description)> Reported { get; } = [];
-
-        public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null) =>
-            Reported.Add((hookEvent.Delivery, state, description));
-    }
 
     public void Dispose() => services.Dispose();
 
