@@ -52,6 +52,12 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
     /// <summary>When set, served as <c>.ci/workflow.yaml</c> of any repository at any ref (for load runs).</summary>
     public byte[]? AnyManifest { get; set; }
 
+    /// <summary>Awaited before a request is answered: a test holds chosen requests here.</summary>
+    public Func<RecordedGitHubRequest, Task>? Hold { get; set; }
+
+    /// <summary>Called with every answered request, whether or not <see cref="Retain"/> keeps it.</summary>
+    public Action<RecordedGitHubRequest>? Answered { get; set; }
+
     public IReadOnlyList<RecordedGitHubRequest> Requests => [.. requests];
 
     public IReadOnlyList<RecordedGitHubRequest> ContentRequests => [.. requests.Where(r => r.Path.Contains("/contents/", StringComparison.Ordinal))];
@@ -98,6 +104,11 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             await Task.Delay(Latency);
         }
 
+        if (Hold is { } hold)
+        {
+            await hold(recorded);
+        }
+
         var reply = Route(recorded, request);
         recorded.Status = reply.Status;
         if (Retain)
@@ -105,6 +116,7 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             requests.Enqueue(recorded);
         }
 
+        Answered?.Invoke(recorded);
         http.Response.StatusCode = reply.Status;
         http.Response.ContentType = reply.ContentType;
         if (reply.Link is { } link)

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
-using System.Threading.Channels;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Telemetry;
@@ -23,8 +22,6 @@ public sealed partial class GitHubCheckRunReporter(
     GitHubAccess github, IOptions<GitHubOptions> options, RetryPolicy retryPolicy, TriggerMetrics metrics, TimeProvider time, ILogger<GitHubCheckRunReporter> logger)
     : BackgroundService, ICommitStatusReporter
 {
-    private const int Lanes = 4;
-    private const int LaneCapacity = 2_500;
     private const int MaxSummary = 65_535;
     private const int MaxListed = 100;
     private const int MaxRemembered = 50_000;
@@ -32,8 +29,7 @@ public sealed partial class GitHubCheckRunReporter(
     // A background reporter tries a few times, not as often as an event is retried.
     private readonly RetryPolicy retry = retryPolicy.WithMaxAttempts(3);
 
-    private readonly Channel<PendingReport>[] lanes = [.. Enumerable.Range(0, Lanes).Select(_ =>
-        Channel.CreateBounded<PendingReport>(new BoundedChannelOptions(LaneCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true }))];
+    private readonly ReportLanes<PendingReport> lanes = new(4, 10_000);
 
     // The check run of each event whose run is not completed yet; an event missing here (another silo
     // accepted it, or this one restarted) is looked up on GitHub by its external_id.
@@ -46,30 +42,23 @@ public sealed partial class GitHubCheckRunReporter(
             return;
         }
 
-        var lane = (int)((uint)StringComparer.Ordinal.GetHashCode(hookEvent.Delivery) % Lanes);
-        if (!lanes[lane].Writer.TryWrite(new PendingReport(hookEvent, state, description, objects ?? [])))
+        if (!lanes.TryWrite(hookEvent.Delivery, new PendingReport(hookEvent, state, description, objects ?? [])))
         {
             metrics.StatusReported("dropped");
             Log.Dropped(logger, hookEvent.Delivery);
         }
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(lanes.Select(lane => DrainAsync(lane.Reader, stoppingToken)));
-
-    private async Task DrainAsync(ChannelReader<PendingReport> lane, CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => lanes.DrainAsync(async (report, cancellationToken) =>
     {
-        await foreach (var report in lane.ReadAllAsync(stoppingToken))
+        foreach (var step in Steps(report))
         {
-            foreach (var step in Steps(report))
+            if (!await PostAsync(report.Event, step, cancellationToken))
             {
-                if (!await PostAsync(report.Event, step, stoppingToken))
-                {
-                    break;
-                }
+                break;
             }
         }
-    }
+    }, stoppingToken);
 
     /// <summary>What GitHub is told for one report, in order.</summary>
     private IEnumerable<Step> Steps(PendingReport report)

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Telemetry;
@@ -10,20 +9,23 @@ using Octokit;
 namespace CiTrigger.Grains.GitHub;
 
 /// <summary>
-/// Posts commit statuses from a bounded queue on a background loop, in the order they were reported, so
-/// "pending" always precedes the outcome of the same event. A failing or slow status API costs at most a
-/// few retries and a log line; when the queue is full, new statuses are dropped and counted.
+/// Posts commit statuses from bounded queues on a few background loops: the statuses of one commit always
+/// from the same loop, in the order they were reported, so "pending" always precedes the outcome of the same
+/// event (and an older event's outcome never lands after a newer one's on the same commit); other commits'
+/// statuses do not wait behind it. While a loop is behind, a status already superseded by a newer one of the
+/// same commit is not posted (GitHub shows the newest of a context). A failing or slow status API costs at most a few retries and a log line;
+/// when a queue is full, new statuses are dropped and counted.
 /// </summary>
 public sealed partial class GitHubCommitStatusReporter(
     IGitHubClient client, IOptions<GitHubOptions> options, RetryPolicy retry, TimeProvider time, TriggerMetrics metrics, ILogger<GitHubCommitStatusReporter> logger)
     : BackgroundService, ICommitStatusReporter
 {
-    private const int Capacity = 10_000;
+    /// <summary>Loops posting at once; the statuses of one commit (<see cref="LaneKey"/>) share one.</summary>
+    public const int Lanes = 4;
 
-    // Statuses are posted one after another: a few attempts each, so a failing API cannot hold the rest for long.
+    // A few attempts each, so a failing API cannot hold a lane for long.
     private readonly RetryPolicy statusRetry = retry.WithMaxAttempts(3);
-    private readonly Channel<(HookEvent Event, NewCommitStatus Status)> queue =
-        Channel.CreateBounded<(HookEvent, NewCommitStatus)>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly ReportLanes<(HookEvent Event, NewCommitStatus Status)> lanes = new(Lanes, 10_000, latestOnly: true);
 
     public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
     {
@@ -46,23 +48,21 @@ public sealed partial class GitHubCommitStatusReporter(
             Description = description.Length <= 140 ? description : description[..139] + "…",
             TargetUrl = TargetUrl(settings.StatusTargetUrl, hookEvent, objects is { Count: > 0 } ? objects[0] : null),
         };
-        if (!queue.Writer.TryWrite((hookEvent, status)))
+        if (!lanes.TryWrite(LaneKey(hookEvent.Repository, hookEvent.Revision), (hookEvent, status)))
         {
             metrics.StatusReported("dropped");
             Log.Dropped(logger, hookEvent.Delivery);
         }
     }
 
+    public static string LaneKey(string repository, string revision) => repository + "@" + revision;
+
     public static string? TargetUrl(string? template, HookEvent e, AppliedObject? first) =>
         StatusTargetUrl.Expand(template, e.Delivery, e.Key, e.Repository, e.Ref, e.Revision, first);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await foreach (var (hookEvent, status) in queue.Reader.ReadAllAsync(stoppingToken))
-        {
-            await PostAsync(hookEvent, status, stoppingToken);
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        lanes.DrainAsync((report, cancellationToken) => PostAsync(report.Event, report.Status, cancellationToken), stoppingToken,
+            _ => metrics.StatusReported("superseded"));
 
     private async Task PostAsync(HookEvent e, NewCommitStatus status, CancellationToken stoppingToken)
     {

@@ -26,7 +26,7 @@ public sealed class TriggerMetrics
         var meter = meters.Create(MeterName);
         processed = meter.CreateCounter<long>("citrigger.events.processed", "{event}", "Events finished, by outcome");
         retries = meter.CreateCounter<long>("citrigger.events.retries", "{attempt}", "Failed attempts that will be tried again");
-        statuses = meter.CreateCounter<long>("citrigger.github.statuses", "{status}", "Commit statuses (check-run calls in App mode), by result: posted, failed, dropped");
+        statuses = meter.CreateCounter<long>("citrigger.github.statuses", "{status}", "Commit statuses (check-run calls in App mode), by result: posted, failed, dropped, superseded (a newer status of the same commit was waiting)");
         recovered = meter.CreateCounter<long>("citrigger.deliveries.recovered", "{delivery}", "Redeliveries requested from GitHub for deliveries the service missed");
         queueDepth = meter.CreateUpDownCounter<long>("citrigger.queue.depth", "{event}", "Events accepted and not yet finished");
         processing = meter.CreateHistogram<double>("citrigger.processing.duration", "s", "Duration of one processing attempt",

@@ -1,3 +1,4 @@
+using CiTrigger.Grains.GitHub;
 using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
@@ -67,6 +68,35 @@ public class CommitStatusTests
         Assert.Single(env.Kubernetes.Creations);
         Assert.Empty(env.GitHub.Statuses);
     }
+
+    [Fact]
+    public async Task A_slow_status_of_one_commit_does_not_hold_up_other_commits_and_one_commits_statuses_stay_in_order()
+    {
+        await using var env = await IsolatedService.StartAsync(Reporting());
+        var repo = env.GitHub.Repo("octo/status-lanes");
+        var slow = repo.Commit("slow", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var fast = Enumerable.Range(100, 100).Select(Payloads.Sha).First(sha => Lane(repo.FullName, sha) != Lane(repo.FullName, slow));
+        repo.Commit("fast", ".ci/workflow.yaml", SampleManifest.Workflow, fast);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        env.GitHub.Hold = r => r.Method == "POST" && r.Path.EndsWith("/statuses/" + slow, StringComparison.Ordinal) ? release.Task : Task.CompletedTask;
+
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/slow", Payloads.Sha(1), slow));
+        await env.WaitForAsync(repo.FullName, "refs/heads/slow", s => IsolatedService.Finished(s) == 1, "the slow commit's event");
+        await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/fast", Payloads.Sha(2), fast));
+
+        // The other commit's pending and success are posted while the first commit's pending is still held.
+        await Eventually.Until(() => env.GitHub.Statuses.Count == 2, TimeSpan.FromSeconds(20), "the other commit's two statuses");
+        Assert.All(env.GitHub.Requests.Where(r => r.Method == "POST"), p => Assert.EndsWith("/statuses/" + fast, p.Path, StringComparison.Ordinal));
+
+        release.SetResult();
+        await Eventually.Until(() => env.GitHub.Statuses.Count == 4, TimeSpan.FromSeconds(20), "all four statuses");
+        var slowStates = env.GitHub.Requests.Where(r => r.Method == "POST" && r.Path.EndsWith("/statuses/" + slow, StringComparison.Ordinal))
+            .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Body)!["state"]!.GetValue<string>());
+        Assert.Equal(["pending", "success"], slowStates);
+    }
+
+    private static int Lane(string repository, string sha) =>
+        ReportLane.Of(GitHubCommitStatusReporter.LaneKey(repository, sha), GitHubCommitStatusReporter.Lanes);
 
     [Fact]
     public async Task Without_report_status_no_status_is_posted()
