@@ -11,6 +11,7 @@ public sealed record BenchOptions(
         usage: Bench [--runs accept,e2e,follow,scale,faults] [--quick] [--seconds 10] [--warmup 10] [--concurrency 64]
                      [--rate 1000] [--refs 1000] [--e2e-refs 100] [--events-per-ref 50] [--api-latency-ms 5]
                      [--redis auto|none|host:port] [--scale-refs 10,1000,10000] [--scale-events 10000] [--targets B,D-sqlite,S-sqlite,A-sqlite,O-B,...]
+        environment: BENCH_LOG=Warning (or Information) shows the services' log, Error only by default
         """;
 
     private static readonly HashSet<string> Known =

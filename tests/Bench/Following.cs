@@ -1,22 +1,25 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.Fakes;
 
 namespace CiTrigger.Bench;
 
 /// <summary>
-/// End to end with run following: the fake cluster plays the Argo controller and marks each Workflow
+/// End to end with run following (issue 13): the fake cluster plays the Argo controller and marks each Workflow
 /// Succeeded a fixed delay after it was created, and an event is complete when its commit status turns
-/// <c>success</c> (the run's result, reported only after the follower saw it). Token mode, statuses on.
+/// <c>success</c>. Each store gets two rows from the same run: following off (today's behaviour: success once the
+/// objects are applied) and following on (success once the follower saw the Workflow succeed). Token mode, statuses on.
 /// </summary>
-public sealed class Following(BenchOptions options, Func<string> newDirectory)
+public sealed class Following(BenchOptions options, string? redis, Func<string> newDirectory)
 {
     private static readonly TimeSpan RunTime = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>True once a run did not complete every acknowledged event's check.</summary>
+    /// <summary>State changes of a Workflow the follower sees: created, succeeded.</summary>
+    private const int StateChangesPerRun = 2;
+
+    /// <summary>True once a row did not complete every acknowledged event's check, or following cost more than it may.</summary>
     public bool Failed { get; private set; }
 
     public async Task RunAsync(Func<Webhooks.Sequence> newStream)
@@ -24,95 +27,143 @@ public sealed class Following(BenchOptions options, Func<string> newDirectory)
         var events = options.EndToEndRefs * options.EventsPerRef;
         Console.WriteLine($"## End to end with run following: {options.EndToEndRefs} refs × {options.EventsPerRef} events, every API call takes {options.ApiLatency.TotalMilliseconds:0} ms, each Workflow runs {RunTime.TotalMilliseconds:0} ms");
         Console.WriteLine();
-        Console.WriteLine("A check is complete when its commit status turns success, i.e. after the follower saw the Workflow finish. " +
-            "API calls count both fakes (GitHub: manifest and statuses; Kubernetes: creates, lists, watches), not the test's own status writes. " +
-            "CPU is the whole benchmark process (service, fakes and load) per event.");
+        Console.WriteLine("A check is complete when its commit status turns success: with following off once the objects are applied (today), " +
+            "with following on once the follower saw the Workflow succeed. Calls count the service's requests to each fake (GitHub: manifest, statuses; " +
+            "Kubernetes: creates, lists, watch connections); watch events are the lines the fake cluster streamed. The test's own status writes " +
+            "(the controller's part) happen in both rows and are not requests. CPU is the whole benchmark process (service, fakes, load) per event.");
         Console.WriteLine();
-        Console.WriteLine("| store | events | checks completed/s | accept → check p50 ms | API calls/event | CPU ms/event | incomplete |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
-        if (Type.GetType("CiTrigger.Grains.Kubernetes.KubernetesRunFollower, Grains") is null)
+        Console.WriteLine("| store | following | events | checks completed/s | accept → check p50 ms | GitHub calls/event | Kubernetes calls/event | watch events/event | CPU ms/event | incomplete |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        var verdicts = new List<string>();
+        foreach (var (store, connection) in new[] { ("embedded (SQLite)", (string?)null), ("Redis (1 silo)", redis) })
         {
-            Console.WriteLine("| embedded (SQLite) | - | - | - | - | - | skipped: this build has no run follower |");
-            Console.WriteLine();
-            return;
+            if (store.StartsWith("Redis", StringComparison.Ordinal) && connection is null)
+            {
+                continue;
+            }
+
+            var off = await RowAsync(store, connection, follow: false, events, newStream());
+            var on = await RowAsync(store, connection, follow: true, events, newStream());
+            verdicts.Add(Compare(store, off, on));
         }
 
-        await RowAsync("embedded (SQLite)", events, newStream());
+        Console.WriteLine();
+        foreach (var verdict in verdicts)
+        {
+            Console.WriteLine(verdict);
+        }
+
         Console.WriteLine();
     }
 
-    private async Task RowAsync(string name, int events, Webhooks.Sequence stream)
+    /// <summary>
+    /// What following added, per event, and whether it stayed within one watch event per state change with no
+    /// per-object requests to the cluster (creates the same, lists and watches a bounded few for the whole run).
+    /// </summary>
+    private string Compare(string store, Row off, Row on)
+    {
+        var extraKubernetes = on.KubernetesPerEvent - off.KubernetesPerEvent;
+        var withinWatch = on.WatchEventsPerEvent <= StateChangesPerRun;
+        var withinRequests = extraKubernetes * on.Events <= 8;
+        Failed |= !withinWatch || !withinRequests;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"- {store}: following adds {on.CpuPerEvent - off.CpuPerEvent:N2} ms CPU, {on.GitHubPerEvent - off.GitHubPerEvent:N2} GitHub calls " +
+            $"and {extraKubernetes:N3} Kubernetes calls per event ({extraKubernetes * on.Events:N0} in all: lists and watch connections) and " +
+            $"{on.WatchEventsPerEvent:N2} watch events per event for {StateChangesPerRun} state changes " +
+            $"({(withinWatch && withinRequests ? "within" : "OVER")} one watch event per state change, no per-object request); " +
+            $"checks completed/s {on.CompletedPerSecond / Math.Max(0.001, off.CompletedPerSecond):P0} of following off (each run takes {RunTime.TotalMilliseconds:0} ms). " +
+            "The CPU and GitHub calls added are the run's own record, not the watch: per event one more ref-state write (the run's result in the " +
+            "history), the unfinished-run set's add and remove, and the in-progress status (skipped when the result supersedes it first).");
+    }
+
+    private async Task<Row> RowAsync(string store, string? redisConnection, bool follow, int events, Webhooks.Sequence stream)
     {
         await using var fakes = await Fakes.StartAsync(options.ApiLatency, retain: true);
         fakes.Kubernetes.RunsSucceed = false;
-        fakes.GitHub.Retain = true;
-        var kubernetesCalls = 0;
-        fakes.Kubernetes.Hold = r =>
-        {
-            // The test's own controller writes are merge patches of the status; the service sends none here.
-            if (!r.ContentType.StartsWith("application/merge-patch+json", StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref kubernetesCalls);
-            }
 
+        // Statuses are accepted only for commits the repository has, as on GitHub.
+        for (var refIndex = 0; refIndex < options.EndToEndRefs; refIndex++)
+        {
+            var repository = fakes.GitHub.Repo($"bench/r{refIndex % 100}");
+            for (var sequence = 0; sequence < options.EventsPerRef; sequence++)
+            {
+                repository.Commits.Add(Webhooks.Sha(refIndex, sequence));
+            }
+        }
+
+        var completed = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var gitHubCalls = 0;
+        fakes.GitHub.Answered = r =>
+        {
+            Interlocked.Increment(ref gitHubCalls);
+            if (r is { Method: "POST", Status: 201 } && r.Path.Contains("/statuses/", StringComparison.Ordinal)
+                && JsonNode.Parse(r.Body)?["state"]?.GetValue<string>() == "success")
+            {
+                completed.TryAdd(r.Path[(r.Path.LastIndexOf('/') + 1)..], Stopwatch.GetTimestamp());
+            }
+        };
+        var kubernetesCalls = 0;
+        fakes.Kubernetes.Hold = _ =>
+        {
+            Interlocked.Increment(ref kubernetesCalls);
             return Task.CompletedTask;
         };
-        using var controller = new HttpClient { BaseAddress = fakes.Kubernetes.BaseAddress };
-        controller.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", FakeKubernetesApi.Token);
         var flips = new List<Task>();
         fakes.Kubernetes.Created = obj =>
         {
             var workflow = obj["metadata"]!["name"]!.GetValue<string>();
             lock (flips)
             {
-                flips.Add(FinishAsync(controller, workflow));
+                flips.Add(FinishAsync(fakes.Kubernetes, workflow));
             }
         };
-        await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, newDirectory(), null, new Dictionary<string, string>
+        await using var service = await Service.StartAsync(store, fakes.GitHub, fakes.Kubernetes, newDirectory(), redisConnection, new Dictionary<string, string>
         {
             ["GitHub:Token"] = FakeGitHubApi.Token,
             ["GitHub:ReportStatus"] = "true",
+            ["Kubernetes:FollowRuns"] = follow ? "true" : "false",
         });
         using var load = new Load(service.Address, options.Concurrency);
-        var acked = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var acked = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         var sent = 0;
         await load.ClosedLoopAsync(options.Concurrency, null, () => Interlocked.Increment(ref sent) <= events ? stream.Next() : null,
             (request, at) => acked[request.Revision] = at);
 
-        // Complete when every acknowledged revision has its success status, or when nothing moved for a while.
-        var completed = new Dictionary<string, long>(StringComparer.Ordinal);
+        // Complete when every acknowledged revision has its success status, or when nothing moved for a minute.
+        var seen = 0;
         var lastProgress = Stopwatch.GetTimestamp();
-        while (completed.Count < acked.Count && Stopwatch.GetElapsedTime(lastProgress) < TimeSpan.FromSeconds(60))
+        while (acked.Keys.Any(k => !completed.ContainsKey(k)) && Stopwatch.GetElapsedTime(lastProgress) < TimeSpan.FromSeconds(60))
         {
-            var before = completed.Count;
-            foreach (var sha in SuccessRevisions(fakes.GitHub))
+            if (completed.Count > seen)
             {
-                completed.TryAdd(sha, Stopwatch.GetTimestamp());
-            }
-
-            if (completed.Count > before)
-            {
+                seen = completed.Count;
                 lastProgress = Stopwatch.GetTimestamp();
             }
 
             await Task.Delay(100);
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(started, completed.Count == 0 ? started : completed.Values.Max());
+        var done = acked.Keys.Where(completed.ContainsKey).ToList();
+        var elapsed = Stopwatch.GetElapsedTime(started, done.Count == 0 ? started : done.Max(k => completed[k]));
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-        var gitHubCalls = fakes.GitHub.Requests.Count;
-        var latencies = acked.Where(a => completed.ContainsKey(a.Key)).Select(a => Stopwatch.GetElapsedTime(a.Value, completed[a.Key]).TotalMilliseconds).Order().ToList();
-        var incomplete = acked.Count - acked.Keys.Count(completed.ContainsKey);
+        var latencies = done.Select(k => Stopwatch.GetElapsedTime(acked[k], completed[k]).TotalMilliseconds).Order().ToList();
+        var count = Math.Max(1, acked.Count);
+        var row = new Row(acked.Count, done.Count / Math.Max(0.001, elapsed.TotalSeconds), (double)gitHubCalls / count,
+            (double)kubernetesCalls / count, (double)fakes.Kubernetes.WatchEventsSent / count, cpu.TotalMilliseconds / count);
+        var incomplete = acked.Count - done.Count;
         Failed |= incomplete > 0;
         Console.WriteLine("| " + string.Join(" | ",
-            name,
+            store,
+            follow ? "on" : "off",
             acked.Count.ToString(CultureInfo.InvariantCulture),
-            (completed.Count / elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture),
+            row.CompletedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
             latencies.Count == 0 ? "-" : latencies[latencies.Count / 2].ToString("N0", CultureInfo.InvariantCulture),
-            ((gitHubCalls + kubernetesCalls) / (double)Math.Max(1, acked.Count)).ToString("N2", CultureInfo.InvariantCulture),
-            (cpu.TotalMilliseconds / Math.Max(1, acked.Count)).ToString("N2", CultureInfo.InvariantCulture),
+            row.GitHubPerEvent.ToString("N2", CultureInfo.InvariantCulture),
+            row.KubernetesPerEvent.ToString("N3", CultureInfo.InvariantCulture),
+            row.WatchEventsPerEvent.ToString("N2", CultureInfo.InvariantCulture),
+            row.CpuPerEvent.ToString("N2", CultureInfo.InvariantCulture),
             incomplete.ToString(CultureInfo.InvariantCulture)) + " |");
         Task[] pending;
         lock (flips)
@@ -121,20 +172,15 @@ public sealed class Following(BenchOptions options, Func<string> newDirectory)
         }
 
         await Task.WhenAll(pending);
+        return row;
     }
 
     /// <summary>The Workflow's controller: after the run time, the Workflow has succeeded.</summary>
-    private static async Task FinishAsync(HttpClient controller, string workflow)
+    private static async Task FinishAsync(FakeKubernetesApi kubernetes, string workflow)
     {
         await Task.Delay(RunTime);
-        using var patch = new StringContent("""{"status":{"phase":"Succeeded"}}""", Encoding.UTF8);
-        patch.Headers.ContentType = new MediaTypeHeaderValue("application/merge-patch+json");
-        using var answer = await controller.PatchAsync($"apis/argoproj.io/v1alpha1/namespaces/ci/workflows/{workflow}", patch);
+        kubernetes.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", workflow, new JsonObject { ["phase"] = "Succeeded" });
     }
 
-    private static IEnumerable<string> SuccessRevisions(FakeGitHubApi github) =>
-        github.Requests
-            .Where(r => r.Method == "POST" && r.Status == 201 && r.Path.Contains("/statuses/", StringComparison.Ordinal))
-            .Where(r => JsonNode.Parse(r.Body)?["state"]?.GetValue<string>() == "success")
-            .Select(r => r.Path[(r.Path.LastIndexOf('/') + 1)..]);
+    private sealed record Row(int Events, double CompletedPerSecond, double GitHubPerEvent, double KubernetesPerEvent, double WatchEventsPerEvent, double CpuPerEvent);
 }

@@ -38,7 +38,7 @@ if (options.Redis == "auto" && redis is null)
 }
 
 var scenarios = new Scenarios(options, directory, redisConnection);
-var following = new Following(options, () => Directory.CreateDirectory(Path.Combine(directory, Guid.NewGuid().ToString("N")[..8])).FullName);
+var following = new Following(options, redisConnection, () => Directory.CreateDirectory(Path.Combine(directory, Guid.NewGuid().ToString("N")[..8])).FullName);
 var followRuns = 0;
 foreach (var name in options.Runs)
 {

@@ -169,7 +169,7 @@ public sealed class Service : ITarget
             ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Handler:MaxAttempts"] = "1000",
-            ["Logging:LogLevel:Default"] = "Error",
+            ["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("BENCH_LOG") ?? "Error",
         }, ServiceSettings.FastRetry);
 
     public async ValueTask DisposeAsync()

@@ -30,6 +30,11 @@ public sealed partial class FakeKubernetesApi
     /// <summary>Events older than every kept one: a watch from before this resourceVersion is told it expired.</summary>
     private long expiredBefore = 1000;
 
+    private long watchEventsSent;
+
+    /// <summary>Watch events (lines) written to watch connections so far.</summary>
+    public long WatchEventsSent => Interlocked.Read(ref watchEventsSent);
+
     /// <summary>How many events the fake keeps for watches that resume from a resourceVersion.</summary>
     public int WatchWindow { get; set; } = 1000;
 
@@ -194,6 +199,7 @@ public sealed partial class FakeKubernetesApi
             {
                 await http.Response.WriteAsync(line + "\n", ends.Token);
                 await http.Response.Body.FlushAsync(ends.Token);
+                Interlocked.Increment(ref watchEventsSent);
             }
         }
         catch (OperationCanceledException)
