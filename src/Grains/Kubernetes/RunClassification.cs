@@ -6,7 +6,8 @@ namespace CiTrigger.Grains.Kubernetes;
 
 /// <summary>
 /// Reads where a run object stands from the object itself (its <c>status</c> is read whether or not the
-/// kind has a status subresource), and which event it belongs to from its delivery label and annotations.
+/// kind has a status subresource), and which event it belongs to from its annotations: the delivery annotation
+/// holds the id as it is (the label only a hash of an id that is no valid label value) and must agree with the label.
 /// </summary>
 public static class RunClassification
 {
@@ -19,7 +20,10 @@ public static class RunClassification
     /// <summary>Tekton's reasons for a run that hit its timeout.</summary>
     private static readonly HashSet<string> TektonTimedOut = new(["PipelineRunTimeout", "TaskRunTimeout"], StringComparer.Ordinal);
 
-    /// <summary>The object as a run of an event, or null when it lacks the delivery label or the repository or ref annotation.</summary>
+    /// <summary>
+    /// The object as a run of an event, or null when it lacks the delivery label or the delivery, repository or ref
+    /// annotation, or its label is not the one the service writes for that delivery (the object was changed by hand).
+    /// </summary>
     public static RunObjectState? State(string apiVersion, string kind, JsonElement obj)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty("metadata", out var metadata) || metadata.ValueKind != JsonValueKind.Object)
@@ -27,11 +31,12 @@ public static class RunClassification
             return null;
         }
 
-        var delivery = Text(metadata, "labels", ManifestAnnotator.DeliveryLabel);
+        var label = Text(metadata, "labels", ManifestAnnotator.DeliveryLabel);
+        var delivery = Text(metadata, "annotations", ManifestAnnotator.DeliveryAnnotation);
         var repository = Text(metadata, "annotations", ManifestAnnotator.RepositoryAnnotation);
         var @ref = Text(metadata, "annotations", RefAnnotation);
         var name = Text(metadata, "name");
-        if (string.IsNullOrEmpty(delivery) || string.IsNullOrEmpty(repository) || string.IsNullOrEmpty(@ref) || string.IsNullOrEmpty(name))
+        if (string.IsNullOrEmpty(label) || string.IsNullOrEmpty(delivery) || label != ManifestAnnotator.LabelValue(delivery) || string.IsNullOrEmpty(repository) || string.IsNullOrEmpty(@ref) || string.IsNullOrEmpty(name))
         {
             return null;
         }

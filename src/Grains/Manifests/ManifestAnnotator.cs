@@ -15,6 +15,9 @@ public static class ManifestAnnotator
 {
     public const string Prefix = "k8s-webhook-handler.io/";
     public const string DeliveryLabel = Prefix + "delivery";
+
+    /// <summary>The delivery id as it is (the label holds a hash of ids that are not valid label values).</summary>
+    public const string DeliveryAnnotation = Prefix + "delivery";
     public const string DocumentAnnotation = Prefix + "document";
 
     /// <summary>The repository an object was applied for: who owns a named object.</summary>
@@ -42,7 +45,7 @@ public static class ManifestAnnotator
         new(Prefix + "repo_ssh", e.RepoSsh),
         new(Prefix + "event_type", e.EventType),
         new(Prefix + "event_action", e.Action),
-        new(Prefix + "delivery", e.Delivery),
+        new(DeliveryAnnotation, e.Delivery),
     ];
 
     /// <summary>Returns an annotated copy of <paramref name="document"/>; the input is not changed.</summary>

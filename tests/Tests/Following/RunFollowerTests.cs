@@ -17,12 +17,13 @@ public sealed class RunFollowerTests
     private static KubernetesClientConfiguration Config(FakeKubernetesApi fake) =>
         new() { Host = fake.BaseAddress.ToString(), AccessToken = FakeKubernetesApi.Token };
 
-    /// <summary>A run object as the applier leaves it: delivery label, repo_name and ref annotations.</summary>
+    /// <summary>A run object as the applier leaves it: delivery label, delivery, repo_name and ref annotations.</summary>
     public static JsonObject Run(string apiVersion, string kind, string name, string delivery = "d-1", bool annotated = true)
     {
         var annotations = new JsonObject();
         if (annotated)
         {
+            annotations["k8s-webhook-handler.io/delivery"] = delivery;
             annotations["k8s-webhook-handler.io/repo_name"] = "octo/app";
             annotations["k8s-webhook-handler.io/ref"] = "refs/heads/main";
         }

@@ -27,6 +27,7 @@ public sealed class RunFollowingOnRealClusterTests(RealClusterFixture fixture)
             ["labels"] = new JsonObject { ["k8s-webhook-handler.io/delivery"] = delivery },
             ["annotations"] = new JsonObject
             {
+                ["k8s-webhook-handler.io/delivery"] = delivery,
                 ["k8s-webhook-handler.io/repo_name"] = "octo/follow",
                 ["k8s-webhook-handler.io/ref"] = "refs/heads/main",
             },

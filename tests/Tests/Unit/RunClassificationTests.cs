@@ -61,12 +61,36 @@ public class RunClassificationTests
 
     [Theory]
     [InlineData("labels", "k8s-webhook-handler.io/delivery")]
+    [InlineData("annotations", "k8s-webhook-handler.io/delivery")]
     [InlineData("annotations", "k8s-webhook-handler.io/repo_name")]
     [InlineData("annotations", "k8s-webhook-handler.io/ref")]
     public void An_object_without_the_delivery_label_or_the_repository_or_ref_annotation_is_not_a_run_of_an_event(string map, string key)
     {
         var node = System.Text.Json.Nodes.JsonNode.Parse(Fixture("workflow-success.json").GetRawText())!;
         node["metadata"]![map]!.AsObject().Remove(key);
+
+        Assert.Null(RunClassification.State("argoproj.io/v1alpha1", "Workflow", JsonSerializer.SerializeToElement(node)));
+    }
+
+    [Theory]
+    [InlineData("push/redelivered 2")]
+    [InlineData("72d3162e-cc78-11e3-81ab-4c9367dc0958-rerun-1")]
+    public void The_delivery_is_the_annotation_as_sent_even_when_the_label_holds_its_hash(string delivery)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Fixture("workflow-success.json").GetRawText())!;
+        node["metadata"]!["labels"]!["k8s-webhook-handler.io/delivery"] = CiTrigger.Grains.Manifests.ManifestAnnotator.LabelValue(delivery);
+        node["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"] = delivery;
+
+        var state = RunClassification.State("argoproj.io/v1alpha1", "Workflow", JsonSerializer.SerializeToElement(node));
+
+        Assert.Equal(delivery, state?.Delivery);
+    }
+
+    [Fact]
+    public void An_object_whose_delivery_label_and_annotation_disagree_is_not_a_run_of_an_event()
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Fixture("workflow-success.json").GetRawText())!;
+        node["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"] = "another-delivery";
 
         Assert.Null(RunClassification.State("argoproj.io/v1alpha1", "Workflow", JsonSerializer.SerializeToElement(node)));
     }
