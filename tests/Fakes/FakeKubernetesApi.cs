@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -42,6 +43,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     private Resource[] resources = DefaultResources;
     private readonly ConcurrentDictionary<string, JsonObject> objects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ServerSideApply> fieldOwners = new(StringComparer.Ordinal);
+
+    // The rest of each paged list by its continue token (a test's lists are few; they are kept for the fake's life).
+    private readonly ConcurrentDictionary<string, ListPage> pages = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
     private readonly ConcurrentQueue<JsonObject> creations = new();
     private int held;
@@ -286,7 +290,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         {
             var (status, body) = (r.Method, name) switch
             {
-                ("GET", null) when IsWatch(http.Request.Query) is { } watch => watch ? Watch(resource, ns, http) : List(resource, ns, http.Request.Query["labelSelector"].ToString()),
+                ("GET", null) when IsWatch(http.Request.Query) is { } watch => watch ? Watch(resource, ns, http) : List(resource, ns, http.Request.Query),
                 ("GET", { } n) => objects.TryGetValue(Key(resource, ns, n), out var found)
                     ? (200, found.DeepClone())
                     : Failure(404, "NotFound", $"{resource.Qualified()} \"{n}\" not found", Details(n, resource.Group, resource.Plural)),
@@ -307,26 +311,72 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    private (int, JsonNode) List(Resource resource, string? ns, string selector)
+    private (int, JsonNode) List(Resource resource, string? ns, IQueryCollection query)
     {
+        var selector = query["labelSelector"].ToString();
         if (LabelSelector.Parse(selector) is not { } matches)
         {
             return Failure(400, "BadRequest", $"unable to parse requirement: {selector}");
         }
 
-        var items = objects
-            .Where(o => o.Key.StartsWith(Key(resource, ns, ""), StringComparison.Ordinal))
-            .OrderBy(o => o.Key, StringComparer.Ordinal) // etcd's key order, as kube-apiserver lists
-            .Select(o => o.Value)
-            .Where(matches)
-            .Select(o => (JsonNode?)o.DeepClone())
-            .ToArray();
+        var limitText = query["limit"].ToString();
+        long limit = 0;
+        if (limitText.Length > 0 && !long.TryParse(limitText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out limit))
+        {
+            return Failure(400, "BadRequest", $"strconv.ParseInt: parsing \"{limitText}\": invalid syntax");
+        }
+
+        // A continued list is served from the snapshot its first page was taken from, as etcd serves it at the first page's revision.
+        string version;
+        JsonNode[] items;
+        var token = query["continue"].ToString();
+        if (token.Length > 0)
+        {
+            if (!pages.TryGetValue(token, out var page))
+            {
+                return Failure(400, "BadRequest", "invalid continue token: continue key is not valid: the fake never gave this token");
+            }
+
+            if (long.Parse(page.Version, CultureInfo.InvariantCulture) < expiredBefore)
+            {
+                return Failure(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+            }
+
+            (version, items) = (page.Version, page.Rest);
+        }
+        else
+        {
+            version = NextVersion();
+            items = [.. objects
+                .Where(o => o.Key.StartsWith(Key(resource, ns, ""), StringComparison.Ordinal))
+                .OrderBy(o => o.Key, StringComparer.Ordinal) // etcd's key order, as kube-apiserver lists
+                .Select(o => o.Value)
+                .Where(matches)
+                .Select(o => o.DeepClone())];
+        }
+
+        var metadata = new JsonObject { ["resourceVersion"] = version };
+        if (limit > 0 && items.Length > limit)
+        {
+            var next = System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18));
+            pages[next] = new ListPage(version, items[(int)limit..]);
+            metadata["continue"] = next;
+
+            // The real server counts what is left only when nothing filters the list.
+            if (selector.Length == 0)
+            {
+                metadata["remainingItemCount"] = items.Length - limit;
+            }
+
+            items = items[..(int)limit];
+        }
+
         return (200, new JsonObject
         {
             ["kind"] = resource.Kind + "List",
             ["apiVersion"] = resource.ApiVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = NextVersion() },
-            ["items"] = new JsonArray(items),
+            ["metadata"] = metadata,
+            ["items"] = new JsonArray([.. items.Select(i => i.DeepClone())]),
         });
     }
 
@@ -654,6 +704,8 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
     [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
     private static partial Regex LabelValue();
+
+    private sealed record ListPage(string Version, JsonNode[] Rest);
 
     private sealed record Resource(string Group, string Version, string Plural, string Kind, bool Namespaced, bool RequiresSpec = false)
     {

@@ -13,7 +13,7 @@ namespace CiTrigger.Grains.Kubernetes;
 
 /// <summary>
 /// Follows the run objects the service created: for each run kind the cluster serves (at the version its
-/// discovery prefers), one LIST by the delivery label in the home namespace, then one WATCH from that list's
+/// discovery prefers), one LIST by the delivery label in the home namespace (in pages), then one WATCH from that list's
 /// resourceVersion, so the cost is one request per change, whatever the number of objects. A watch the
 /// server ends is opened again where it stopped; an expired (410) or broken one, or a report the observer
 /// could not take, leads to a new list, which the observer reconciles against what it followed. A kind the
@@ -45,6 +45,9 @@ public sealed partial class KubernetesRunFollower(
         ("tekton.dev", "pipelineruns", ["get", .. FollowVerbs, "patch"]),
         ("tekton.dev", "taskruns", ["get", .. FollowVerbs, "patch"]),
     ];
+
+    /// <summary>Objects per page of a list (client-go's pager takes 500 too): a large namespace is not one huge answer.</summary>
+    public const int ListPageSize = 500;
 
     public bool Follows => true;
 
@@ -130,17 +133,33 @@ public sealed partial class KubernetesRunFollower(
         return preferred is null ? null : await discovery.ResolveAsync(preferred, kind, ct);
     }
 
-    /// <summary>Lists the kind's labelled objects, tells the observer, and returns the list's resourceVersion.</summary>
+    /// <summary>
+    /// Lists the kind's labelled objects in pages of <see cref="ListPageSize"/> (every page from the first one's
+    /// snapshot, so the list is consistent at its resourceVersion), tells the observer, and returns that
+    /// resourceVersion. A continue token that expired between pages (410) fails the list, which starts over.
+    /// </summary>
     private async Task<string> ListAsync(IRunObserver receiver, ApiResource r, CancellationToken ct)
     {
-        var list = await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, Namespace, r.Plural,
-            labelSelector: ManifestAnnotator.DeliveryLabel, cancellationToken: ct);
-        var root = list is JsonElement element ? element : JsonSerializer.SerializeToElement(list);
-        var states = root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
-            ? items.EnumerateArray().Select(i => RunClassification.State(r.ApiVersion, r.Kind, i)).OfType<RunObjectState>().ToList()
-            : [];
-        var resourceVersion = root.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("resourceVersion", out var v)
-            && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new InvalidDataException($"the list of {r.Plural} has no resourceVersion");
+        var states = new List<RunObjectState>();
+        string? resourceVersion = null;
+        string? next = null;
+        do
+        {
+            var page = await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, Namespace, r.Plural,
+                continueParameter: next, labelSelector: ManifestAnnotator.DeliveryLabel, limit: ListPageSize, cancellationToken: ct);
+            var root = page is JsonElement element ? element : JsonSerializer.SerializeToElement(page);
+            if (root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
+            {
+                states.AddRange(items.EnumerateArray().Select(i => RunClassification.State(r.ApiVersion, r.Kind, i)).OfType<RunObjectState>());
+            }
+
+            var metadata = root.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object ? m : default;
+            resourceVersion ??= metadata.ValueKind == JsonValueKind.Object && metadata.TryGetProperty("resourceVersion", out var v)
+                && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new InvalidDataException($"the list of {r.Plural} has no resourceVersion");
+            next = metadata.TryGetProperty("continue", out var c) && c.ValueKind == JsonValueKind.String && c.GetString() is { Length: > 0 } token ? token : null;
+        }
+        while (next is not null);
+
         Log.Listed(logger, r.Kind, Namespace, states.Count, states.Count(s => s.Result == RunResult.Running), resourceVersion);
         await receiver.ListedAsync(r.ApiVersion, r.Kind, states, ct);
         return resourceVersion;

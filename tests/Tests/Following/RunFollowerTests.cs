@@ -195,6 +195,40 @@ public sealed class RunFollowerTests
     }
 
     [Fact]
+    public async Task A_list_larger_than_a_page_is_read_page_by_page_and_one_whose_continue_token_expired_starts_over()
+    {
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+        var count = KubernetesRunFollower.ListPageSize * 2 + 7;
+        for (var i = 0; i < count; i++)
+        {
+            fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", $"ci-{i:D4}", delivery: $"d-{i}"));
+        }
+
+        // The first continued page finds its snapshot expired, as a compaction between pages would leave it.
+        var expired = 0;
+        fake.Hold = r =>
+        {
+            if (r.Path.EndsWith("/workflows", StringComparison.Ordinal) && r.Query.Contains("continue=", StringComparison.Ordinal) && Interlocked.Exchange(ref expired, 1) == 0)
+            {
+                fake.ExpireHistory();
+            }
+
+            return Task.CompletedTask;
+        };
+        var observer = new RecordingRunObserver();
+        await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer);
+        await Eventually.Until(() => observer.ListsOf("Workflow").Count == 1, Patience, "a whole list");
+
+        var listed = Assert.Single(observer.ListsOf("Workflow"));
+        Assert.Equal(count, listed.Objects.Count);
+        Assert.Equal(count, listed.Objects.Select(s => s.Delivery).Distinct().Count());
+        var lists = fake.Requests.Where(r => r.Path.EndsWith("/workflows", StringComparison.Ordinal) && !r.Query.Contains("watch=true", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["", "continue", "", "continue", "continue"], lists.Select(r => r.Query.Contains("continue=", StringComparison.Ordinal) ? "continue" : ""));
+        Assert.All(lists, r => Assert.Contains($"limit={KubernetesRunFollower.ListPageSize}", r.Query, StringComparison.Ordinal));
+        Assert.Equal(410, lists[1].Status);
+    }
+
+    [Fact]
     public async Task Without_a_run_observer_the_follower_does_not_start()
     {
         await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);

@@ -44,6 +44,11 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
             """{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"named-{id}"},"spec":{"entrypoint":"a"}}"""),
         new("list by label", "GET", $"{Workflows}?labelSelector=agreement%3D{{id}}"),
         new("list by the label's existence, with a parameter the server does not know", "GET", $"{Workflows}?labelSelector=agreement&bogus=1"),
+        new("list a page", "GET", $"{Workflows}?labelSelector=agreement%3D{{id}}&limit=1"),
+        new("list the next page", "GET", $"{Workflows}?labelSelector=agreement%3D{{id}}&limit=1&continue={{continue}}"),
+        new("list a page without a selector", "GET", $"{Workflows}?limit=1"),
+        new("list with a continue token the server never gave", "GET", $"{Workflows}?labelSelector=agreement&limit=1&continue=bm90LWEtdG9rZW4"),
+        new("list with a limit that is no number", "GET", $"{Workflows}?labelSelector=agreement&limit=some"),
         new("create after the list", "POST", $"{Workflows}?fieldManager=k8s-webhook-handler", "application/json",
             """{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"later-{id}","labels":{"agreement":"{id}"}},"spec":{"entrypoint":"a"}}"""),
         new("merge patch", "PATCH", $"{Workflows}/named-{{id}}", "application/merge-patch+json", """{"spec":{"shutdown":"Terminate"}}"""),
@@ -94,10 +99,14 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
     }
 
     /// <summary>What the answer must agree on, with the run's id and generated name suffixes blanked out.</summary>
-    /// <remarks><c>{rv}</c> in a path is the resourceVersion of the last list this server answered.</remarks>
+    /// <remarks>
+    /// <c>{rv}</c> in a path is the resourceVersion of the last list this server answered, <c>{continue}</c> the
+    /// continue token of the last page it answered.
+    /// </remarks>
     private static async Task<string> ShapeAsync(HttpClient client, Exchange exchange, string id, Dictionary<string, string> memory)
     {
-        var path = exchange.Path.Replace("{id}", id, StringComparison.Ordinal).Replace("{rv}", memory.GetValueOrDefault("rv"), StringComparison.Ordinal);
+        var path = exchange.Path.Replace("{id}", id, StringComparison.Ordinal).Replace("{rv}", memory.GetValueOrDefault("rv"), StringComparison.Ordinal)
+            .Replace("{continue}", Uri.EscapeDataString(memory.GetValueOrDefault("continue") ?? ""), StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), path);
         if (exchange.Body is { } body)
         {
@@ -159,8 +168,21 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         else if (json["items"] is JsonArray items)
         {
             memory["rv"] = json["metadata"]!["resourceVersion"]!.GetValue<string>();
+            // A custom resource's last page carries "continue": "" (the fake leaves it out).
+            var next = json["metadata"]!["continue"]?.GetValue<string>() ?? "";
+            if (next.Length > 0)
+            {
+                memory["continue"] = next;
+            }
+
+            // A page says whether more follow and, without a selector, how many; the list's own count depends on the cluster.
             shape["list"] = Pick(json, "kind", "apiVersion");
-            shape["items"] = new JsonArray([.. items.Select(i => (JsonNode?)Pick(i!["metadata"]!.AsObject(), "name", "namespace", "labels"))]);
+            shape["continues"] = next.Length > 0;
+            shape["counted"] = json["metadata"]!["remainingItemCount"] is not null;
+            // Without a selector the list holds other tests' objects too: only the page's size is compared.
+            shape["items"] = path.Contains("labelSelector=", StringComparison.Ordinal)
+                ? new JsonArray([.. items.Select(i => (JsonNode?)Pick(i!["metadata"]!.AsObject(), "name", "namespace", "labels"))])
+                : items.Count;
         }
         else
         {
@@ -170,7 +192,8 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
             shape["metadata"] = Pick(json["metadata"]!.AsObject(), "name", "generateName", "namespace", "labels");
         }
 
-        return Generated().Replace(shape.ToJsonString().Replace(id, "{id}", StringComparison.Ordinal), "agree-{suffix}");
+        return InvalidToken().Replace(Generated().Replace(shape.ToJsonString().Replace(id, "{id}", StringComparison.Ordinal), "agree-{suffix}"),
+            "continue key is not valid: (why)");
     }
 
     private static JsonObject Pick(JsonObject from, params string[] fields)
@@ -186,6 +209,10 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
 
     [GeneratedRegex("agree-[bcdfghjklmnpqrstvwxz2456789]{5}")]
     private static partial Regex Generated();
+
+    /// <summary>Why a token is not valid is Go's JSON decoder's word on it, which the fake does not imitate.</summary>
+    [GeneratedRegex(@"continue key is not valid: [^""]*")]
+    private static partial Regex InvalidToken();
 
     [GeneratedRegex(@"too old resource version: 1 \(\d+\)")]
     private static partial Regex Expired();
