@@ -114,7 +114,7 @@ public static class DeliveryPage
             <dt>Run started</dt><dd>{Format.Time(run.StartedAt, page.Now)}</dd>
             {finished}
             </dl>
-            <ul class="objects">{run.Objects.Select(o => Html.Of($"<li>{o.Kind} {o.Name} <span class=\"muted\">({o.Namespace})</span>: {RunResults.Word(o.Result)}{(o.Message is { Length: > 0 } m ? Html.Of($" <span class=\"muted\">{m}</span>") : Html.Empty)}</li>"))}</ul>
+            <ul class="objects">{run.Objects.Select(o => Html.Of($"<li>{o.Kind} {o.Name} <span class=\"muted\">({o.Namespace})</span>: {RunResults.Word(o.Result)}{(o.Message is { Length: > 0 } m ? Html.Of($" <span class=\"muted\">{m}</span>") : Html.Empty)}{(o.StopPending ? Html.Of($" <span class=\"muted\">(stop sent, not yet confirmed by the cluster)</span>") : Html.Empty)}</li>"))}</ul>
             """);
     }
 

@@ -16,7 +16,11 @@ public enum RunResult
     TimedOut,
 }
 
-/// <summary>One run object an event created, as far as the service has followed it.</summary>
+/// <summary>
+/// One run object an event created, as far as the service has followed it. <see cref="StopPending"/>: the run
+/// was cancelled (superseded, ref deleted) and the cluster has not yet confirmed the stop; kept durably, so an
+/// activation on another silo sends it should this one die first.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RunObjectRecord(
     [property: Id(0)] string ApiVersion,
@@ -24,7 +28,8 @@ public sealed record RunObjectRecord(
     [property: Id(2)] string Namespace,
     [property: Id(3)] string Name,
     [property: Id(4)] RunResult Result,
-    [property: Id(5)] string? Message = null);
+    [property: Id(5)] string? Message = null,
+    [property: Id(6)] bool StopPending = false);
 
 /// <summary>
 /// An event's run: what its run objects did after they were applied. <see cref="Result"/> is success only

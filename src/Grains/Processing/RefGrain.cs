@@ -96,6 +96,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         {
             await reminder.EnsureAsync();
             await runs.TimeOutAsync();
+            runs.ResumeStops();
             drain.Request(TimeSpan.Zero);
         }
     }
@@ -207,6 +208,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         }
 
         await runs.TimeOutAsync();
+        runs.ResumeStops();
         drain.Request(TimeSpan.Zero);
     }
 

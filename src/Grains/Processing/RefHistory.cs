@@ -42,6 +42,9 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
     /// <summary>The entries whose run is still followed, oldest first.</summary>
     public IEnumerable<HistoryEntry> Running => Entries.Where(h => h.Run is { FinishedAt: null }).Reverse();
 
+    /// <summary>Entries with a run object whose stop the cluster has not confirmed yet.</summary>
+    public IEnumerable<HistoryEntry> StopsPending => Entries.Where(h => h.Run?.Objects.Any(o => o.StopPending) == true);
+
     /// <summary>Replaces the entry of the same delivery (its run moved on); an entry no longer kept is left alone.</summary>
     public async Task UpdateAsync(HistoryEntry entry)
     {
@@ -54,11 +57,11 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
     }
 
     /// <summary>
-    /// The newest <c>size</c> entries, and older ones whose run is still followed: the run's result is
-    /// reported from its entry, so it must outlive the bound until the run finishes (or times out).
+    /// The newest <c>size</c> entries, and older ones whose run is still followed or still has a stop to send:
+    /// the run's result is reported (and its stop sent) from its entry, so it must outlive the bound until then.
     /// </summary>
     private ImmutableList<HistoryEntry> Trim(ImmutableList<HistoryEntry> history) =>
-        history.Count <= size ? history : [.. history.Where((h, i) => i < size || h.Run is { FinishedAt: null })];
+        history.Count <= size ? history : [.. history.Where((h, i) => i < size || h.Run is { FinishedAt: null } || h.Run?.Objects.Any(o => o.StopPending) == true)];
 
     /// <summary>
     /// Drops queued events whose completion is already in the history (a crash between the history write

@@ -27,10 +27,14 @@ public sealed partial class RefRuns(
     private readonly RetryPolicy stopRetry = retry.WithMaxAttempts(5);
     private readonly List<Task> stops = [];
 
+    // The stops being sent by this activation, so a resume does not send one twice at once.
+    private readonly HashSet<(string Delivery, string Kind, string Namespace, string Name)> stopping = [];
+
     /// <summary>Called with a delivery whose run changed (so the catalog's line of it is written again).</summary>
     public Action<string> Changed { get; set; } = _ => { };
 
-    public bool HasUnfinished => history.Running.Any();
+    /// <summary>A run is still followed, or a stop still to be confirmed: the ref's reminder must stay.</summary>
+    public bool HasUnfinished => history.Running.Any() || history.StopsPending.Any();
 
     /// <summary>Completes when every stop sent so far has succeeded or been given up (for tests).</summary>
     public Task Stopping
@@ -78,17 +82,33 @@ public sealed partial class RefRuns(
         {
             foreach (var older in history.Running.Where(h => h.Event.Delivery != e.Delivery).ToList())
             {
-                var running = RunBook.Running(older.Run!).ToList();
+                // Recorded first (the objects marked to stop), then sent: a crash in between leaves the stop to the next activation.
                 await SettleAsync(older, RunBook.Cancel(older.Run!, reason, time.GetUtcNow()));
-                foreach (var o in running)
-                {
-                    stops.Add(Task.Run(() => StopAsync(o, older.Event.Delivery)));
-                }
             }
+
+            ResumeStops();
         }
         catch (Exception error)
         {
             Log.CancelFailed(logger, error, key, e.Delivery);
+        }
+    }
+
+    /// <summary>
+    /// Sends every stop the history still holds and this activation is not already sending (after a cancel, and
+    /// on activation and reminder ticks for stops an earlier activation or attempt did not get confirmed).
+    /// </summary>
+    public void ResumeStops()
+    {
+        foreach (var entry in history.StopsPending.ToList())
+        {
+            foreach (var o in RunBook.ToStop(entry.Run!))
+            {
+                if (stopping.Add((entry.Event.Delivery, o.Kind, o.Namespace, o.Name)))
+                {
+                    stops.Add(StopAsync(o, entry.Event.Delivery));
+                }
+            }
         }
     }
 
@@ -166,12 +186,37 @@ public sealed partial class RefRuns(
         }
     }
 
+    /// <summary>
+    /// Sends one stop off the grain's thread, then, back on it, records it done: confirmed, or refused for good
+    /// (logged). A stop that kept failing transiently stays pending for the next reminder tick.
+    /// </summary>
     private async Task StopAsync(RunObjectRecord run, string delivery)
     {
-        var error = await stopRetry.RunAsync(ct => control.StopAsync(run, ct), time, CancellationToken.None);
-        if (error is not null)
+        try
         {
-            Log.StopFailed(logger, error, run.Kind, run.Namespace, run.Name, delivery);
+            var error = await Task.Run(() => stopRetry.RunAsync(ct => control.StopAsync(run, ct), time, CancellationToken.None));
+            if (error is not null)
+            {
+                Log.StopFailed(logger, error, run.Kind, run.Namespace, run.Name, delivery);
+                if (error is not PermanentException)
+                {
+                    return;
+                }
+            }
+
+            if (history.Find(delivery) is { Run: { } record } entry && RunBook.StopDone(record, run) is { } done)
+            {
+                await history.UpdateAsync(entry with { Run = done });
+            }
+        }
+        catch (Exception error)
+        {
+            // Left pending: the next reminder tick sends the stop again.
+            Log.StopNotRecorded(logger, error, run.Kind, run.Name, delivery);
+        }
+        finally
+        {
+            stopping.Remove((delivery, run.Kind, run.Namespace, run.Name));
         }
     }
 
@@ -180,11 +225,14 @@ public sealed partial class RefRuns(
         [LoggerMessage(140, LogLevel.Information, "The run of {Delivery} ({Key}) finished: {Result}")]
         public static partial void RunFinished(ILogger logger, string delivery, string key, string result);
 
-        [LoggerMessage(141, LogLevel.Warning, "Could not stop {Kind} {Namespace}/{Name} of {Delivery}; its run is recorded as cancelled")]
+        [LoggerMessage(141, LogLevel.Warning, "Could not stop {Kind} {Namespace}/{Name} of {Delivery} (tried again on the next reminder tick unless refused for good); its run is recorded as cancelled")]
         public static partial void StopFailed(ILogger logger, Exception error, string kind, string @namespace, string name, string delivery);
 
         [LoggerMessage(142, LogLevel.Warning, "Could not cancel the runs of {Key} superseded by {Delivery}; they finish when they end or time out")]
         public static partial void CancelFailed(ILogger logger, Exception error, string key, string delivery);
+
+        [LoggerMessage(144, LogLevel.Warning, "Could not record the stop of {Kind} {Name} of {Delivery}; it is sent again on the next reminder tick")]
+        public static partial void StopNotRecorded(ILogger logger, Exception error, string kind, string name, string delivery);
 
         [LoggerMessage(143, LogLevel.Warning, "Could not take {Delivery} out of the unfinished runs; the next list does")]
         public static partial void ForgetFailed(ILogger logger, Exception error, string delivery);

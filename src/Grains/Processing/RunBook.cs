@@ -92,9 +92,24 @@ public static class RunBook
             ? End(run, RunResult.TimedOut, $"still running after {Format(timeout)}", now)
             : null;
 
-    /// <summary>The run with every object still running ended as cancelled for <paramref name="reason"/>.</summary>
+    /// <summary>
+    /// The run with every object still running ended as cancelled for <paramref name="reason"/>, and those
+    /// objects marked to be stopped (<see cref="RunObjectRecord.StopPending"/>) until the cluster confirms it.
+    /// </summary>
     public static RunRecord? Cancel(RunRecord run, string reason, DateTimeOffset now) =>
-        run.FinishedAt is null ? End(run, RunResult.Cancelled, reason, now) : null;
+        run.FinishedAt is null
+            ? Settle(run with { Objects = [.. run.Objects.Select(o => o.Result == RunResult.Running ? o with { Result = RunResult.Cancelled, Message = reason, StopPending = true } : o)] }, now)
+            : null;
+
+    /// <summary>The run's objects the cluster still has to be told to stop.</summary>
+    public static IEnumerable<RunObjectRecord> ToStop(RunRecord run) => run.Objects.Where(o => o.StopPending);
+
+    /// <summary>The run after the stop of <paramref name="stopped"/> was confirmed (or given up); null when nothing changes.</summary>
+    public static RunRecord? StopDone(RunRecord run, RunObjectRecord stopped)
+    {
+        var index = run.Objects.FindIndex(o => o.StopPending && Same(o, stopped.ApiVersion, stopped.Kind, stopped.Namespace, stopped.Name));
+        return index < 0 ? null : run with { Objects = run.Objects.SetItem(index, run.Objects[index] with { StopPending = false }) };
+    }
 
     /// <summary>How a run is reported to GitHub: running (in progress) or its final state, in one line naming the object that decided it.</summary>
     public static (StatusState State, string Description) Report(RunRecord run)
@@ -125,9 +140,6 @@ public static class RunBook
         var description = $"{Name(decisive)} {words}" + (decisive.Message is { Length: > 0 } message ? $": {OneLine(message)}" : "");
         return (state, description);
     }
-
-    /// <summary>The run's objects that are still running (the ones a cancellation has to stop).</summary>
-    public static IEnumerable<RunObjectRecord> Running(RunRecord run) => run.Objects.Where(o => o.Result == RunResult.Running);
 
     private static RunRecord End(RunRecord run, RunResult result, string message, DateTimeOffset now) =>
         Settle(run with { Objects = [.. run.Objects.Select(o => o.Result == RunResult.Running ? o with { Result = result, Message = message } : o)] }, now);

@@ -150,6 +150,44 @@ public class RunFollowingTests
         Assert.Equal("in_progress", github.CheckRuns.Single(r => r.ExternalId == second).Status);
     }
 
+    [Fact]
+    public async Task A_stop_the_cluster_refused_for_a_while_is_sent_again_on_the_refs_reminder()
+    {
+        var github = await FakeGitHubApi.StartAsync();
+        var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+        using var app = AppIdentity.Register(github);
+        github.Install(app.App, Installation, "octo/follow-stop-later");
+        var repo = github.Repo("octo/follow-stop-later");
+        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
+        await using var fakes = new IsolatedFakes(github, kubernetes);
+        var refusing = true;
+        var refused = 0;
+        kubernetes.Hold = r =>
+        {
+            if (Volatile.Read(ref refusing) && r.Method == "PATCH" && r.ContentType.StartsWith("application/merge-patch+json", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref refused);
+                throw new InvalidOperationException("the API server is failing (answered 500)");
+            }
+
+            return Task.CompletedTask;
+        };
+        await using var service = await TriggerHost.StartAsync(github, kubernetes,
+            Settings(github, kubernetes, app, directory, new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" }));
+
+        var first = await PushAsync(service.Client, repo, 1);
+        await CheckAsync(github, first, "in_progress");
+        await PushAsync(service.Client, repo, 2);
+        Assert.Equal("cancelled", (await CheckAsync(github, first, "completed")).Conclusion);
+        await Eventually.Until(() => Volatile.Read(ref refused) >= 5, TimeSpan.FromSeconds(20), "the stop's attempts refused");
+        var name = NameOf(kubernetes.Creations[0]);
+        Assert.Null(kubernetes.Objects.Single(o => o["metadata"]!["name"]!.GetValue<string>() == name)["spec"]?["shutdown"]);
+
+        Volatile.Write(ref refusing, false);
+        await Eventually.Until(() => kubernetes.Objects.Any(o => o["metadata"]!["name"]!.GetValue<string>() == name
+            && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the stop sent again on a reminder tick");
+    }
+
     /// <summary>Disposes the fakes after the service that uses them.</summary>
     private sealed class IsolatedFakes(FakeGitHubApi github, FakeKubernetesApi kubernetes) : IAsyncDisposable
     {

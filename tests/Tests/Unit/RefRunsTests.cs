@@ -270,9 +270,64 @@ public sealed class RefRunsTests : IDisposable
         await runs.Stopping;
 
         Assert.Equal(3, control.Stopped.Count);
+        Assert.False(events.History.Find("d3")!.Run!.Objects[0].StopPending);
+        Assert.False(runs.HasUnfinished);
         Assert.Equal(Outcome.Applied, events.History.Find("d4")!.Outcome);
         Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Find("d3")!));
         Assert.Empty(events.Pending);
+    }
+
+    [Fact]
+    public async Task A_stop_the_cluster_did_not_confirm_stays_in_the_history_and_the_next_activation_sends_it()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        control.Failures = 100;
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
+        await runs.Stopping;
+
+        // Cancelled at once (the check says so), the stop itself still owed, and the ref keeps its reminder for it.
+        var cancelled = events.History.Find("d1")!;
+        Assert.Equal(EventStates.Cancelled, EventStates.Of(cancelled));
+        Assert.True(Assert.Single(cancelled.Run!.Objects).StopPending);
+        Assert.True(runs.HasUnfinished);
+        Assert.Empty(catalog.Running);
+
+        // Another activation (this silo died, or the reminder ticked) sends it; once confirmed it is done.
+        control.Failures = 0;
+        var (reopened, resumed) = await OpenAsync(cancelSuperseded: true);
+        Assert.True(resumed.HasUnfinished);
+        var sentBefore = control.Stopped.Count;
+        resumed.ResumeStops();
+        resumed.ResumeStops();
+        await resumed.Stopping;
+
+        Assert.Equal(sentBefore + 1, control.Stopped.Count);
+        Assert.False(reopened.History.Find("d1")!.Run!.Objects[0].StopPending);
+        Assert.False(resumed.HasUnfinished);
+        var (again, _) = await OpenAsync();
+        Assert.False(again.History.Find("d1")!.Run!.Objects[0].StopPending);
+    }
+
+    [Fact]
+    public async Task A_cancelled_run_owing_a_stop_outlives_the_history_bound_until_the_stop_is_done()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true, historySize: 2);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        control.Failures = 100;
+        for (var n = 2; n <= 4; n++)
+        {
+            await ApplyAsync(events, HookEvents.Push(n), Applied(Config));
+        }
+
+        await runs.Stopping;
+        Assert.Equal(["d4", "d3", "d1"], events.History.Entries.Select(h => h.Event.Delivery));
+
+        control.Failures = 0;
+        runs.ResumeStops();
+        await runs.Stopping;
+        await ApplyAsync(events, HookEvents.Push(5), Applied(Config));
+        Assert.Equal(["d5", "d4"], events.History.Entries.Select(h => h.Event.Delivery));
     }
 
     [Fact]

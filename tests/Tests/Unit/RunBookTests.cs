@@ -120,8 +120,14 @@ public class RunBookTests
 
         Assert.Equal(RunResult.Cancelled, cancelled.Result);
         Assert.Equal([(RunResult.Success, (string?)null), (RunResult.Cancelled, "superseded by d2")], cancelled.Objects.Select(o => (o.Result, o.Message)));
-        Assert.Empty(RunBook.Running(cancelled));
+        Assert.Equal([false, true], cancelled.Objects.Select(o => o.StopPending));
+        Assert.Equal([cancelled.Objects[1]], RunBook.ToStop(cancelled));
         Assert.Null(RunBook.Cancel(cancelled, "again", Start.AddMinutes(2)));
+
+        var stopped = RunBook.StopDone(cancelled, cancelled.Objects[1])!;
+        Assert.Empty(RunBook.ToStop(stopped));
+        Assert.Equal(cancelled.Objects.Select(o => (o.Result, o.Message)), stopped.Objects.Select(o => (o.Result, o.Message)));
+        Assert.Null(RunBook.StopDone(stopped, cancelled.Objects[1]));
     }
 
     [Fact]
