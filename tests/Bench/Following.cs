@@ -71,9 +71,9 @@ public sealed class Following(BenchOptions options, string? redis, Func<string> 
             $"and {extraKubernetes:N3} Kubernetes calls per event ({extraKubernetes * on.Events:N0} in all: lists and watch connections) and " +
             $"{on.WatchEventsPerEvent:N2} watch events per event for {StateChangesPerRun} state changes " +
             $"({(withinWatch && withinRequests ? "within" : "OVER")} one watch event per state change, no per-object request); " +
-            $"checks completed/s {on.CompletedPerSecond / Math.Max(0.001, off.CompletedPerSecond):P0} of following off (each run takes {RunTime.TotalMilliseconds:0} ms). " +
+            $"checks completed/s {on.CompletedPerSecond / Math.Max(0.001, off.CompletedPerSecond):P0} of following off (each run takes {RunTime.TotalMilliseconds:0} ms). ") +
             "The CPU and GitHub calls added are the run's own record, not the watch: per event one more ref-state write (the run's result in the " +
-            "history), the unfinished-run set's add and remove, and the in-progress status (skipped when the result supersedes it first).");
+            "history), the unfinished-run set's add and remove, and the in-progress status (skipped when the result supersedes it first).";
     }
 
     private async Task<Row> RowAsync(string store, string? redisConnection, bool follow, int events, Webhooks.Sequence stream)
