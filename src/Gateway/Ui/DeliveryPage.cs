@@ -28,10 +28,7 @@ public static class DeliveryPage
             {error}
             {Actions(page, record)}
             <h2>Headers</h2>
-            <dl class="facts">
-            <dt><code>X-GitHub-Event</code></dt><dd><code>{e.EventType}</code></dd>
-            <dt><code>X-GitHub-Delivery</code></dt><dd><code>{e.Delivery}</code></dd>
-            </dl>
+            {Headers(page, e)}
             <h2>Event</h2>
             <dl class="facts">
             <dt>Repository</dt><dd>{e.Repository}</dd>
@@ -66,6 +63,18 @@ public static class DeliveryPage
         <form method="post" action="{page.Paths.Delivery(record.Event.Delivery)}/rerun">{page.FormToken()}<button type="submit">Re-run</button></form>
         </section>
         """);
+
+    /// <summary>The webhook's headers; a re-run came from no webhook of its own, and its id is the service's.</summary>
+    private static Html Headers(PageContext page, HookEvent e) => e.IsRerun
+        ? Html.Of($"""
+            <p class="muted" id="no-webhook">No webhook of its own: the service made this event to run <a href="{page.Paths.Delivery(e.RerunOf)}" class="delivery">{e.RerunOf}</a> again. Its id <code>{e.Delivery}</code> is the service's, not an <code>X-GitHub-Delivery</code> GitHub sent; the event's fields are the original's.</p>
+            """)
+        : Html.Of($"""
+            <dl class="facts">
+            <dt><code>X-GitHub-Event</code></dt><dd><code>{e.EventType}</code></dd>
+            <dt><code>X-GitHub-Delivery</code></dt><dd><code>{e.Delivery}</code></dd>
+            </dl>
+            """);
 
     private static Html RerunOf(PageContext page, HookEvent e) => string.IsNullOrEmpty(e.RerunOf) ? Html.Empty
         : Html.Of($"<dt>Re-run of</dt><dd><a href=\"{page.Paths.Delivery(e.RerunOf)}\" class=\"delivery\">{e.RerunOf}</a></dd>");

@@ -99,14 +99,9 @@ public class RunFollowingTests
     [Fact]
     public async Task A_failed_workflow_fails_the_check_and_a_deleted_one_cancels_it()
     {
-        var github = await FakeGitHubApi.StartAsync();
-        var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
-        using var app = AppIdentity.Register(github);
-        github.Install(app.App, Installation, "octo/follow");
-        var repo = github.Repo("octo/follow");
-        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
-        await using var fakes = new IsolatedFakes(github, kubernetes);
-        await using var service = await TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory));
+        await using var env = await Env.StartAsync("octo/follow");
+        var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
+        await using var service = await env.ServiceAsync();
 
         var failing = await PushAsync(service.Client, repo, 1);
         await CheckAsync(github, failing, "in_progress");
@@ -129,15 +124,9 @@ public class RunFollowingTests
     [Fact]
     public async Task With_cancel_superseded_the_earlier_workflow_is_told_to_terminate()
     {
-        var github = await FakeGitHubApi.StartAsync();
-        var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
-        using var app = AppIdentity.Register(github);
-        github.Install(app.App, Installation, "octo/follow-supersede");
-        var repo = github.Repo("octo/follow-supersede");
-        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
-        await using var fakes = new IsolatedFakes(github, kubernetes);
-        await using var service = await TriggerHost.StartAsync(github, kubernetes,
-            Settings(github, kubernetes, app, directory, new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" }));
+        await using var env = await Env.StartAsync("octo/follow-supersede");
+        var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
+        await using var service = await env.ServiceAsync(new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" });
 
         var first = await PushAsync(service.Client, repo, 1);
         await CheckAsync(github, first, "in_progress");
@@ -153,13 +142,8 @@ public class RunFollowingTests
     [Fact]
     public async Task A_stop_the_cluster_refused_for_a_while_is_sent_again_on_the_refs_reminder()
     {
-        var github = await FakeGitHubApi.StartAsync();
-        var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
-        using var app = AppIdentity.Register(github);
-        github.Install(app.App, Installation, "octo/follow-stop-later");
-        var repo = github.Repo("octo/follow-stop-later");
-        var directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
-        await using var fakes = new IsolatedFakes(github, kubernetes);
+        await using var env = await Env.StartAsync("octo/follow-stop-later");
+        var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
         var refusing = true;
         var refused = 0;
         kubernetes.Hold = r =>
@@ -172,8 +156,7 @@ public class RunFollowingTests
 
             return Task.CompletedTask;
         };
-        await using var service = await TriggerHost.StartAsync(github, kubernetes,
-            Settings(github, kubernetes, app, directory, new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" }));
+        await using var service = await env.ServiceAsync(new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" });
 
         var first = await PushAsync(service.Client, repo, 1);
         await CheckAsync(github, first, "in_progress");
@@ -188,13 +171,37 @@ public class RunFollowingTests
             && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the stop sent again on a reminder tick");
     }
 
-    /// <summary>Disposes the fakes after the service that uses them.</summary>
-    private sealed class IsolatedFakes(FakeGitHubApi github, FakeKubernetesApi kubernetes) : IAsyncDisposable
+    /// <summary>
+    /// The fakes, an App installed on one repository, and a directory for a service; disposed after the
+    /// service that a test starts from it (a test's <c>await using</c> of the service comes later).
+    /// </summary>
+    private sealed class Env(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, FakeGitHubApi.Repository repo) : IAsyncDisposable
     {
+        private readonly string directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
+
+        public FakeGitHubApi GitHub => github;
+
+        public FakeKubernetesApi Kubernetes => kubernetes;
+
+        public FakeGitHubApi.Repository Repo => repo;
+
+        public static async Task<Env> StartAsync(string repository)
+        {
+            var github = await FakeGitHubApi.StartAsync();
+            var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+            var app = AppIdentity.Register(github);
+            github.Install(app.App, Installation, repository);
+            return new Env(github, kubernetes, app, github.Repo(repository));
+        }
+
+        public Task<TriggerHost> ServiceAsync(Dictionary<string, string>? more = null) =>
+            TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory, more));
+
         public async ValueTask DisposeAsync()
         {
             await kubernetes.DisposeAsync();
             await github.DisposeAsync();
+            app.Dispose();
         }
     }
 }

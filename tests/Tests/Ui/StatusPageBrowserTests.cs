@@ -185,12 +185,17 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Re-run']")).Click();
         var heading = Browser.Driver.FindElement(By.TagName("h1")).Text;
         var rerunOf = Browser.Driver.FindElement(By.XPath("//dt[normalize-space()='Re-run of']/following-sibling::dd[1]")).Text;
+        var headers = Browser.Driver.FindElement(By.Id("no-webhook")).Text;
+        var claimedHeaders = Browser.Driver.FindElements(By.XPath("//dt[normalize-space()='X-GitHub-Delivery']")).Count;
         Browser.Screenshot("delivery-rerun");
         var state = await fixture.Env.WaitForAsync(StatusPageFixture.Applied, "refs/heads/main",
             s => s["history"]!.AsArray().Any(h => h!["event"]!["delivery"]!.GetValue<string>() == rerun), "the re-run finished");
 
         Assert.Equal($"Delivery {rerun}", heading);
         Assert.Equal(fixture.AppliedDelivery, rerunOf);
+        Assert.Contains($"run {fixture.AppliedDelivery} again", headers, StringComparison.Ordinal);
+        Assert.Contains($"Its id {rerun} is the service's", headers, StringComparison.Ordinal);
+        Assert.Equal(0, claimedHeaders);
         Assert.EndsWith($"/ui/deliveries/{rerun}", Browser.Driver.Url, StringComparison.Ordinal);
         var finished = state["history"]!.AsArray().First(h => h!["event"]!["delivery"]!.GetValue<string>() == rerun)!;
         Assert.Equal(("applied", fixture.AppliedDelivery), (finished["outcome"]!.GetValue<string>(), finished["event"]!["rerunOf"]!.GetValue<string>()));
