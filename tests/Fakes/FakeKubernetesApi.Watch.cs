@@ -64,7 +64,14 @@ public sealed partial class FakeKubernetesApi
 
         foreach (var watcher in open)
         {
-            watcher.Drop.Cancel();
+            try
+            {
+                watcher.Drop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // That watch ended on its own between the snapshot and now.
+            }
         }
     }
 

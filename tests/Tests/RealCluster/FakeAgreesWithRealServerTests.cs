@@ -177,7 +177,12 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
 
             // A page says whether more follow and, without a selector, how many; the list's own count depends on the cluster.
             shape["list"] = Pick(json, "kind", "apiVersion");
-            shape["continues"] = next.Length > 0;
+            // The real server pages through the namespace's keys, not the matches: a page may carry a token although no
+            // further object matches (other tests' objects follow in key order), so only a first page's token is compared.
+            if (!path.Contains("continue=", StringComparison.Ordinal))
+            {
+                shape["continues"] = next.Length > 0;
+            }
             shape["counted"] = json["metadata"]!["remainingItemCount"] is not null;
             // Without a selector the list holds other tests' objects too: only the page's size is compared.
             shape["items"] = path.Contains("labelSelector=", StringComparison.Ordinal)
