@@ -25,6 +25,9 @@ public sealed class RefEvents(
 
     public ImmutableList<PendingEvent> Pending => queue.Pending;
 
+    /// <summary>Whether <paramref name="delivery"/> is in the queue (waiting or being applied).</summary>
+    public bool IsQueued(string delivery) => queue.Contains(delivery);
+
     public RefHistory History => history;
 
     public bool Paused => queue.Paused;

@@ -62,6 +62,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         reruns = new Reruns(events, deliveries, options.Value.MaxQueueLength, logger);
         summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
         runs.Changed = delivery => summary.Publish(delivery);
+        runs.IsQueued = events.IsQueued;
         reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
         drain = new DrainLoop(Key, events, attempts, summary, () => Paused,
             () => GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused(),

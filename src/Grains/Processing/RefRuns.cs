@@ -27,8 +27,18 @@ public sealed partial class RefRuns(
     private readonly RetryPolicy stopRetry = retry.WithMaxAttempts(5);
     private readonly List<Task> stops = [];
 
+    /// <summary>Reports kept for an event still being recorded, per delivery; few, since one event is recorded at a time.</summary>
+    private const int MaxEarly = 64;
+
+    // What the cluster reported about the objects of an event the history does not hold yet: the watch can be
+    // faster than the ref, which records the event after the create returned. Applied once the event is recorded.
+    private readonly Dictionary<string, List<RunObjectState>> early = new(StringComparer.Ordinal);
+
     // The stops being sent by this activation, so a resume does not send one twice at once.
     private readonly HashSet<(string Delivery, string Kind, string Namespace, string Name)> stopping = [];
+
+    /// <summary>Whether a delivery is in the ref's queue (being applied or waiting), so news of its objects is kept for it.</summary>
+    public Func<string, bool> IsQueued { get; set; } = _ => false;
 
     /// <summary>Called with a delivery whose run changed (so the catalog's line of it is written again).</summary>
     public Action<string> Changed { get; set; } = _ => { };
@@ -69,6 +79,22 @@ public sealed partial class RefRuns(
     public async Task FinishedAsync(HistoryEntry entry)
     {
         var e = entry.Event;
+        if (early.Remove(e.Delivery, out var reported))
+        {
+            try
+            {
+                foreach (var state in reported)
+                {
+                    await ChangedAsync(state);
+                }
+            }
+            catch (Exception error)
+            {
+                // The run stays unfinished in the history and the set: the next list settles it.
+                Log.EarlyFailed(logger, error, e.Delivery, key);
+            }
+        }
+
         var teardown = IsTeardown(e);
         if (!options.CancelSuperseded || (entry.Outcome != Outcome.Applied && !teardown))
         {
@@ -119,6 +145,10 @@ public sealed partial class RefRuns(
         {
             await SettleAsync(entry, RunBook.Observe(run, state, time.GetUtcNow()));
         }
+        else if (history.Find(state.Delivery) is null && IsQueued(state.Delivery))
+        {
+            KeepEarly(state);
+        }
     }
 
     /// <summary>
@@ -131,6 +161,17 @@ public sealed partial class RefRuns(
         var now = time.GetUtcNow();
         foreach (var delivery in deliveries)
         {
+            if (history.Find(delivery) is null && IsQueued(delivery))
+            {
+                // Put in the set by the event being recorded now: what the list shows of it is news for it.
+                foreach (var o in objects.Where(o => o.Delivery == delivery && o.Result != RunResult.Running))
+                {
+                    KeepEarly(o);
+                }
+
+                continue;
+            }
+
             if (history.Find(delivery) is not { Run: { FinishedAt: null } run } entry)
             {
                 await catalog.ForgetRunningAsync(delivery);
@@ -154,6 +195,21 @@ public sealed partial class RefRuns(
     /// <summary>A teardown event: a branch deleted, or a pull request closed.</summary>
     public static bool IsTeardown(HookEvent e) =>
         e.RefDeleted || (e.EventType == "pull_request" && e.Action == "closed" && !e.IsCommand);
+
+    private void KeepEarly(RunObjectState state)
+    {
+        if (!early.TryGetValue(state.Delivery, out var kept))
+        {
+            if (early.Count >= MaxEarly)
+            {
+                early.Remove(early.Keys.First());
+            }
+
+            early[state.Delivery] = kept = [];
+        }
+
+        kept.Add(state);
+    }
 
     /// <summary>Stores a changed run; once it finished, forgets it in the set, counts it and reports its result.</summary>
     private async Task SettleAsync(HistoryEntry entry, RunRecord? run)
@@ -231,7 +287,10 @@ public sealed partial class RefRuns(
         [LoggerMessage(142, LogLevel.Warning, "Could not cancel the runs of {Key} superseded by {Delivery}; they finish when they end or time out")]
         public static partial void CancelFailed(ILogger logger, Exception error, string key, string delivery);
 
-        [LoggerMessage(144, LogLevel.Warning, "Could not record the stop of {Kind} {Name} of {Delivery}; it is sent again on the next reminder tick")]
+        [LoggerMessage(147, LogLevel.Warning, "Could not record what the cluster reported early about the run of {Delivery} ({Key}); the next list does")]
+        public static partial void EarlyFailed(ILogger logger, Exception error, string delivery, string key);
+
+        [LoggerMessage(146, LogLevel.Warning, "Could not record the stop of {Kind} {Name} of {Delivery}; it is sent again on the next reminder tick")]
         public static partial void StopNotRecorded(ILogger logger, Exception error, string kind, string name, string delivery);
 
         [LoggerMessage(143, LogLevel.Warning, "Could not take {Delivery} out of the unfinished runs; the next list does")]

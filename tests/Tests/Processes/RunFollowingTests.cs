@@ -122,6 +122,27 @@ public class RunFollowingTests
     }
 
     [Fact]
+    public async Task A_run_that_finishes_before_its_event_is_recorded_completes_its_check()
+    {
+        // The fake plays a controller that finishes each Workflow at once: the watch reports it succeeded
+        // while the ref is still recording the event that created it.
+        await using var env = await Env.StartAsync("octo/follow-fast", runsSucceed: true);
+        var (github, repo) = (env.GitHub, env.Repo);
+        await using var service = await env.ServiceAsync();
+
+        var deliveries = new List<string>();
+        for (var n = 1; n <= 5; n++)
+        {
+            deliveries.Add(await PushAsync(service.Client, repo, n));
+        }
+
+        foreach (var delivery in deliveries)
+        {
+            Assert.Equal("success", (await CheckAsync(github, delivery, "completed")).Conclusion);
+        }
+    }
+
+    [Fact]
     public async Task With_cancel_superseded_the_earlier_workflow_is_told_to_terminate()
     {
         await using var env = await Env.StartAsync("octo/follow-supersede");
@@ -185,10 +206,10 @@ public class RunFollowingTests
 
         public FakeGitHubApi.Repository Repo => repo;
 
-        public static async Task<Env> StartAsync(string repository)
+        public static async Task<Env> StartAsync(string repository, bool runsSucceed = false)
         {
             var github = await FakeGitHubApi.StartAsync();
-            var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+            var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed);
             var app = AppIdentity.Register(github);
             github.Install(app.App, Installation, repository);
             return new Env(github, kubernetes, app, github.Repo(repository));

@@ -97,6 +97,7 @@ public sealed class RefRunsTests : IDisposable
         var options = new RunOptions { RunTimeout = TimeSpan.FromHours(6), CancelSuperseded = cancelSuperseded };
         var runs = new RefRuns(HookEvents.Key, history, catalog, control, retry, statuses, metrics, options, time, NullLogger.Instance);
         var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
+        runs.IsQueued = events.IsQueued;
         opened.Add(events);
         await events.LoadAsync();
         return (events, runs);
@@ -131,6 +132,24 @@ public sealed class RefRunsTests : IDisposable
         Assert.True(runs.HasUnfinished);
         var written = journal.Entries.ToList();
         Assert.InRange(written.IndexOf("running d1"), 0, written.LastIndexOf("write log") - 1);
+    }
+
+    [Fact]
+    public async Task A_report_that_comes_while_its_event_is_still_being_recorded_is_applied_once_it_is()
+    {
+        var (events, runs) = await OpenAsync();
+        await events.AddAsync(HookEvents.Push(1));
+
+        // The watch saw the Workflow succeed before the ref recorded the event that created it.
+        await runs.ChangedAsync(State("d1", Workflow, RunResult.Success));
+        await runs.ChangedAsync(State("d9", Workflow with { Name = "unknown" }, RunResult.Failure));
+        await events.RecordAsync(events.Pending.Single(), Applied(Workflow), outOfChain: false);
+
+        var entry = events.History.Find("d1")!;
+        Assert.Equal((RunResult.Success, EventStates.Succeeded), (entry.Run!.Result, EventStates.Of(entry)));
+        Assert.Equal(("d1", StatusState.Success, "Workflow ci-x7k2p succeeded"), statuses.Reported[^1]);
+        Assert.Empty(catalog.Running);
+        Assert.False(runs.HasUnfinished);
     }
 
     [Fact]
