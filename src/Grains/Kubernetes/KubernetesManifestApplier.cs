@@ -192,7 +192,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         {
             var status = e.Response.StatusCode;
             var message = $"{what}: the API server answered {(int)status} {ApiRefusal.StatusMessage(e.Response.Content)}";
-            if ((int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict or HttpStatusCode.RequestTimeout)
+            if (ApiRefusal.IsTransient(status))
             {
                 throw new TransientException(message, e, RetryAfter(e));
             }

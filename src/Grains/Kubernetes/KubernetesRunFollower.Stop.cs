@@ -51,8 +51,7 @@ public sealed partial class KubernetesRunFollower
         {
             // Gone already: stopped, finished and cleaned up, or deleted by someone.
         }
-        catch (HttpOperationException e) when ((int)e.Response.StatusCode >= 500
-            || e.Response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict or HttpStatusCode.RequestTimeout)
+        catch (HttpOperationException e) when (ApiRefusal.IsTransient(e.Response.StatusCode))
         {
             throw new TransientException($"{what}: the API server answered {(int)e.Response.StatusCode} {Message(e)}", e);
         }
