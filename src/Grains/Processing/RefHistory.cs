@@ -40,10 +40,13 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
     }
 
     /// <summary>The entries whose run is still followed, oldest first.</summary>
-    public IEnumerable<HistoryEntry> Running => Entries.Where(h => h.Run is { FinishedAt: null }).Reverse();
+    public IEnumerable<HistoryEntry> Running => Entries.Where(IsRunning).Reverse();
 
     /// <summary>Entries with a run object whose stop the cluster has not confirmed yet.</summary>
-    public IEnumerable<HistoryEntry> StopsPending => Entries.Where(h => h.Run?.Objects.Any(o => o.StopPending) == true);
+    public IEnumerable<HistoryEntry> StopsPending => Entries.Where(OwesStop);
+
+    /// <summary>Whether an entry's run is still followed or still owes a stop (it outlives the bound, and the ref keeps its reminder).</summary>
+    public bool OwesWork => Entries.Any(h => IsRunning(h) || OwesStop(h));
 
     /// <summary>Replaces the entry of the same delivery (its run moved on); an entry no longer kept is left alone.</summary>
     public async Task UpdateAsync(HistoryEntry entry)
@@ -61,7 +64,11 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
     /// the run's result is reported (and its stop sent) from its entry, so it must outlive the bound until then.
     /// </summary>
     private ImmutableList<HistoryEntry> Trim(ImmutableList<HistoryEntry> history) =>
-        history.Count <= size ? history : [.. history.Where((h, i) => i < size || h.Run is { FinishedAt: null } || h.Run?.Objects.Any(o => o.StopPending) == true)];
+        history.Count <= size ? history : [.. history.Where((h, i) => i < size || IsRunning(h) || OwesStop(h))];
+
+    private static bool IsRunning(HistoryEntry h) => h.Run is { FinishedAt: null };
+
+    private static bool OwesStop(HistoryEntry h) => h.Run is { } run && RunBook.ToStop(run).Any();
 
     /// <summary>
     /// Drops queued events whose completion is already in the history (a crash between the history write

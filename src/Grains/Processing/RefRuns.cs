@@ -44,7 +44,7 @@ public sealed partial class RefRuns(
     public Action<string> Changed { get; set; } = _ => { };
 
     /// <summary>A run is still followed, or a stop still to be confirmed: the ref's reminder must stay.</summary>
-    public bool HasUnfinished => history.Running.Any() || history.StopsPending.Any();
+    public bool HasUnfinished => history.OwesWork;
 
     /// <summary>Completes when every stop sent so far has succeeded or been given up (for tests).</summary>
     public Task Stopping
@@ -72,7 +72,8 @@ public sealed partial class RefRuns(
     }
 
     /// <summary>
-    /// After <paramref name="entry"/> finished into the history: with <see cref="RunOptions.CancelSuperseded"/>,
+    /// After <paramref name="entry"/> finished into the history: what the cluster reported early about its
+    /// objects is applied to its run; with <see cref="RunOptions.CancelSuperseded"/>,
     /// an applied event cancels the runs of the ref's earlier events, and a teardown (branch deleted, pull
     /// request closed) every other run of the ref, whatever its own outcome. Never throws: the new event is done.
     /// </summary>
@@ -141,11 +142,12 @@ public sealed partial class RefRuns(
     /// <summary>A run object finished or was deleted.</summary>
     public async Task ChangedAsync(RunObjectState state)
     {
-        if (history.Find(state.Delivery) is { Run: { } run } entry)
+        var entry = history.Find(state.Delivery);
+        if (entry is { Run: { } run })
         {
             await SettleAsync(entry, RunBook.Observe(run, state, time.GetUtcNow()));
         }
-        else if (history.Find(state.Delivery) is null && IsQueued(state.Delivery))
+        else if (entry is null && IsQueued(state.Delivery))
         {
             KeepEarly(state);
         }
@@ -161,7 +163,8 @@ public sealed partial class RefRuns(
         var now = time.GetUtcNow();
         foreach (var delivery in deliveries)
         {
-            if (history.Find(delivery) is null && IsQueued(delivery))
+            var entry = history.Find(delivery);
+            if (entry is null && IsQueued(delivery))
             {
                 // Put in the set by the event being recorded now: what the list shows of it is news for it.
                 foreach (var o in objects.Where(o => o.Delivery == delivery && o.Result != RunResult.Running))
@@ -172,7 +175,7 @@ public sealed partial class RefRuns(
                 continue;
             }
 
-            if (history.Find(delivery) is not { Run: { FinishedAt: null } run } entry)
+            if (entry is not { Run: { FinishedAt: null } run })
             {
                 await catalog.ForgetRunningAsync(delivery);
                 continue;
