@@ -15,9 +15,15 @@ public sealed class RunResultWords : JsonConverter<RunResult>
     public override RunResult Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var word = reader.GetString();
-        return Results.FirstOrDefault(r => RunResults.Word(r) == word) is var result && RunResults.Word(result) == word
-            ? result
-            : throw new JsonException($"'{word}' is not a run result: one of {string.Join(", ", Results.Select(RunResults.Word))}");
+        foreach (var result in Results)
+        {
+            if (RunResults.Word(result) == word)
+            {
+                return result;
+            }
+        }
+
+        throw new JsonException($"'{word}' is not a run result: one of {string.Join(", ", Results.Select(RunResults.Word))}");
     }
 
     public override void Write(Utf8JsonWriter writer, RunResult value, JsonSerializerOptions options) => writer.WriteStringValue(RunResults.Word(value));
