@@ -260,14 +260,7 @@ public sealed partial class FakeKubernetesApi
             return rejected;
         }
 
-        if (!JsonNode.DeepEquals(updated, live))
-        {
-            Stamp(updated["metadata"]!.AsObject(), ns);
-            objects[key] = updated;
-            Publish("MODIFIED", resource, ns, updated);
-        }
-
-        return (200, objects[key].DeepClone());
+        return StoreChanged(resource, ns, key, live, updated);
     }
 
     /// <summary>RFC 7386: objects merge, null removes, anything else replaces.</summary>

@@ -480,7 +480,15 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             return invalidResult;
         }
 
-        // Like the API server, an apply that changes nothing writes nothing: the resourceVersion stays.
+        return StoreChanged(resource, ns, key, live, updated);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="updated"/> in place of <paramref name="live"/> and answers it. Like the API server,
+    /// a write that changes nothing writes nothing: the resourceVersion stays and no watch hears of it.
+    /// </summary>
+    private (int, JsonNode) StoreChanged(Resource resource, string? ns, string key, JsonObject live, JsonObject updated)
+    {
         if (!JsonNode.DeepEquals(updated, live))
         {
             Stamp(updated["metadata"]!.AsObject(), ns);
