@@ -103,6 +103,17 @@ public sealed class RefRunsTests : IDisposable
         return (events, runs);
     }
 
+    /// <summary>With cancel superseded: d1 runs a Workflow, d2 (a ConfigMap) supersedes it while the next <paramref name="failingStops"/> stops fail.</summary>
+    private async Task<(RefEvents Events, RefRuns Runs)> SupersedeAsync(int failingStops)
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+        control.Failures = failingStops;
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
+        await runs.Stopping;
+        return (events, runs);
+    }
+
     private AttemptResult Applied(params AppliedObject[] objects) => new(objects, null, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false));
 
     private static RunObjectState State(string delivery, AppliedObject o, RunResult result, string? message = null) =>
@@ -275,11 +286,7 @@ public sealed class RefRunsTests : IDisposable
     [Fact]
     public async Task A_stop_that_fails_is_tried_again_and_one_that_keeps_failing_does_not_fail_the_new_event()
     {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        control.Failures = 1;
-        await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
-        await runs.Stopping;
+        var (events, runs) = await SupersedeAsync(failingStops: 1);
         Assert.Equal(["Workflow ci-x7k2p", "Workflow ci-x7k2p"], control.Stopped);
 
         await ApplyAsync(events, HookEvents.Push(3), Applied(Workflow with { Name = "ci-third" }));
@@ -299,11 +306,7 @@ public sealed class RefRunsTests : IDisposable
     [Fact]
     public async Task A_stop_the_cluster_did_not_confirm_stays_in_the_history_and_the_next_activation_sends_it()
     {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        control.Failures = 100;
-        await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
-        await runs.Stopping;
+        var (events, runs) = await SupersedeAsync(failingStops: 100);
 
         // Cancelled at once (the check says so), the stop itself still owed, and the ref keeps its reminder for it.
         var cancelled = events.History.Find("d1")!;
