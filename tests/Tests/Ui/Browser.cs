@@ -1,4 +1,5 @@
 using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 
@@ -56,6 +57,32 @@ public sealed class Browser : IDisposable
     }
 
     public void Open(Uri address) => Driver.Navigate().GoToUrl(address);
+
+    /// <summary>
+    /// Clicks what <paramref name="target"/> finds (a form's button, a link) and waits until the page it loads
+    /// has replaced the current one: a click returns before a form's answer arrives, and reading the page at
+    /// once may read the old one.
+    /// </summary>
+    public async Task FollowAsync(By target)
+    {
+        var current = Driver.FindElement(By.TagName("html"));
+        Driver.FindElement(target).Click();
+        await Eventually.Until(() => IsStale(current) && Script("return document.readyState;") as string == "complete",
+            TimeSpan.FromSeconds(20), $"the page {target} leads to");
+    }
+
+    private static bool IsStale(IWebElement element)
+    {
+        try
+        {
+            _ = element.Enabled;
+            return false;
+        }
+        catch (StaleElementReferenceException)
+        {
+            return true;
+        }
+    }
 
     /// <summary>Writes a screenshot of the current page as <paramref name="name"/>.png; returns its path.</summary>
     public string Screenshot(string name)

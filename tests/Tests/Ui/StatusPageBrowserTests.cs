@@ -89,11 +89,11 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         Browser.Open(fixture.Address($"/ui/repos/{StatusPageFixture.Retrying}/refs/heads/stuck"));
         Browser.FullPageScreenshot("ref", 1366);
 
-        Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Skip head…']")).Click();
+        await Browser.FollowAsync(By.XPath("//button[normalize-space()='Skip head…']"));
         var question = Browser.Driver.FindElement(By.TagName("h1")).Text;
         var stillQueued = (await fixture.Env.StateAsync(StatusPageFixture.Retrying, "refs/heads/stuck"))!;
         Browser.Screenshot("ref-confirm-skip");
-        Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Yes, skip it']")).Click();
+        await Browser.FollowAsync(By.XPath("//button[normalize-space()='Yes, skip it']"));
         var notice = Browser.Driver.FindElement(By.CssSelector(".notice")).Text;
         var outcome = Browser.Texts("table.history .state");
         var state = (await fixture.Env.StateAsync(StatusPageFixture.Retrying, "refs/heads/stuck"))!;
@@ -111,10 +111,10 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         var page = fixture.Address($"/ui/repos/{StatusPageFixture.Applied}/refs/heads/main");
         Browser.Open(page);
 
-        Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Pause processing']")).Click();
+        await Browser.FollowAsync(By.XPath("//button[normalize-space()='Pause processing']"));
         var pausedNotice = Browser.Driver.FindElement(By.CssSelector(".notice")).Text;
         var paused = (await fixture.Env.StateAsync(StatusPageFixture.Applied, "refs/heads/main"))!["paused"]!.GetValue<bool>();
-        Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Resume processing']")).Click();
+        await Browser.FollowAsync(By.XPath("//button[normalize-space()='Resume processing']"));
         var resumedNotice = Browser.Driver.FindElement(By.CssSelector(".notice")).Text;
         var resumed = (await fixture.Env.StateAsync(StatusPageFixture.Applied, "refs/heads/main"))!["paused"]!.GetValue<bool>();
 
@@ -132,7 +132,7 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         var images = Browser.Driver.FindElements(By.CssSelector("main img, main b")).Count;
         var scripts = Browser.Driver.FindElements(By.TagName("script")).Count;
         var pwned = Browser.Script("return window.pwned === undefined ? 'no' : 'yes';");
-        Browser.Driver.FindElement(By.LinkText(StatusPageFixture.ScriptBranch)).Click();
+        await Browser.FollowAsync(By.LinkText(StatusPageFixture.ScriptBranch));
         var heading = Browser.Driver.FindElement(By.TagName("h1")).Text;
         var refCode = Browser.Driver.FindElement(By.CssSelector(".facts code")).Text;
         var pwnedOnRefPage = Browser.Script("return window.pwned === undefined ? 'no' : 'yes';");
@@ -182,7 +182,7 @@ public class StatusPageBrowserTests(StatusPageFixture fixture) : IClassFixture<S
         await fixture.Env.WaitForAsync(StatusPageFixture.Applied, "refs/heads/main", s => IsolatedService.Finished(s) >= 1, "the applied push");
         Browser.Open(fixture.Address($"/ui/deliveries/{fixture.AppliedDelivery}"));
 
-        Browser.Driver.FindElement(By.XPath("//button[normalize-space()='Re-run']")).Click();
+        await Browser.FollowAsync(By.XPath("//button[normalize-space()='Re-run']"));
         var heading = Browser.Driver.FindElement(By.TagName("h1")).Text;
         var rerunOf = Browser.Driver.FindElement(By.XPath("//dt[normalize-space()='Re-run of']/following-sibling::dd[1]")).Text;
         var headers = Browser.Driver.FindElement(By.Id("no-webhook")).Text;
