@@ -82,6 +82,11 @@ public sealed class Browser : IDisposable
         {
             return true;
         }
+        catch (UnknownErrorException e) when (e.Message.Contains("does not belong to the document", StringComparison.Ordinal))
+        {
+            // Chromium's answer for an element of a document that is being replaced (seen in CI with 156.0.8078.129).
+            return true;
+        }
     }
 
     /// <summary>Writes a screenshot of the current page as <paramref name="name"/>.png; returns its path.</summary>
