@@ -47,11 +47,11 @@ public interface IRefGrain : IGrainWithStringKey
     Task RunChanged(RunObjectState state);
 
     /// <summary>
-    /// A list of every object of one kind arrived: <paramref name="objects"/> are the listed ones of
-    /// <paramref name="deliveries"/>, the ref's unfinished runs as the catalog knows them. A followed
-    /// object of that kind the list lacks was deleted while nobody watched.
+    /// A list of every object of one kind in one namespace arrived: <paramref name="objects"/> are the listed
+    /// ones of <paramref name="deliveries"/>, the ref's unfinished runs as the catalog knows them. A followed
+    /// object of that kind in that namespace the list lacks was deleted while nobody watched.
     /// </summary>
-    Task RunsListed(string apiVersion, string kind, System.Collections.Immutable.ImmutableArray<string> deliveries, System.Collections.Immutable.ImmutableList<RunObjectState> objects);
+    Task RunsListed(RunListScope scope, System.Collections.Immutable.ImmutableArray<string> deliveries, System.Collections.Immutable.ImmutableList<RunObjectState> objects);
 
     /// <summary>Resumes processing of pending work, if any; used at start-up and by recovery.</summary>
     [OneWay]

@@ -72,6 +72,16 @@ public static class RunResults
 }
 
 /// <summary>
+/// What one list of the cluster covered: every labelled object of one run kind in one namespace. A followed
+/// object is judged by a list only when the list covered it (same kind, same namespace).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RunListScope(
+    [property: Id(0)] string ApiVersion,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string Namespace);
+
+/// <summary>
 /// A run object as the cluster shows it now, with the event it belongs to: <see cref="Delivery"/> from its
 /// <c>k8s-webhook-handler.io/delivery</c> label, <see cref="Repository"/> and <see cref="Ref"/> from its
 /// <c>repo_name</c> and <c>ref</c> annotations (so <see cref="RefKey"/> finds the ref grain).

@@ -44,7 +44,7 @@ public sealed partial class KubernetesRunFollower
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
             {
                 var access = new ApiAccess(StopVerb(run.Kind), r, new ObjectRef(run.ApiVersion, run.Kind, run.Namespace, run.Name, null));
-                throw new PermanentException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(Message(e), access, Namespace, [StopVerb(run.Kind)])}", e);
+                throw new PermanentException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(Message(e), access, manifests.Value.Namespace, [StopVerb(run.Kind)])}", e);
             }
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)

@@ -13,8 +13,8 @@ namespace CiTrigger.Grains.Kubernetes;
 
 /// <summary>
 /// Follows the run objects the service created: for each run kind the cluster serves (at the version its
-/// discovery prefers), one LIST by the delivery label in the home namespace (in pages), then one WATCH from that list's
-/// resourceVersion, so the cost is one request per change, whatever the number of objects. A watch the
+/// discovery prefers) and each namespace the service applies to (<see cref="ManifestOptions.NamespaceSet"/>),
+/// one LIST by the delivery label (in pages), then one WATCH from that list's resourceVersion, so the cost is one request per change, whatever the number of objects. A watch the
 /// server ends is opened again where it stopped; an expired (410) or broken one, or a report the observer
 /// could not take, leads to a new list, which the observer reconciles against what it followed. A kind the
 /// cluster does not serve is looked for again every <see cref="KubernetesOptions.DiscoveryTtl"/>, so a CRD
@@ -51,8 +51,6 @@ public sealed partial class KubernetesRunFollower(
 
     public bool Follows => true;
 
-    private string Namespace => manifests.Value.Namespace;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (observer is null)
@@ -61,10 +59,12 @@ public sealed partial class KubernetesRunFollower(
             return Task.CompletedTask;
         }
 
-        return Task.WhenAll(FollowedKinds.Select(k => FollowAsync(observer, k.Group, k.Kind, stoppingToken)));
+        // Every namespace a manifest may apply to: a run there is followed like one in the home namespace.
+        var namespaces = manifests.Value.NamespaceSet.Order(StringComparer.Ordinal).ToList();
+        return Task.WhenAll(FollowedKinds.SelectMany(k => namespaces.Select(ns => FollowAsync(observer, k.Group, k.Kind, ns, stoppingToken))));
     }
 
-    private async Task FollowAsync(IRunObserver receiver, string group, string kind, CancellationToken ct)
+    private async Task FollowAsync(IRunObserver receiver, string group, string kind, string ns, CancellationToken ct)
     {
         var failures = 0;
         var refusedLogged = false;
@@ -88,15 +88,15 @@ public sealed partial class KubernetesRunFollower(
                 }
 
                 unservedLogged = false;
-                var resourceVersion = await ListAsync(receiver, resource, ct);
+                var resourceVersion = await ListAsync(receiver, resource, ns, ct);
                 failures = 0;
                 refusedLogged = false;
-                while (await WatchAsync(receiver, resource, resourceVersion, ct) is { } resumeAt)
+                while (await WatchAsync(receiver, resource, ns, resourceVersion, ct) is { } resumeAt)
                 {
                     resourceVersion = resumeAt;
                 }
 
-                Log.Expired(logger, kind, resourceVersion);
+                Log.Expired(logger, kind, ns, resourceVersion);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -105,8 +105,8 @@ public sealed partial class KubernetesRunFollower(
                 {
                     if (!refusedLogged)
                     {
-                        var access = new ApiAccess("list", resource, new ObjectRef(resource.ApiVersion, kind, Namespace, null, null));
-                        Log.Refused(logger, kind, ApiRefusal.Forbidden(ApiRefusal.StatusMessage(refused.Response.Content), access, Namespace, FollowVerbs));
+                        var access = new ApiAccess("list", resource, new ObjectRef(resource.ApiVersion, kind, ns, null, null));
+                        Log.Refused(logger, kind, ns, ApiRefusal.Forbidden(ApiRefusal.StatusMessage(refused.Response.Content), access, manifests.Value.Namespace, FollowVerbs));
                         refusedLogged = true;
                     }
                 }
@@ -117,7 +117,7 @@ public sealed partial class KubernetesRunFollower(
                         discovery.Forget(resource.ApiVersion);
                     }
 
-                    Log.Broken(logger, kind, e.Message);
+                    Log.Broken(logger, kind, ns, e.Message);
                 }
 
                 await Task.Delay(retry.Delay(failures, null), time, ct);
@@ -134,18 +134,18 @@ public sealed partial class KubernetesRunFollower(
     }
 
     /// <summary>
-    /// Lists the kind's labelled objects in pages of <see cref="ListPageSize"/> (every page from the first one's
+    /// Lists the kind's labelled objects in <paramref name="ns"/> in pages of <see cref="ListPageSize"/> (every page from the first one's
     /// snapshot, so the list is consistent at its resourceVersion), tells the observer, and returns that
     /// resourceVersion. A continue token that expired between pages (410) fails the list, which starts over.
     /// </summary>
-    private async Task<string> ListAsync(IRunObserver receiver, ApiResource r, CancellationToken ct)
+    private async Task<string> ListAsync(IRunObserver receiver, ApiResource r, string ns, CancellationToken ct)
     {
         var states = new List<RunObjectState>();
         string? resourceVersion = null;
         string? next = null;
         do
         {
-            var page = await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, Namespace, r.Plural,
+            var page = await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural,
                 continueParameter: next, labelSelector: ManifestAnnotator.DeliveryLabel, limit: ListPageSize, cancellationToken: ct);
             var root = page is JsonElement element ? element : JsonSerializer.SerializeToElement(page);
             if (root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
@@ -160,8 +160,8 @@ public sealed partial class KubernetesRunFollower(
         }
         while (next is not null);
 
-        Log.Listed(logger, r.Kind, Namespace, states.Count, states.Count(s => s.Result == RunResult.Running), resourceVersion);
-        await receiver.ListedAsync(r.ApiVersion, r.Kind, states, ct);
+        Log.Listed(logger, r.Kind, ns, states.Count, states.Count(s => s.Result == RunResult.Running), resourceVersion);
+        await receiver.ListedAsync(new RunListScope(r.ApiVersion, r.Kind, ns), states, ct);
         return resourceVersion;
     }
 
@@ -170,12 +170,12 @@ public sealed partial class KubernetesRunFollower(
     /// resume; null when the server says the version expired (a new list is needed). A broken connection
     /// or a refusal throws.
     /// </summary>
-    private async Task<string?> WatchAsync(IRunObserver receiver, ApiResource r, string resourceVersion, CancellationToken ct)
+    private async Task<string?> WatchAsync(IRunObserver receiver, ApiResource r, string ns, string resourceVersion, CancellationToken ct)
     {
         var timeout = (int)options.Value.WatchTimeout.TotalSeconds;
         var query = $"?allowWatchBookmarks=true&labelSelector={Uri.EscapeDataString(ManifestAnnotator.DeliveryLabel)}"
             + $"&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={timeout}&watch=true";
-        using var response = await WatchRequest.SendAsync(client, $"{r.Path(Namespace)}{query}", ct);
+        using var response = await WatchRequest.SendAsync(client, $"{r.Path(ns)}{query}", ct);
         if (response.StatusCode == HttpStatusCode.Gone)
         {
             return null;
@@ -234,13 +234,13 @@ public sealed partial class KubernetesRunFollower(
         [LoggerMessage(62, LogLevel.Information, "The cluster serves no {Kind} of {Group}; looking again every {Interval}")]
         public static partial void NotServed(ILogger logger, string group, string kind, TimeSpan interval);
 
-        [LoggerMessage(63, LogLevel.Information, "The watch of {Kind} expired at resourceVersion {ResourceVersion}; listing again")]
-        public static partial void Expired(ILogger logger, string kind, string resourceVersion);
+        [LoggerMessage(63, LogLevel.Information, "The watch of {Kind} in {Namespace} expired at resourceVersion {ResourceVersion}; listing again")]
+        public static partial void Expired(ILogger logger, string kind, string @namespace, string resourceVersion);
 
-        [LoggerMessage(64, LogLevel.Warning, "Following {Kind} failed, listing again after a pause: {Error}")]
-        public static partial void Broken(ILogger logger, string kind, string error);
+        [LoggerMessage(64, LogLevel.Warning, "Following {Kind} in {Namespace} failed, listing again after a pause: {Error}")]
+        public static partial void Broken(ILogger logger, string kind, string @namespace, string error);
 
-        [LoggerMessage(65, LogLevel.Error, "Run objects of kind {Kind} cannot be followed: {Refusal}")]
-        public static partial void Refused(ILogger logger, string kind, string refusal);
+        [LoggerMessage(65, LogLevel.Error, "Run objects of kind {Kind} in {Namespace} cannot be followed: {Refusal}")]
+        public static partial void Refused(ILogger logger, string kind, string @namespace, string refusal);
     }
 }

@@ -1,11 +1,13 @@
 using System.Text.Json.Nodes;
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.Manifests;
 
 /// <summary>
-/// What a manifest may do: objects go into the handler's namespace (or an explicitly allowed one), and
-/// cluster-scoped kinds are refused unless configuration allows them. Checked for every document
+/// What a manifest may do: objects go into the handler's namespace (or an explicitly allowed one),
+/// cluster-scoped kinds are refused unless configuration allows them, and a run kind (see
+/// <see cref="RunResults.IsRunKind"/>) must be created by generateName, so every event's run is new. Checked for every document
 /// before the first one is applied, so a refused manifest changes nothing.
 /// </summary>
 public sealed class ManifestPolicy(ManifestOptions options)
@@ -23,6 +25,13 @@ public sealed class ManifestPolicy(ManifestOptions options)
         if (name is null && generateName is null)
         {
             throw Refuse(index, $"({kind}) needs metadata.name or metadata.generateName");
+        }
+
+        if (name is not null && RunResults.IsRunKind(apiVersion, kind))
+        {
+            // An existing run object is not started again by an apply (Argo does not restart a finished
+            // Workflow, a Job's template is immutable): its old status would become this event's result.
+            throw Refuse(index, $"({kind} {name}) is a run with a fixed metadata.name: every event must start a new run, so give it metadata.generateName (for example '{name}-') instead");
         }
 
         if (namespaced == false)

@@ -16,11 +16,11 @@ public interface IRunObserver
     Task ChangedAsync(RunObjectState state, CancellationToken cancellationToken);
 
     /// <summary>
-    /// A list (at start, and again after a lost or expired watch) of one kind finished: every object of
-    /// that kind that carries the delivery label, as it is now. A followed object missing from it was
-    /// deleted while nobody watched.
+    /// A list (at start, and again after a lost or expired watch) of one kind in one namespace finished:
+    /// every object there that carries the delivery label, as it is now. A followed object of that kind and
+    /// namespace missing from it was deleted while nobody watched.
     /// </summary>
-    Task ListedAsync(string apiVersion, string kind, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken);
+    Task ListedAsync(RunListScope scope, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken);
 }
 
 /// <summary>The cluster side of run following: whether it happens at all, and stopping a run.</summary>

@@ -215,8 +215,8 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public Task RunChanged(RunObjectState state) => runs.ChangedAsync(state);
 
-    public Task RunsListed(string apiVersion, string kind, ImmutableArray<string> deliveries, ImmutableList<RunObjectState> objects) =>
-        runs.ListedAsync(apiVersion, kind, deliveries, objects);
+    public Task RunsListed(RunListScope scope, ImmutableArray<string> deliveries, ImmutableList<RunObjectState> objects) =>
+        runs.ListedAsync(scope, deliveries, objects);
 
     /// <summary>After an admin action: the ref looks at its queue again and publishes its state.</summary>
     private AdminResult Drained(AdminResult result)

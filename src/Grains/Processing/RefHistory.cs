@@ -46,7 +46,13 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
     public IEnumerable<HistoryEntry> StopsPending => Entries.Where(OwesStop);
 
     /// <summary>Whether an entry's run is still followed or still owes a stop (it outlives the bound, and the ref keeps its reminder).</summary>
-    public bool OwesWork => Entries.Any(h => IsRunning(h) || OwesStop(h));
+    public bool OwesWork => Entries.Any(OwesWorkOf);
+
+    /// <summary>
+    /// The entries owing work (oldest first) that must be let go before one more run is recorded, so that at
+    /// most <c>size</c> entries ever owe work and the history never holds more than twice its bound.
+    /// </summary>
+    public IEnumerable<HistoryEntry> OverBound => Entries.Where(OwesWorkOf).Skip(size - 1).Reverse();
 
     /// <summary>Replaces the entry of the same delivery (its run moved on); an entry no longer kept is left alone.</summary>
     public async Task UpdateAsync(HistoryEntry entry)
@@ -67,6 +73,8 @@ public sealed class RefHistory(IStateSlot<RefHistoryState> slot, DeliveryIndex d
         history.Count <= size ? history : [.. history.Where((h, i) => i < size || IsRunning(h) || OwesStop(h))];
 
     private static bool IsRunning(HistoryEntry h) => h.Run is { FinishedAt: null };
+
+    private static bool OwesWorkOf(HistoryEntry h) => IsRunning(h) || OwesStop(h);
 
     private static bool OwesStop(HistoryEntry h) => h.Run is { } run && RunBook.ToStop(run).Any();
 

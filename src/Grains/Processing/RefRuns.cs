@@ -67,8 +67,33 @@ public sealed partial class RefRuns(
             return null;
         }
 
+        await MakeRoomAsync();
         await catalog.RecordRunningAsync(e.Delivery, key, run.StartedAt);
         return run;
+    }
+
+    /// <summary>
+    /// Lets the oldest runs go when the ref already follows as many as its history keeps
+    /// (<see cref="QueueOptions.HistorySize"/>): an unfinished one ends as timed out (its check says the service
+    /// stopped waiting), a finished one no longer sends its unconfirmed stops. So the history stays bounded
+    /// however many runs never finish.
+    /// </summary>
+    private async Task MakeRoomAsync()
+    {
+        foreach (var entry in history.OverBound.ToList())
+        {
+            var reason = "no longer followed: newer runs of this ref fill what the service keeps (Handler:HistorySize)";
+            var run = entry.Run!;
+            if (run.FinishedAt is null)
+            {
+                await SettleAsync(entry, RunBook.GiveUp(run, reason, time.GetUtcNow()));
+            }
+            else
+            {
+                Log.StopsAbandoned(logger, entry.Event.Delivery, key);
+                await history.UpdateAsync(entry with { Run = RunBook.GiveUp(run, reason, time.GetUtcNow()) });
+            }
+        }
     }
 
     /// <summary>
@@ -110,7 +135,7 @@ public sealed partial class RefRuns(
             foreach (var older in history.Running.Where(h => h.Event.Delivery != e.Delivery).ToList())
             {
                 // Recorded first (the objects marked to stop), then sent: a crash in between leaves the stop to the next activation.
-                await SettleAsync(older, RunBook.Cancel(older.Run!, reason, time.GetUtcNow()));
+                await SettleAsync(older, RunBook.Cancel(older.Run!, reason, time.GetUtcNow(), entry.Run));
             }
 
             ResumeStops();
@@ -154,11 +179,11 @@ public sealed partial class RefRuns(
     }
 
     /// <summary>
-    /// A list of every object of one kind, narrowed to <paramref name="deliveries"/> (this ref's entries in
+    /// A list of every object of one kind in one namespace, narrowed to <paramref name="deliveries"/> (this ref's entries in
     /// the unfinished set when the list arrived). A delivery listed there whose run is not unfinished here is
     /// a leftover of a finish that did not get to forget it, and is forgotten now.
     /// </summary>
-    public async Task ListedAsync(string apiVersion, string kind, IReadOnlyCollection<string> deliveries, IReadOnlyList<RunObjectState> objects)
+    public async Task ListedAsync(RunListScope scope, IReadOnlyCollection<string> deliveries, IReadOnlyList<RunObjectState> objects)
     {
         var now = time.GetUtcNow();
         foreach (var delivery in deliveries)
@@ -182,7 +207,7 @@ public sealed partial class RefRuns(
             }
 
             var theirs = objects.Where(o => o.Delivery == delivery).ToList();
-            await SettleAsync(entry, RunBook.Listed(run, apiVersion, kind, theirs, now - run.StartedAt >= ListGrace, now));
+            await SettleAsync(entry, RunBook.Listed(run, scope, theirs, now - run.StartedAt >= ListGrace, now));
         }
     }
 
@@ -295,6 +320,9 @@ public sealed partial class RefRuns(
 
         [LoggerMessage(146, LogLevel.Warning, "Could not record the stop of {Kind} {Name} of {Delivery}; it is sent again on the next reminder tick")]
         public static partial void StopNotRecorded(ILogger logger, Exception error, string kind, string name, string delivery);
+
+        [LoggerMessage(148, LogLevel.Warning, "The unconfirmed stops of the run of {Delivery} ({Key}) are no longer sent: newer runs fill what the ref keeps")]
+        public static partial void StopsAbandoned(ILogger logger, string delivery, string key);
 
         [LoggerMessage(143, LogLevel.Warning, "Could not take {Delivery} out of the unfinished runs; the next list does")]
         public static partial void ForgetFailed(ILogger logger, Exception error, string delivery);

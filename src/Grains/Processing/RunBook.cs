@@ -52,11 +52,12 @@ public static class RunBook
     }
 
     /// <summary>
-    /// The run after a list of every object of one kind: a listed object takes its listed result; a running
-    /// object of that kind the list lacks was deleted unseen and is cancelled, unless
+    /// The run after a list of every object of one kind in one namespace: a listed object takes its listed
+    /// result; a running object of that kind and namespace the list lacks was deleted unseen and is cancelled
+    /// (an object of another namespace is not judged by this list), unless
     /// <paramref name="missingIsDeleted"/> is false (a run too young to be sure the list could hold it).
     /// </summary>
-    public static RunRecord? Listed(RunRecord run, string apiVersion, string kind, IReadOnlyList<RunObjectState> listed, bool missingIsDeleted, DateTimeOffset now)
+    public static RunRecord? Listed(RunRecord run, RunListScope scope, IReadOnlyList<RunObjectState> listed, bool missingIsDeleted, DateTimeOffset now)
     {
         if (run.FinishedAt is not null)
         {
@@ -67,7 +68,7 @@ public static class RunBook
         for (var i = 0; i < objects.Count; i++)
         {
             var o = objects[i];
-            if (o.Result != RunResult.Running || !Same(o, apiVersion, kind, o.Namespace, o.Name))
+            if (o.Result != RunResult.Running || !Same(o, scope.ApiVersion, scope.Kind, scope.Namespace, o.Name))
             {
                 continue;
             }
@@ -94,12 +95,27 @@ public static class RunBook
 
     /// <summary>
     /// The run with every object still running ended as cancelled for <paramref name="reason"/>, and those
-    /// objects marked to be stopped (<see cref="RunObjectRecord.StopPending"/>) until the cluster confirms it.
+    /// objects marked to be stopped (<see cref="RunObjectRecord.StopPending"/>) until the cluster confirms it;
+    /// except an object that <paramref name="newer"/> (the run of the event that cancels) applied too: that
+    /// object is the newer event's run now, so it is never stopped, only no longer this run's.
     /// </summary>
-    public static RunRecord? Cancel(RunRecord run, string reason, DateTimeOffset now) =>
+    public static RunRecord? Cancel(RunRecord run, string reason, DateTimeOffset now, RunRecord? newer = null) =>
         run.FinishedAt is null
-            ? Settle(run with { Objects = [.. run.Objects.Select(o => o.Result == RunResult.Running ? o with { Result = RunResult.Cancelled, Message = reason, StopPending = true } : o)] }, now)
+            ? Settle(run with { Objects = [.. run.Objects.Select(o => o.Result != RunResult.Running ? o
+                : newer is not null && newer.Objects.Any(n => Same(n, o.ApiVersion, o.Kind, o.Namespace, o.Name))
+                    ? o with { Result = RunResult.Cancelled, Message = $"{reason}, which applied this object again: it is that event's run now" }
+                : o with { Result = RunResult.Cancelled, Message = reason, StopPending = true })] }, now)
             : null;
+
+    /// <summary>
+    /// The run no longer followed: its objects still running end as timed out for <paramref name="reason"/> (the
+    /// service stopped waiting), and stops not yet confirmed are no longer sent.
+    /// </summary>
+    public static RunRecord GiveUp(RunRecord run, string reason, DateTimeOffset now)
+    {
+        var ended = run.FinishedAt is null ? End(run, RunResult.TimedOut, reason, now) : run;
+        return ended with { Objects = [.. ended.Objects.Select(o => o.StopPending ? o with { StopPending = false } : o)] };
+    }
 
     /// <summary>The run's objects the cluster still has to be told to stop.</summary>
     public static IEnumerable<RunObjectRecord> ToStop(RunRecord run) => run.Objects.Where(o => o.StopPending);

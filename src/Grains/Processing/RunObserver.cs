@@ -28,7 +28,7 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
         await grains.GetGrain<IRefGrain>(RefKey.For(state.Repository, state.Ref)).RunChanged(state).WaitAsync(cancellationToken);
     }
 
-    public async Task ListedAsync(string apiVersion, string kind, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
+    public async Task ListedAsync(RunListScope scope, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
     {
         var running = await catalog.ListRunningAsync();
         var byDelivery = objects.ToLookup(o => o.Delivery, StringComparer.Ordinal);
@@ -42,13 +42,13 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
                 var theirs = deliveries.SelectMany(d => byDelivery[d]).ToImmutableList();
                 try
                 {
-                    await grains.GetGrain<IRefGrain>(byRef.Key).RunsListed(apiVersion, kind, deliveries, theirs).WaitAsync(ct);
+                    await grains.GetGrain<IRefGrain>(byRef.Key).RunsListed(scope, deliveries, theirs).WaitAsync(ct);
                 }
                 catch (Exception error) when (!ct.IsCancellationRequested)
                 {
                     // One ref that cannot take the list does not keep it from the others; its runs wait for
                     // the next list, a watch event or their timeout.
-                    Log.ListFailed(logger, error, byRef.Key, kind);
+                    Log.ListFailed(logger, error, byRef.Key, scope.Kind, scope.Namespace);
                     Interlocked.Increment(ref failed);
                 }
             });
@@ -57,7 +57,7 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
         // one: the follower lists again after a failed report, with backoff.
         if (failed > 0)
         {
-            throw new TransientException($"{failed} ref(s) could not take the list of {kind} objects; it is listed again");
+            throw new TransientException($"{failed} ref(s) could not take the list of {scope.Kind} objects in {scope.Namespace}; it is listed again");
         }
     }
 
@@ -66,7 +66,7 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
         [LoggerMessage(144, LogLevel.Warning, "{Kind} {Namespace}/{Name} names no valid repository, ref or delivery; its state is not routed")]
         public static partial void Unroutable(ILogger logger, string kind, string @namespace, string name);
 
-        [LoggerMessage(145, LogLevel.Warning, "Could not give {Key} the list of {Kind} objects")]
-        public static partial void ListFailed(ILogger logger, Exception error, string key, string kind);
+        [LoggerMessage(145, LogLevel.Warning, "Could not give {Key} the list of {Kind} objects in {Namespace}")]
+        public static partial void ListFailed(ILogger logger, Exception error, string key, string kind, string @namespace);
     }
 }

@@ -138,7 +138,7 @@ public class RunReportingTests
         await DeliveryAsync(env, delivery, "running");
         var workflow = Assert.Single(env.Kubernetes.Creations);
 
-        await env.Observer.ListedAsync("argoproj.io/v1alpha1", "Workflow",
+        await env.Observer.ListedAsync(new RunListScope("argoproj.io/v1alpha1", "Workflow", "ci"),
             [State(delivery, repo.FullName, workflow, RunResult.Failure, "child 'build' failed"), State("someone-elses", "octo/other", workflow, RunResult.Success)],
             CancellationToken.None);
 

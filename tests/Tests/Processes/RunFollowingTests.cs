@@ -7,6 +7,7 @@ using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;
+using static CiTrigger.Tests.Processes.FollowingEnv;
 
 namespace CiTrigger.Tests.Processes;
 
@@ -18,56 +19,7 @@ namespace CiTrigger.Tests.Processes;
 /// </summary>
 public class RunFollowingTests
 {
-    private const long Installation = 44;
-
-    private static Dictionary<string, string> Settings(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, string directory, params IEnumerable<KeyValuePair<string, string>>?[] more) =>
-        ServiceSettings.Combine([app.Settings(new Dictionary<string, string>
-        {
-            ["Webhook:Secrets"] = TriggerHost.Secret,
-            ["GitHub:BaseUrl"] = github.BaseAddress.ToString(),
-            ["GitHub:ReportStatus"] = "true",
-            ["GitHub:StatusContext"] = "ci/trigger",
-            ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
-            ["Kubernetes:FollowRuns"] = "true",
-            ["Logging:LogLevel:Default"] = "Warning",
-        }), ServiceSettings.FastRetry, ServiceSettings.FastRecovery, .. more]);
-
-    private static async Task<string> PushAsync(HttpClient client, FakeGitHubApi.Repository repo, int n)
-    {
-        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow + $"\n# {n}\n");
-        var delivery = Guid.NewGuid().ToString();
-        var body = Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(n), after), Installation);
-        using var answer = await client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(body), "application/json", delivery));
-        Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
-        return delivery;
-    }
-
-    private static Task<FakeGitHubApi.CheckRun> CheckAsync(FakeGitHubApi github, string delivery, string status, string diagnostics = "", int seconds = 30) =>
-        Eventually.Until(() => Task.FromResult(github.CheckRuns.FirstOrDefault(r => r.ExternalId == delivery && r.Status == status)),
-            TimeSpan.FromSeconds(seconds), $"the check of {delivery} {status}\n{diagnostics}");
-
-    /// <summary>What the workflow's controller would do: write its status.</summary>
-    /// <summary>Plays the Argo controller: it writes a Workflow's status (through the status subresource the fixture CRD has).</summary>
-    private static Task WriteStatusAsync(FakeKubernetesApi kubernetes, string name, string phase, string? message = null)
-    {
-        var status = new JsonObject { ["phase"] = phase };
-        if (message is not null)
-        {
-            status["message"] = message;
-        }
-
-        kubernetes.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", name, status);
-        return Task.CompletedTask;
-    }
-
-    private static HttpClient Client(FakeKubernetesApi kubernetes)
-    {
-        var client = new HttpClient { BaseAddress = kubernetes.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", FakeKubernetesApi.Token);
-        return client;
-    }
-
-    private static string NameOf(JsonObject created) => created["metadata"]!["name"]!.GetValue<string>();
+    private const long Installation = FollowingEnv.Installation;
 
     [Fact]
     public async Task In_redis_mode_a_run_unfinished_when_its_silo_is_killed_is_completed_by_the_survivor()
@@ -87,7 +39,7 @@ public class RunFollowingTests
         var delivery = await PushAsync(doomed.Client, repo, 1);
         await CheckAsync(github, delivery, "in_progress", doomed.Output);
         await doomed.KillAsync();
-        await WriteStatusAsync(kubernetes, NameOf(Assert.Single(kubernetes.Creations)), "Succeeded");
+        WriteStatus(kubernetes, NameOf(Assert.Single(kubernetes.Creations)), "Succeeded");
 
         var done = await CheckAsync(github, delivery, "completed", survivor.Output, seconds: 90);
         Assert.Equal("success", done.Conclusion);
@@ -99,13 +51,13 @@ public class RunFollowingTests
     [Fact]
     public async Task A_failed_workflow_fails_the_check_and_a_deleted_one_cancels_it()
     {
-        await using var env = await Env.StartAsync("octo/follow");
+        await using var env = await FollowingEnv.StartAsync("octo/follow");
         var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
         await using var service = await env.ServiceAsync();
 
         var failing = await PushAsync(service.Client, repo, 1);
         await CheckAsync(github, failing, "in_progress");
-        await WriteStatusAsync(kubernetes, NameOf(kubernetes.Creations[0]), "Failed", "child 'build' failed");
+        WriteStatus(kubernetes, NameOf(kubernetes.Creations[0]), "Failed", "child 'build' failed");
         var failed = await CheckAsync(github, failing, "completed");
         Assert.Equal("failure", failed.Conclusion);
         Assert.EndsWith("failed: child 'build' failed", failed.Output!["summary"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -126,7 +78,7 @@ public class RunFollowingTests
     {
         // The fake plays a controller that finishes each Workflow at once: the watch reports it succeeded
         // while the ref is still recording the event that created it.
-        await using var env = await Env.StartAsync("octo/follow-fast", runsSucceed: true);
+        await using var env = await FollowingEnv.StartAsync("octo/follow-fast", runsSucceed: true);
         var (github, repo) = (env.GitHub, env.Repo);
         await using var service = await env.ServiceAsync();
 
@@ -145,7 +97,7 @@ public class RunFollowingTests
     [Fact]
     public async Task With_cancel_superseded_the_earlier_workflow_is_told_to_terminate()
     {
-        await using var env = await Env.StartAsync("octo/follow-supersede");
+        await using var env = await FollowingEnv.StartAsync("octo/follow-supersede");
         var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
         await using var service = await env.ServiceAsync(new Dictionary<string, string> { ["Handler:CancelSuperseded"] = "true" });
 
@@ -163,7 +115,7 @@ public class RunFollowingTests
     [Fact]
     public async Task A_stop_the_cluster_refused_for_a_while_is_sent_again_on_the_refs_reminder()
     {
-        await using var env = await Env.StartAsync("octo/follow-stop-later");
+        await using var env = await FollowingEnv.StartAsync("octo/follow-stop-later");
         var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
         var refusing = true;
         var refused = 0;
@@ -190,39 +142,5 @@ public class RunFollowingTests
         Volatile.Write(ref refusing, false);
         await Eventually.Until(() => kubernetes.Objects.Any(o => o["metadata"]!["name"]!.GetValue<string>() == name
             && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the stop sent again on a reminder tick");
-    }
-
-    /// <summary>
-    /// The fakes, an App installed on one repository, and a directory for a service; disposed after the
-    /// service that a test starts from it (a test's <c>await using</c> of the service comes later).
-    /// </summary>
-    private sealed class Env(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, FakeGitHubApi.Repository repo) : IAsyncDisposable
-    {
-        private readonly string directory = Directory.CreateTempSubdirectory("citrigger-follow-").FullName;
-
-        public FakeGitHubApi GitHub => github;
-
-        public FakeKubernetesApi Kubernetes => kubernetes;
-
-        public FakeGitHubApi.Repository Repo => repo;
-
-        public static async Task<Env> StartAsync(string repository, bool runsSucceed = false)
-        {
-            var github = await FakeGitHubApi.StartAsync();
-            var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed);
-            var app = AppIdentity.Register(github);
-            github.Install(app.App, Installation, repository);
-            return new Env(github, kubernetes, app, github.Repo(repository));
-        }
-
-        public Task<TriggerHost> ServiceAsync(Dictionary<string, string>? more = null) =>
-            TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory, more));
-
-        public async ValueTask DisposeAsync()
-        {
-            await kubernetes.DisposeAsync();
-            await github.DisposeAsync();
-            app.Dispose();
-        }
     }
 }

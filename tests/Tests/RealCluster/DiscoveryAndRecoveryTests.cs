@@ -33,7 +33,7 @@ public sealed class DiscoveryAndRecoveryTests(RealClusterServiceFixture fixture)
         // What a user does: install the CRD, then grant the service account the kind (README: "further kinds").
         var crd = Gadgets(group);
         await Cluster.InstallCrdAsync(crd);
-        await GrantAsync(group, "gadgets");
+        await Cluster.GrantAsync(group, "gadgets", "create", "list", "patch");
         var created = await Service.PushAsync(repo, gadget);
         var after = await Service.FinishedAsync(repo, 2);
 
@@ -109,23 +109,6 @@ public sealed class DiscoveryAndRecoveryTests(RealClusterServiceFixture fixture)
             ],
         },
     };
-
-    /// <summary>A Role and RoleBinding of its own for the kind, the way the README tells users to grant further kinds.</summary>
-    private async Task GrantAsync(string group, string plural)
-    {
-        var name = $"k8s-webhook-handler-{plural}-{group.Split('.')[0]}";
-        await Cluster.Admin.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            Rules = [new V1PolicyRule { ApiGroups = [group], Resources = [plural], Verbs = ["create", "list", "patch"] }],
-        }, RealCluster.Namespace);
-        await Cluster.Admin.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
-            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = RealCluster.ServiceAccount, NamespaceProperty = RealCluster.Namespace }],
-        }, RealCluster.Namespace);
-    }
 
     /// <summary>Waits until the server no longer serves the group (the CRD's finalizer has run).</summary>
     private async Task GoneAsync(string group)

@@ -35,14 +35,18 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
 
     private RealCluster Cluster => fixture.Cluster;
 
+    /// <summary>A named object: a ConfigMap, since a run kind must use generateName (every event starts a new run).</summary>
     private static string Named(string name, string entrypoint) => $"""
-        apiVersion: argoproj.io/v1alpha1
-        kind: Workflow
+        apiVersion: v1
+        kind: ConfigMap
         metadata:
           name: {name}
-        spec:
+        data:
           entrypoint: {entrypoint}
         """;
+
+    /// <summary>Named ConfigMaps are no kind the shipped Role grants: granted as the README tells users to.</summary>
+    private Task GrantConfigMapsAsync() => Cluster.GrantAsync("", "configmaps", "create", "get", "patch");
 
     [Fact]
     public async Task A_push_creates_a_workflow_by_generate_name_that_a_list_by_its_delivery_label_finds()
@@ -67,18 +71,18 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
     }
 
     [Fact]
-    public async Task A_named_workflow_is_server_side_applied_and_the_same_event_applied_again_changes_nothing_not_even_its_status()
+    public async Task A_named_object_is_server_side_applied_and_the_same_event_applied_again_changes_nothing_not_even_another_managers_fields()
     {
-        var name = "nightly-" + Guid.NewGuid().ToString("N")[..10];
+        await GrantConfigMapsAsync();
+        var name = "settings-" + Guid.NewGuid().ToString("N")[..10];
         var repo = Service.NewRepo();
         var delivery = await Service.PushAsync(repo, Named(name, "build"));
         await Service.FinishedAsync(repo);
 
-        // Play Argo's controller: it records the run's progress through the CRD's status subresource.
-        await Cluster.Admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch("""{"status":{"phase":"Running"}}""", V1Patch.PatchType.MergePatch),
-            RealCluster.WorkflowGroup, RealCluster.WorkflowVersion, RealCluster.Namespace, "workflows", name, fieldManager: "workflow-controller");
-        var first = (await Cluster.WorkflowAsync(name))!;
+        // Another field manager adds a label of its own, as a controller or an operator may.
+        await Cluster.Admin.CoreV1.PatchNamespacedConfigMapAsync(
+            new V1Patch("""{"metadata":{"labels":{"team":"platform"}}}""", V1Patch.PatchType.MergePatch), name, RealCluster.Namespace, fieldManager: "platform-team");
+        var first = (await Cluster.ConfigMapAsync(name))!;
 
         // The same delivery again, processed by a second installation that has never seen it (as after a
         // lost data directory): everything it sends is what the first sent, so the server changes nothing.
@@ -95,13 +99,13 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
 
         var entry = state["history"]![0]!;
         Assert.Equal(("applied", "applied"), (entry["outcome"]!.GetValue<string>(), entry["objects"]![0]!["action"]!.GetValue<string>()));
-        var after = (await Cluster.WorkflowAsync(name))!;
+        var after = (await Cluster.ConfigMapAsync(name))!;
         Assert.Equal(first["metadata"]!["resourceVersion"]!.GetValue<string>(), after["metadata"]!["resourceVersion"]!.GetValue<string>());
-        Assert.Equal("Running", after["status"]!["phase"]!.GetValue<string>());
+        Assert.Equal("platform", after["metadata"]!["labels"]!["team"]!.GetValue<string>());
         var managers = after["metadata"]!["managedFields"]!.AsArray();
         var ours = Assert.Single(managers, m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler")!;
         Assert.Equal("Apply", ours["operation"]!.GetValue<string>());
-        Assert.NotNull(ours["fieldsV1"]!["f:spec"]!["f:entrypoint"]);
+        Assert.NotNull(ours["fieldsV1"]!["f:data"]!["f:entrypoint"]);
     }
 
     [Fact]
@@ -126,18 +130,19 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
     }
 
     [Fact]
-    public async Task A_named_workflow_another_field_manager_created_is_refused_and_keeps_its_fields()
+    public async Task A_named_object_another_field_manager_created_is_refused_and_keeps_its_fields()
     {
+        await GrantConfigMapsAsync();
         var name = "shared-" + Guid.NewGuid().ToString("N")[..10];
         var theirs = new JsonObject
         {
-            ["apiVersion"] = "argoproj.io/v1alpha1",
-            ["kind"] = "Workflow",
+            ["apiVersion"] = "v1",
+            ["kind"] = "ConfigMap",
             ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["owner"] = "platform" } },
-            ["spec"] = new JsonObject { ["entrypoint"] = "theirs" },
+            ["data"] = new JsonObject { ["entrypoint"] = "theirs" },
         };
-        await Cluster.Admin.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(theirs.ToJsonString(), V1Patch.PatchType.ApplyPatch),
-            RealCluster.WorkflowGroup, RealCluster.WorkflowVersion, RealCluster.Namespace, "workflows", name, fieldManager: "platform-team");
+        await Cluster.Admin.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(theirs.ToJsonString(), V1Patch.PatchType.ApplyPatch),
+            name, RealCluster.Namespace, fieldManager: "platform-team");
         var repo = Service.NewRepo();
 
         await Service.PushAsync(repo, Named(name, "ours"));
@@ -145,9 +150,9 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
 
         Assert.Equal("failed", state["history"]![0]!["outcome"]!.GetValue<string>());
         Assert.Contains("already exists and was not created by this service", state["history"]![0]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        var workflow = (await Cluster.WorkflowAsync(name))!;
-        Assert.Equal("theirs", workflow["spec"]!["entrypoint"]!.GetValue<string>());
-        Assert.DoesNotContain(workflow["metadata"]!["managedFields"]!.AsArray(), m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler");
+        var configMap = (await Cluster.ConfigMapAsync(name))!;
+        Assert.Equal("theirs", configMap["data"]!["entrypoint"]!.GetValue<string>());
+        Assert.DoesNotContain(configMap["metadata"]!["managedFields"]!.AsArray(), m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler");
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public sealed class RecordingRunObserver : IRunObserver
     private readonly ConcurrentQueue<RunObjectState> changes = new();
     private readonly ConcurrentQueue<Listing> lists = new();
 
-    public sealed record Listing(string ApiVersion, string Kind, IReadOnlyList<RunObjectState> Objects);
+    public sealed record Listing(string ApiVersion, string Kind, string Namespace, IReadOnlyList<RunObjectState> Objects);
 
     /// <summary>When set and true for a change, the report fails as a grain call that times out would.</summary>
     public Func<RunObjectState, bool>? Refuse { get; set; }
@@ -32,9 +32,9 @@ public sealed class RecordingRunObserver : IRunObserver
         return Task.CompletedTask;
     }
 
-    public Task ListedAsync(string apiVersion, string kind, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
+    public Task ListedAsync(RunListScope scope, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
     {
-        lists.Enqueue(new Listing(apiVersion, kind, objects));
+        lists.Enqueue(new Listing(scope.ApiVersion, scope.Kind, scope.Namespace, objects));
         return Task.CompletedTask;
     }
 }

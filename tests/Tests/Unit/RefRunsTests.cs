@@ -116,6 +116,8 @@ public sealed class RefRunsTests : IDisposable
 
     private AttemptResult Applied(params AppliedObject[] objects) => new(objects, null, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false));
 
+    private static RunListScope WorkflowsIn(string ns) => new("argoproj.io/v1alpha1", "Workflow", ns);
+
     private static RunObjectState State(string delivery, AppliedObject o, RunResult result, string? message = null) =>
         new(delivery, HookEvents.Repository, HookEvents.Ref, o.ApiVersion, o.Kind, o.Namespace, o.Name, result, message);
 
@@ -231,6 +233,56 @@ public sealed class RefRunsTests : IDisposable
         await runs.ChangedAsync(State("d1", Workflow, RunResult.Success));
         Assert.Equal(["d4", "d3"], events.History.Entries.Select(h => h.Event.Delivery));
         Assert.Equal(("d1", StatusState.Success, "Workflow ci-x7k2p succeeded"), statuses.Reported[^1]);
+    }
+
+    [Fact]
+    public async Task Runs_that_never_finish_do_not_grow_the_history_past_twice_its_size_and_the_oldest_is_given_up_as_timed_out()
+    {
+        var (events, runs) = await OpenAsync(historySize: 3);
+        for (var n = 1; n <= 10; n++)
+        {
+            await ApplyAsync(events, HookEvents.Push(n), Applied(Workflow with { Name = $"ci-{n}" }));
+        }
+
+        Assert.Equal(["d10", "d9", "d8"], events.History.Running.Reverse().Select(h => h.Event.Delivery));
+        Assert.InRange(events.History.Entries.Count, 3, 6);
+        Assert.Equal(["d10", "d9", "d8"], catalog.Running.Keys.OrderByDescending(k => int.Parse(k[1..], System.Globalization.CultureInfo.InvariantCulture)));
+        var first = statuses.Reported.Where(r => r.Delivery == "d1").ToList();
+        Assert.Equal((StatusState.TimedOut, "Workflow ci-1 timed out: no longer followed: newer runs of this ref fill what the service keeps (Handler:HistorySize)"),
+            (first[^1].State, first[^1].Description));
+        Assert.True(runs.HasUnfinished);
+    }
+
+    [Fact]
+    public async Task With_cancel_superseded_an_object_the_newer_event_applied_again_is_not_stopped_and_finishes_the_newer_run()
+    {
+        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
+
+        await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow));
+        await runs.Stopping;
+        await runs.ChangedAsync(State("d2", Workflow, RunResult.Success));
+
+        Assert.Empty(control.Stopped);
+        Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Find("d1")!));
+        Assert.Equal(EventStates.Succeeded, EventStates.Of(events.History.Find("d2")!));
+        Assert.Equal(("d2", StatusState.Success, "Workflow ci-x7k2p succeeded"), statuses.Reported[^1]);
+    }
+
+    [Fact]
+    public async Task A_list_of_the_home_namespace_leaves_a_run_in_an_allowed_namespace_to_the_list_of_its_own()
+    {
+        var (events, runs) = await OpenAsync();
+        var elsewhere = Workflow with { Namespace = "builds" };
+        await ApplyAsync(events, HookEvents.Push(1), Applied(elsewhere));
+        time.Advance(RefRuns.ListGrace);
+
+        await runs.ListedAsync(WorkflowsIn("ci"), ["d1"], []);
+        Assert.Equal(EventStates.Running, EventStates.Of(events.History.Entries[0]));
+
+        await runs.ListedAsync(WorkflowsIn("builds"), ["d1"], [State("d1", elsewhere, RunResult.Failure, "step test failed")]);
+        Assert.Equal(EventStates.Failed, EventStates.Of(events.History.Entries[0]));
+        Assert.Equal(("d1", StatusState.Failure, "Workflow ci-x7k2p failed: step test failed"), statuses.Reported[^1]);
     }
 
     [Fact]
@@ -390,7 +442,7 @@ public sealed class RefRunsTests : IDisposable
         await catalog.RecordRunningAsync("d0", HookEvents.Key, Now);
         time.Advance(RefRuns.ListGrace);
 
-        await runs.ListedAsync("argoproj.io/v1alpha1", "Workflow", ["d0", "d1"], []);
+        await runs.ListedAsync(WorkflowsIn("ci"), ["d0", "d1"], []);
 
         Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Entries[0]));
         Assert.Equal(("d1", StatusState.Cancelled, $"Workflow ci-x7k2p was cancelled: {RunBook.DeletedUnwatched}"), statuses.Reported[^1]);
@@ -404,8 +456,8 @@ public sealed class RefRunsTests : IDisposable
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow with { Name = "ci-second" }));
 
-        await runs.ListedAsync("argoproj.io/v1alpha1", "Workflow", ["d1", "d2"], [State("d1", Workflow, RunResult.Success)]);
-        await runs.ListedAsync("batch/v1", "Job", ["d1", "d2"], []);
+        await runs.ListedAsync(WorkflowsIn("ci"), ["d1", "d2"], [State("d1", Workflow, RunResult.Success)]);
+        await runs.ListedAsync(new RunListScope("batch/v1", "Job", "ci"), ["d1", "d2"], []);
 
         Assert.Equal(EventStates.Succeeded, EventStates.Of(events.History.Find("d1")!));
         Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d2")!));

@@ -11,6 +11,7 @@ public class RunBookTests
     private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
     private static readonly AppliedObject Job = new("batch/v1", "Job", "ci", "lint", "configured");
     private static readonly AppliedObject Config = new("v1", "ConfigMap", "ci", "settings", "configured");
+    private static readonly RunListScope Workflows = new("argoproj.io/v1alpha1", "Workflow", "ci");
 
     private static RunObjectState State(AppliedObject o, RunResult result, string? message = null, string delivery = "d1") =>
         new(delivery, "octo/app", "refs/heads/main", o.ApiVersion, o.Kind, o.Namespace, o.Name, result, message);
@@ -76,12 +77,25 @@ public class RunBookTests
         var second = Workflow with { Name = "ci-second" };
         var run = Run(Workflow, second, Job);
 
-        var listed = RunBook.Listed(run, "argoproj.io/v1alpha1", "Workflow", [State(Workflow, RunResult.Success)], missingIsDeleted: true, Start.AddHours(1))!;
+        var listed = RunBook.Listed(run, Workflows, [State(Workflow, RunResult.Success)], missingIsDeleted: true, Start.AddHours(1))!;
 
         Assert.Equal([RunResult.Success, RunResult.Cancelled, RunResult.Running], listed.Objects.Select(o => o.Result));
         Assert.Equal(RunBook.DeletedUnwatched, listed.Objects[1].Message);
         Assert.Null(listed.FinishedAt);
-        Assert.Null(RunBook.Listed(listed, "argoproj.io/v1alpha1", "Workflow", [], missingIsDeleted: true, Start.AddHours(1)));
+        Assert.Null(RunBook.Listed(listed, Workflows, [], missingIsDeleted: true, Start.AddHours(1)));
+    }
+
+    [Fact]
+    public void A_list_of_one_namespace_judges_only_the_objects_in_that_namespace()
+    {
+        var elsewhere = Workflow with { Namespace = "builds", Name = "ci-elsewhere" };
+        var run = Run(Workflow, elsewhere);
+
+        var listed = RunBook.Listed(run, Workflows, [], missingIsDeleted: true, Start.AddHours(1))!;
+
+        Assert.Equal([RunResult.Cancelled, RunResult.Running], listed.Objects.Select(o => o.Result));
+        var there = RunBook.Listed(listed, Workflows with { Namespace = "builds" }, [State(elsewhere, RunResult.Success)], missingIsDeleted: true, Start.AddHours(1))!;
+        Assert.Equal([RunResult.Cancelled, RunResult.Success], there.Objects.Select(o => o.Result));
     }
 
     [Fact]
@@ -89,10 +103,10 @@ public class RunBookTests
     {
         var run = Run(Workflow);
 
-        Assert.Null(RunBook.Listed(run, "argoproj.io/v1alpha1", "Workflow", [], missingIsDeleted: false, Start));
-        Assert.Null(RunBook.Listed(run, "argoproj.io/v1alpha1", "Workflow", [State(Workflow, RunResult.Running)], missingIsDeleted: true, Start));
+        Assert.Null(RunBook.Listed(run, Workflows, [], missingIsDeleted: false, Start));
+        Assert.Null(RunBook.Listed(run, Workflows, [State(Workflow, RunResult.Running)], missingIsDeleted: true, Start));
         Assert.Equal(RunResult.Success,
-            RunBook.Listed(run, "argoproj.io/v1alpha1", "Workflow", [State(Workflow, RunResult.Success)], missingIsDeleted: false, Start)!.Result);
+            RunBook.Listed(run, Workflows, [State(Workflow, RunResult.Success)], missingIsDeleted: false, Start)!.Result);
     }
 
     [Fact]
@@ -128,6 +142,31 @@ public class RunBookTests
         Assert.Empty(RunBook.ToStop(stopped));
         Assert.Equal(cancelled.Objects.Select(o => (o.Result, o.Message)), stopped.Objects.Select(o => (o.Result, o.Message)));
         Assert.Null(RunBook.StopDone(stopped, cancelled.Objects[1]));
+    }
+
+    [Fact]
+    public void Cancelling_never_marks_for_stopping_an_object_that_the_newer_run_applied_too()
+    {
+        var run = Run(Workflow, Job);
+        var newer = RunBook.Start([Workflow with { ApiVersion = "argoproj.io/v1" }], Start.AddMinutes(1))!;
+
+        var cancelled = RunBook.Cancel(run, "superseded by d2", Start.AddMinutes(1), newer)!;
+
+        Assert.Equal(RunResult.Cancelled, cancelled.Result);
+        Assert.Equal([cancelled.Objects[1]], RunBook.ToStop(cancelled));
+        Assert.Equal("superseded by d2, which applied this object again: it is that event's run now", cancelled.Objects[0].Message);
+    }
+
+    [Fact]
+    public void Giving_up_a_run_ends_its_running_objects_as_timed_out_and_sends_no_more_stops()
+    {
+        var given = RunBook.GiveUp(Run(Workflow), "no longer followed", Start.AddMinutes(5));
+        Assert.Equal((RunResult.TimedOut, (DateTimeOffset?)Start.AddMinutes(5), "no longer followed"), (given.Result, given.FinishedAt, given.Objects[0].Message));
+
+        var cancelled = RunBook.Cancel(Run(Workflow), "superseded by d2", Start)!;
+        var released = RunBook.GiveUp(cancelled, "no longer followed", Start.AddMinutes(5));
+        Assert.Empty(RunBook.ToStop(released));
+        Assert.Equal((RunResult.Cancelled, (DateTimeOffset?)Start, "superseded by d2"), (released.Result, released.FinishedAt, released.Objects[0].Message));
     }
 
     [Fact]
