@@ -35,18 +35,21 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
 
     private RealCluster Cluster => fixture.Cluster;
 
-    /// <summary>A named object: a ConfigMap, since a run kind must use generateName (every event starts a new run).</summary>
+    /// <summary>
+    /// A named object that is no run kind (a run kind must use generateName: every event starts a new run): a
+    /// core Endpoints object, a kind no other test grants or denies and no controller of this cluster touches.
+    /// </summary>
     private static string Named(string name, string entrypoint) => $"""
         apiVersion: v1
-        kind: ConfigMap
+        kind: Endpoints
         metadata:
           name: {name}
-        data:
-          entrypoint: {entrypoint}
+          annotations:
+            entrypoint: {entrypoint}
         """;
 
-    /// <summary>Named ConfigMaps are no kind the shipped Role grants: granted as the README tells users to.</summary>
-    private Task GrantConfigMapsAsync() => Cluster.GrantAsync("", "configmaps", "create", "get", "patch");
+    /// <summary>Endpoints are no kind the shipped Role grants: granted as the README tells users to.</summary>
+    private Task GrantNamedKindAsync() => Cluster.GrantAsync("", "endpoints", "create", "get", "patch");
 
     [Fact]
     public async Task A_push_creates_a_workflow_by_generate_name_that_a_list_by_its_delivery_label_finds()
@@ -73,16 +76,16 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
     [Fact]
     public async Task A_named_object_is_server_side_applied_and_the_same_event_applied_again_changes_nothing_not_even_another_managers_fields()
     {
-        await GrantConfigMapsAsync();
+        await GrantNamedKindAsync();
         var name = "settings-" + Guid.NewGuid().ToString("N")[..10];
         var repo = Service.NewRepo();
         var delivery = await Service.PushAsync(repo, Named(name, "build"));
         await Service.FinishedAsync(repo);
 
         // Another field manager adds a label of its own, as a controller or an operator may.
-        await Cluster.Admin.CoreV1.PatchNamespacedConfigMapAsync(
+        await Cluster.Admin.CoreV1.PatchNamespacedEndpointsAsync(
             new V1Patch("""{"metadata":{"labels":{"team":"platform"}}}""", V1Patch.PatchType.MergePatch), name, RealCluster.Namespace, fieldManager: "platform-team");
-        var first = (await Cluster.ConfigMapAsync(name))!;
+        var first = (await Cluster.EndpointsAsync(name))!;
 
         // The same delivery again, processed by a second installation that has never seen it (as after a
         // lost data directory): everything it sends is what the first sent, so the server changes nothing.
@@ -99,13 +102,13 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
 
         var entry = state["history"]![0]!;
         Assert.Equal(("applied", "applied"), (entry["outcome"]!.GetValue<string>(), entry["objects"]![0]!["action"]!.GetValue<string>()));
-        var after = (await Cluster.ConfigMapAsync(name))!;
+        var after = (await Cluster.EndpointsAsync(name))!;
         Assert.Equal(first["metadata"]!["resourceVersion"]!.GetValue<string>(), after["metadata"]!["resourceVersion"]!.GetValue<string>());
         Assert.Equal("platform", after["metadata"]!["labels"]!["team"]!.GetValue<string>());
         var managers = after["metadata"]!["managedFields"]!.AsArray();
         var ours = Assert.Single(managers, m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler")!;
         Assert.Equal("Apply", ours["operation"]!.GetValue<string>());
-        Assert.NotNull(ours["fieldsV1"]!["f:data"]!["f:entrypoint"]);
+        Assert.NotNull(ours["fieldsV1"]!["f:metadata"]!["f:annotations"]!["f:entrypoint"]);
     }
 
     [Fact]
@@ -132,16 +135,15 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
     [Fact]
     public async Task A_named_object_another_field_manager_created_is_refused_and_keeps_its_fields()
     {
-        await GrantConfigMapsAsync();
+        await GrantNamedKindAsync();
         var name = "shared-" + Guid.NewGuid().ToString("N")[..10];
         var theirs = new JsonObject
         {
             ["apiVersion"] = "v1",
-            ["kind"] = "ConfigMap",
-            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["owner"] = "platform" } },
-            ["data"] = new JsonObject { ["entrypoint"] = "theirs" },
+            ["kind"] = "Endpoints",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["owner"] = "platform" }, ["annotations"] = new JsonObject { ["entrypoint"] = "theirs" } },
         };
-        await Cluster.Admin.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch(theirs.ToJsonString(), V1Patch.PatchType.ApplyPatch),
+        await Cluster.Admin.CoreV1.PatchNamespacedEndpointsAsync(new V1Patch(theirs.ToJsonString(), V1Patch.PatchType.ApplyPatch),
             name, RealCluster.Namespace, fieldManager: "platform-team");
         var repo = Service.NewRepo();
 
@@ -150,9 +152,9 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
 
         Assert.Equal("failed", state["history"]![0]!["outcome"]!.GetValue<string>());
         Assert.Contains("already exists and was not created by this service", state["history"]![0]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        var configMap = (await Cluster.ConfigMapAsync(name))!;
-        Assert.Equal("theirs", configMap["data"]!["entrypoint"]!.GetValue<string>());
-        Assert.DoesNotContain(configMap["metadata"]!["managedFields"]!.AsArray(), m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler");
+        var endpoints = (await Cluster.EndpointsAsync(name))!;
+        Assert.Equal("theirs", endpoints["metadata"]!["annotations"]!["entrypoint"]!.GetValue<string>());
+        Assert.DoesNotContain(endpoints["metadata"]!["managedFields"]!.AsArray(), m => m!["manager"]!.GetValue<string>() == "k8s-webhook-handler");
     }
 
     [Fact]

@@ -174,12 +174,12 @@ public sealed class RealCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>One ConfigMap of ci as JSON, or null when there is none of that name.</summary>
-    public async Task<JsonObject?> ConfigMapAsync(string name)
+    /// <summary>One Endpoints object of ci as JSON, or null when there is none of that name.</summary>
+    public async Task<JsonObject?> EndpointsAsync(string name)
     {
         try
         {
-            return JsonSerializer.SerializeToNode(await Admin.CoreV1.ReadNamespacedConfigMapAsync(name, Namespace))!.AsObject();
+            return JsonSerializer.SerializeToNode(await Admin.CoreV1.ReadNamespacedEndpointsAsync(name, Namespace))!.AsObject();
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
