@@ -9,7 +9,7 @@ public readonly record struct RetryDecision(bool Retry, TimeSpan Delay, string F
 /// The one retry policy: which failures are transient, the backoff between attempts (exponential with
 /// "equal jitter": half the delay fixed, half random, and at least a server's Retry-After), the attempt
 /// limit and the words recorded when it is reached. Ref processing and the GitHub status reporting both
-/// decide through it.
+/// decide through it; delivery recovery spaces its repeated redelivery requests by its <see cref="Delay"/>.
 /// </summary>
 public sealed class RetryPolicy
 {
@@ -39,6 +39,9 @@ public sealed class RetryPolicy
 
     /// <summary>The same policy with another attempt limit (a background reporter tries a few times, not fifteen).</summary>
     public RetryPolicy WithMaxAttempts(int maxAttempts) => new(maxAttempts, BaseDelay, MaxDelay, random);
+
+    /// <summary>The same backoff between other bounds (delivery recovery cannot ask again before its next scan).</summary>
+    public RetryPolicy WithDelays(TimeSpan baseDelay, TimeSpan maxDelay) => new(MaxAttempts, baseDelay, maxDelay, random);
 
     /// <summary>What to do after attempt number <paramref name="failedAttempts"/> failed with <paramref name="error"/>.</summary>
     /// <param name="failedAttempts">Attempts made so far, the failed one included.</param>

@@ -147,6 +147,47 @@ public sealed class DeliveryRecoveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_redelivery_the_service_answers_503_is_asked_for_again_on_a_later_scan_until_it_is_accepted_and_applied()
+    {
+        github.Install(app.App, Installation, "octo/recover-again");
+        var repo = github.Repo("octo/recover-again");
+        var first = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var second = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        await using var service = await StartServiceAsync(new Dictionary<string, string> { ["Handler:MaxQueueLength"] = "1" });
+
+        // The ref is paused and its one queue place taken, so the service answers a redelivery 503 (queue full).
+        using (await service.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/pause", null))
+        {
+        }
+
+        using (var queued = await service.SendAsync("push", Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, first), Installation)))
+        {
+            Assert.Equal(202, (int)queued.StatusCode);
+        }
+
+        var missed = app.App.Deliveries.Add("push", Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", first, second), Installation),
+            503, github.Time.GetUtcNow().AddMinutes(-1));
+        List<FakeGitHubApi.HookDelivery> Attempts() => [.. app.App.Deliveries.All.Where(d => d.Redelivery && d.DeliveryGuid == missed.DeliveryGuid)];
+        await Eventually.Until(() => Attempts().Count > 0, TimeSpan.FromSeconds(20), "the first redelivery");
+        await Eventually.Until(async () => await RecoveryAsync(service) is { } status && status["awaited"]!.GetValue<int>() == 1 ? status : null,
+            TimeSpan.FromSeconds(20), "the recovery status to show the delivery awaited");
+        using (await service.Client.PostAsync($"/admin/repos/{repo.FullName}/refs/heads/main/resume", null))
+        {
+        }
+
+        await Eventually.Until(() => kubernetes.Creations.Count == 2, TimeSpan.FromSeconds(30), "the queued push and the missed one to be applied");
+        var settled = await ScansAsync(service, (await RecoveryAsync(service))["scans"]!.GetValue<long>());
+
+        var attempts = Attempts();
+        Assert.Equal(503, attempts[0].StatusCode);
+        Assert.Equal(202, attempts[^1].StatusCode);
+        Assert.True(attempts.Count >= 2, $"{attempts.Count} attempts");
+        Assert.Equal(attempts.Count, github.RedeliveryRequests.Count(id => id == missed.Id));
+        Assert.Equal(0, settled["awaited"]!.GetValue<int>());
+        AppliedOnce.InOrder(kubernetes, new Dictionary<string, IReadOnlyList<string>> { ["refs/heads/main"] = [first, second] });
+    }
+
+    [Fact]
     public async Task In_token_mode_the_listed_repository_hooks_are_scanned_with_the_token()
     {
         var repo = github.Repo("octo/recover-hook");
