@@ -1,0 +1,55 @@
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
+using Xunit;
+
+namespace CiTrigger.Tests.Operations;
+
+/// <summary>The service started as its own process with a bad value: it stops at once, with one line naming the key.</summary>
+public class ConfigurationErrorTests
+{
+    private static Dictionary<string, string> Settings(IEnumerable<KeyValuePair<string, string>> values) =>
+        ServiceSettings.Combine(new Dictionary<string, string>
+        {
+            ["Webhook:Secrets"] = TriggerHost.Secret,
+            ["Kubernetes:DryRun"] = "true",
+        }, ServiceSettings.EmbeddedSilo(Directory.CreateTempSubdirectory("citrigger-config-").FullName), values);
+
+    /// <summary>Starts the process, which must exit with 2, and returns everything it printed.</summary>
+    private static async Task<string> FailedStartAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(settings));
+        Assert.StartsWith("the silo process exited with 2:\n", failure.Message, StringComparison.Ordinal);
+        return failure.Message["the silo process exited with 2:\n".Length..];
+    }
+
+    private static int Count(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>The whole output is the one line, which says what is wrong with the key exactly once.</summary>
+    private static void AssertOneLineSaying(string output, string message)
+    {
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("configuration error: ", line, StringComparison.Ordinal);
+        Assert.Equal(1, Count(line, message));
+    }
+
+    [Theory]
+    [InlineData("Handler:IgnoreRefs", "(", "Handler:IgnoreRefs: '(' is not a usable regular expression")]
+    [InlineData("Handler:Events", "push,bogus", "Handler:Events: 'bogus' is not supported")]
+    [InlineData("Handler:OkToTestLabel", "", "Handler:OkToTestLabel: a label name of 1 to 50 characters is needed")]
+    public async Task A_configuration_error_is_printed_once_in_one_line_naming_its_key(string key, string value, string message)
+    {
+        var output = await FailedStartAsync(Settings(new Dictionary<string, string> { [key] = value }));
+
+        AssertOneLineSaying(output, message);
+        Assert.Equal(1, Count(output, key + ":"));
+    }
+}
