@@ -22,6 +22,10 @@ public static partial class StartupFailure
         AggregateException { InnerExceptions: var all } when all.All(e => e is OptionsValidationException) =>
             Configuration(all.SelectMany(e => ((OptionsValidationException)e).Failures)),
 
+        // Orleans' own checks name its options classes; the one bound from our configuration is named by its key.
+        OrleansConfigurationException orleans =>
+            "configuration error: " + orleans.Message.ReplaceLineEndings(" ").Replace("ClusterMembershipOptions.", OrleansOptions.Section + ":Membership:", StringComparison.Ordinal),
+
         // A key no pre-check covers (Logging, Kestrel, ...): the binder names it in its message.
         InvalidOperationException binder when BinderFailure().Match(binder.Message) is { Success: true } match =>
             $"configuration error: {match.Groups["key"].Value}: {binder.InnerException?.Message ?? binder.Message}",

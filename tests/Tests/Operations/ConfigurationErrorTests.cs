@@ -52,4 +52,36 @@ public class ConfigurationErrorTests
         AssertOneLineSaying(output, message);
         Assert.Equal(1, Count(output, key + ":"));
     }
+
+    /// <summary>
+    /// Values Orleans or GitHub would refuse or make useless later (a reminder period under Orleans' minimum
+    /// answered every webhook 503) stop start-up instead.
+    /// </summary>
+    [Theory]
+    [InlineData("Handler:ReminderPeriod", "00:00:01", "Handler:ReminderPeriod: must be at least Orleans:MinimumReminderPeriod (00:01:00)")]
+    [InlineData("Orleans:MinimumReminderPeriod", "-00:00:01", "Orleans:MinimumReminderPeriod: must not be negative")]
+    [InlineData("Orleans:CollectionAge", "00:00:30", "Orleans:CollectionAge: must be longer than Orleans' collection quantum")]
+    [InlineData("Orleans:Membership:ProbeTimeout", "00:00:00", "Orleans:Membership:ProbeTimeout (00:00:00) must be greater than 0")]
+    [InlineData("GitHub:RecoveryInterval", "3.00:00:00", "GitHub:RecoveryInterval: must be at most 2.23:55:00, GitHub's 3 days of redeliverable deliveries")]
+    [InlineData("Handler:DedupeRetention", "1.00:00:00", "Handler:DedupeRetention: must be at least 3 days, as long as GitHub lets a delivery be redelivered")]
+    public async Task An_option_that_orleans_or_github_bounds_is_refused_at_start_up_in_one_line_naming_its_key(string key, string value, string message)
+    {
+        var output = await FailedStartAsync(Settings(new Dictionary<string, string> { [key] = value }));
+
+        AssertOneLineSaying(output, message);
+    }
+
+    [Fact]
+    public async Task A_reminder_period_down_to_a_lowered_orleans_minimum_is_accepted()
+    {
+        await using var silo = await SiloProcess.StartAsync(Settings(new Dictionary<string, string>
+        {
+            ["Orleans:MinimumReminderPeriod"] = "00:00:01",
+            ["Handler:ReminderPeriod"] = "00:00:01",
+        }));
+
+        using var ready = await silo.Client.GetAsync("/readyz", TestContext.Current.CancellationToken);
+
+        Assert.True(ready.IsSuccessStatusCode);
+    }
 }
