@@ -15,9 +15,9 @@ public class ConfigurationErrorTests
         }, ServiceSettings.EmbeddedSilo(Directory.CreateTempSubdirectory("citrigger-config-").FullName), values);
 
     /// <summary>Starts the process, which must exit with 2, and returns everything it printed.</summary>
-    private static async Task<string> FailedStartAsync(IReadOnlyDictionary<string, string> settings)
+    private static async Task<string> FailedStartAsync(IReadOnlyDictionary<string, string> settings, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(settings));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => SiloProcess.StartAsync(settings, environment: environment));
         Assert.StartsWith("the silo process exited with 2:\n", failure.Message, StringComparison.Ordinal);
         return failure.Message["the silo process exited with 2:\n".Length..];
     }
@@ -82,6 +82,23 @@ public class ConfigurationErrorTests
 
         using var ready = await silo.Client.GetAsync("/readyz", TestContext.Current.CancellationToken);
 
+        Assert.True(ready.IsSuccessStatusCode);
+    }
+
+    /// <summary>Unsigned webhooks are accepted only when asked for in so many words.</summary>
+    [Fact]
+    public async Task Without_a_webhook_secret_the_service_starts_only_with_webhook_insecure()
+    {
+        var noSecret = new Dictionary<string, string?> { ["WEBHOOK_SECRET"] = null, ["Webhook__Secrets"] = null };
+        var settings = Settings([]);
+        settings.Remove("Webhook:Secrets");
+
+        var output = await FailedStartAsync(settings, noSecret);
+        settings["Webhook:Insecure"] = "true";
+        await using var insecure = await SiloProcess.StartAsync(settings, environment: noSecret);
+        using var ready = await insecure.Client.GetAsync("/readyz", TestContext.Current.CancellationToken);
+
+        AssertOneLineSaying(output, "Webhook:Secrets: no webhook secret is configured; set WEBHOOK_SECRET or Webhook:Secrets (or Webhook:Insecure=true");
         Assert.True(ready.IsSuccessStatusCode);
     }
 }
