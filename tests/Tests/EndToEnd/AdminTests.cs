@@ -51,6 +51,7 @@ public class AdminTests
         var access = new AdminAccess(Options.Create(new AdminOptions()), TimeProvider.System);
         var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
         http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+        http.Request.Host = new HostString("localhost:8080");
         http.Response.Body = new MemoryStream();
 
         var result = access.Check(http);
