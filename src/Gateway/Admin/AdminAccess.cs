@@ -14,7 +14,7 @@ namespace CiTrigger.Gateway.Admin;
 /// browser gets from <c>/admin/login</c>; without one, only loopback callers are served, and only requests
 /// no web page can have made (see <see cref="CheckLoopback"/>).
 /// </summary>
-public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider time)
+public sealed class AdminAccess(IOptions<AdminOptions> options, FailedSignIns failures, TimeProvider time)
 {
     public const string CookieName = "citrigger_admin";
     public const string LoginPath = "/admin/login";
@@ -37,10 +37,20 @@ public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider tim
         const string Scheme = "Bearer ";
         if (header.Length > 0 || request.Cookies[CookieName] is not { } session)
         {
+            if (header.Length > 0 && failures.Wait(http) is { } wait)
+            {
+                return FailedSignIns.TooMany(http, wait);
+            }
+
             var presented = header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? header[Scheme.Length..].Trim() : "";
             if (Matches(presented))
             {
                 return null;
+            }
+
+            if (header.Length > 0)
+            {
+                failures.Failed(http, "bearer token");
             }
 
             if (header.Length == 0 && HttpMethods.IsGet(request.Method) && AcceptsHtml(request))
