@@ -30,6 +30,7 @@ public static class GatewayExtensions
         services.AddSingleton<UnverifiedBodyBudget>();
         services.AddSingleton<WebhookReruns>();
         services.AddSingleton<WebhookReceiver>();
+        services.AddSingleton<FailedSignIns>();
         services.AddSingleton<AdminAccess>();
         services.ConfigureHttpJsonOptions(AdminResults.Configure);
         services.AddHealthChecks();

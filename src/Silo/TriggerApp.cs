@@ -79,6 +79,14 @@ public static class TriggerApp
 
             // Checked before anything starts, so a bad value costs one line, not a half-started silo.
             app.Services.GetRequiredService<IStartupValidator>().Validate();
+
+            // Orleans checks its own options (membership timings, ...) only as the silo starts, where a failure
+            // is logged with a stack trace; run here, its checks end in one line as well.
+            foreach (var validator in app.Services.GetServices<IConfigurationValidator>())
+            {
+                validator.ValidateConfiguration();
+            }
+
             if (PortCheck.FirstInUse(app.Configuration["urls"], app.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions()) is { } inUse)
             {
                 await Console.Error.WriteLineAsync(inUse);

@@ -9,11 +9,12 @@ using Microsoft.Net.Http.Headers;
 namespace CiTrigger.Gateway.Admin;
 
 /// <summary>
-/// The admin rule of the design, for every admin-protected path (<c>/admin</c>, <c>/dashboard</c>): with
-/// <c>Admin:Token</c> set, every caller must present it, as a bearer token or as the session cookie a
-/// browser gets from <c>/admin/login</c>; without one, only loopback callers are served.
+/// The admin rule of the design, for every admin-protected path (<c>/admin</c>, <c>/ui</c>, <c>/dashboard</c>):
+/// with <c>Admin:Token</c> set, every caller must present it, as a bearer token or as the session cookie a
+/// browser gets from <c>/admin/login</c>; without one, only loopback callers are served, and only requests
+/// no web page can have made (see <see cref="CheckLoopback"/>).
 /// </summary>
-public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider time)
+public sealed class AdminAccess(IOptions<AdminOptions> options, FailedSignIns failures, TimeProvider time)
 {
     public const string CookieName = "citrigger_admin";
     public const string LoginPath = "/admin/login";
@@ -28,9 +29,7 @@ public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider tim
     {
         if (options.Value.Token is not { Length: > 0 } token)
         {
-            return http.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)
-                ? null
-                : AdminResults.Refused(StatusCodes.Status403Forbidden, "without Admin:Token the admin API answers loopback callers only");
+            return CheckLoopback(http);
         }
 
         var request = http.Request;
@@ -38,10 +37,20 @@ public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider tim
         const string Scheme = "Bearer ";
         if (header.Length > 0 || request.Cookies[CookieName] is not { } session)
         {
+            if (header.Length > 0 && failures.Wait(http) is { } wait)
+            {
+                return FailedSignIns.TooMany(http, wait);
+            }
+
             var presented = header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? header[Scheme.Length..].Trim() : "";
             if (Matches(presented))
             {
                 return null;
+            }
+
+            if (header.Length > 0)
+            {
+                failures.Failed(http, "bearer token");
             }
 
             if (header.Length == 0 && HttpMethods.IsGet(request.Method) && AcceptsHtml(request))
@@ -65,6 +74,46 @@ public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider tim
             ? null
             : AdminResults.Refused(StatusCodes.Status403Forbidden, "a cross-site request with the admin session cookie is refused");
     }
+
+    /// <summary>
+    /// Without a token, loopback trust: any program on the machine may use the admin surface, but a web page
+    /// in a browser on it may not. A page of another site can make the browser send a request to loopback
+    /// (a form post), so a request that says it comes from elsewhere (<c>Origin</c> of another host or port,
+    /// <c>Sec-Fetch-Site</c> other than <c>same-origin</c> or <c>none</c>) may not change anything; and a page
+    /// can rebind its own name to 127.0.0.1 and then read the answers as its own, which the <c>Host</c> it
+    /// sends gives away: only loopback names and addresses are served. Programs (curl, scripts) send neither
+    /// header and a loopback <c>Host</c>.
+    /// </summary>
+    private static IResult? CheckLoopback(HttpContext http)
+    {
+        var request = http.Request;
+        if (http.Connection.RemoteIpAddress is not { } address || !IPAddress.IsLoopback(address))
+        {
+            return AdminResults.Refused(StatusCodes.Status403Forbidden, "without Admin:Token the admin API answers loopback callers only");
+        }
+
+        if (!IsLoopbackHost(request.Host))
+        {
+            return AdminResults.Refused(StatusCodes.Status403Forbidden,
+                "without Admin:Token the admin API answers only requests addressed to localhost or a loopback address (Host), so no web page can read it by DNS rebinding");
+        }
+
+        return HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || !IsCrossSite(request)
+            ? null
+            : AdminResults.Refused(StatusCodes.Status403Forbidden, "a request from another site's page is refused: without Admin:Token only this service's own pages and programs on this machine may change anything");
+    }
+
+    /// <summary><c>localhost</c>, a name under <c>.localhost</c> (which browsers resolve to loopback themselves), or a loopback address.</summary>
+    private static bool IsLoopbackHost(HostString host) =>
+        host.HasValue
+        && (host.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || host.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host.Host.TrimStart('[').TrimEnd(']'), out var address) && IPAddress.IsLoopback(address)));
+
+    /// <summary>Whether a browser says it sent <paramref name="request"/> for a page that is not this service's (a request saying nothing is not).</summary>
+    private static bool IsCrossSite(HttpRequest request) =>
+        request.Headers["Sec-Fetch-Site"].ToString() is { Length: > 0 } site && site is not ("same-origin" or "none")
+        || (request.Headers.Origin.Count > 0 && !IsOwnOrigin(request));
 
     /// <summary>Whether <paramref name="presented"/> is the configured token (compared in constant time).</summary>
     public bool Matches(string presented) =>
@@ -94,9 +143,13 @@ public sealed class AdminAccess(IOptions<AdminOptions> options, TimeProvider tim
             return site is "same-origin" or "none";
         }
 
-        return Uri.TryCreate(request.Headers.Origin.ToString(), UriKind.Absolute, out var origin)
-            && string.Equals(origin.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+        return IsOwnOrigin(request);
     }
+
+    /// <summary>Whether the <c>Origin</c> is this service's own host and port (not the scheme: a TLS-terminating ingress changes it).</summary>
+    private static bool IsOwnOrigin(HttpRequest request) =>
+        Uri.TryCreate(request.Headers.Origin.ToString(), UriKind.Absolute, out var origin)
+        && string.Equals(origin.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
 
     private bool IsValidSession(string session, string token)
     {

@@ -27,7 +27,7 @@ public static class AdminLogin
     private static IResult Form(AdminAccess access, string? returnUrl) =>
         access.HasToken ? Page(StatusCodes.Status200OK, Local(returnUrl), null) : NoLogin();
 
-    private static async Task<IResult> SignInAsync(HttpContext http, AdminAccess access)
+    private static async Task<IResult> SignInAsync(HttpContext http, AdminAccess access, FailedSignIns failures)
     {
         if (!access.HasToken)
         {
@@ -43,6 +43,11 @@ public static class AdminLogin
         if (!http.Request.HasFormContentType)
         {
             return AdminResults.Refused(StatusCodes.Status415UnsupportedMediaType, "expected a form (application/x-www-form-urlencoded)");
+        }
+
+        if (failures.Wait(http) is { } wait)
+        {
+            return FailedSignIns.TooMany(http, wait);
         }
 
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -63,6 +68,7 @@ public static class AdminLogin
         var returnUrl = Local(form["returnUrl"].ToString());
         if (!access.Matches(form["token"].ToString()))
         {
+            failures.Failed(http, "login form");
             return Page(StatusCodes.Status401Unauthorized, returnUrl, "That is not the admin token.");
         }
 

@@ -6,6 +6,7 @@ using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Octokit;
+using Orleans.Hosting;
 
 namespace CiTrigger.Grains.GitHub;
 
@@ -25,6 +26,7 @@ public sealed partial class DeliveryRecoveryGrain(
     [PersistentState("recovery", StorageNames.Refs)] IPersistentState<DeliveryRecoveryState> state,
     GitHubAccess github,
     IOptions<DeliveryRecoveryOptions> options,
+    IOptions<ReminderOptions> reminderOptions,
     IRefCatalog catalog,
     RetryPolicy retry,
     TriggerMetrics metrics,
@@ -56,8 +58,9 @@ public sealed partial class DeliveryRecoveryGrain(
         });
         try
         {
-            // Only to be activated again on another silo should this one die; the timer does the scanning.
-            var period = interval < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : interval;
+            // Only to be activated again on another silo should this one die; the timer does the scanning, so
+            // the reminder may tick less often: at least a minute, and never under what Orleans accepts.
+            var period = new[] { interval, TimeSpan.FromMinutes(1), reminderOptions.Value.MinimumReminderPeriod }.Max();
             await this.RegisterOrUpdateReminder(ReminderName, period, period, cancellationToken);
         }
         catch (Exception e)

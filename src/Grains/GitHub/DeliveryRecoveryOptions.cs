@@ -41,6 +41,13 @@ public sealed class DeliveryRecoveryOptions
             yield return $"{Section}:RecoveryInterval: must be at least 1 second (was {RecoveryInterval})";
         }
 
+        // A scan reads back to the previous one less the overlap; further back GitHub no longer has the deliveries.
+        if (RecoveryInterval > DeliveryRecoveryGrain.MaxAge - DeliveryRecoveryGrain.Overlap)
+        {
+            yield return $"{Section}:RecoveryInterval: must be at most {DeliveryRecoveryGrain.MaxAge - DeliveryRecoveryGrain.Overlap}, " +
+                $"GitHub's {DeliveryRecoveryGrain.MaxAge.TotalDays:0} days of redeliverable deliveries less the scans' overlap (was {RecoveryInterval})";
+        }
+
         if (RecoverDeliveries == true && !isApp && string.IsNullOrWhiteSpace(RecoverHooks))
         {
             yield return $"{Section}:RecoverHooks: name the hooks to scan (owner/repo:hookId) for {Section}:RecoverDeliveries=true without a GitHub App";

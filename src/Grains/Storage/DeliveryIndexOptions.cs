@@ -1,3 +1,5 @@
+using CiTrigger.Grains.GitHub;
+
 namespace CiTrigger.Grains.Storage;
 
 /// <summary>How long the delivery index remembers an accepted delivery id (section <c>Handler</c>).</summary>
@@ -10,9 +12,10 @@ public sealed class DeliveryIndexOptions
 
     public IEnumerable<string> Validate()
     {
-        if (DedupeRetention <= TimeSpan.Zero)
+        // A delivery redelivered after its id was forgotten would be handled twice.
+        if (DedupeRetention < DeliveryRecoveryGrain.MaxAge)
         {
-            yield return $"{Section}:DedupeRetention: must be positive (was {DedupeRetention})";
+            yield return $"{Section}:DedupeRetention: must be at least {DeliveryRecoveryGrain.MaxAge.TotalDays:0} days, as long as GitHub lets a delivery be redelivered (was {DedupeRetention})";
         }
     }
 }

@@ -31,7 +31,7 @@ public static class HooksCommand
     public static readonly IReadOnlyList<CommandOption> ListOptions = Common;
 
     public static Task<int> InstallAsync(CommandArgs args, TextWriter output, TextWriter error) =>
-        RunAsync("hooks install", args, error, async (client, target, configuration) =>
+        RunAsync("hooks install", args, error, configuration => UnknownEvents(args, configuration), async (client, target, configuration) =>
         {
             var url = args.Required("url");
             if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
@@ -42,7 +42,7 @@ public static class HooksCommand
             var webhook = configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
             var secret = OptionsValidation.SplitList(string.IsNullOrWhiteSpace(webhook.Secrets) ? configuration["WEBHOOK_SECRET"] : webhook.Secrets).FirstOrDefault()
                 ?? throw new UsageException("no webhook secret is configured (WEBHOOK_SECRET or --Webhook:Secrets=...); GitHub would send unsigned webhooks the service refuses");
-            var events = OptionsValidation.SplitList(args.Optional("events") ?? (configuration.GetSection(FilterOptions.Section).Get<FilterOptions>() ?? new FilterOptions()).Events).ToList();
+            var events = Events(args, configuration);
             var body = new HookRequest
             {
                 Config = new Dictionary<string, string> { ["url"] = url, ["content_type"] = "json", ["secret"] = secret, ["insecure_ssl"] = "0" },
@@ -67,8 +67,25 @@ public static class HooksCommand
             await error.WriteLineAsync($"{(existing is null ? "created" : "updated")} webhook {hook.Id} of {target.Name}: {url}, events {string.Join(",", events)}, JSON, signed, active");
         });
 
+    private static List<string> Events(CommandArgs args, IConfiguration configuration) =>
+        OptionsValidation.SplitList(args.Optional("events") ?? (configuration.GetSection(FilterOptions.Section).Get<FilterOptions>() ?? new FilterOptions()).Events).ToList();
+
+    /// <summary>
+    /// A webhook for an event the service does not handle would only bring deliveries it ignores, and a
+    /// misspelt name would silently drop the one meant: such a list is refused before GitHub is asked.
+    /// </summary>
+    private static string? UnknownEvents(CommandArgs args, IConfiguration configuration)
+    {
+        var source = args.Optional("events") is null ? $"{FilterOptions.Section}:Events" : "--events";
+        var events = Events(args, configuration);
+        var unknown = events.Where(e => !GitHubEventReader.SupportedEvents.Contains(e)).Select(e => $"'{e}'").ToList();
+        return unknown.Count > 0
+            ? $"{source}: {string.Join(", ", unknown)} {(unknown.Count == 1 ? "is not an event" : "are not events")} the service handles (known: {string.Join(", ", GitHubEventReader.SupportedEvents)})"
+            : events.Count == 0 ? $"{source}: name at least one event" : null;
+    }
+
     public static Task<int> ListAsync(CommandArgs args, TextWriter output, TextWriter error) =>
-        RunAsync("hooks list", args, error, async (client, target, _) =>
+        RunAsync("hooks list", args, error, _ => null, async (client, target, _) =>
         {
             var hooks = (await client.Connection.Get<List<HookInfo>>(target.Hooks, new Dictionary<string, string> { ["per_page"] = "100" })).Body;
             foreach (var hook in hooks)
@@ -87,7 +104,13 @@ public static class HooksCommand
 
     private sealed record Target(string Name, Uri Hooks, string Kind);
 
-    private static async Task<int> RunAsync(string command, CommandArgs args, TextWriter error, Func<IGitHubClient, Target, IConfiguration, Task> run)
+    /// <summary>Reads the configuration and the target, refuses what is wrong before GitHub is asked, then runs the command.</summary>
+    /// <param name="command">The command's name, the start of every line it prints.</param>
+    /// <param name="args">The command line.</param>
+    /// <param name="error">Where problems are reported.</param>
+    /// <param name="refusal">What is wrong with the command's own values; null when nothing is.</param>
+    /// <param name="run">The command itself.</param>
+    private static async Task<int> RunAsync(string command, CommandArgs args, TextWriter error, Func<IConfiguration, string?> refusal, Func<IGitHubClient, Target, IConfiguration, Task> run)
     {
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
@@ -105,6 +128,12 @@ public static class HooksCommand
         if (github.Validate().FirstOrDefault() is { } invalid)
         {
             await error.WriteLineAsync($"{command}: configuration error: {invalid}");
+            return 2;
+        }
+
+        if (refusal(configuration) is { } refused)
+        {
+            await error.WriteLineAsync($"{command}: {refused}");
             return 2;
         }
 

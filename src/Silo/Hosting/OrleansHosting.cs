@@ -1,5 +1,6 @@
 using System.Net;
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage.Redis;
 using CiTrigger.Grains.Storage.Sqlite;
 using k8s;
@@ -35,6 +36,12 @@ public static class OrleansHosting
             // The silo is configured from these values right here, so they are checked right here.
             throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), failures);
         }
+
+        // Orleans refuses a shorter reminder only when a ref registers its first one, and then every webhook
+        // is answered 503; so the bound is checked with the other options, before anything starts.
+        var minimum = options.EffectiveMinimumReminderPeriod;
+        builder.Services.AddOptions<QueueOptions>().Validate(queue => queue.ReminderPeriod >= minimum,
+            $"{QueueOptions.Section}:ReminderPeriod: must be at least {OrleansOptions.Section}:MinimumReminderPeriod ({minimum}), the shortest reminder period Orleans accepts");
 
         // AddOrleans, not UseOrleans: UseOrleans hands Orleans the app configuration, and Orleans reads
         // "Orleans:Clustering" as a provider section of its own, which collides with our documented

@@ -1,4 +1,6 @@
 using System.Net;
+using Orleans.Configuration;
+using Orleans.Hosting;
 
 namespace CiTrigger.Silo.Hosting;
 
@@ -68,5 +70,21 @@ public sealed class OrleansOptions
         {
             yield return $"{Section}:DataPath: must not be empty";
         }
+
+        // Orleans checks these two itself, but only once the silo starts, and with a stack trace.
+        if (MinimumReminderPeriod < TimeSpan.Zero)
+        {
+            yield return $"{Section}:MinimumReminderPeriod: must not be negative (was {MinimumReminderPeriod})";
+        }
+
+        if (CollectionAge is { } age && age <= CollectionQuantum)
+        {
+            yield return $"{Section}:CollectionAge: must be longer than Orleans' collection quantum of {CollectionQuantum} (was {age})";
+        }
     }
+
+    /// <summary>The shortest reminder period Orleans accepts: <see cref="MinimumReminderPeriod"/>, else Orleans' own default of a minute.</summary>
+    public TimeSpan EffectiveMinimumReminderPeriod => MinimumReminderPeriod ?? new ReminderOptions().MinimumReminderPeriod;
+
+    private static TimeSpan CollectionQuantum => new GrainCollectionOptions().CollectionQuantum;
 }

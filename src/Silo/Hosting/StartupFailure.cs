@@ -14,11 +14,17 @@ public static partial class StartupFailure
     /// <summary>The line to print (and exit 2), or null for a failure that is not the operator's to fix.</summary>
     public static string? Describe(Exception failure) => failure switch
     {
-        OptionsValidationException invalid => "configuration error: " + string.Join("; ", invalid.Failures),
+        OptionsValidationException invalid => Configuration(invalid.Failures),
 
-        // Several options classes failed at once.
+        // Several options classes failed at once. An options class configured from another one (recovery
+        // reads the handled events from the Handler options) rethrows that one's failures when it is
+        // validated in turn, so the same failure can arrive twice: each is printed once.
         AggregateException { InnerExceptions: var all } when all.All(e => e is OptionsValidationException) =>
-            "configuration error: " + string.Join("; ", all.SelectMany(e => ((OptionsValidationException)e).Failures)),
+            Configuration(all.SelectMany(e => ((OptionsValidationException)e).Failures)),
+
+        // Orleans' own checks name its options classes; the one bound from our configuration is named by its key.
+        OrleansConfigurationException orleans =>
+            "configuration error: " + orleans.Message.ReplaceLineEndings(" ").Replace("ClusterMembershipOptions.", OrleansOptions.Section + ":Membership:", StringComparison.Ordinal),
 
         // A key no pre-check covers (Logging, Kestrel, ...): the binder names it in its message.
         InvalidOperationException binder when BinderFailure().Match(binder.Message) is { Success: true } match =>
@@ -29,6 +35,9 @@ public static partial class StartupFailure
 
         _ => null,
     };
+
+    private static string Configuration(IEnumerable<string> failures) =>
+        "configuration error: " + string.Join("; ", failures.Distinct(StringComparer.Ordinal));
 
     private static bool IsAddressInUse(Exception e) =>
         e is AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse };

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using CiTrigger.Gateway.Admin;
+using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace CiTrigger.Tests.EndToEnd;
@@ -127,6 +130,50 @@ public class AdminLoginTests
         Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, login.StatusCode);
         Assert.False(login.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task Wrong_tokens_are_logged_and_after_a_few_every_sign_in_from_that_address_must_wait()
+    {
+        var log = new ListLoggerProvider();
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var service = await TriggerHost.StartAsync(github, null, new Dictionary<string, string>
+        {
+            ["Admin:Token"] = Token,
+            ["Logging:LogLevel:CiTrigger.Gateway.Admin"] = "Warning",
+        }, builder => builder.Logging.AddProvider(log));
+        using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = service.Client.BaseAddress };
+        var self = browser.BaseAddress!;
+        HttpRequestMessage SignIn(string token) => Request(HttpMethod.Post, "/admin/login", content: Form(token), self: self);
+        HttpRequestMessage Bearer(string token)
+        {
+            var request = Request(HttpMethod.Get, "/admin/refs", origin: null);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return request;
+        }
+
+        using var right = await browser.SendAsync(SignIn(Token));
+        var wrong = new List<HttpResponseMessage>();
+        foreach (var request in new[] { SignIn("guess-0123456789-1"), SignIn("guess-0123456789-2"), SignIn("guess-0123456789-3"), Bearer("guess-0123456789-4"),
+            Bearer("guess-0123456789-5"), Bearer("guess-0123456789-6"), SignIn("guess-0123456789-7") })
+        {
+            wrong.Add(await browser.SendAsync(request));
+        }
+
+        using var rightWhileWaiting = await browser.SendAsync(SignIn(Token));
+        using var bearerWhileWaiting = await browser.SendAsync(Bearer(Token));
+
+        Assert.Equal(HttpStatusCode.Redirect, right.StatusCode);
+        Assert.Equal(
+            [.. Enumerable.Repeat(HttpStatusCode.Unauthorized, FailedSignIns.Burst), HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests],
+            wrong.Select(r => r.StatusCode));
+        Assert.InRange(wrong[^1].Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), FailedSignIns.Refill);
+        Assert.Equal((HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests), (rightWhileWaiting.StatusCode, bearerWhileWaiting.StatusCode));
+        var lines = log.Entries.Select(e => e.Message).ToList();
+        Assert.Contains(lines, l => l.StartsWith("Failed admin sign-in (login form) from 127.0.0.1; 1 since start", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("Failed admin sign-in (bearer token) from 127.0.0.1; 5 since start", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("Admin sign-ins from 127.0.0.1 are refused for ", StringComparison.Ordinal));
+        wrong.ForEach(r => r.Dispose());
     }
 
     [Theory]

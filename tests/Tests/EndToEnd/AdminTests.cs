@@ -7,6 +7,7 @@ using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Xunit;
 
@@ -48,9 +49,11 @@ public class AdminTests
     [InlineData("203.0.113.9", StatusCodes.Status403Forbidden)]
     public async Task Without_a_token_only_loopback_callers_are_served(string remote, int? refusal)
     {
-        var access = new AdminAccess(Options.Create(new AdminOptions()), TimeProvider.System);
+        using var failures = new FailedSignIns(NullLogger<FailedSignIns>.Instance);
+        var access = new AdminAccess(Options.Create(new AdminOptions()), failures, TimeProvider.System);
         var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
         http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+        http.Request.Host = new HostString("localhost:8080");
         http.Response.Body = new MemoryStream();
 
         var result = access.Check(http);

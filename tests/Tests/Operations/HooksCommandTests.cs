@@ -91,6 +91,20 @@ public sealed class HooksCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Install_refuses_an_unknown_event_name_in_one_line_and_creates_nothing()
+    {
+        var repo = github.Repo("octo/misspelt");
+
+        var (exit, output, error) = await Run("hooks", "install", "--repo", repo.FullName, "--url", Url, "--events", "push,bogus", "--Webhook:Secrets=s");
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        var line = Assert.Single(error.Trim().Split('\n'));
+        Assert.StartsWith("hooks install: --events: 'bogus' is not an event the service handles (known: push, ", line, StringComparison.Ordinal);
+        Assert.Empty(repo.Hooks.All);
+    }
+
+    [Fact]
     public async Task List_shows_each_webhook_with_its_last_delivery()
     {
         var repo = github.Repo("octo/listed");
