@@ -67,6 +67,27 @@ public class GitHubEventReaderTests
     }
 
     [Fact]
+    public void In_app_mode_the_apps_own_check_suites_trigger_nothing_except_a_rerun_request()
+    {
+        EventReadResult Read(string action, long app, long? ownApp)
+        {
+            var payload = JsonNode.Parse(Payloads.CheckSuite("octo/app", "main", Payloads.Sha(2), Payloads.Sha(3), action))!.AsObject();
+            payload["check_suite"]!["app"]!["id"] = app;
+            using var document = JsonDocument.Parse(Payloads.Installed(payload.ToJsonString(), 77));
+            return GitHubEventReader.Read("check_suite", "d-1", document.RootElement, Now, ownApp: ownApp);
+        }
+
+        var requested = Assert.IsType<EventReadResult.Ignored>(Read("requested", 99, ownApp: 99));
+        var completed = Assert.IsType<EventReadResult.Ignored>(Read("completed", 99, ownApp: 99));
+
+        Assert.Contains("no loop", requested.Reason, StringComparison.Ordinal);
+        Assert.Contains("no loop", completed.Reason, StringComparison.Ordinal);
+        Assert.IsType<EventReadResult.RerunRequested>(Read("rerequested", 99, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(Read("requested", 5, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(Read("completed", 99, ownApp: null));
+    }
+
+    [Fact]
     public void An_installation_id_that_is_no_positive_number_is_rejected()
     {
         var push = JsonNode.Parse(Payloads.Push("octo/app", "refs/heads/main", Payloads.Sha(1), Payloads.Sha(2)))!.AsObject();
