@@ -43,14 +43,34 @@ public class PullRequestReaderTests
     [InlineData("COLLABORATOR", false, false)]
     [InlineData("CONTRIBUTOR", false, true)]
     [InlineData("NONE", false, true)]
-    [InlineData("NONE", true, false)]
-    public void A_pull_request_needs_approval_unless_its_author_is_trusted_or_the_label_is_on(string association, bool labelled, bool needsApproval)
+    [InlineData("NONE", true, true)]
+    public void A_pull_request_needs_approval_unless_its_author_is_trusted_and_the_label_alone_approves_nothing(string association, bool labelled, bool needsApproval)
     {
         var e = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9), association, "fork/app",
             labels: labelled ? ["ok-to-test"] : ["bug"]));
 
-        Assert.Equal(needsApproval, e.NeedsApproval);
+        Assert.Equal((needsApproval, labelled), (e.NeedsApproval, e.ApprovalLabel));
+        Assert.Null(e.RunsIfWriter);
         Assert.False(e.IsCommand);
+    }
+
+    [Theory]
+    [InlineData("fork/app", "MEMBER", "synchronize", "fork-owner", "fork-owner", false)]
+    [InlineData("fork/app", "MEMBER", "reopened", "triager", "triager", false)]
+    [InlineData("fork/app", "MEMBER", "synchronize", Payloads.PullRequestAuthor, null, false)]
+    [InlineData("fork/app", "MEMBER", "synchronize", "CODERTOCAT", null, false)]
+    [InlineData("octo/app", "MEMBER", "synchronize", "colleague", null, false)]
+    [InlineData("fork/app", "NONE", "synchronize", "fork-owner", null, true)]
+    [InlineData("fork/app", "MEMBER", "closed", "fork-owner", null, false)]
+    [InlineData("fork/app", "MEMBER", "synchronize", "not a login", null, true)]
+    [InlineData("fork/app", "MEMBER", "synchronize", "", null, true)]
+    public void A_forks_head_moved_by_someone_other_than_its_trusted_author_runs_only_if_github_says_the_sender_may_write(
+        string headRepo, string association, string action, string sender, string? asked, bool needsApproval)
+    {
+        var e = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, action, Payloads.Sha(2), Payloads.Sha(9), association, headRepo,
+            before: action == "synchronize" ? Payloads.Sha(1) : null, sender: sender));
+
+        Assert.Equal((asked, needsApproval, sender), (e.RunsIfWriter is { } logins ? Assert.Single(logins) : null, e.NeedsApproval, e.Sender));
     }
 
     [Fact]
@@ -62,13 +82,24 @@ public class PullRequestReaderTests
     }
 
     [Fact]
-    public void Adding_the_approval_label_is_an_approval_and_another_label_is_an_ordinary_action()
+    public void Adding_or_removing_the_approval_label_is_a_command_naming_who_did_it_and_another_label_is_an_ordinary_action()
     {
-        var approve = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "labeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "ok-to-test"));
+        var label = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "labeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "ok-to-test", sender: "maintainer"));
+        var unlabel = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "unlabeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "ok-to-test", sender: "triager"));
         var other = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "labeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "bug"));
 
-        Assert.Equal((true, HookEvent.ApproveCommand), (approve.IsCommand, approve.Command));
+        Assert.Equal((HookEvent.LabelCommand, "maintainer", false), (label.Command, label.Sender, label.NeedsApproval));
+        Assert.Equal((HookEvent.UnlabelCommand, "triager"), (unlabel.Command, unlabel.Sender));
         Assert.False(other.IsCommand);
+    }
+
+    [Fact]
+    public void The_approval_label_added_by_no_user_github_can_be_asked_about_approves_nothing()
+    {
+        var ignored = Assert.IsType<EventReadResult.Ignored>(Read("pull_request",
+            Payloads.PullRequest("octo/app", 1, "labeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "ok-to-test", sender: "../../admin")));
+
+        Assert.Contains("approves nothing", ignored.Reason, StringComparison.Ordinal);
     }
 
     [Theory]
