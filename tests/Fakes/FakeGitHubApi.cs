@@ -14,7 +14,7 @@ namespace CiTrigger.Tests.Fakes;
 /// the way GitHub resolves them (branch, tag, <c>refs/...</c>, commit id) and the contents endpoint
 /// answers raw bytes only for the raw media types, JSON otherwise. Commit statuses are validated and
 /// recorded. Failures and latency can be injected. GitHub Apps (JWT, installation tokens), check runs,
-/// webhooks and their deliveries live in the other parts of this class.
+/// collaborators' permissions, webhooks and their deliveries live in the other parts of this class.
 /// </summary>
 public sealed partial class FakeGitHubApi : IAsyncDisposable
 {
@@ -207,6 +207,11 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             return RouteHooks(caller, r, request, repo.Hooks, repo.HookRefusal, "Repository", $"repos/{repo.FullName}/hooks", rest);
         }
 
+        if (parts[2] == "collaborators")
+        {
+            return RouteCollaborators(caller, r, repo, rest);
+        }
+
         if (r.Method != "GET" || parts[2] != "contents" || parts.Length != 4)
         {
             return Error(404, "Not Found");
@@ -312,6 +317,9 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
         public int? HookRefusal { get; set; }
 
         public string DefaultBranch { get; } = defaultBranch;
+
+        /// <summary>Collaborators' roles by login (<c>admin</c>, <c>maintain</c>, <c>write</c>, <c>triage</c>, <c>read</c>); anyone else is none.</summary>
+        public ConcurrentDictionary<string, string> Collaborators { get; } = new(StringComparer.OrdinalIgnoreCase);
 
         public ConcurrentDictionary<string, string> Branches { get; } = new(StringComparer.Ordinal);
 

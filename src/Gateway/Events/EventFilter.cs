@@ -60,7 +60,7 @@ public sealed class EventFilter
         }
     }
 
-    /// <summary>In App mode the App's id, whose own check runs never trigger runs.</summary>
+    /// <summary>In App mode the App's id, whose own check runs and check suites never trigger runs.</summary>
     public long? OwnApp { get; }
 
     public bool HandlesEventType(string eventType) => events.Contains(eventType);

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 
@@ -6,8 +7,9 @@ namespace CiTrigger.Gateway.Events;
 /// <summary>
 /// Pull requests and the comments that steer them. Fork-ness and trust are decided here, once, from the
 /// payload: the manifest of a pull request from another repository (or from a deleted one) is read from the
-/// base repository at <c>pull_request.base.sha</c>, and an untrusted author's event is marked as needing
-/// approval. Nothing of the head repository is ever used but its clone URL, as an annotation.
+/// base repository at <c>pull_request.base.sha</c>, an untrusted author's event is marked as needing
+/// approval, and an event whose trust hangs on someone's write access names them (<see cref="ReadTrust"/>).
+/// Nothing of the head repository is ever used but its clone URL, as an annotation.
 /// </summary>
 public static partial class GitHubEventReader
 {
@@ -40,29 +42,68 @@ public static partial class GitHubEventReader
             || !string.Equals(headName, repo.FullName, StringComparison.OrdinalIgnoreCase)
             || (baseRepo.Length > 0 && !string.Equals(baseRepo, repo.FullName, StringComparison.OrdinalIgnoreCase));
 
-        var association = OptionalString(pr, "author_association", "pull_request.author_association", FieldLimits.Word);
-        var trusted = policy.Trusts(association);
-        var labelled = HasLabel(pr, policy.OkToTestLabel);
         var closed = action == "closed";
-        var command = "";
-        if (action == "labeled")
+        var trust = ReadTrust(p, pr, action, fork, policy);
+        if (trust.Refusal is { } refusal)
         {
-            var label = p.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.Object
-                ? OptionalString(l, "name", "label.name", FieldLimits.Branch)
-                : "";
-            command = label == policy.OkToTestLabel ? HookEvent.ApproveCommand : "";
+            return new EventReadResult.Ignored(refusal);
         }
 
         // The base commit for a fork; and for an untrusted author's teardown too, which is never held for approval.
-        var manifestRevision = fork || (closed && !trusted) ? baseSha : headSha;
+        var manifestRevision = fork || (closed && !trust.AuthorTrusted) ? baseSha : headSha;
         var before = action == "synchronize" ? OptionalSha(p, "before", "before") : "";
         bool? merged = closed ? pr.TryGetProperty("merged", out var m) && m.ValueKind == JsonValueKind.True : null;
         var gitRef = ValidateRef($"refs/pull/{number}/head", "number");
         return Accept(new HookEvent(delivery, "pull_request", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             headSha, before, repo.DefaultBranch, false, at,
             PullRequest: number, BaseRef: baseRef, HeadRepoUrl: headUrl, Merged: merged, ManifestRevision: manifestRevision,
-            AuthorAssociation: association, NeedsApproval: !trusted && !labelled && !closed && command.Length == 0, Command: command));
+            AuthorAssociation: trust.Association, NeedsApproval: trust.NeedsApproval, Command: trust.Command,
+            Sender: trust.Sender, RunsIfWriter: trust.RunsIfWriter, ApprovalLabel: trust.ApprovalLabel));
     }
+
+    private sealed record Trust(
+        string Association, bool AuthorTrusted, bool NeedsApproval, string Command, string Sender,
+        ImmutableList<string>? RunsIfWriter, bool ApprovalLabel, string? Refusal = null);
+
+    /// <summary>
+    /// Whom a pull request event trusts. Its author, by <c>author_association</c>; but a fork's head moved by someone
+    /// else (its owner pushing to a member's pull request, say) runs unapproved only if GitHub says that sender
+    /// has write access. The approval label approves nothing by itself: adding it is a command whose author's write
+    /// access GitHub is asked about, and the ref remembers who put it there for later heads.
+    /// </summary>
+    private static Trust ReadTrust(JsonElement p, JsonElement pr, string action, bool fork, PullRequestPolicy policy)
+    {
+        var association = OptionalString(pr, "author_association", "pull_request.author_association", FieldLimits.Word);
+        var trusted = policy.Trusts(association);
+        var sender = Login(p, "sender", "sender.login");
+        var command = action is "labeled" or "unlabeled" && LabelName(p) == policy.OkToTestLabel
+            ? action == "labeled" ? HookEvent.LabelCommand : HookEvent.UnlabelCommand
+            : "";
+        var labelled = HasLabel(pr, policy.OkToTestLabel);
+        if (command == HookEvent.LabelCommand && !Names.IsLogin(sender))
+        {
+            return new Trust(association, trusted, false, "", sender, null, labelled,
+                $"the label '{policy.OkToTestLabel}' was added by '{Names.Escape(sender)}', whose write access cannot be asked about: it approves nothing");
+        }
+
+        var author = Login(pr, "user", "pull_request.user.login");
+        var head = action != "closed" && command.Length == 0;
+        var askSender = head && fork && trusted && !string.Equals(sender, author, StringComparison.OrdinalIgnoreCase);
+        var needsApproval = head && (!trusted || (askSender && !Names.IsLogin(sender)));
+        return new Trust(association, trusted, needsApproval, command, sender,
+            askSender && !needsApproval ? [sender] : null, labelled);
+    }
+
+    /// <summary>The <c>login</c> of the user object <paramref name="name"/> of <paramref name="parent"/>; "" when there is none.</summary>
+    private static string Login(JsonElement parent, string name, string path) =>
+        parent.TryGetProperty(name, out var user) && user.ValueKind == JsonValueKind.Object
+            ? OptionalString(user, "login", path, FieldLimits.Word)
+            : "";
+
+    private static string LabelName(JsonElement p) =>
+        p.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.Object
+            ? OptionalString(l, "name", "label.name", FieldLimits.Branch)
+            : "";
 
     private static EventReadResult ReadComment(string delivery, JsonElement p, DateTimeOffset at, PullRequestPolicy policy)
     {

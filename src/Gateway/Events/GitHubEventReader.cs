@@ -24,7 +24,7 @@ public static partial class GitHubEventReader
     /// <param name="payload">The payload.</param>
     /// <param name="receivedAt">When the webhook arrived.</param>
     /// <param name="pullRequests">Whom pull request events trust; <see cref="PullRequestPolicy.Default"/> when null.</param>
-    /// <param name="ownApp">In App mode the App's id: the check runs it reports with must not trigger runs.</param>
+    /// <param name="ownApp">In App mode the App's id: the check runs it reports with, and their check suites, must not trigger runs.</param>
     public static EventReadResult Read(string eventType, string delivery, JsonElement payload, DateTimeOffset receivedAt, PullRequestPolicy? pullRequests = null, long? ownApp = null)
     {
         if (payload.ValueKind != JsonValueKind.Object)
@@ -39,7 +39,7 @@ public static partial class GitHubEventReader
                 "push" => ReadPush(delivery, payload, receivedAt),
                 "delete" => ReadDelete(delivery, payload, receivedAt),
                 "check_run" => ReadCheckRun(delivery, payload, receivedAt, ownApp),
-                "check_suite" => ReadCheckSuite(delivery, payload, receivedAt),
+                "check_suite" => ReadCheckSuite(delivery, payload, receivedAt, ownApp),
                 "pull_request" => ReadPullRequest(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
                 "issue_comment" => ReadComment(delivery, payload, receivedAt, pullRequests ?? PullRequestPolicy.Default),
                 _ => new EventReadResult.Ignored($"event type '{eventType}' is not handled"),
@@ -116,11 +116,18 @@ public static partial class GitHubEventReader
             revision, "", repo.DefaultBranch, false, at));
     }
 
-    private static EventReadResult ReadCheckSuite(string delivery, JsonElement p, DateTimeOffset at)
+    private static EventReadResult ReadCheckSuite(string delivery, JsonElement p, DateTimeOffset at, long? ownApp)
     {
         var repo = ReadRepository(p);
         var action = OptionalString(p, "action", "action", FieldLimits.Word);
         var suite = RequireObject(p, "check_suite");
+        if (ownApp is { } app && action != "rerequested" && Creator(suite) == app)
+        {
+            // GitHub asks the App for a check suite on every push ("requested") and reports it "completed" once
+            // the App's check runs are: neither is new work, and acting on "completed" would loop.
+            return new EventReadResult.Ignored($"check_suite '{action}' of the check suite of this service's App: it does not trigger a run (no loop)");
+        }
+
         if (!TryBranch(suite, "check_suite.head_branch", out var branch))
         {
             return new EventReadResult.Ignored("check_suite.head_branch is empty (a pull request from a fork has no branch here)");
@@ -169,7 +176,7 @@ public static partial class GitHubEventReader
             : throw new PayloadException("'installation.id' is not an installation id");
     }
 
-    /// <summary>The id of the App that created the check run (<c>check_run.app.id</c>), if the payload names one.</summary>
+    /// <summary>The id of the App of a check run or check suite (<c>check_run.app.id</c>, <c>check_suite.app.id</c>), if the payload names one.</summary>
     private static long? Creator(JsonElement run) =>
         run.TryGetProperty("app", out var app) && app.ValueKind == JsonValueKind.Object && app.TryGetProperty("id", out var id)
         && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var value) ? value : null;

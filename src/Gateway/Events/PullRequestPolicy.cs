@@ -2,7 +2,8 @@ namespace CiTrigger.Gateway.Events;
 
 /// <summary>
 /// Whom a pull request's events trust: authors and commenters whose <c>author_association</c> is in
-/// <see cref="TrustedAssociations"/>; and the label that approves every head of a pull request while it is on it.
+/// <see cref="TrustedAssociations"/>; and the label that approves every head of a pull request while it is on
+/// it, when a user with write access put it there.
 /// </summary>
 public sealed record PullRequestPolicy(IReadOnlySet<string> TrustedAssociations, string OkToTestLabel)
 {

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
@@ -6,6 +8,10 @@ namespace CiTrigger.Grains.Abstractions;
 /// the design: <see cref="Revision"/> and <see cref="Before"/> are empty when the event has none.
 /// <see cref="InstallationId"/> is the GitHub App installation that sent it (<c>installation.id</c>), if any.
 /// <see cref="RerunOf"/> names the delivery this event runs again (a re-run from GitHub or the admin API), else "".
+/// A pull request event's trust: <see cref="NeedsApproval"/> holds it when the payload shows it untrusted;
+/// <see cref="RunsIfWriter"/> names the users (its <see cref="Sender"/>, the approval label's author) one of whom
+/// must have write access, which GitHub is asked about when the event is processed; <see cref="ApprovalLabel"/>
+/// says the pull request carries the approval label, which counts only if the ref knows a writer put it there.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HookEvent(
@@ -30,16 +36,32 @@ public sealed record HookEvent(
     [property: Id(18)] bool NeedsApproval = false,
     [property: Id(19)] string Command = "",
     [property: Id(20)] long? InstallationId = null,
-    [property: Id(21)] string RerunOf = "")
+    [property: Id(21)] string RerunOf = "",
+    [property: Id(22)] string Sender = "",
+    [property: Id(23)] ImmutableList<string>? RunsIfWriter = null,
+    [property: Id(24)] bool ApprovalLabel = false)
 {
     // Fields from Id(12) on came with pull requests; an event stored before them reads them as their
     // type's default (null strings), so they are read null-safely.
 
-    /// <summary><see cref="Command"/> of a trusted <c>/ok-to-test</c> comment or the approval label being added: release the waiting head.</summary>
+    /// <summary><see cref="Command"/> of a trusted <c>/ok-to-test</c> comment: release the waiting head.</summary>
     public const string ApproveCommand = "approve";
 
     /// <summary><see cref="Command"/> of a trusted <c>/retest</c> comment: run the pull request's newest event again.</summary>
     public const string RetestCommand = "retest";
+
+    /// <summary>
+    /// <see cref="Command"/> of the approval label being added by <see cref="Sender"/>: the ref remembers who put it
+    /// there, and the waiting head runs if GitHub says that user has write access.
+    /// </summary>
+    public const string LabelCommand = "label";
+
+    /// <summary><see cref="Command"/> of the approval label being removed: it approves no later head.</summary>
+    public const string UnlabelCommand = "unlabel";
+
+    /// <summary>True when the event may run only if one of <see cref="RunsIfWriter"/> has write access to the repository.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool AsksForWriter => RunsIfWriter is { Count: > 0 };
 
     /// <summary>True for a re-run (see <see cref="RerunOf"/>): the same event again, outside the ref's push chain.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

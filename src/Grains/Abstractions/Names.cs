@@ -33,6 +33,12 @@ public static partial class Names
     /// <summary>A GitHub delivery id, usable as a Kubernetes label value (63 characters, alphanumeric ends).</summary>
     public static bool IsDeliveryId(string value) => value.Length <= MaxDeliveryLength && DeliveryPattern().IsMatch(value);
 
+    /// <summary>
+    /// A GitHub login (letters, digits and hyphens, at most 39, not starting with a hyphen; older accounts may
+    /// have hyphens where new ones may not), or an App's bot user (<c>name[bot]</c>): it becomes part of a GitHub API path.
+    /// </summary>
+    public static bool IsLogin(string value) => LoginPattern().IsMatch(value);
+
     // "\z", not "$": "$" also matches before a final "\n", which let "octo/app\n" become a grain key.
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_.-]{1,100}\z")]
     private static partial Regex RepositoryPattern();
@@ -42,4 +48,7 @@ public static partial class Names
 
     [GeneratedRegex(@"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?\z")]
     private static partial Regex DeliveryPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?\z")]
+    private static partial Regex LoginPattern();
 }

@@ -8,11 +8,13 @@ using Microsoft.Extensions.Options;
 namespace CiTrigger.Grains.Processing;
 
 /// <summary>
-/// The work of one attempt at one event: read the manifest at the event's revision, parse it under the
+/// The work of one attempt at one event: make sure it may run (a pull request event whose trust hangs on
+/// someone's write access asks GitHub), read the manifest at the event's revision, parse it under the
 /// limits, annotate every document and apply them in file order.
 /// </summary>
 public sealed partial class EventProcessor(
-    IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
+    IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IRepositoryPermissions permissions,
+    IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
 {
     /// <summary>How much of an annotated manifest is kept for operators to read back.</summary>
     public const int MaxKeptManifestChars = 256 * 1024;
@@ -22,6 +24,11 @@ public sealed partial class EventProcessor(
     /// <param name="cancellationToken">The attempt's deadline.</param>
     public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, bool mayHaveRun, CancellationToken cancellationToken)
     {
+        if (e.AsksForWriter)
+        {
+            await RequireWriterAsync(e, cancellationToken);
+        }
+
         var manifest = options.Value;
         var bytes = await source.GetAsync(e.ManifestRepository, manifest.ManifestPath, e.ManifestRef, e.InstallationId, cancellationToken);
         var documents = parsed.Read(bytes, manifest.Limits);
@@ -42,6 +49,38 @@ public sealed partial class EventProcessor(
             // Kept in the background: operators get the manifest, events do not wait for the write.
             _ = KeepAsync(e.Delivery, Render(annotated));
         }
+    }
+
+    /// <summary>Whether GitHub's permission word lets a user vouch for a pull request's head: write access or more.</summary>
+    private static bool IsWriter(string permission) => permission is "admin" or "maintain" or "write";
+
+    /// <summary>
+    /// Returns once one of the event's <see cref="HookEvent.RunsIfWriter"/> has write access; throws
+    /// <see cref="ApprovalRequiredException"/> when none has, or GitHub refused to say, and a transient failure
+    /// when asking again may help (the attempt is retried like any other).
+    /// </summary>
+    private async Task RequireWriterAsync(HookEvent e, CancellationToken cancellationToken)
+    {
+        var answers = new List<string>();
+        foreach (var login in e.RunsIfWriter!)
+        {
+            try
+            {
+                var permission = await permissions.PermissionAsync(e.Repository, login, e.InstallationId, cancellationToken);
+                if (IsWriter(permission))
+                {
+                    return;
+                }
+
+                answers.Add($"{login} has permission '{permission}'");
+            }
+            catch (PermanentException refused)
+            {
+                answers.Add(refused.Message);
+            }
+        }
+
+        throw new ApprovalRequiredException($"waiting for approval: no write access to {e.Repository} ({string.Join("; ", answers)})");
     }
 
     /// <summary>The documents as sent, each as JSON (which is YAML) behind a <c>---</c>, cut at <see cref="MaxKeptManifestChars"/>.</summary>

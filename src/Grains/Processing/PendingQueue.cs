@@ -169,6 +169,11 @@ public sealed class PendingQueue : IDisposable
 
     public Task SetPausedAsync(bool paused) => index.SaveAsync(index.State with { Paused = paused });
 
+    /// <summary>Who added the approval label to the ref's pull request, "" when it is not on it (see <see cref="RefQueueIndex.LabelledBy"/>).</summary>
+    public string LabelledBy => index.State.LabelledBy ?? "";
+
+    public Task SetLabelledByAsync(string login) => index.SaveAsync(index.State with { LabelledBy = login });
+
     public void Dispose()
     {
         index.Dispose();

@@ -66,6 +66,7 @@ public sealed class RefEvents(
         if (e.PullRequest > 0)
         {
             await SupersedeWaitingAsync(e.Delivery);
+            e = PullRequestCommands.WithLabelApproval(e, queue.LabelledBy);
         }
 
         var entry = new PendingEvent(e, time.GetUtcNow());
@@ -103,20 +104,26 @@ public sealed class RefEvents(
         }
     }
 
-    /// <summary>Lets the waiting events run (an approval); returns the deliveries released.</summary>
-    internal async Task<IReadOnlyList<string>> ReleaseWaitingAsync()
+    /// <summary>
+    /// Lets the waiting events run (an approval), or, with <paramref name="ifWriter"/>, run once GitHub says that
+    /// user has write access (else they wait again); returns the deliveries released.
+    /// </summary>
+    internal async Task<IReadOnlyList<string>> ReleaseWaitingAsync(string? ifWriter = null)
     {
         var released = new List<string>();
         foreach (var waiting in queue.Pending.Where(p => p.AwaitingApproval).ToList())
         {
-            var approved = waiting with { Event = waiting.Event with { NeedsApproval = false } };
+            var approved = waiting with { Event = waiting.Event with { NeedsApproval = false, RunsIfWriter = ifWriter is null ? null : [ifWriter] } };
             await queue.ReplaceAsync(approved);
-            statuses.Report(approved.Event, StatusState.Pending, "approved; queued");
+            statuses.Report(approved.Event, StatusState.Pending, ifWriter is null ? "approved; queued" : $"queued: approved if {ifWriter} may write");
             released.Add(approved.Event.Delivery);
         }
 
         return released;
     }
+
+    /// <summary>Remembers who added the approval label that is on the ref's pull request; "" once it is removed.</summary>
+    internal Task SetLabelledByAsync(string login) => queue.SetLabelledByAsync(login);
 
     /// <summary>Queues a copy of an event under a new delivery id (a re-test, a re-run); it keeps the copy's need for approval.</summary>
     internal async Task AddCopyAsync(HookEvent copy, string description = "queued (/retest)")
@@ -162,6 +169,15 @@ public sealed class RefEvents(
         if (attempt.Error is null)
         {
             await CompleteAsync(attempted, Outcome.Applied, null, attempt.Objects!, outOfChain);
+            return;
+        }
+
+        if (attempt.Error is ApprovalRequiredException)
+        {
+            // Nobody it depends on may write: it waits for an approval like an untrusted author's event.
+            var held = attempted with { Event = attempted.Event with { NeedsApproval = true, RunsIfWriter = null } };
+            await queue.ReplaceAsync(held);
+            statuses.Report(held.Event, StatusState.ActionRequired, PullRequestCommands.WaitingDescription);
             return;
         }
 

@@ -3,13 +3,19 @@ using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Processing;
 
-/// <summary>The index of a ref's queue (see <see cref="PendingQueue"/>): written only when a chunk retires or the ref is paused.</summary>
+/// <summary>
+/// The index of a ref's queue (see <see cref="PendingQueue"/>): written only when a chunk retires, the ref is
+/// paused, or a pull request's approval label is added or removed.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RefQueueIndex
 {
     [Id(0)] public long FirstChunk { get; init; }
 
     [Id(1)] public bool Paused { get; init; }
+
+    /// <summary>Who added the approval label that is on the ref's pull request; null or "" when it is not on it (or not known).</summary>
+    [Id(2)] public string? LabelledBy { get; init; }
 }
 
 /// <summary>

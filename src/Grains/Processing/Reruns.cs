@@ -8,7 +8,8 @@ namespace CiTrigger.Grains.Processing;
 /// a new delivery id, <c>{delivery}-rerun-{n}</c>, queued behind the ref's other events and reported with a
 /// check run or status of its own (whose <c>external_id</c> is the new id, so re-running a re-run works too).
 /// A re-run stands outside the push chain (it neither waits for a predecessor nor moves the last processed
-/// commit), and a pull request's re-run is not held for approval again: whoever may press Re-run may approve.
+/// commit), and a pull request's re-run is not held for approval again, nor does it ask GitHub about anyone's
+/// write access: whoever may press Re-run may approve.
 /// </summary>
 public sealed partial class Reruns(RefEvents events, DeliveryIndex deliveries, int maxQueueLength, ILogger logger)
 {
@@ -46,6 +47,7 @@ public sealed partial class Reruns(RefEvents events, DeliveryIndex deliveries, i
             ReceivedAt = request.ReceivedAt,
             RerunOf = original.Delivery,
             NeedsApproval = false,
+            RunsIfWriter = null,
         };
         await beforeStore();
         var description = $"queued (re-run of {original.Delivery})";

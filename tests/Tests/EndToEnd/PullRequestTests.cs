@@ -116,14 +116,15 @@ public class PullRequestTests(ServiceFixture fixture)
     }
 
     [Fact]
-    public async Task The_approval_label_releases_a_waiting_head_and_lets_every_later_head_run_while_it_is_on()
+    public async Task The_approval_label_added_by_a_writer_releases_a_waiting_head_and_lets_every_later_head_run_while_it_is_on()
     {
         var (repo, fork, baseSha, head) = ForkSetup();
+        repo.Collaborators["maintainer"] = "write";
         await Send("pull_request", Payloads.PullRequest(repo.FullName, 6, "opened", head, baseSha, "FIRST_TIME_CONTRIBUTOR", fork.FullName), HttpStatusCode.Accepted);
         await Waiting(repo.FullName, 6);
 
         var other = await Send("pull_request", Payloads.PullRequest(repo.FullName, 6, "labeled", head, baseSha, "FIRST_TIME_CONTRIBUTOR", fork.FullName, labels: ["bug"], label: "bug"), HttpStatusCode.OK);
-        await Send("pull_request", Payloads.PullRequest(repo.FullName, 6, "labeled", head, baseSha, "FIRST_TIME_CONTRIBUTOR", fork.FullName, labels: ["bug", "ok-to-test"], label: "ok-to-test"), HttpStatusCode.Accepted);
+        await Send("pull_request", Payloads.PullRequest(repo.FullName, 6, "labeled", head, baseSha, "FIRST_TIME_CONTRIBUTOR", fork.FullName, labels: ["bug", "ok-to-test"], label: "ok-to-test", sender: "maintainer"), HttpStatusCode.Accepted);
         await fixture.Finished(repo.FullName, Key(6));
         var next = Payloads.Sha(0xc2);
         await Send("pull_request", Payloads.PullRequest(repo.FullName, 6, "synchronize", next, baseSha, "FIRST_TIME_CONTRIBUTOR", fork.FullName, before: head, labels: ["ok-to-test"]), HttpStatusCode.Accepted);
@@ -134,6 +135,9 @@ public class PullRequestTests(ServiceFixture fixture)
         Assert.All(state["history"]!.AsArray(), h => Assert.Equal("applied", h!["outcome"]!.GetValue<string>()));
         Assert.All(ContentRequests(repo.FullName), r => Assert.Equal(baseSha, r.Ref));
         Assert.Empty(RequestsFor(fork.FullName));
+        var asked = fixture.GitHub.PermissionRequests.Where(r => r.Path.Contains(repo.FullName, StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(asked);
+        Assert.All(asked, r => Assert.Equal(($"/api/v3/repos/{repo.FullName}/collaborators/maintainer/permission", 200), (r.Path, r.Status)));
     }
 
     [Fact]

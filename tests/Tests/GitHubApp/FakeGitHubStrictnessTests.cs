@@ -13,8 +13,8 @@ namespace CiTrigger.Tests.GitHubApp;
 
 /// <summary>
 /// The fake GitHub refuses what GitHub refuses, so a service that passes against it does not pass by the
-/// fake's leniency: the App JWT's signature and time rules, expired installation tokens, and the Checks
-/// API's validation.
+/// fake's leniency: the App JWT's signature and time rules, expired installation tokens, the Checks
+/// API's validation, and who may ask for a user's permission and how it is answered.
 /// </summary>
 public sealed class FakeGitHubStrictnessTests : IAsyncLifetime
 {
@@ -167,5 +167,33 @@ public sealed class FakeGitHubStrictnessTests : IAsyncLifetime
         Assert.Equal(("completed", "action_required"), (done["status"]!.GetValue<string>(), done["conclusion"]!.GetValue<string>()));
         Assert.NotNull(done["completed_at"]!.GetValue<string>());
         Assert.Equal(["queued", "completed"], Assert.Single(github.CheckRuns).History.Select(h => h["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_users_permission_is_answered_as_github_answers_it_and_only_to_callers_github_answers()
+    {
+        var repo = github.Repo("octo/strict");
+        (repo.Collaborators["maintainer"], repo.Collaborators["triager"], repo.Collaborators["Owner"]) = ("maintain", "triage", "admin");
+        var token = "token " + await InstallationTokenAsync();
+        async Task<(int Status, JsonObject Body)> AskAsync(string user, string? credential, string accept = "application/vnd.github+json", string method = "GET")
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), $"repos/octo/strict/collaborators/{user}/permission");
+            request.Headers.Accept.ParseAdd(accept);
+            request.Headers.Authorization = credential is null ? null : AuthenticationHeaderValue.Parse(credential);
+            using var response = await http.SendAsync(request);
+            return ((int)response.StatusCode, await response.Content.ReadFromJsonAsync<JsonObject>() ?? []);
+        }
+
+        string Said((int Status, JsonObject Body) answer) => answer.Status == 200
+            ? $"{answer.Body["permission"]} {answer.Body["role_name"]} {answer.Body["user"]!["login"]}"
+            : $"{answer.Status} {answer.Body["message"]}";
+
+        Assert.Equal("write maintain maintainer", Said(await AskAsync("maintainer", token)));
+        Assert.Equal("read triage triager", Said(await AskAsync("triager", token)));
+        Assert.Equal("admin admin Owner", Said(await AskAsync("owner", "token " + FakeGitHubApi.Token)));
+        Assert.Equal("404 Not Found", Said(await AskAsync("stranger", token)));
+        Assert.Equal("401 Requires authentication", Said(await AskAsync("maintainer", null)));
+        Assert.Equal(415, (await AskAsync("maintainer", token, accept: "text/html")).Status);
+        Assert.Equal(404, (await AskAsync("maintainer", token, method: "POST")).Status);
     }
 }

@@ -21,6 +21,15 @@ public class RunFollowingTests
 {
     private const long Installation = FollowingEnv.Installation;
 
+    private static async Task<string> PullRequestAsync(HttpClient client, FakeGitHubApi.Repository repo, string action, string head, string baseSha)
+    {
+        var delivery = Guid.NewGuid().ToString();
+        var body = Payloads.Installed(Payloads.PullRequest(repo.FullName, 12, action, head, baseSha, "MEMBER"), Installation);
+        using var answer = await client.SendAsync(TriggerHost.Webhook("pull_request", Encoding.UTF8.GetBytes(body), "application/json", delivery));
+        Assert.Equal(HttpStatusCode.Accepted, answer.StatusCode);
+        return delivery;
+    }
+
     [Fact]
     public async Task In_redis_mode_a_run_unfinished_when_its_silo_is_killed_is_completed_by_the_survivor()
     {
@@ -110,6 +119,34 @@ public class RunFollowingTests
         await Eventually.Until(() => kubernetes.Objects.Any(o => o["metadata"]!["name"]!.GetValue<string>() == name
             && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the first workflow told to terminate");
         Assert.Equal("in_progress", github.CheckRuns.Single(r => r.ExternalId == second).Status);
+    }
+
+    [Fact]
+    public async Task With_cancel_superseded_closing_a_pull_request_tells_its_running_workflow_to_terminate_and_cancels_its_check()
+    {
+        await using var env = await FollowingEnv.StartAsync("octo/follow-closed");
+        var (github, kubernetes, repo) = (env.GitHub, env.Kubernetes, env.Repo);
+        await using var service = await env.ServiceAsync(new Dictionary<string, string>
+        {
+            ["Handler:CancelSuperseded"] = "true",
+            ["Handler:Events"] = "push,pull_request",
+        });
+        var baseSha = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var head = repo.Commit("feature", ".ci/workflow.yaml", SampleManifest.Workflow);
+
+        var opened = await PullRequestAsync(service.Client, repo, "opened", head, baseSha);
+        await CheckAsync(github, opened, "in_progress");
+        var name = NameOf(Assert.Single(kubernetes.Creations));
+        var closed = await PullRequestAsync(service.Client, repo, "closed", head, baseSha);
+
+        var cancelled = await CheckAsync(github, opened, "completed");
+        Assert.Equal("cancelled", cancelled.Conclusion);
+        Assert.Equal($"Workflow {name} was cancelled: the pull request was closed ({closed})", cancelled.Output!["summary"]!.GetValue<string>());
+        var stop = await Eventually.Until(() => Task.FromResult(kubernetes.Requests.FirstOrDefault(r => r.Method == "PATCH"
+            && r.Path == $"/apis/argoproj.io/v1alpha1/namespaces/ci/workflows/{name}" && r.ContentType.StartsWith("application/merge-patch+json", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(20), "the stop patch of the pull request's workflow");
+        Assert.Equal("""{"spec":{"shutdown":"Terminate"}}""", JsonNode.Parse(stop.Body)!.ToJsonString());
+        Assert.Equal("Terminate", kubernetes.Objects.Single(o => o["metadata"]!["name"]!.GetValue<string>() == name)["spec"]!["shutdown"]!.GetValue<string>());
     }
 
     [Fact]

@@ -32,6 +32,18 @@ public class AppModeRerunTests
         return Payloads.Installed(payload.ToJsonString(), Installation);
     }
 
+    /// <summary>
+    /// A webhook about the App's check suite at <paramref name="headSha"/> on main, as GitHub sends it to the App,
+    /// from the <c>check_suite</c> example.
+    /// </summary>
+    private static string CheckSuiteWebhook(string repository, string headSha, string action, long appId)
+    {
+        var payload = JsonNode.Parse(Payloads.CheckSuite(repository, "main", Payloads.Sha(1), headSha, action))!.AsObject();
+        payload["check_suite"]!["head_sha"] = headSha;
+        payload["check_suite"]!["app"]!["id"] = appId;
+        return Payloads.Installed(payload.ToJsonString(), Installation);
+    }
+
     private static async Task<(HttpStatusCode Status, JsonObject Body)> Answer(HttpResponseMessage response)
     {
         using var _ = response;
@@ -101,5 +113,41 @@ public class AppModeRerunTests
 
         Assert.Equal((HttpStatusCode.Accepted, asked), (status, answer["delivery"]!.GetValue<string>()));
         Assert.Equal(("check_run", ""), (state["history"]![0]!["event"]!["eventType"]!.GetValue<string>(), state["history"]![0]!["event"]!["rerunOf"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_apps_own_check_suites_trigger_nothing_even_when_handler_actions_admits_every_check_suite_action_but_a_rerequest_reruns()
+    {
+        AppIdentity? app = null;
+        await using var env = await IsolatedService.StartAsync(github => (app = AppIdentity.Register(github)).Settings(new Dictionary<string, string>
+        {
+            ["GitHub:ReportStatus"] = "true",
+
+            // check_suite is not listed, so every one of its actions passes the filter: only the service's own rule stops the loop.
+            ["Handler:Actions"] = "check_run:rerequested",
+        }));
+        using var _ = app;
+        env.GitHub.Install(app!.App, Installation, "octo/app-suite");
+        var repo = env.GitHub.Repo("octo/app-suite");
+        var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var delivery = Guid.NewGuid().ToString();
+        await env.Service.SendAsync("push", Payloads.Installed(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), Installation), delivery);
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the push");
+
+        // GitHub asks the App for its suite on the push and reports the suite completed once its check run is.
+        foreach (var action in new[] { "requested", "completed" })
+        {
+            var (ignoredStatus, ignored) = await Answer(await env.Service.SendAsync("check_suite", CheckSuiteWebhook(repo.FullName, after, action, app.Id)));
+            Assert.Equal((HttpStatusCode.OK, "ignored"), (ignoredStatus, ignored["status"]!.GetValue<string>()));
+            Assert.Contains("no loop", ignored["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        var (status, answer) = await Answer(await env.Service.SendAsync("check_suite", CheckSuiteWebhook(repo.FullName, after, "rerequested", app.Id)));
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the push and its re-run");
+
+        Assert.Equal((HttpStatusCode.Accepted, $"{delivery}-rerun-1"), (status, answer["delivery"]!.GetValue<string>()));
+        Assert.Equal([$"{delivery}-rerun-1", delivery], state["history"]!.AsArray().Select(h => h!["event"]!["delivery"]!.GetValue<string>()));
+        Assert.Equal(0, IsolatedService.Queued(state));
+        Assert.Equal(2, env.Kubernetes.Creations.Count);
     }
 }

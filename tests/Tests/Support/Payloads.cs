@@ -48,16 +48,21 @@ public static class Payloads
         return payload.ToJsonString();
     }
 
+    /// <summary>The author of the pull requests of <see cref="PullRequest"/>, as in GitHub's example.</summary>
+    public const string PullRequestAuthor = "Codertocat";
+
     /// <summary>
     /// A pull request event from the <c>opened</c> example: <paramref name="headRepo"/> is the head repository's
-    /// owner/name (a fork when it is not <paramref name="repo"/>; null for a deleted fork).
+    /// owner/name (a fork when it is not <paramref name="repo"/>; null for a deleted fork); <paramref name="sender"/>
+    /// the user who caused the event (the author, <see cref="PullRequestAuthor"/>, unless said).
     /// </summary>
     public static string PullRequest(
         string repo, int number, string action, string headSha, string baseSha, string association = "MEMBER", string? headRepo = "",
-        string? before = null, string[]? labels = null, bool merged = false, string? label = null, string baseBranch = "main")
+        string? before = null, string[]? labels = null, bool merged = false, string? label = null, string baseBranch = "main", string? sender = null)
     {
         var payload = WithRepository(Example("pull_request", 0), repo, "main");
         payload["action"] = action;
+        payload["sender"]!["login"] = sender ?? PullRequestAuthor;
         payload["number"] = number;
         var pr = payload["pull_request"]!.AsObject();
         pr["number"] = number;

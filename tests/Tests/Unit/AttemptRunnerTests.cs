@@ -34,6 +34,11 @@ public sealed class AttemptRunnerTests : IDisposable
 
     private readonly List<(IReadOnlyList<JsonObject> Documents, string Delivery, bool MayExist)> applied = [];
 
+    /// <summary>GitHub's permission word for a user; nobody is a collaborator unless a test says so.</summary>
+    private Func<string, Task<string>> permission = _ => Task.FromResult("none");
+
+    private readonly List<string> asked = [];
+
     private sealed class Lifetime : IHostApplicationLifetime, IDisposable
     {
         private readonly CancellationTokenSource stopping = new();
@@ -54,6 +59,15 @@ public sealed class AttemptRunnerTests : IDisposable
         public Task<byte[]> GetAsync(string repository, string path, string gitRef, long? installation, CancellationToken cancellationToken) => test.read(cancellationToken);
     }
 
+    private sealed class Permissions(AttemptRunnerTests test) : IRepositoryPermissions
+    {
+        public Task<string> PermissionAsync(string repository, string login, long? installation, CancellationToken cancellationToken)
+        {
+            test.asked.Add(login);
+            return test.permission(login);
+        }
+    }
+
     private sealed class Applier(AttemptRunnerTests test) : IManifestApplier
     {
         public Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
@@ -70,7 +84,8 @@ public sealed class AttemptRunnerTests : IDisposable
     }
 
     private AttemptRunner Runner(TimeSpan? timeout = null) => new(
-        new EventProcessor(new Source(this), new Applier(this), new ParsedManifestCache(), new MemoryRefCatalog(), Options.Create(new ManifestOptions()), NullLogger<EventProcessor>.Instance),
+        new EventProcessor(new Source(this), new Applier(this), new ParsedManifestCache(), new MemoryRefCatalog(), new Permissions(this),
+            Options.Create(new ManifestOptions()), NullLogger<EventProcessor>.Instance),
         Options.Create(new RetryOptions { AttemptTimeout = timeout ?? TimeSpan.FromSeconds(20) }),
         new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
         lifetime, time, NullLogger<AttemptRunner>.Instance);
@@ -93,6 +108,46 @@ public sealed class AttemptRunnerTests : IDisposable
         var (documents, delivery, mayExist) = Assert.Single(applied);
         Assert.Equal(("d1", true), (delivery, mayExist));
         Assert.Equal(HookEvents.Sha(1), Assert.Single(documents)["metadata"]!["annotations"]!["k8s-webhook-handler.io/revision"]!.GetValue<string>());
+    }
+
+    private static PendingEvent AskingFor(params string[] logins) =>
+        new(HookEvents.Push(1) with { RunsIfWriter = [.. logins] }, DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public async Task An_event_that_runs_if_a_writer_vouches_applies_once_github_says_one_of_its_users_may_write()
+    {
+        permission = login => Task.FromResult(login == "maintainer" ? "write" : "read");
+
+        var result = await Runner().RunAsync(AskingFor("fork-owner", "maintainer"), mayHaveRun: false, CancellationToken.None);
+
+        Assert.Null(result!.Error);
+        Assert.Equal(["fork-owner", "maintainer"], asked);
+        Assert.Single(applied);
+    }
+
+    [Fact]
+    public async Task An_event_none_of_whose_users_may_write_waits_for_approval_without_reading_its_manifest()
+    {
+        permission = login => login == "bot" ? throw new PermanentException("GitHub refused to say what bot may do in octo/app: 403 Forbidden") : Task.FromResult("read");
+        read = _ => throw new InvalidOperationException("the manifest of an unapproved head was read");
+
+        var result = await Runner().RunAsync(AskingFor("triager", "bot"), mayHaveRun: false, CancellationToken.None);
+
+        Assert.IsType<ApprovalRequiredException>(result!.Error);
+        Assert.Equal(("waiting for approval: no write access to octo/app (triager has permission 'read'; GitHub refused to say what bot may do in octo/app: 403 Forbidden)", false),
+            (result.Record.Error, result.Record.Transient));
+        Assert.Empty(applied);
+    }
+
+    [Fact]
+    public async Task A_permission_github_cannot_tell_for_now_fails_the_attempt_as_transient()
+    {
+        permission = _ => throw new TransientException("GitHub answered 502");
+
+        var result = await Runner().RunAsync(AskingFor("fork-owner"), mayHaveRun: false, CancellationToken.None);
+
+        Assert.Equal(("GitHub answered 502", true), (result!.Record.Error, result.Record.Transient));
+        Assert.Empty(applied);
     }
 
     [Fact]

@@ -67,6 +67,27 @@ public class GitHubEventReaderTests
     }
 
     [Fact]
+    public void In_app_mode_the_apps_own_check_suites_trigger_nothing_except_a_rerun_request()
+    {
+        EventReadResult Read(string action, long app, long? ownApp)
+        {
+            var payload = JsonNode.Parse(Payloads.CheckSuite("octo/app", "main", Payloads.Sha(2), Payloads.Sha(3), action))!.AsObject();
+            payload["check_suite"]!["app"]!["id"] = app;
+            using var document = JsonDocument.Parse(Payloads.Installed(payload.ToJsonString(), 77));
+            return GitHubEventReader.Read("check_suite", "d-1", document.RootElement, Now, ownApp: ownApp);
+        }
+
+        var requested = Assert.IsType<EventReadResult.Ignored>(Read("requested", 99, ownApp: 99));
+        var completed = Assert.IsType<EventReadResult.Ignored>(Read("completed", 99, ownApp: 99));
+
+        Assert.Contains("no loop", requested.Reason, StringComparison.Ordinal);
+        Assert.Contains("no loop", completed.Reason, StringComparison.Ordinal);
+        Assert.IsType<EventReadResult.RerunRequested>(Read("rerequested", 99, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(Read("requested", 5, ownApp: 99));
+        Assert.IsType<EventReadResult.Accepted>(Read("completed", 99, ownApp: null));
+    }
+
+    [Fact]
     public void An_installation_id_that_is_no_positive_number_is_rejected()
     {
         var push = JsonNode.Parse(Payloads.Push("octo/app", "refs/heads/main", Payloads.Sha(1), Payloads.Sha(2)))!.AsObject();
@@ -313,85 +334,5 @@ public class GitHubEventReaderTests
         Assert.Contains($"'{path}'", reason, StringComparison.Ordinal);
         Assert.Contains(shown, reason, StringComparison.Ordinal);
         Assert.DoesNotContain(reason, c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
-    }
-
-    [Theory]
-    [InlineData("octo/app", false)]
-    [InlineData("Octo/App", false)]
-    [InlineData("stranger/app", true)]
-    [InlineData(null, true)]
-    public void A_pull_request_from_another_or_a_deleted_repository_reads_its_manifest_from_the_base_commit(string? headRepo, bool fork)
-    {
-        var e = Accepted("pull_request", Payloads.PullRequest("octo/app", 12, "synchronize", Payloads.Sha(2), Payloads.Sha(9), "OWNER", headRepo, before: Payloads.Sha(1)));
-
-        Assert.Equal(("octo/app:refs/pull/12/head", 12, Payloads.Sha(2), Payloads.Sha(1)), (e.Key, e.PullRequest, e.Revision, e.Before));
-        Assert.Equal(fork ? Payloads.Sha(9) : Payloads.Sha(2), e.ManifestRef);
-        Assert.Equal("octo/app", e.ManifestRepository);
-        Assert.Equal(("refs/heads/main", headRepo is null ? "" : $"https://github.com/{headRepo}.git"), (e.BaseRef, e.HeadRepoUrl));
-        Assert.True(e.ContinuesChain);
-    }
-
-    [Theory]
-    [InlineData("OWNER", false, false)]
-    [InlineData("MEMBER", false, false)]
-    [InlineData("COLLABORATOR", false, false)]
-    [InlineData("CONTRIBUTOR", false, true)]
-    [InlineData("NONE", false, true)]
-    [InlineData("NONE", true, false)]
-    public void A_pull_request_needs_approval_unless_its_author_is_trusted_or_the_label_is_on(string association, bool labelled, bool needsApproval)
-    {
-        var e = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9), association, "fork/app",
-            labels: labelled ? ["ok-to-test"] : ["bug"]));
-
-        Assert.Equal(needsApproval, e.NeedsApproval);
-        Assert.False(e.IsCommand);
-    }
-
-    [Fact]
-    public void Closing_a_pull_request_never_waits_and_an_untrusted_same_repository_teardown_reads_the_base()
-    {
-        var e = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "closed", Payloads.Sha(2), Payloads.Sha(9), "NONE", merged: true));
-
-        Assert.Equal((false, true, Payloads.Sha(9)), (e.NeedsApproval, e.Merged, e.ManifestRef));
-    }
-
-    [Fact]
-    public void Adding_the_approval_label_is_an_approval_and_another_label_is_an_ordinary_action()
-    {
-        var approve = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "labeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "ok-to-test"));
-        var other = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "labeled", Payloads.Sha(2), Payloads.Sha(9), "NONE", "fork/app", label: "bug"));
-
-        Assert.Equal((true, HookEvent.ApproveCommand), (approve.IsCommand, approve.Command));
-        Assert.False(other.IsCommand);
-    }
-
-    [Theory]
-    [InlineData("/ok-to-test", "MEMBER", "created", true, HookEvent.ApproveCommand)]
-    [InlineData("lgtm\n  /retest  \n", "OWNER", "created", true, HookEvent.RetestCommand)]
-    [InlineData("/ok-to-test", "CONTRIBUTOR", "created", true, null)]
-    [InlineData("/ok-to-test", "MEMBER", "edited", true, null)]
-    [InlineData("/ok-to-test", "MEMBER", "created", false, null)]
-    [InlineData("please /ok-to-test", "MEMBER", "created", true, null)]
-    public void Only_a_trusted_users_new_comment_on_a_pull_request_with_a_command_line_is_a_command(string body, string association, string action, bool onPullRequest, string? command)
-    {
-        var read = Read("issue_comment", Payloads.IssueComment("octo/app", 4, body, association, action, onPullRequest));
-
-        if (command is null)
-        {
-            Assert.IsType<EventReadResult.Ignored>(read);
-            return;
-        }
-
-        var e = Assert.IsType<EventReadResult.Accepted>(read).Event;
-        Assert.Equal((command, "octo/app:refs/pull/4/head", association), (e.Command, e.Key, e.AuthorAssociation));
-    }
-
-    [Fact]
-    public void A_pull_request_without_a_number_is_refused_naming_the_field()
-    {
-        var payload = JsonNode.Parse(Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9)))!.AsObject();
-        payload.Remove("number");
-
-        Assert.Contains("'number'", Assert.IsType<EventReadResult.Rejected>(Read("pull_request", payload.ToJsonString())).Reason, StringComparison.Ordinal);
     }
 }

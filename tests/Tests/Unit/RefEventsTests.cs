@@ -142,4 +142,70 @@ public sealed class RefEventsTests : IDisposable
         Assert.Equal(EnqueueStatus.Duplicate, await forgetful.RefusalAsync("d1", maxQueueLength: 10));
         Assert.Null(await forgetful.RefusalAsync("d2", maxQueueLength: 10));
     }
+
+    /// <summary>Pull request 3's event <paramref name="n"/> (its head moved to commit n), or a command on it when <paramref name="command"/> is given.</summary>
+    private static HookEvent PullRequest(int n, bool needsApproval = false, bool labelled = false, string command = "", string sender = "author") =>
+        HookEvents.Push(n) with
+        {
+            Delivery = command.Length == 0 ? $"d{n}" : $"{command}-{n}",
+            EventType = "pull_request",
+            Action = command.Length == 0 ? "synchronize" : command + "ed",
+            PullRequest = 3,
+            NeedsApproval = needsApproval,
+            ApprovalLabel = labelled,
+            Command = command,
+            Sender = sender,
+        };
+
+    [Fact]
+    public async Task An_event_for_which_nobody_it_depends_on_may_write_waits_for_approval_instead_of_failing()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(PullRequest(1) with { RunsIfWriter = ["fork-owner"] });
+
+        await events.RecordAsync(events.Pending[0], Failed(new ApprovalRequiredException("waiting for approval: no write access to octo/app (fork-owner has permission 'read')")), outOfChain: false);
+
+        var held = Assert.Single(events.Pending);
+        Assert.True(held.AwaitingApproval);
+        Assert.Null(held.Event.RunsIfWriter);
+        Assert.Equal("waiting for approval: no write access to octo/app (fork-owner has permission 'read')", Assert.Single(held.Attempts).Error);
+        Assert.Empty(events.History.Entries);
+        Assert.Equal(("d1", StatusState.ActionRequired, PullRequestCommands.WaitingDescription), statuses.Reported[^1]);
+        Assert.Null((await events.NextAsync(TimeSpan.Zero)).Entry);
+    }
+
+    [Fact]
+    public async Task The_approval_label_releases_a_waiting_head_only_on_the_word_of_the_user_who_added_it()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(PullRequest(1, needsApproval: true));
+
+        await events.AddAsync(PullRequest(1, command: HookEvent.LabelCommand, sender: "triager"));
+
+        var released = Assert.Single(events.Pending);
+        Assert.False(released.AwaitingApproval);
+        Assert.Equal(["triager"], released.Event.RunsIfWriter!);
+        Assert.Equal(("d1", StatusState.Pending, "queued: approved if triager may write"), statuses.Reported[^1]);
+    }
+
+    [Fact]
+    public async Task While_the_label_is_on_a_new_head_that_would_wait_runs_on_the_word_of_whoever_added_it_and_once_removed_it_waits()
+    {
+        using var events = await OpenAsync();
+        await events.AddAsync(PullRequest(1, command: HookEvent.LabelCommand, sender: "maintainer"));
+        using (var reopened = await OpenAsync())
+        {
+            await reopened.AddAsync(PullRequest(2, needsApproval: true, labelled: true));
+            await reopened.AddAsync(PullRequest(3, needsApproval: true, labelled: false));
+            await reopened.AddAsync(PullRequest(4) with { RunsIfWriter = ["fork-owner"], ApprovalLabel = true });
+            await reopened.AddAsync(PullRequest(4, command: HookEvent.UnlabelCommand, sender: "triager"));
+            await reopened.AddAsync(PullRequest(5, needsApproval: true, labelled: true));
+
+            // d3, without the label, waited until d4 superseded it.
+            Assert.Equal([("d2", false, "maintainer"), ("d4", false, "fork-owner,maintainer"), ("d5", true, "")],
+                reopened.Pending.Select(p => (p.Event.Delivery, p.AwaitingApproval, string.Join(',', p.Event.RunsIfWriter ?? []))));
+            var superseded = Assert.Single(reopened.History.Entries);
+            Assert.Equal(("d3", Outcome.Skipped, true), (superseded.Event.Delivery, superseded.Outcome, superseded.Event.NeedsApproval));
+        }
+    }
 }
