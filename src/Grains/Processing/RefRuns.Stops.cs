@@ -4,11 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace CiTrigger.Grains.Processing;
 
-// The stops of cancelled runs: sent off the grain's thread, tried a few times, recorded when confirmed.
+// The stops of cancelled runs: sent off the grain's thread, tried up to Handler:MaxStopAttempts times, recorded when confirmed.
 public sealed partial class RefRuns
 {
-    // Stopping an object is worth a few tries, not a queue's fifteen: the run is already recorded as cancelled.
-    private readonly RetryPolicy stopRetry = retry.WithMaxAttempts(5);
+    private readonly RetryPolicy stopRetry = retry.ForStops();
     private readonly List<Task> stops = [];
 
     // The stops being sent by this activation, so a resume does not send one twice at once.
