@@ -11,13 +11,11 @@ namespace CiTrigger.Grains.Kubernetes;
 
 public sealed partial class KubernetesRunFollower
 {
-    /// <summary>The verb stopping a run of <paramref name="kind"/> uses: Jobs are deleted, the others patched.</summary>
-    public static string StopVerb(string kind) => kind == "Job" ? "delete" : "patch";
-
+    /// <summary>Stops a run object the way its <see cref="RunKind.Stop"/> says.</summary>
     public async Task StopAsync(RunObjectRecord run, CancellationToken cancellationToken)
     {
         var what = $"stopping {run.Kind} {run.Namespace}/{run.Name}";
-        if (!RunResults.IsRunKind(run.ApiVersion, run.Kind))
+        if (RunKinds.Find(run.ApiVersion, run.Kind) is not { } kind)
         {
             throw new PermanentException($"{what}: {run.ApiVersion} {run.Kind} is not a run kind");
         }
@@ -32,19 +30,16 @@ public sealed partial class KubernetesRunFollower
 
             try
             {
-                await (run.Kind switch
-                {
-                    "Job" => client.CustomObjects.DeleteNamespacedCustomObjectAsync(r.Group, r.Version, run.Namespace, r.Plural, run.Name,
-                        propagationPolicy: "Background", cancellationToken: cancellationToken),
-                    "Workflow" => Patch(r, run, new JsonObject { ["spec"] = new JsonObject { ["shutdown"] = "Terminate" } }, cancellationToken),
-                    "TaskRun" => Patch(r, run, new JsonObject { ["spec"] = new JsonObject { ["status"] = "TaskRunCancelled" } }, cancellationToken),
-                    _ => Patch(r, run, new JsonObject { ["spec"] = new JsonObject { ["status"] = "Cancelled" } }, cancellationToken),
-                });
+                await (kind.Stop.MergePatch is { } patch
+                    ? client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(JsonNode.Parse(patch)!, V1Patch.PatchType.MergePatch),
+                        r.Group, r.Version, run.Namespace, r.Plural, run.Name, cancellationToken: cancellationToken)
+                    : client.CustomObjects.DeleteNamespacedCustomObjectAsync(r.Group, r.Version, run.Namespace, r.Plural, run.Name,
+                        propagationPolicy: "Background", cancellationToken: cancellationToken));
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
             {
-                var access = new ApiAccess(StopVerb(run.Kind), r, new ObjectRef(run.ApiVersion, run.Kind, run.Namespace, run.Name, null));
-                throw new PermanentException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(Message(e), access, manifests.Value.Namespace, [StopVerb(run.Kind)])}", e);
+                var access = new ApiAccess(kind.Stop.Verb, r, new ObjectRef(run.ApiVersion, run.Kind, run.Namespace, run.Name, null));
+                throw new PermanentException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(Message(e), access, manifests.Value.Namespace, [kind.Stop.Verb])}", e);
             }
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
@@ -64,10 +59,6 @@ public sealed partial class KubernetesRunFollower
             throw new TransientException($"{what}: the API server could not be reached in time: {e.Message}", e);
         }
     }
-
-    private Task<object> Patch(ApiResource r, RunObjectRecord run, JsonObject patch, CancellationToken ct) =>
-        client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch),
-            r.Group, r.Version, run.Namespace, r.Plural, run.Name, cancellationToken: ct);
 
     private static string Message(HttpOperationException e) => ApiRefusal.StatusMessage(e.Response.Content);
 }
