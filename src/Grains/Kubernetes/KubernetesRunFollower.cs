@@ -85,7 +85,7 @@ public sealed partial class KubernetesRunFollower(
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 failures++;
-                if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } refused && resource is not null)
+                if (e is HttpOperationException refused && KubernetesFailures.IsForbidden(refused) && resource is not null)
                 {
                     if (!refusedLogged)
                     {
@@ -96,7 +96,7 @@ public sealed partial class KubernetesRunFollower(
                 }
                 else
                 {
-                    if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.NotFound } && resource is not null)
+                    if (KubernetesFailures.IsNotFound(e) && resource is not null)
                     {
                         discovery.Forget(resource.ApiVersion);
                     }
