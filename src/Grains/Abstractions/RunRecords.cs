@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
-/// Where a run object (an Argo Workflow, a batch Job, a Tekton PipelineRun or TaskRun), or an event's
+/// Where a run object (an object of a kind the service follows, such as an Argo Workflow), or an event's
 /// run as a whole, stands. The finished values are the check-run conclusions (<see cref="RunResults.Word"/>).
 /// </summary>
 [GenerateSerializer]
@@ -54,21 +54,6 @@ public static class RunResults
         RunResult.Cancelled => "cancelled",
         _ => "timed_out",
     };
-
-    /// <summary>
-    /// Whether an object of this kind is a run the service follows: Argo <c>Workflow</c>, batch <c>Job</c>,
-    /// Tekton <c>PipelineRun</c> and <c>TaskRun</c>. Other kinds are complete once applied.
-    /// </summary>
-    public static bool IsRunKind(string apiVersion, string kind) => (Group(apiVersion), kind) switch
-    {
-        ("argoproj.io", "Workflow") => true,
-        ("batch", "Job") => true,
-        ("tekton.dev", "PipelineRun" or "TaskRun") => true,
-        _ => false,
-    };
-
-    private static string Group(string apiVersion) =>
-        apiVersion.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? apiVersion[..slash] : "";
 }
 
 /// <summary>

@@ -26,8 +26,7 @@ public sealed partial class GitHubCheckRunReporter(
     private const int MaxListed = 100;
     private const int MaxRemembered = 50_000;
 
-    // A background reporter tries a few times, not as often as an event is retried.
-    private readonly RetryPolicy retry = retryPolicy.WithMaxAttempts(3);
+    private readonly RetryPolicy retry = retryPolicy.ForReports();
 
     private readonly ReportLanes<PendingReport> lanes = new(4, 10_000);
 

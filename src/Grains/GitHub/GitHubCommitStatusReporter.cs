@@ -23,8 +23,7 @@ public sealed partial class GitHubCommitStatusReporter(
     /// <summary>Loops posting at once; the statuses of one commit (<see cref="LaneKey"/>) share one.</summary>
     public const int Lanes = 4;
 
-    // A few attempts each, so a failing API cannot hold a lane for long.
-    private readonly RetryPolicy statusRetry = retry.WithMaxAttempts(3);
+    private readonly RetryPolicy statusRetry = retry.ForReports();
     private readonly ReportLanes<(HookEvent Event, NewCommitStatus Status)> lanes = new(Lanes, 10_000, latestOnly: true);
 
     public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)

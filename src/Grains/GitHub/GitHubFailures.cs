@@ -26,6 +26,5 @@ public static class GitHubFailures
     };
 
     private static TimeSpan? RetryAfter(ApiException e) =>
-        e.HttpResponse?.Headers is { } headers && headers.TryGetValue("Retry-After", out var value)
-            && int.TryParse(value, out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
+        e.HttpResponse?.Headers is { } headers && headers.TryGetValue(RetryAfterHeader.Name, out var value) ? RetryAfterHeader.Parse(value) : null;
 }

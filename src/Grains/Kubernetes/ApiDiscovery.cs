@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Options;
 
@@ -49,7 +47,7 @@ public sealed class ApiDiscovery(IKubernetes client, IOptions<KubernetesOptions>
                 ? await client.CoreV1.GetAPIResourcesAsync(cancellationToken)
                 : await client.CustomObjects.GetAPIResourcesAsync(group, version, cancellationToken);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (Exception e) when (KubernetesFailures.IsNotFound(e))
         {
             return null;
         }

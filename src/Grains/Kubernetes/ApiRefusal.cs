@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CiTrigger.Grains.Manifests;
@@ -58,13 +57,6 @@ public static partial class ApiRefusal
             return true;
         }
     }
-
-    /// <summary>
-    /// An answer worth trying again: the server's own failure, throttling, a conflict with a concurrent
-    /// writer, or a timeout. Anything else is the request's fault and fails the same way again.
-    /// </summary>
-    public static bool IsTransient(HttpStatusCode status) =>
-        (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.Conflict or HttpStatusCode.RequestTimeout;
 
     /// <summary>The message of a Status body, or the start of a body that is none.</summary>
     public static string StatusMessage(string? body)

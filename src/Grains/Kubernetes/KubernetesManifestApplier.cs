@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
@@ -37,13 +36,13 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
         for (var i = 0; i < documents.Count; i++)
         {
             var (apiVersion, kind) = Identify(documents[i], i);
-            var resource = await Call(() => discovery.ResolveAsync(apiVersion, kind, cancellationToken), $"document {i} ({kind})")
+            var resource = await Call(() => discovery.ResolveAsync(apiVersion, kind, cancellationToken), $"document {i} ({kind})", cancellationToken)
                 ?? throw new ManifestException($"document {i}: the cluster serves no kind {kind} in {apiVersion}");
             var target = policy.Check(documents[i], i, resource.Namespaced);
             if (target.Name is { } name)
             {
                 await Call(() => CheckOwnerAsync(documents[i], target, resource, name, cancellationToken), $"document {i} ({kind} {name})",
-                    new ApiAccess("get", resource, target));
+                    cancellationToken, new ApiAccess("get", resource, target));
             }
 
             plans.Add((documents[i], target, resource));
@@ -56,8 +55,8 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             var what = $"document {i} ({target.Kind} {target.Name ?? target.GenerateName})";
             var access = new ApiAccess(target.Name is null ? "create" : "patch", resource, target);
             applied.Add(target.Name is { } name
-                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what, access)
-                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what, access));
+                ? await Call(() => ServerSideApplyAsync(document, target, resource, name, cancellationToken), what, cancellationToken, access)
+                : await Call(() => CreateOnceAsync(document, target, resource, delivery, i, mayExist, cancellationToken), what, cancellationToken, access));
         }
 
         return applied;
@@ -93,7 +92,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
                 ? await client.CustomObjects.GetNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural, name, ct)
                 : await client.CustomObjects.GetClusterCustomObjectAsync(r.Group, r.Version, r.Plural, name, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (Exception e) when (KubernetesFailures.IsNotFound(e))
         {
             return false;
         }
@@ -177,46 +176,29 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>
-    /// Sorts API failures into "try again later" and "this manifest will not go in". With the object it
-    /// was about: a 403 says which Role rule is missing, and a 404 for the resource itself (a CRD removed
-    /// or changed since discovery) forgets the cached discovery and tries again, so the next attempt sees
+    /// Sorts API failures into "try again later" and "this manifest will not go in" (<see cref="KubernetesFailures"/>).
+    /// With the object it was about: a 403 says which Role rule is missing, and a 404 for the resource itself (a CRD
+    /// removed or changed since discovery) forgets the cached discovery and tries again, so the next attempt sees
     /// what the cluster serves now.
     /// </summary>
-    private async Task<T> Call<T>(Func<Task<T>> call, string what, ApiAccess? access = null)
+    private async Task<T> Call<T>(Func<Task<T>> call, string what, CancellationToken ct, ApiAccess? access = null)
     {
         try
         {
             return await call();
         }
-        catch (HttpOperationException e)
+        catch (HttpOperationException e) when (access is not null && KubernetesFailures.IsForbidden(e))
         {
-            var status = e.Response.StatusCode;
-            var message = $"{what}: the API server answered {(int)status} {ApiRefusal.StatusMessage(e.Response.Content)}";
-            if (ApiRefusal.IsTransient(status))
-            {
-                throw new TransientException(message, e, RetryAfter(e));
-            }
-
-            if (access is not null && status == HttpStatusCode.Forbidden)
-            {
-                throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(ApiRefusal.StatusMessage(e.Response.Content), access, options.Value.Namespace)}");
-            }
-
-            if (access is not null && status == HttpStatusCode.NotFound && ApiRefusal.IsResourceNotServed(e.Response.Content))
-            {
-                discovery.Forget(access.Target.ApiVersion);
-                throw new TransientException($"{message} (the API of {access.Target.Kind} is looked up again)", e);
-            }
-
-            throw new ManifestException(message);
+            throw new ManifestException($"{what}: the API server answered 403: {ApiRefusal.Forbidden(ApiRefusal.StatusMessage(e.Response.Content), access, options.Value.Namespace)}");
         }
-        catch (HttpRequestException e)
+        catch (HttpOperationException e) when (access is not null && KubernetesFailures.IsResourceNotServed(e))
         {
-            throw new TransientException($"{what}: the API server could not be reached: {e.Message}", e);
+            discovery.Forget(access.Target.ApiVersion);
+            throw new TransientException($"{KubernetesFailures.Answered(what, e)} (the API of {access.Target.Kind} is looked up again)", e);
+        }
+        catch (Exception e) when (KubernetesFailures.Classify(e, what, ct) is { } failure)
+        {
+            throw failure is PermanentException ? new ManifestException(failure.Message) : failure;
         }
     }
-
-    private static TimeSpan? RetryAfter(HttpOperationException e) =>
-        e.Response.Headers.TryGetValue("Retry-After", out var values) && int.TryParse(values.FirstOrDefault(), out var seconds)
-            ? TimeSpan.FromSeconds(seconds) : null;
 }

@@ -12,8 +12,8 @@ using Microsoft.Extensions.Options;
 namespace CiTrigger.Grains.Kubernetes;
 
 /// <summary>
-/// Follows the run objects the service created: for each run kind the cluster serves (at the version its
-/// discovery prefers) and each namespace the service applies to (<see cref="ManifestOptions.NamespaceSet"/>),
+/// Follows the run objects the service created: for each of the <see cref="RunKinds"/> the cluster serves (at the
+/// version its discovery prefers) and each namespace the service applies to (<see cref="ManifestOptions.NamespaceSet"/>),
 /// one LIST by the delivery label (in pages), then one WATCH from that list's resourceVersion, so the cost is one request per change, whatever the number of objects. A watch the
 /// server ends is opened again where it stopped; an expired (410) or broken one, or a report the observer
 /// could not take, leads to a new list, which the observer reconciles against what it followed. A kind the
@@ -30,22 +30,6 @@ public sealed partial class KubernetesRunFollower(
     ILogger<KubernetesRunFollower> logger,
     IRunObserver? observer = null) : BackgroundService, IRunControl
 {
-    /// <summary>The run kinds by API group; the version is the one the cluster prefers.</summary>
-    public static readonly IReadOnlyList<(string Group, string Kind)> FollowedKinds =
-        [("argoproj.io", "Workflow"), ("batch", "Job"), ("tekton.dev", "PipelineRun"), ("tekton.dev", "TaskRun")];
-
-    /// <summary>The verbs following needs on each run kind's resource.</summary>
-    public static readonly IReadOnlyList<string> FollowVerbs = ["list", "watch"];
-
-    /// <summary>What the Role in k8s/ grants for following and stopping runs, by API group and resource.</summary>
-    public static readonly IReadOnlyList<(string Group, string Resource, IReadOnlyList<string> Verbs)> RunAccess =
-    [
-        ("argoproj.io", "workflows", [.. FollowVerbs, "patch"]),
-        ("batch", "jobs", ["get", .. FollowVerbs, "delete"]),
-        ("tekton.dev", "pipelineruns", ["get", .. FollowVerbs, "patch"]),
-        ("tekton.dev", "taskruns", ["get", .. FollowVerbs, "patch"]),
-    ];
-
     /// <summary>Objects per page of a list (client-go's pager takes 500 too): a large namespace is not one huge answer.</summary>
     public const int ListPageSize = 500;
 
@@ -61,7 +45,7 @@ public sealed partial class KubernetesRunFollower(
 
         // Every namespace a manifest may apply to: a run there is followed like one in the home namespace.
         var namespaces = manifests.Value.NamespaceSet.Order(StringComparer.Ordinal).ToList();
-        return Task.WhenAll(FollowedKinds.SelectMany(k => namespaces.Select(ns => FollowAsync(observer, k.Group, k.Kind, ns, stoppingToken))));
+        return Task.WhenAll(RunKinds.All.SelectMany(k => namespaces.Select(ns => FollowAsync(observer, k.Group, k.Kind, ns, stoppingToken))));
     }
 
     private async Task FollowAsync(IRunObserver receiver, string group, string kind, string ns, CancellationToken ct)
@@ -101,18 +85,18 @@ public sealed partial class KubernetesRunFollower(
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 failures++;
-                if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } refused && resource is not null)
+                if (e is HttpOperationException refused && KubernetesFailures.IsForbidden(refused) && resource is not null)
                 {
                     if (!refusedLogged)
                     {
                         var access = new ApiAccess("list", resource, new ObjectRef(resource.ApiVersion, kind, ns, null, null));
-                        Log.Refused(logger, kind, ns, ApiRefusal.Forbidden(ApiRefusal.StatusMessage(refused.Response.Content), access, manifests.Value.Namespace, FollowVerbs));
+                        Log.Refused(logger, kind, ns, ApiRefusal.Forbidden(ApiRefusal.StatusMessage(refused.Response.Content), access, manifests.Value.Namespace, RunKinds.FollowVerbs));
                         refusedLogged = true;
                     }
                 }
                 else
                 {
-                    if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.NotFound } && resource is not null)
+                    if (KubernetesFailures.IsNotFound(e) && resource is not null)
                     {
                         discovery.Forget(resource.ApiVersion);
                     }

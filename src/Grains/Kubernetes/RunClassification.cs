@@ -41,29 +41,19 @@ public static class RunClassification
             return null;
         }
 
-        var (result, message) = Classify(kind, obj);
+        var (result, message) = RunKinds.Find(apiVersion, kind) is { } runKind ? Classify(runKind, obj) : (RunResult.Running, null);
         return new RunObjectState(delivery, repository, @ref, apiVersion, kind, Text(metadata, "namespace") ?? "", name, result, message);
     }
 
     /// <summary>Where a run object of <paramref name="kind"/> stands; <see cref="RunResult.Running"/> for anything not finished or not understood.</summary>
-    public static (RunResult Result, string? Message) Classify(string kind, JsonElement obj)
+    public static (RunResult Result, string? Message) Classify(RunKind kind, JsonElement obj)
     {
         var status = obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.Object ? s : default;
-        if (status.ValueKind != JsonValueKind.Object)
-        {
-            return (RunResult.Running, null);
-        }
-
-        return kind switch
-        {
-            "Workflow" => Workflow(obj, status),
-            "Job" => Job(status),
-            "PipelineRun" or "TaskRun" => Tekton(status),
-            _ => (RunResult.Running, null),
-        };
+        return status.ValueKind == JsonValueKind.Object ? kind.ReadStatus(obj, status) : (RunResult.Running, null);
     }
 
-    private static (RunResult, string?) Workflow(JsonElement obj, JsonElement status)
+    /// <summary>An Argo Workflow: finished by <c>status.phase</c>; one shut down (<c>spec.shutdown</c>) is cancelled.</summary>
+    public static (RunResult, string?) Workflow(JsonElement obj, JsonElement status)
     {
         var phase = Text(status, "phase");
         var message = Text(status, "message");
@@ -79,7 +69,8 @@ public static class RunClassification
         };
     }
 
-    private static (RunResult, string?) Job(JsonElement status)
+    /// <summary>A batch Job: finished by its <c>Complete</c> or <c>Failed</c> condition; a deadline exceeded is timed out.</summary>
+    public static (RunResult, string?) Job(JsonElement obj, JsonElement status)
     {
         foreach (var condition in Conditions(status))
         {
@@ -101,7 +92,8 @@ public static class RunClassification
         return (RunResult.Running, null);
     }
 
-    private static (RunResult, string?) Tekton(JsonElement status)
+    /// <summary>A Tekton PipelineRun or TaskRun: finished by its <c>Succeeded</c> condition, the reason telling cancelled and timed out apart.</summary>
+    public static (RunResult, string?) Tekton(JsonElement obj, JsonElement status)
     {
         var succeeded = Conditions(status).FirstOrDefault(c => c.Type == "Succeeded");
         return succeeded.Status switch

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.Manifests;
@@ -7,7 +7,7 @@ namespace CiTrigger.Grains.Manifests;
 /// <summary>
 /// What a manifest may do: objects go into the handler's namespace (or an explicitly allowed one),
 /// cluster-scoped kinds are refused unless configuration allows them, and a run kind (see
-/// <see cref="RunResults.IsRunKind"/>) must be created by generateName, so every event's run is new. Checked for every document
+/// <see cref="RunKinds"/>) must be created by generateName, so every event's run is new. Checked for every document
 /// before the first one is applied, so a refused manifest changes nothing.
 /// </summary>
 public sealed class ManifestPolicy(ManifestOptions options)
@@ -27,7 +27,7 @@ public sealed class ManifestPolicy(ManifestOptions options)
             throw Refuse(index, $"({kind}) needs metadata.name or metadata.generateName");
         }
 
-        if (name is not null && RunResults.IsRunKind(apiVersion, kind))
+        if (name is not null && RunKinds.Find(apiVersion, kind) is not null)
         {
             // An existing run object is not started again by an apply (Argo does not restart a finished
             // Workflow, a Job's template is immutable): its old status would become this event's result.

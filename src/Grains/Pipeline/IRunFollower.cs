@@ -30,9 +30,9 @@ public interface IRunControl
     bool Follows { get; }
 
     /// <summary>
-    /// Stops a run object: an Argo Workflow by the merge patch <c>{"spec":{"shutdown":"Terminate"}}</c>, a
-    /// Tekton PipelineRun by <c>{"spec":{"status":"Cancelled"}}</c> (a TaskRun by <c>"TaskRunCancelled"</c>),
-    /// a Job by DELETE with <c>propagationPolicy=Background</c>. An object already gone is not an error.
+    /// Stops a run object as its kind is stopped (<see cref="Kubernetes.RunKind.Stop"/>: a merge patch, such as
+    /// an Argo Workflow's <c>{"spec":{"shutdown":"Terminate"}}</c>, or a DELETE with <c>propagationPolicy=Background</c>).
+    /// An object already gone is not an error.
     /// Throws <see cref="TransientException"/> when trying again may help.
     /// </summary>
     Task StopAsync(RunObjectRecord run, CancellationToken cancellationToken);

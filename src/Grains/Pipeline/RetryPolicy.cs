@@ -8,23 +8,33 @@ public readonly record struct RetryDecision(bool Retry, TimeSpan Delay, string F
 /// <summary>
 /// The one retry policy: which failures are transient, the backoff between attempts (exponential with
 /// "equal jitter": half the delay fixed, half random, and at least a server's Retry-After), the attempt
-/// limit and the words recorded when it is reached. Ref processing and the GitHub status reporting both
+/// limits (an event's, a report's, a stop's: <see cref="RetryOptions"/>) and the words recorded when one is reached. Ref processing and the GitHub status reporting both
 /// decide through it; delivery recovery spaces its repeated redelivery requests by its <see cref="Delay"/>.
 /// </summary>
 public sealed class RetryPolicy
 {
     private readonly Random random;
+    private readonly int maxReportAttempts;
+    private readonly int maxStopAttempts;
 
     public RetryPolicy(IOptions<RetryOptions> options)
-        : this(options.Value.MaxAttempts, options.Value.RetryBaseDelay, options.Value.RetryMaxDelay, Random.Shared)
+        : this(options.Value, Random.Shared)
     {
     }
 
+    /// <summary>A policy with these bounds for events; reports and stops keep their default limits.</summary>
     public RetryPolicy(int maxAttempts, TimeSpan baseDelay, TimeSpan maxDelay, Random random)
+        : this(new RetryOptions { MaxAttempts = maxAttempts, RetryBaseDelay = baseDelay, RetryMaxDelay = maxDelay }, random)
     {
-        MaxAttempts = maxAttempts;
-        BaseDelay = baseDelay;
-        MaxDelay = maxDelay;
+    }
+
+    private RetryPolicy(RetryOptions options, Random random)
+    {
+        MaxAttempts = options.MaxAttempts;
+        BaseDelay = options.RetryBaseDelay;
+        MaxDelay = options.RetryMaxDelay;
+        maxReportAttempts = options.MaxReportAttempts;
+        maxStopAttempts = options.MaxStopAttempts;
         this.random = random;
     }
 
@@ -37,11 +47,23 @@ public sealed class RetryPolicy
     /// <summary>Only failures known to be permanent are final; the attempt limit bounds the rest.</summary>
     public static bool IsTransient(Exception error) => error is not PermanentException;
 
-    /// <summary>The same policy with another attempt limit (a background reporter tries a few times, not fifteen).</summary>
-    public RetryPolicy WithMaxAttempts(int maxAttempts) => new(maxAttempts, BaseDelay, MaxDelay, random);
+    /// <summary>The same backoff for one report to GitHub, limited to <see cref="RetryOptions.MaxReportAttempts"/>.</summary>
+    public RetryPolicy ForReports() => With(maxReportAttempts, BaseDelay, MaxDelay);
+
+    /// <summary>The same backoff for stopping one run object, limited to <see cref="RetryOptions.MaxStopAttempts"/>.</summary>
+    public RetryPolicy ForStops() => With(maxStopAttempts, BaseDelay, MaxDelay);
 
     /// <summary>The same backoff between other bounds (delivery recovery cannot ask again before its next scan).</summary>
-    public RetryPolicy WithDelays(TimeSpan baseDelay, TimeSpan maxDelay) => new(MaxAttempts, baseDelay, maxDelay, random);
+    public RetryPolicy WithDelays(TimeSpan baseDelay, TimeSpan maxDelay) => With(MaxAttempts, baseDelay, maxDelay);
+
+    private RetryPolicy With(int maxAttempts, TimeSpan baseDelay, TimeSpan maxDelay) => new(new RetryOptions
+    {
+        MaxAttempts = maxAttempts,
+        MaxReportAttempts = maxReportAttempts,
+        MaxStopAttempts = maxStopAttempts,
+        RetryBaseDelay = baseDelay,
+        RetryMaxDelay = maxDelay,
+    }, random);
 
     /// <summary>What to do after attempt number <paramref name="failedAttempts"/> failed with <paramref name="error"/>.</summary>
     /// <param name="failedAttempts">Attempts made so far, the failed one included.</param>

@@ -23,19 +23,12 @@ public sealed partial class RefRuns(
     /// </summary>
     public static readonly TimeSpan ListGrace = TimeSpan.FromMinutes(1);
 
-    // Stopping an object is worth a few tries, not a queue's fifteen: the run is already recorded as cancelled.
-    private readonly RetryPolicy stopRetry = retry.WithMaxAttempts(5);
-    private readonly List<Task> stops = [];
-
     /// <summary>Reports kept for an event still being recorded, per delivery; few, since one event is recorded at a time.</summary>
     private const int MaxEarly = 64;
 
     // What the cluster reported about the objects of an event the history does not hold yet: the watch can be
     // faster than the ref, which records the event after the create returned. Applied once the event is recorded.
     private readonly Dictionary<string, List<RunObjectState>> early = new(StringComparer.Ordinal);
-
-    // The stops being sent by this activation, so a resume does not send one twice at once.
-    private readonly HashSet<(string Delivery, string Kind, string Namespace, string Name)> stopping = [];
 
     /// <summary>Whether a delivery is in the ref's queue (being applied or waiting), so news of its objects is kept for it.</summary>
     public Func<string, bool> IsQueued { get; set; } = _ => false;
@@ -45,16 +38,6 @@ public sealed partial class RefRuns(
 
     /// <summary>A run is still followed, or a stop still to be confirmed: the ref's reminder must stay.</summary>
     public bool HasUnfinished => history.OwesWork;
-
-    /// <summary>Completes when every stop sent so far has succeeded or been given up (for tests).</summary>
-    public Task Stopping
-    {
-        get
-        {
-            stops.RemoveAll(t => t.IsCompleted);
-            return Task.WhenAll(stops);
-        }
-    }
 
     /// <summary>
     /// The run of an event that applied <paramref name="objects"/>, noted in the unfinished set; null when
@@ -143,24 +126,6 @@ public sealed partial class RefRuns(
         catch (Exception error)
         {
             Log.CancelFailed(logger, error, key, e.Delivery);
-        }
-    }
-
-    /// <summary>
-    /// Sends every stop the history still holds and this activation is not already sending (after a cancel, and
-    /// on activation and reminder ticks for stops an earlier activation or attempt did not get confirmed).
-    /// </summary>
-    public void ResumeStops()
-    {
-        foreach (var entry in history.StopsPending.ToList())
-        {
-            foreach (var o in RunBook.ToStop(entry.Run!))
-            {
-                if (stopping.Add((entry.Event.Delivery, o.Kind, o.Namespace, o.Name)))
-                {
-                    stops.Add(StopAsync(o, entry.Event.Delivery));
-                }
-            }
         }
     }
 
@@ -270,56 +235,16 @@ public sealed partial class RefRuns(
         }
     }
 
-    /// <summary>
-    /// Sends one stop off the grain's thread, then, back on it, records it done: confirmed, or refused for good
-    /// (logged). A stop that kept failing transiently stays pending for the next reminder tick.
-    /// </summary>
-    private async Task StopAsync(RunObjectRecord run, string delivery)
-    {
-        try
-        {
-            var error = await Task.Run(() => stopRetry.RunAsync(ct => control.StopAsync(run, ct), time, CancellationToken.None));
-            if (error is not null)
-            {
-                Log.StopFailed(logger, error, run.Kind, run.Namespace, run.Name, delivery);
-                if (error is not PermanentException)
-                {
-                    return;
-                }
-            }
-
-            if (history.Find(delivery) is { Run: { } record } entry && RunBook.StopDone(record, run) is { } done)
-            {
-                await history.UpdateAsync(entry with { Run = done });
-            }
-        }
-        catch (Exception error)
-        {
-            // Left pending: the next reminder tick sends the stop again.
-            Log.StopNotRecorded(logger, error, run.Kind, run.Name, delivery);
-        }
-        finally
-        {
-            stopping.Remove((delivery, run.Kind, run.Namespace, run.Name));
-        }
-    }
-
     private static partial class Log
     {
         [LoggerMessage(140, LogLevel.Information, "The run of {Delivery} ({Key}) finished: {Result}")]
         public static partial void RunFinished(ILogger logger, string delivery, string key, string result);
-
-        [LoggerMessage(141, LogLevel.Warning, "Could not stop {Kind} {Namespace}/{Name} of {Delivery} (tried again on the next reminder tick unless refused for good); its run is recorded as cancelled")]
-        public static partial void StopFailed(ILogger logger, Exception error, string kind, string @namespace, string name, string delivery);
 
         [LoggerMessage(142, LogLevel.Warning, "Could not cancel the runs of {Key} superseded by {Delivery}; they finish when they end or time out")]
         public static partial void CancelFailed(ILogger logger, Exception error, string key, string delivery);
 
         [LoggerMessage(147, LogLevel.Warning, "Could not record what the cluster reported early about the run of {Delivery} ({Key}); the next list does")]
         public static partial void EarlyFailed(ILogger logger, Exception error, string delivery, string key);
-
-        [LoggerMessage(146, LogLevel.Warning, "Could not record the stop of {Kind} {Name} of {Delivery}; it is sent again on the next reminder tick")]
-        public static partial void StopNotRecorded(ILogger logger, Exception error, string kind, string name, string delivery);
 
         [LoggerMessage(148, LogLevel.Warning, "The unconfirmed stops of the run of {Delivery} ({Key}) are no longer sent: newer runs fill what the ref keeps")]
         public static partial void StopsAbandoned(ILogger logger, string delivery, string key);

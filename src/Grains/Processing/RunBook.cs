@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.Processing;
@@ -21,11 +22,11 @@ public static class RunBook
     /// </summary>
     private static readonly RunResult[] Severity = [RunResult.Failure, RunResult.TimedOut, RunResult.Cancelled];
 
-    /// <summary>The run of an event that applied <paramref name="objects"/>, or null when none of them is a run kind.</summary>
+    /// <summary>The run of an event that applied <paramref name="objects"/>, or null when none of them is of a run kind (<see cref="RunKinds"/>).</summary>
     public static RunRecord? Start(IEnumerable<AppliedObject> objects, DateTimeOffset now)
     {
         var runs = objects
-            .Where(o => RunResults.IsRunKind(o.ApiVersion, o.Kind))
+            .Where(o => RunKinds.Find(o.ApiVersion, o.Kind) is not null)
             .Select(o => new RunObjectRecord(o.ApiVersion, o.Kind, o.Namespace, o.Name, RunResult.Running))
             .ToImmutableList();
         return runs.IsEmpty ? null : new RunRecord(RunResult.Running, now, null, runs);
@@ -165,10 +166,7 @@ public static class RunBook
 
     /// <summary>The same object: kind, namespace and name, and the API group (a version may be listed under another).</summary>
     private static bool Same(RunObjectRecord o, string apiVersion, string kind, string ns, string name) =>
-        o.Kind == kind && o.Namespace == ns && o.Name == name && Group(o.ApiVersion) == Group(apiVersion);
-
-    private static string Group(string apiVersion) =>
-        apiVersion.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? apiVersion[..slash] : "";
+        o.Kind == kind && o.Namespace == ns && o.Name == name && ApiResource.GroupOf(o.ApiVersion) == ApiResource.GroupOf(apiVersion);
 
     private static string Name(RunObjectRecord o) => $"{o.Kind} {o.Name}";
 

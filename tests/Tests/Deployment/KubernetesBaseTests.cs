@@ -214,9 +214,9 @@ public class KubernetesBaseTests
             Assert.True(Allows("", "pods", verb), $"Orleans' Kubernetes hosting needs {verb} on pods");
         }
 
-        foreach (var (group, resource, verbs) in KubernetesRunFollower.RunAccess)
+        foreach (var kind in RunKinds.All)
         {
-            Assert.All(verbs, verb => Assert.True(Allows(group, resource, verb), $"following and stopping runs needs {verb} on {group}/{resource}"));
+            Assert.All(kind.Verbs, verb => Assert.True(Allows(kind.Group, kind.Plural, verb), $"following and stopping runs needs {verb} on {kind.Group}/{kind.Plural}"));
         }
 
         Assert.False(Allows("batch", "jobs", "create") || Allows("batch", "jobs", "patch"), "the example manifest creates no Jobs");

@@ -28,7 +28,7 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
         var needed = KubernetesManifestApplier.VerbsFor(named: true).Concat(KubernetesManifestApplier.VerbsFor(named: false)).Distinct()
             .Select(verb => (verb, "workflows.argoproj.io", "ci"))
             .Concat(PodVerbs.Select(verb => (verb, "pods", "ci")))
-            .Concat(KubernetesRunFollower.RunAccess.SelectMany(a => a.Verbs.Select(verb => (verb, a.Group.Length == 0 ? a.Resource : $"{a.Resource}.{a.Group}", "ci"))));
+            .Concat(RunKinds.All.SelectMany(k => k.Verbs.Select(verb => (verb, k.Group.Length == 0 ? k.Plural : $"{k.Plural}.{k.Group}", "ci"))));
         (string Verb, string Resource, string Namespace)[] wider =
         [
             ("delete", "workflows.argoproj.io", "ci"), ("update", "workflows.argoproj.io", "ci"), ("deletecollection", "workflows.argoproj.io", "ci"),

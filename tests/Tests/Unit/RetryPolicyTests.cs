@@ -1,4 +1,5 @@
 using CiTrigger.Grains.Pipeline;
+using Microsoft.Extensions.Options;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
@@ -79,5 +80,26 @@ public class RetryPolicyTests
 
         Assert.Equal((1, true), (permanentCalls, permanent is PermanentException));
         Assert.Equal((2, null), (flakyCalls, flaky));
+    }
+
+    [Fact]
+    public void Reports_and_stops_take_their_own_attempt_limits_from_the_handler_section_with_the_same_backoff()
+    {
+        var options = new RetryOptions { MaxAttempts = 9, MaxReportAttempts = 2, MaxStopAttempts = 4, RetryBaseDelay = Base, RetryMaxDelay = Max };
+        var policy = new RetryPolicy(Options.Create(options));
+
+        Assert.Equal((2, Base, Max), (policy.ForReports().MaxAttempts, policy.ForReports().BaseDelay, policy.ForReports().MaxDelay));
+        Assert.Equal((4, Base, Max), (policy.ForStops().MaxAttempts, policy.ForStops().BaseDelay, policy.ForStops().MaxDelay));
+        Assert.Equal((15, 3, 5), (new RetryOptions().MaxAttempts, new RetryOptions().MaxReportAttempts, new RetryOptions().MaxStopAttempts));
+    }
+
+    [Fact]
+    public void An_attempt_limit_below_one_is_refused_naming_its_key()
+    {
+        var problems = new RetryOptions { MaxAttempts = 0, MaxReportAttempts = 0, MaxStopAttempts = -1 }.Validate();
+
+        Assert.Equal(
+            ["Handler:MaxAttempts: must be at least 1 (was 0)", "Handler:MaxReportAttempts: must be at least 1 (was 0)", "Handler:MaxStopAttempts: must be at least 1 (was -1)"],
+            problems);
     }
 }

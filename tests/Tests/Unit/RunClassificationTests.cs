@@ -104,7 +104,7 @@ public class RunClassificationTests
     {
         var obj = JsonDocument.Parse(json).RootElement;
 
-        foreach (var kind in new[] { "Workflow", "Job", "PipelineRun", "TaskRun" })
+        foreach (var kind in RunKinds.All)
         {
             Assert.Equal((RunResult.Running, (string?)null), RunClassification.Classify(kind, obj));
         }

@@ -55,7 +55,7 @@ public class RunIntegrityTests
             [Situation.TakenOverByNewerEvent] = "cancelled, not stopped",
         };
         var rows = new TheoryData<string, string, Situation, string>();
-        foreach (var (group, kind) in KubernetesRunFollower.FollowedKinds)
+        foreach (var (group, kind) in RunKinds.All.Select(k => (k.Group, k.Kind)))
         {
             foreach (var (situation, conclusion) in expected)
             {
@@ -97,7 +97,7 @@ public class RunIntegrityTests
     public static TheoryData<string, string> Kinds()
     {
         var rows = new TheoryData<string, string>();
-        foreach (var (group, kind) in KubernetesRunFollower.FollowedKinds)
+        foreach (var (group, kind) in RunKinds.All.Select(k => (k.Group, k.Kind)))
         {
             rows.Add(group, kind);
         }
