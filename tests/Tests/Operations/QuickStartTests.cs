@@ -31,15 +31,19 @@ public partial class QuickStartTests
 
         Assert.True(sent.Exit == 0, sent.Output + sent.Error);
         Assert.StartsWith("202 ", sent.Output, StringComparison.Ordinal);
-        var kept = await Eventually.Until(async () =>
+        // The delivery's status and its kept manifest are written beside the ref, a moment after the apply: wait for both.
+        var statusPath = quickStart.ManifestPath[..quickStart.ManifestPath.LastIndexOf('/')];
+        var (status, kept) = await Eventually.Until(async () =>
         {
-            using var response = await silo.Client.GetAsync(quickStart.ManifestPath);
-            return response.StatusCode == HttpStatusCode.OK ? JsonNode.Parse(await response.Content.ReadAsStringAsync())!["manifest"]!.GetValue<string>() : null;
-        }, TimeSpan.FromSeconds(20), $"{quickStart.ManifestPath}:\n{silo.Output}");
-        var status = JsonNode.Parse(await silo.Client.GetStringAsync(quickStart.ManifestPath.Replace("/manifest", "", StringComparison.Ordinal)))!;
+            using var delivery = await silo.Client.GetAsync(statusPath);
+            using var manifest = await silo.Client.GetAsync(quickStart.ManifestPath);
+            var state = delivery.StatusCode == HttpStatusCode.OK ? JsonNode.Parse(await delivery.Content.ReadAsStringAsync()) : null;
+            return state?["status"]?.GetValue<string>() == "applied" && manifest.StatusCode == HttpStatusCode.OK
+                ? Tuple.Create(state, JsonNode.Parse(await manifest.Content.ReadAsStringAsync())!["manifest"]!.GetValue<string>())
+                : null;
+        }, TimeSpan.FromSeconds(20), $"{statusPath} applied and its manifest kept:\n{silo.Output}");
         clock.Stop();
 
-        Assert.Equal("applied", status["status"]!.GetValue<string>());
         Assert.Equal("dry-run", status["result"]!["objects"]![0]!["action"]!.GetValue<string>());
         var workflow = JsonNode.Parse(kept.Split("---\n", StringSplitOptions.RemoveEmptyEntries)[0])!;
         var annotations = workflow["metadata"]!["annotations"]!;
