@@ -1,6 +1,7 @@
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Grains.GitHub;
 using CiTrigger.Grains.Kubernetes;
+using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Telemetry;
 using CiTrigger.Gateway;
@@ -33,6 +34,7 @@ public static class TriggerApp
 
         builder.Services.AddRefProcessing();
         builder.Services.AddGitHub(builder.Configuration);
+        builder.Services.AddLocalManifests(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
         builder.Services.AddGateway(builder.Configuration);
         builder.Services.AddOptions<DeliveryRecoveryOptions>()

@@ -279,7 +279,7 @@ public sealed partial class FakeGitHubApi
 
         public ConcurrentDictionary<string, byte> Repositories { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-        /// <summary>Permission name to <c>read</c> or <c>write</c>; the App's manifest as the README asks for it.</summary>
+        /// <summary>Permission name to <c>read</c> or <c>write</c>; the App's manifest as docs/github-app.md asks for it.</summary>
         public ConcurrentDictionary<string, string> Permissions { get; } = new(StringComparer.Ordinal)
         {
             ["metadata"] = "read",

@@ -31,7 +31,7 @@ public sealed record RepositoryActionResult(string Repository, string Message);
 public static class AdminResults
 {
     /// <summary>
-    /// camelCase names, enums as strings: the field names the README documents. The answers are
+    /// camelCase names, enums as strings: the field names docs/http-api.md documents. The answers are
     /// <c>application/json</c>, never HTML, so characters stay as written (<c>'prod'</c>, not <c>\u0027prod\u0027</c>).
     /// </summary>
     public static void Configure(JsonOptions options)

@@ -11,6 +11,12 @@ public sealed class ManifestOptions
 
     public string ManifestPath { get; set; } = ".ci/workflow.yaml";
 
+    /// <summary>
+    /// A directory of this machine that every manifest is read from instead of GitHub:
+    /// <c>{LocalManifests}/{ManifestPath}</c>, whatever the repository and revision (see <see cref="LocalManifestSource"/>).
+    /// </summary>
+    public string? LocalManifests { get; set; }
+
     public int MaxManifestBytes { get; set; } = ManifestLimits.Default.MaxBytes;
 
     public int MaxYamlDepth { get; set; } = ManifestLimits.Default.MaxDepth;
@@ -41,6 +47,11 @@ public sealed class ManifestOptions
         if (string.IsNullOrWhiteSpace(ManifestPath) || ManifestPath.StartsWith('/') || ManifestPath.Contains("..", StringComparison.Ordinal))
         {
             yield return $"{Section}:ManifestPath: '{ManifestPath}' must be a relative path inside the repository";
+        }
+
+        if (!string.IsNullOrWhiteSpace(LocalManifests) && !Directory.Exists(LocalManifests))
+        {
+            yield return $"{Section}:LocalManifests: '{LocalManifests}' is not a directory (relative paths start where the service was started)";
         }
 
         foreach (var (key, value) in new[] { ("MaxManifestBytes", MaxManifestBytes), ("MaxYamlDepth", MaxYamlDepth), ("MaxYamlNodes", MaxYamlNodes), ("MaxDocuments", MaxDocuments) })

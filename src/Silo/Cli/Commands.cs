@@ -95,7 +95,7 @@ public static class Commands
     {
         get
         {
-            var usage = new StringBuilder("usage:\n  Silo [--Section:Key=value ...]   run the service (see the README for configuration)\n");
+            var usage = new StringBuilder("usage:\n  Silo [--Section:Key=value ...]   run the service (settings: docs/configuration.md)\n");
             foreach (var (name, command) in All)
             {
                 usage.Append(FormattableString.Invariant($"  Silo {name,-28}{command.Summary}\n"));

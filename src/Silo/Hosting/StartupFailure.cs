@@ -7,7 +7,7 @@ namespace CiTrigger.Silo.Hosting;
 
 /// <summary>
 /// What an operator can fix before the service runs: a configuration value, a port already taken. Each
-/// becomes the one line the README promises instead of a stack trace.
+/// becomes the one line docs/configuration.md promises instead of a stack trace.
 /// </summary>
 public static partial class StartupFailure
 {

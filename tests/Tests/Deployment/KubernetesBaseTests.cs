@@ -239,7 +239,7 @@ public class KubernetesBaseTests
         Assert.True(volume["secret"]!["optional"]!.GetValue<bool>(), "token mode must start without the App's Secret");
         Assert.True(mount["readOnly"]!.GetValue<bool>());
         Assert.Equal("/etc/github-app", mount["mountPath"]!.GetValue<string>());
-        Assert.Contains("GitHub__PrivateKeyPath=/etc/github-app/private-key.pem", File.ReadAllText(Path.Combine(RepositoryRoot, "README.md")), StringComparison.Ordinal);
+        Assert.Contains("GitHub__PrivateKeyPath=/etc/github-app/private-key.pem", File.ReadAllText(Path.Combine(RepositoryRoot, "docs", "github-app.md")), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class DiscoveryAndRecoveryTests(RealClusterServiceFixture fixture)
         var before = await Service.FinishedAsync(repo);
         Assert.Contains($"serves no kind Gadget in {group}/v1", before["history"]![0]!["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
-        // What a user does: install the CRD, then grant the service account the kind (README: "further kinds").
+        // What a user does: install the CRD, then grant the service account the kind (docs/install.md: "further kinds").
         var crd = Gadgets(group);
         await Cluster.InstallCrdAsync(crd);
         await Cluster.GrantAsync(group, "gadgets", "create", "list", "patch");

@@ -48,7 +48,7 @@ public sealed class PipelineOnRealClusterTests(RealClusterServiceFixture fixture
             entrypoint: {entrypoint}
         """;
 
-    /// <summary>Endpoints are no kind the shipped Role grants: granted as the README tells users to.</summary>
+    /// <summary>Endpoints are no kind the shipped Role grants: granted as docs/install.md tells users to.</summary>
     private Task GrantNamedKindAsync() => Cluster.GrantAsync("", "endpoints", "create", "get", "patch");
 
     [Fact]

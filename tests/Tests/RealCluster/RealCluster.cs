@@ -148,7 +148,7 @@ public sealed class RealCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// A Role and RoleBinding of its own for the service account on one resource, the way the README tells users
+    /// A Role and RoleBinding of its own for the service account on one resource, the way docs/install.md tells users
     /// to grant further kinds; granting the same resource again changes nothing.
     /// </summary>
     public async Task GrantAsync(string group, string plural, params string[] verbs)

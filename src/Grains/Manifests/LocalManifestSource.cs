@@ -1,0 +1,84 @@
+using CiTrigger.Grains.Pipeline;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CiTrigger.Grains.Manifests;
+
+/// <summary>
+/// Reads every manifest from a directory of this machine (<c>Handler:LocalManifests</c>) instead of from
+/// GitHub: <c>{directory}/{Handler:ManifestPath}</c>, the same file whatever the repository and revision.
+/// For a first trial without a repository, and for trying a manifest against the running service. The file
+/// is untrusted input as GitHub's is: read only up to <c>Handler:MaxManifestBytes</c>, and only inside the directory.
+/// </summary>
+public sealed partial class LocalManifestSource(IOptions<ManifestOptions> options, ILogger<LocalManifestSource> logger) : IManifestSource, IHostedService
+{
+    public async Task<byte[]> GetAsync(string repository, string path, string gitRef, long? installation, CancellationToken cancellationToken)
+    {
+        var manifest = options.Value;
+        var directory = Path.GetFullPath(manifest.LocalManifests!);
+        var file = Path.GetFullPath(Path.Combine(directory, path));
+        if (!file.StartsWith(Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ManifestException($"{path} leads outside the local manifest directory {directory}");
+        }
+
+        try
+        {
+            return await ReadAsync(file, manifest.MaxManifestBytes, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ManifestException($"{path} was not found in the local manifest directory {directory} ({ManifestOptions.Section}:LocalManifests)");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ManifestException($"{file} cannot be read: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            throw new TransientException($"{file} could not be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A regular file over the limit is refused by its size, anything else once it passes the limit.</summary>
+    private static async Task<byte[]> ReadAsync(string file, int limit, CancellationToken cancellationToken)
+    {
+        if (new FileInfo(file) is { Exists: true } info && info.Length > limit)
+        {
+            throw new ManifestException($"the file has {info.Length} bytes, more than the limit of {limit}");
+        }
+
+        await using var stream = File.OpenRead(file);
+        using var content = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (content.Length + read > limit)
+            {
+                throw new ManifestException($"the file has more than the limit of {limit} bytes");
+            }
+
+            content.Write(chunk, 0, read);
+        }
+
+        return content.ToArray();
+    }
+
+    /// <summary>Says at start-up where manifests come from, so nobody wonders why GitHub is not asked.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var manifest = options.Value;
+        Log.Reading(logger, Path.GetFullPath(Path.Combine(manifest.LocalManifests!, manifest.ManifestPath)));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(21, LogLevel.Warning, "Manifests are read from {File} for every repository and revision (Handler:LocalManifests), not from GitHub")]
+        public static partial void Reading(ILogger logger, string file);
+    }
+}
