@@ -42,10 +42,10 @@ public sealed class DeliveryRecoveryOptions
         }
 
         // A scan reads back to the previous one less the overlap; further back GitHub no longer has the deliveries.
-        if (RecoveryInterval > DeliveryRecoveryGrain.MaxAge - DeliveryRecoveryGrain.Overlap)
+        if (RecoveryInterval > RequestedRedeliveries.Window - DeliveryRecoveryGrain.Overlap)
         {
-            yield return $"{Section}:RecoveryInterval: must be at most {DeliveryRecoveryGrain.MaxAge - DeliveryRecoveryGrain.Overlap}, " +
-                $"GitHub's {DeliveryRecoveryGrain.MaxAge.TotalDays:0} days of redeliverable deliveries less the scans' overlap (was {RecoveryInterval})";
+            yield return $"{Section}:RecoveryInterval: must be at most {RequestedRedeliveries.Window - DeliveryRecoveryGrain.Overlap}, " +
+                $"GitHub's {RequestedRedeliveries.Window.TotalDays:0} days of redeliverable deliveries less the scans' overlap (was {RecoveryInterval})";
         }
 
         if (RecoverDeliveries == true && !isApp && string.IsNullOrWhiteSpace(RecoverHooks))

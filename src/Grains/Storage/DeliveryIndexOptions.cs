@@ -13,9 +13,9 @@ public sealed class DeliveryIndexOptions
     public IEnumerable<string> Validate()
     {
         // A delivery redelivered after its id was forgotten would be handled twice.
-        if (DedupeRetention < DeliveryRecoveryGrain.MaxAge)
+        if (DedupeRetention < RequestedRedeliveries.Window)
         {
-            yield return $"{Section}:DedupeRetention: must be at least {DeliveryRecoveryGrain.MaxAge.TotalDays:0} days, as long as GitHub lets a delivery be redelivered (was {DedupeRetention})";
+            yield return $"{Section}:DedupeRetention: must be at least {RequestedRedeliveries.Window.TotalDays:0} days, as long as GitHub lets a delivery be redelivered (was {DedupeRetention})";
         }
     }
 }
