@@ -55,7 +55,7 @@ public class ConfigurationErrorTests
     [InlineData("Handler:IgnoreRefs", "(", "Handler:IgnoreRefs: '(' is not a usable regular expression")]
     [InlineData("Handler:Events", "push,bogus", "Handler:Events: 'bogus' is not supported")]
     [InlineData("Handler:OkToTestLabel", "", "Handler:OkToTestLabel: a label name of 1 to 50 characters is needed")]
-    [InlineData("Storage:Provider", "Postgres", "Storage:Provider: 'Postgres' is not one of Sqlite, Redis")]
+    [InlineData("Storage:Provider", "Floppy", "Storage:Provider: 'Floppy' is not one of Sqlite, Redis")]
     public async Task A_configuration_error_is_printed_once_in_one_line_naming_its_key(string key, string value, string message)
     {
         var output = await FailedStartAsync(Settings(new Dictionary<string, string> { [key] = value }));
