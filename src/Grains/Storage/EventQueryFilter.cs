@@ -8,6 +8,9 @@ public static class EventQueryFilter
     /// <summary>How many recent events a catalog keeps (the oldest beyond this are pruned).</summary>
     public const int Kept = 10_000;
 
+    /// <summary>How many lines a catalog writes between two prunes to <see cref="Kept"/> and the delivery retention (not every write prunes).</summary>
+    public const int LinesPerPrune = 500;
+
     /// <summary>Positive when the other event comes after the first in newest-first order (accepted earlier, or at the same moment with a smaller delivery id).</summary>
     public static int Compare(long acceptedAt, string delivery, long otherAcceptedAt, string otherDelivery)
     {

@@ -1,8 +1,8 @@
 using System.Net;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Processing;
+using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Storage.Redis;
-using CiTrigger.Grains.Storage.Sqlite;
 using k8s;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -14,28 +14,16 @@ namespace CiTrigger.Silo.Hosting;
 
 public static class OrleansHosting
 {
+    private const string Membership = OrleansOptions.Section + ":Membership";
+
     /// <summary>
-    /// The silo: localhost clustering with SQLite state by default; Redis clustering, state and reminders
-    /// with <c>Orleans:Clustering=Redis</c>, plus pod-aware hosting when running in Kubernetes.
+    /// The silo: localhost clustering by default, Redis clustering with <c>Orleans:Clustering=Redis</c> (plus
+    /// pod-aware hosting when running in Kubernetes); grain state, reminders and the ref catalog in the backend
+    /// <see cref="StorageChoice"/> picks (SQLite under <c>Orleans:DataPath</c> by default, Redis with Redis clustering).
     /// </summary>
     public static WebApplicationBuilder AddTriggerSilo(this WebApplicationBuilder builder)
     {
-        const string Membership = OrleansOptions.Section + ":Membership";
-        var unreadable = ConfigurationValues.Problems(builder.Configuration, OrleansOptions.Section, typeof(OrleansOptions))
-            .Concat(ConfigurationValues.Problems(builder.Configuration, Membership, typeof(ClusterMembershipOptions))).ToList();
-        if (unreadable.Count > 0)
-        {
-            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), unreadable);
-        }
-
-        var options = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
-        var redisConnection = builder.Configuration.GetConnectionString("Redis");
-        var failures = options.Validate(redisConnection).ToList();
-        if (failures.Count > 0)
-        {
-            // The silo is configured from these values right here, so they are checked right here.
-            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), failures);
-        }
+        var (options, storage, context) = ReadOptions(builder.Configuration);
 
         // Orleans refuses a shorter reminder only when a ref registers its first one, and then every webhook
         // is answered 503; so the bound is checked with the other options, before anything starts.
@@ -67,28 +55,59 @@ public static class OrleansHosting
 
             if (options.IsRedis)
             {
-                UseRedis(silo, options, redisConnection!);
+                UseRedisClustering(silo, options, builder.Configuration.GetConnectionString("Redis")!);
             }
             else
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, null, options.ServiceId, options.ClusterId);
-                silo.AddSqliteStorage(Path.Combine(options.DataPath, "ci-trigger.db"));
             }
 
+            storage.Add(silo, context);
             silo.AddDashboard();
         });
         return builder;
     }
 
-    private static void UseRedis(ISiloBuilder silo, OrleansOptions options, string connectionString)
+    /// <summary>
+    /// The Orleans and storage options, checked here because the silo is configured from them right here:
+    /// a bad value throws with one line per key.
+    /// </summary>
+    private static (OrleansOptions Orleans, StorageBackend Storage, StorageContext Context) ReadOptions(IConfiguration configuration)
     {
-        var redis = new RedisConnection(connectionString);
+        var unreadable = ConfigurationValues.Problems(configuration, OrleansOptions.Section, typeof(OrleansOptions))
+            .Concat(ConfigurationValues.Problems(configuration, Membership, typeof(ClusterMembershipOptions)))
+            .Concat(ConfigurationValues.Problems(configuration, StorageOptions.Section, typeof(StorageOptions))).ToList();
+        if (unreadable.Count > 0)
+        {
+            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), unreadable);
+        }
+
+        var options = configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+        var context = new StorageContext(configuration, options.DataPath);
+        var (backend, storageFailures) = StorageChoice.Choose(
+            options, configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions(), context);
+
+        // Redis clustering and Redis storage both need ConnectionStrings:Redis: a key is named once.
+        var clustering = options.Validate(configuration.GetConnectionString("Redis")).ToList();
+        var failures = clustering.Concat(storageFailures.Where(failure => !clustering.Any(f => Key(f) == Key(failure)))).ToList();
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(OrleansOptions.Section, typeof(OrleansOptions), failures);
+        }
+
+        return (options, backend!, context);
+
+        static string Key(string failure) => failure[..Math.Max(0, failure.IndexOf(": ", StringComparison.Ordinal))];
+    }
+
+    private static void UseRedisClustering(ISiloBuilder silo, OrleansOptions options, string connectionString)
+    {
+        var redis = RedisConnection.Of(silo.Services, connectionString);
         silo.UseRedisClustering(o =>
         {
             o.ConfigurationOptions = redis.Configuration;
             o.CreateMultiplexer = _ => redis.ConnectSharedAsync();
         });
-        silo.AddRedisStorage(redis);
 
         if (RunsInPod())
         {

@@ -72,6 +72,7 @@ public class KubernetesBaseTests
         Add(DeliveryIndexOptions.Section, typeof(DeliveryIndexOptions));
         Add(OrleansOptions.Section, typeof(OrleansOptions));
         Add(OrleansOptions.Section + ":Membership", typeof(ClusterMembershipOptions));
+        Add(StorageOptions.Section, typeof(StorageOptions));
         return keys;
     }
 

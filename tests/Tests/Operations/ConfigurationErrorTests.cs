@@ -55,6 +55,7 @@ public class ConfigurationErrorTests
     [InlineData("Handler:IgnoreRefs", "(", "Handler:IgnoreRefs: '(' is not a usable regular expression")]
     [InlineData("Handler:Events", "push,bogus", "Handler:Events: 'bogus' is not supported")]
     [InlineData("Handler:OkToTestLabel", "", "Handler:OkToTestLabel: a label name of 1 to 50 characters is needed")]
+    [InlineData("Storage:Provider", "Floppy", "Storage:Provider: 'Floppy' is not one of Sqlite, Redis")]
     public async Task A_configuration_error_is_printed_once_in_one_line_naming_its_key(string key, string value, string message)
     {
         var output = await FailedStartAsync(Settings(new Dictionary<string, string> { [key] = value }));
@@ -79,6 +80,33 @@ public class ConfigurationErrorTests
         var output = await FailedStartAsync(Settings(new Dictionary<string, string> { [key] = value }));
 
         AssertOneLineSaying(output, message);
+    }
+
+    /// <summary>
+    /// Several silos clustering through Redis while grain state sits in one silo's SQLite file: a ref that moves to
+    /// another silo would leave its state, and the events it acknowledged, behind.
+    /// </summary>
+    [Fact]
+    public async Task Redis_clustering_with_state_in_sqlite_is_refused_at_start_up_in_one_line_naming_the_storage_key()
+    {
+        var output = await FailedStartAsync(Settings(new Dictionary<string, string>
+        {
+            ["Orleans:Clustering"] = "Redis",
+            ["ConnectionStrings:Redis"] = $"127.0.0.1:{FreePorts.Next()}",
+            ["Storage:Provider"] = "Sqlite",
+        }));
+
+        AssertOneLineSaying(output, "Storage:Provider: Sqlite keeps grain state on one silo's disk and cannot serve Orleans:Clustering=Redis, where refs move between silos; use Storage:Provider=Redis");
+    }
+
+    /// <summary>Redis clustering implies Redis storage, and both need the connection string: it is named once.</summary>
+    [Fact]
+    public async Task Redis_clustering_without_a_connection_string_names_the_missing_key_once()
+    {
+        var output = await FailedStartAsync(Settings(new Dictionary<string, string> { ["Orleans:Clustering"] = "Redis" }));
+
+        AssertOneLineSaying(output, "ConnectionStrings:Redis: required when Orleans:Clustering=Redis");
+        Assert.Equal(1, Count(output, "ConnectionStrings:Redis:"));
     }
 
     [Fact]

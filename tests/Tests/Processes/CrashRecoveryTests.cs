@@ -106,12 +106,20 @@ public class CrashRecoveryTests
         Assert.Empty(scenario.Kubernetes.Creations);
     }
 
-    [Fact]
-    public async Task Embedded_default_applies_every_acknowledged_event_once_after_kill_9_and_restart()
+    /// <summary>One silo (localhost clustering) with its state in the embedded default's SQLite file, or in Redis with <c>Storage:Provider=Redis</c>.</summary>
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("Redis")]
+    public async Task A_single_silo_applies_every_acknowledged_event_once_after_kill_9_and_restart(string provider)
     {
+        await using var redis = provider == "Redis" ? await RedisServer.StartAsync() : null;
         await using var scenario = await Scenario.StartAsync("octo/embedded-crash");
         var directory = Directory.CreateTempSubdirectory("citrigger-crash-").FullName;
-        var settings = scenario.Settings(directory, ServiceSettings.EmbeddedSilo(directory));
+        var settings = scenario.Settings(directory, ServiceSettings.Combine(ServiceSettings.EmbeddedSilo(directory), redis is null ? null : new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = provider,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+        }));
 
         var first = await SiloProcess.StartAsync(settings);
         await scenario.PushAsync(first.Client, ["one", "two"], 3);
@@ -135,6 +143,7 @@ public class CrashRecoveryTests
         var (delivery, payload) = scenario.Sent[1];
         using var redelivered = await second.Client.SendAsync(TriggerHost.Webhook("push", Encoding.UTF8.GetBytes(payload), "application/json", delivery));
         Assert.Equal("duplicate", (await redelivered.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+        Assert.Equal(provider == "Sqlite", File.Exists(Path.Combine(directory, "ci-trigger.db")));
     }
 
     [Fact]

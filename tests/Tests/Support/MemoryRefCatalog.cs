@@ -7,10 +7,12 @@ namespace CiTrigger.Tests.Support;
 /// <summary>
 /// The ref catalog in memory: keeps every summary written and every delivery recorded, notes each write
 /// in a <see cref="Journal"/> it may share with other fakes, and can be made to fail or to hold a write.
+/// It passes the same contract tests as the real backends (<c>CatalogContract</c>), its event lines pruned as theirs are.
 /// </summary>
 public sealed class MemoryRefCatalog(Journal? journal = null) : IRefCatalog
 {
     private readonly ConcurrentQueue<RefSummary> summaries = new();
+    private int linesSincePrune;
 
     public Journal Journal { get; } = journal ?? new Journal();
 
@@ -79,10 +81,29 @@ public sealed class MemoryRefCatalog(Journal? journal = null) : IRefCatalog
             Events[line.Delivery] = line;
             Journal.Add($"event {line.Delivery} {line.State}");
         }
+
+        if (Interlocked.Add(ref linesSincePrune, events.Count) >= EventQueryFilter.LinesPerPrune)
+        {
+            Interlocked.Exchange(ref linesSincePrune, 0);
+            PruneEvents();
+        }
     }
 
-    public Task<EventPage> ListEventsAsync(EventQuery query) => Task.FromResult(EventQueryFilter.Page(
-        Events.Values.OrderByDescending(e => e.AcceptedAt).ThenByDescending(e => e.Delivery, StringComparer.Ordinal), query));
+    /// <summary>As the real catalogs prune: lines older than the delivery retention, and the oldest beyond the bound.</summary>
+    private void PruneEvents()
+    {
+        var cutoff = TimeProvider.System.GetUtcNow() - new DeliveryIndexOptions().DedupeRetention;
+        var pruned = NewestFirst(Events.Values).Skip(EventQueryFilter.Kept).Concat(Events.Values.Where(e => e.AcceptedAt < cutoff)).ToList();
+        foreach (var line in pruned)
+        {
+            Events.TryRemove(line.Delivery, out _);
+        }
+    }
+
+    public Task<EventPage> ListEventsAsync(EventQuery query) => Task.FromResult(EventQueryFilter.Page(NewestFirst(Events.Values), query));
+
+    private static IEnumerable<EventSummary> NewestFirst(IEnumerable<EventSummary> lines) =>
+        lines.OrderByDescending(e => e.AcceptedAt).ThenByDescending(e => e.Delivery, StringComparer.Ordinal);
 
     /// <summary>The unfinished runs recorded and not forgotten, by delivery.</summary>
     public ConcurrentDictionary<string, RunningRun> Running { get; } = new(StringComparer.Ordinal);

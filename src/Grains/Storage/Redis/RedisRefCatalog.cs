@@ -11,9 +11,8 @@ namespace CiTrigger.Grains.Storage.Redis;
 /// </summary>
 public sealed class RedisRefCatalog(RedisConnection redis, string prefix, DeliveryIndexOptions options, TimeProvider time) : IRefCatalog
 {
-    // Lines are read in chunks while a filtered page fills; pruning happens every so many lines written.
+    // Lines are read in chunks while a filtered page fills.
     private const int ReadChunk = 256;
-    private const int EventsPerPrune = 500;
 
     private readonly RedisKey refs = prefix + "/refs";
     private readonly RedisKey eventOrder = prefix + "/events";
@@ -54,7 +53,7 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
         await Task.WhenAll(
             db.HashSetAsync(eventLines, [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))]),
             db.SortedSetAddAsync(eventOrder, [.. events.Select(e => new SortedSetEntry(e.Delivery, e.AcceptedAt.ToUnixTimeMilliseconds()))]));
-        if (Interlocked.Add(ref eventsSincePrune, events.Count) >= EventsPerPrune)
+        if (Interlocked.Add(ref eventsSincePrune, events.Count) >= EventQueryFilter.LinesPerPrune)
         {
             Interlocked.Exchange(ref eventsSincePrune, 0);
             await PruneEventsAsync(db);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -22,6 +23,19 @@ public sealed class RedisConnection
 
     public ConfigurationOptions Configuration { get; }
 
+    /// <summary>The silo's one connection, whichever of clustering and storage asks first: registered in <paramref name="services"/> then.</summary>
+    public static RedisConnection Of(IServiceCollection services, string connectionString)
+    {
+        if (services.FirstOrDefault(s => s.ServiceType == typeof(RedisConnection))?.ImplementationInstance is RedisConnection registered)
+        {
+            return registered;
+        }
+
+        var redis = new RedisConnection(connectionString);
+        services.AddSingleton(redis);
+        return redis;
+    }
+
     public Task<IConnectionMultiplexer> ConnectAsync() => shared.Value;
 
     /// <summary>The shape Orleans' Redis providers ask for: the multiplexer, and that they share it.</summary>
@@ -30,10 +44,19 @@ public sealed class RedisConnection
 
 public static class RedisStorageExtensions
 {
-    /// <summary>Grain state, reminders and the ref catalog in Redis, through <paramref name="redis"/>.</summary>
-    public static ISiloBuilder AddRedisStorage(this ISiloBuilder silo, RedisConnection redis)
+    /// <summary><c>Storage:Provider=Redis</c>: the Redis of <c>ConnectionStrings:Redis</c>, which every silo of the cluster reaches.</summary>
+    public static StorageBackend Backend { get; } = new(
+        "Redis",
+        OnOneSilo: false,
+        context => string.IsNullOrWhiteSpace(context.Configuration.GetConnectionString("Redis"))
+            ? [$"ConnectionStrings:Redis: required when {StorageOptions.ProviderKey}=Redis"]
+            : [],
+        (silo, context) => silo.AddRedisStorage(context.Configuration.GetConnectionString("Redis")!));
+
+    /// <summary>Grain state, reminders and the ref catalog in Redis, through the silo's one connection to it.</summary>
+    public static ISiloBuilder AddRedisStorage(this ISiloBuilder silo, string connectionString)
     {
-        silo.Services.AddSingleton(redis);
+        var redis = RedisConnection.Of(silo.Services, connectionString);
         silo.AddRedisGrainStorage(StorageNames.Refs, ob => ob.Configure<Serializer>((o, serializer) =>
         {
             o.ConfigurationOptions = redis.Configuration;

@@ -9,9 +9,6 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
 {
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
     private static readonly string[] PrunedTables = ["deliveries", "manifests"];
-
-    // Recent events are pruned to their bound every so many lines written, not on every write.
-    private const int EventsPerPrune = 500;
     private DateTimeOffset lastPrune = DateTimeOffset.MinValue;
     private int eventsSincePrune;
 
@@ -93,7 +90,7 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
     public Task RecordEventsAsync(IReadOnlyList<EventSummary> events)
     {
         var lines = events.Select(e => (e, Json: JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary))).ToList();
-        var prune = Interlocked.Add(ref eventsSincePrune, lines.Count) >= EventsPerPrune;
+        var prune = Interlocked.Add(ref eventsSincePrune, lines.Count) >= EventQueryFilter.LinesPerPrune;
         if (prune)
         {
             Interlocked.Exchange(ref eventsSincePrune, 0);

@@ -7,6 +7,13 @@ namespace CiTrigger.Grains.Storage.Sqlite;
 
 public static class SqliteStorageExtensions
 {
+    /// <summary><c>Storage:Provider=Sqlite</c>: one file under <c>Orleans:DataPath</c>, on this silo's disk only.</summary>
+    public static StorageBackend Backend { get; } = new(
+        "Sqlite",
+        OnOneSilo: true,
+        _ => [],
+        (silo, context) => silo.AddSqliteStorage(Path.Combine(context.DataPath, "ci-trigger.db")));
+
     /// <summary>
     /// The embedded default: grain state, reminders and the ref catalog in one SQLite file. Several
     /// silos of one process may share the file (the test cluster does), each with its own writer.
