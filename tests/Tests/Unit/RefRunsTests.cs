@@ -4,12 +4,8 @@ using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage;
-using CiTrigger.Grains.Telemetry;
 using CiTrigger.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Runtime;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
@@ -17,26 +13,27 @@ namespace CiTrigger.Tests.Unit;
 /// <summary>A ref's followed runs over in-memory stores, a fake cluster control and a fake clock.</summary>
 public sealed class RefRunsTests : IDisposable
 {
-    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
-    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = MemoryRef.Now;
     private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
     private static readonly AppliedObject Config = new("v1", "ConfigMap", "ci", "settings", "configured");
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    /// <summary>How often a stop is tried before it is left for the next activation or reminder tick (Handler:MaxStopAttempts).</summary>
+    private static readonly int StopAttempts = new RetryOptions().MaxStopAttempts;
+
     private readonly Journal journal = new();
-    private readonly MemoryGrainStorage storage;
+    private readonly MemoryRef memory;
     private readonly MemoryRefCatalog catalog;
-    private readonly FakeTimeProvider time = new(Now);
-    private readonly RecordingStatuses statuses = new();
+    private readonly FakeTimeProvider time;
+    private readonly RecordingStatuses statuses;
     private readonly Control control = new();
     private readonly MeterListener listener = new();
     private readonly ConcurrentQueue<(string Instrument, string Result)> measured = new();
-    private readonly List<IDisposable> opened = [];
 
     public RefRunsTests()
     {
-        storage = new MemoryGrainStorage(journal);
-        catalog = new MemoryRefCatalog(journal);
+        memory = new MemoryRef(new MemoryGrainStorage(journal), new MemoryRefCatalog(journal));
+        (catalog, time, statuses) = (memory.Catalog, memory.Time, memory.Statuses);
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Name == "citrigger.runs.finished")
@@ -51,6 +48,8 @@ public sealed class RefRunsTests : IDisposable
 
     private sealed class Control : IRunControl
     {
+        private TaskCompletionSource? held;
+
         public bool Follows { get; set; } = true;
 
         public ConcurrentQueue<string> Stopped { get; } = new();
@@ -60,48 +59,62 @@ public sealed class RefRunsTests : IDisposable
 
         public Exception Failure { get; set; } = new TransientException("the API server answered 503");
 
-        public Task StopAsync(RunObjectRecord run, CancellationToken cancellationToken)
+        /// <summary>Stops are answered only once <see cref="Release"/> is called, as by an API server slow to answer.</summary>
+        public void Hold() => held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => held?.TrySetResult();
+
+        public async Task StopAsync(RunObjectRecord run, CancellationToken cancellationToken)
         {
-            Stopped.Enqueue($"{run.Kind} {run.Name}");
-            if (Failures > 0)
+            if (held is { } answer)
             {
-                Failures--;
-                return Task.FromException(Failure);
+                await answer.Task;
             }
 
-            return Task.CompletedTask;
+            // Noted once answered, so a test that sees the stop knows how it was answered.
+            var fails = Failures > 0;
+            Failures -= fails ? 1 : 0;
+            Stopped.Enqueue($"{run.Kind} {run.Name}");
+            if (fails)
+            {
+                throw Failure;
+            }
         }
     }
 
     public void Dispose()
     {
-        foreach (var d in opened)
-        {
-            d.Dispose();
-        }
-
+        memory.Dispose();
         listener.Dispose();
-        services.Dispose();
+    }
+
+    /// <summary>A ref's parts as the ref grain builds them, over this test's stores (a new activation each call).</summary>
+    private Task<RefParts> OpenPartsAsync(bool cancelSuperseded = false, int historySize = 20)
+    {
+        // No waits between stop attempts, so the retries need no clock.
+        var retry = new RetryPolicy(5, TimeSpan.Zero, TimeSpan.Zero, new Random(7));
+        var options = new RunOptions { RunTimeout = TimeSpan.FromHours(6), CancelSuperseded = cancelSuperseded };
+        return memory.OpenAsync(memory.Services(retry, control, new QueueOptions { HistorySize = historySize }, options));
     }
 
     /// <summary>A ref's events and runs as the ref grain builds them, over this test's stores (a new activation each call).</summary>
     private async Task<(RefEvents Events, RefRuns Runs)> OpenAsync(bool cancelSuperseded = false, int historySize = 20)
     {
-        var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
-        var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
-        var history = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), deliveries, historySize);
-
-        // No waits between stop attempts, so the retries need no clock.
-        var retry = new RetryPolicy(5, TimeSpan.Zero, TimeSpan.Zero, new Random(7));
-        var metrics = new TriggerMetrics(services.GetRequiredService<IMeterFactory>());
-        var options = new RunOptions { RunTimeout = TimeSpan.FromHours(6), CancelSuperseded = cancelSuperseded };
-        var runs = new RefRuns(HookEvents.Key, history, catalog, control, retry, statuses, metrics, options, time, NullLogger.Instance);
-        var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
-        runs.IsQueued = events.IsQueued;
-        opened.Add(events);
-        await events.LoadAsync();
-        return (events, runs);
+        var parts = await OpenPartsAsync(cancelSuperseded, historySize);
+        return (parts.Events, parts.Runs);
     }
+
+    /// <summary>
+    /// Waits until the history as stored owes no stop of <paramref name="delivery"/>'s run any more (the stop owed
+    /// was stored with the cancel): the stop was confirmed or refused for good, and recorded. Stops are sent
+    /// beside the ref's turns, so a test sees them done where they land, in the store.
+    /// </summary>
+    private Task StopRecordedAsync(string delivery) => Eventually.Until(
+        () => !memory.StoredHistory.History.Exists(h => h.Event.Delivery == delivery && h.Run is { } run && run.Objects.Any(o => o.StopPending)),
+        Bound, $"the stop of {delivery}'s run recorded");
+
+    /// <summary>Waits until the cluster was asked <paramref name="count"/> stops in all (a stop that keeps failing is asked no more after its last attempt).</summary>
+    private Task AskedAsync(int count) => Eventually.Until(() => control.Stopped.Count >= count, Bound, $"{count} stops asked");
 
     /// <summary>With cancel superseded: d1 runs a Workflow, d2 (a ConfigMap) supersedes it while the next <paramref name="failingStops"/> stops fail.</summary>
     private async Task<(RefEvents Events, RefRuns Runs)> SupersedeAsync(int failingStops)
@@ -110,7 +123,7 @@ public sealed class RefRunsTests : IDisposable
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         control.Failures = failingStops;
         await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
-        await runs.Stopping;
+        await (failingStops < StopAttempts ? StopRecordedAsync("d1") : AskedAsync(StopAttempts));
         return (events, runs);
     }
 
@@ -207,11 +220,12 @@ public sealed class RefRunsTests : IDisposable
         var (events, _) = await OpenAsync();
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
 
-        var (reopened, runs) = await OpenAsync();
+        var parts = await OpenPartsAsync();
+        var (reopened, runs) = (parts.Events, parts.Runs);
         Assert.True(runs.HasUnfinished);
-        Assert.Equal(RefSummary.Idle, reopened.Summarize(HookEvents.Key, paused: false).State);
+        Assert.Equal(RefSummary.Idle, parts.View.Summarize().State);
         await runs.ChangedAsync(State("d1", Workflow, RunResult.Failure, "step test failed"));
-        Assert.Equal(RefSummary.FailedState, reopened.Summarize(HookEvents.Key, paused: false).State);
+        Assert.Equal(RefSummary.FailedState, parts.View.Summarize().State);
 
         Assert.Equal(RunResult.Failure, reopened.History.Entries[0].Run!.Result);
         Assert.Equal(("d1", StatusState.Failure, "Workflow ci-x7k2p failed: step test failed"), statuses.Reported[^1]);
@@ -260,7 +274,6 @@ public sealed class RefRunsTests : IDisposable
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
 
         await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow));
-        await runs.Stopping;
         await runs.ChangedAsync(State("d2", Workflow, RunResult.Success));
 
         Assert.Empty(control.Stopped);
@@ -306,12 +319,12 @@ public sealed class RefRunsTests : IDisposable
     [Fact]
     public async Task With_cancel_superseded_a_newer_applied_event_stops_and_cancels_the_earlier_run_at_once()
     {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        var (events, _) = await OpenAsync(cancelSuperseded: true);
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         var second = Workflow with { Name = "ci-second" };
 
         await ApplyAsync(events, HookEvents.Push(2), Applied(second));
-        await runs.Stopping;
+        await StopRecordedAsync("d1");
 
         Assert.Equal(["Workflow ci-x7k2p"], control.Stopped);
         var first = events.History.Find("d1")!;
@@ -325,10 +338,9 @@ public sealed class RefRunsTests : IDisposable
     [Fact]
     public async Task Without_cancel_superseded_an_earlier_run_goes_on()
     {
-        var (events, runs) = await OpenAsync();
+        var (events, _) = await OpenAsync();
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow with { Name = "ci-second" }));
-        await runs.Stopping;
 
         Assert.Empty(control.Stopped);
         Assert.Equal(["d1", "d2"], events.History.Running.Select(h => h.Event.Delivery));
@@ -345,7 +357,7 @@ public sealed class RefRunsTests : IDisposable
         control.Failure = new PermanentException("forbidden: cannot patch workflows");
         control.Failures = 10;
         await ApplyAsync(events, HookEvents.Push(4), Applied(Config));
-        await runs.Stopping;
+        await StopRecordedAsync("d3");
 
         Assert.Equal(3, control.Stopped.Count);
         Assert.False(events.History.Find("d3")!.Run!.Objects[0].StopPending);
@@ -374,7 +386,7 @@ public sealed class RefRunsTests : IDisposable
         var sentBefore = control.Stopped.Count;
         resumed.ResumeStops();
         resumed.ResumeStops();
-        await resumed.Stopping;
+        await StopRecordedAsync("d1");
 
         Assert.Equal(sentBefore + 1, control.Stopped.Count);
         Assert.False(reopened.History.Find("d1")!.Run!.Objects[0].StopPending);
@@ -386,34 +398,40 @@ public sealed class RefRunsTests : IDisposable
     [Fact]
     public async Task A_cancelled_run_owing_a_stop_outlives_the_history_bound_until_the_stop_is_done()
     {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true, historySize: 2);
+        var (events, _) = await OpenAsync(cancelSuperseded: true, historySize: 2);
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         control.Failures = 100;
+
+        // The stop stays in flight while d3 and d4 finish, so it is tried exactly its attempts, then left owed.
+        control.Hold();
         for (var n = 2; n <= 4; n++)
         {
             await ApplyAsync(events, HookEvents.Push(n), Applied(Config));
         }
 
-        await runs.Stopping;
+        control.Release();
+        await AskedAsync(StopAttempts);
         Assert.Equal(["d4", "d3", "d1"], events.History.Entries.Select(h => h.Event.Delivery));
 
+        // The next activation (or reminder tick) sends it again; once it is done the bound holds again.
         control.Failures = 0;
-        runs.ResumeStops();
-        await runs.Stopping;
-        await ApplyAsync(events, HookEvents.Push(5), Applied(Config));
-        Assert.Equal(["d5", "d4"], events.History.Entries.Select(h => h.Event.Delivery));
+        var (reopened, resumed) = await OpenAsync(cancelSuperseded: true, historySize: 2);
+        resumed.ResumeStops();
+        await StopRecordedAsync("d1");
+        await ApplyAsync(reopened, HookEvents.Push(5), Applied(Config));
+        Assert.Equal(["d5", "d4"], reopened.History.Entries.Select(h => h.Event.Delivery));
     }
 
     [Fact]
     public async Task With_cancel_superseded_a_branch_delete_stops_every_run_even_when_its_own_manifest_failed()
     {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        var (events, _) = await OpenAsync(cancelSuperseded: true);
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         var delete = HookEvents.Push(2) with { RefDeleted = true, Revision = "" };
         await events.AddAsync(delete);
         var error = new ManifestException(".ci/workflow.yaml not found at main");
         await events.RecordAsync(events.Pending[0], new AttemptResult(null, error, new AttemptRecord(Now, TimeSpan.Zero, error.Message, false)), outOfChain: false);
-        await runs.Stopping;
+        await StopRecordedAsync("d1");
 
         Assert.Equal(Outcome.Failed, events.History.Find("d2")!.Outcome);
         Assert.Equal("the ref was deleted (d2)", events.History.Find("d1")!.Run!.Objects[0].Message);
@@ -423,12 +441,11 @@ public sealed class RefRunsTests : IDisposable
     [Fact]
     public async Task With_cancel_superseded_a_failed_ordinary_event_cancels_nothing()
     {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
+        var (events, _) = await OpenAsync(cancelSuperseded: true);
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
         await events.AddAsync(HookEvents.Push(2));
         var error = new ManifestException("YAML invalid");
         await events.RecordAsync(events.Pending[0], new AttemptResult(null, error, new AttemptRecord(Now, TimeSpan.Zero, error.Message, false)), outOfChain: false);
-        await runs.Stopping;
 
         Assert.Empty(control.Stopped);
         Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d1")!));
