@@ -91,6 +91,17 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         {
             await reminder.TryDropAsync();
         }
+
+        // The ref's last catalog line is written before the activation goes (within the time Orleans gives it),
+        // so it cannot land after a line the ref's next activation, perhaps on another silo, has written.
+        try
+        {
+            await Summary.Idle.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Log.SummaryLeft(logger, Key);
+        }
     }
 
     public async Task<EnqueueResult> Enqueue(HookEvent hookEvent)
@@ -219,6 +230,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
         [LoggerMessage(2, LogLevel.Warning, "Could not store an event for {Key} (delivery {Delivery}); nothing was acknowledged")]
         public static partial void EnqueueFailed(ILogger logger, Exception error, string key, string delivery);
+
+        [LoggerMessage(13, LogLevel.Warning, "{Key} was deactivated before its catalog line was written; the catalog may show an older state of it until the ref changes again")]
+        public static partial void SummaryLeft(ILogger logger, string key);
 
         [LoggerMessage(9, LogLevel.Warning, "The queue of {Key} is full ({QueueLength} pending); delivery {Delivery} was not accepted")]
         public static partial void QueueFull(ILogger logger, string key, string delivery, int queueLength);
