@@ -21,7 +21,7 @@ public sealed partial class WebhookReruns(IGrainFactory grains, EventFilter filt
     /// <param name="at">When the webhook arrived.</param>
     /// <param name="timeout">How long the event may take to be stored (Webhook:AcceptTimeout).</param>
     /// <param name="aborted">The request's abort.</param>
-    public async Task<(int StatusCode, WebhookAnswer Body)?> TryAsync(
+    public async Task<WebhookReply?> TryAsync(
         string eventType, EventReadResult.RerunRequested rerun, string asked, DateTimeOffset at, TimeSpan timeout, CancellationToken aborted)
     {
         if (filter.ActionIgnoreReason(eventType, "rerequested") is not null)
@@ -43,7 +43,7 @@ public sealed partial class WebhookReruns(IGrainFactory grains, EventFilter filt
 
             if (filter.IgnoreReason(rerun.Repository, gitRef) is { } reason)
             {
-                return (StatusCodes.Status200OK, new WebhookAnswer("ignored", asked, null, reason));
+                return new WebhookReply(StatusCodes.Status200OK, new WebhookAnswer("ignored", asked, null, reason));
             }
 
             var result = await grains.GetGrain<IRefGrain>(key).Rerun(new RerunRequest(rerun.Delivery, rerun.Revision, at, asked)).WaitAsync(timeout, aborted);
@@ -51,13 +51,13 @@ public sealed partial class WebhookReruns(IGrainFactory grains, EventFilter filt
             {
                 case RerunStatus.Queued:
                     Log.Rerun(logger, result.Delivery!, result.RerunOf!, key, asked);
-                    return (StatusCodes.Status202Accepted, new WebhookAnswer("queued", result.Delivery, key, $"a re-run of {result.RerunOf}"));
+                    return new WebhookReply(StatusCodes.Status202Accepted, new WebhookAnswer("queued", result.Delivery, key, $"a re-run of {result.RerunOf}"));
                 case RerunStatus.Duplicate:
-                    return (StatusCodes.Status200OK, new WebhookAnswer("duplicate", asked, key, null));
+                    return new WebhookReply(StatusCodes.Status200OK, new WebhookAnswer("duplicate", asked, key, null));
                 case RerunStatus.Unfinished:
-                    return (StatusCodes.Status200OK, new WebhookAnswer("ignored", asked, key, result.Message));
+                    return new WebhookReply(StatusCodes.Status200OK, new WebhookAnswer("ignored", asked, key, result.Message));
                 case RerunStatus.Full:
-                    return (StatusCodes.Status503ServiceUnavailable, new WebhookAnswer("unavailable", asked, key, result.Message + "; nothing was acknowledged"));
+                    return new WebhookReply(StatusCodes.Status503ServiceUnavailable, new WebhookAnswer("unavailable", asked, key, result.Message + "; nothing was acknowledged"));
                 default:
                     return null;
             }
@@ -65,7 +65,7 @@ public sealed partial class WebhookReruns(IGrainFactory grains, EventFilter filt
         catch (Exception e) when (!aborted.IsCancellationRequested)
         {
             Log.Unavailable(logger, e, asked, key ?? rerun.Repository);
-            return (StatusCodes.Status503ServiceUnavailable,
+            return new WebhookReply(StatusCodes.Status503ServiceUnavailable,
                 new WebhookAnswer("unavailable", asked, key, e is TimeoutException
                     ? $"the re-run could not be stored within {timeout.TotalSeconds:0.#} s; nothing was acknowledged"
                     : "the re-run could not be stored; nothing was acknowledged"));
