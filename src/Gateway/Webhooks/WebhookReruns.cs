@@ -33,7 +33,7 @@ public sealed partial class WebhookReruns(IGrainFactory grains, EventFilter filt
         try
         {
             key = rerun.Ref is { } branchRef
-                ? RefKey.For(rerun.Repository, branchRef)
+                ? RefKey.For(ForgeNames.GitHub, rerun.Repository, branchRef)
                 : await grains.GetGrain<IRefDirectoryGrain>(0).FindDelivery(rerun.Delivery!).WaitAsync(timeout, aborted);
             if (key is null || !RefKey.TryParse(key, out var repository, out var gitRef)
                 || !string.Equals(repository, rerun.Repository, StringComparison.OrdinalIgnoreCase))

@@ -25,7 +25,7 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
             return;
         }
 
-        await grains.GetGrain<IRefGrain>(RefKey.For(state.Repository, state.Ref)).RunChanged(state).WaitAsync(cancellationToken);
+        await grains.GetGrain<IRefGrain>(RefKey.For(ForgeNames.GitHub, state.Repository, state.Ref)).RunChanged(state).WaitAsync(cancellationToken);
     }
 
     public async Task ListedAsync(RunListScope scope, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
