@@ -1,5 +1,6 @@
 using System.Text.Json;
-using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Tests.Support;
 using Xunit;

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 
-namespace CiTrigger.Gateway.Events;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// Pull requests and the comments that steer them. Fork-ness and trust are decided here, once, from the
