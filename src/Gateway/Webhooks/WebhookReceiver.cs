@@ -1,21 +1,18 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using System.Text.Unicode;
-using CiTrigger.Grains.Abstractions;
 using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges;
+using CiTrigger.Grains.Abstractions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace CiTrigger.Gateway.Webhooks;
 
 /// <summary>
-/// <c>POST /webhooks/github</c>: bound the body, verify the signature over the raw bytes, read the event,
-/// filter it, and answer 202 only once its ref grain has stored it. Checks run cheapest and least
-/// revealing first: nothing about the payload is looked at before the signature is verified.
+/// Every forge's webhook endpoint (<see cref="WebhookForges"/>): bound the body, have the forge verify the
+/// signature over the raw bytes and read the event, filter it, and answer 202 only once its ref grain has stored
+/// it. Checks run cheapest and least revealing first: nothing about the payload is looked at before the
+/// signature is verified.
 /// </summary>
 public sealed partial class WebhookReceiver(
     IGrainFactory grains,
@@ -27,21 +24,17 @@ public sealed partial class WebhookReceiver(
     TimeProvider time,
     ILogger<WebhookReceiver> logger)
 {
-    public const string EventHeader = "X-GitHub-Event";
-    public const string DeliveryHeader = "X-GitHub-Delivery";
-
-    public async Task<IResult> ReceiveAsync(HttpContext http)
+    public async Task<IResult> ReceiveAsync(HttpContext http, IWebhookForge forge)
     {
-        var eventType = http.Request.Headers[EventHeader].ToString();
-        var answer = await AnswerAsync(http, eventType);
+        var eventType = forge.EventName(http.Request);
+        var answer = await AnswerAsync(http, forge);
         metrics.Received(eventType, answer.StatusCode);
         return Results.Json(answer.Body, WebhookAnswer.Json, statusCode: answer.StatusCode);
     }
 
-    private async Task<(int StatusCode, WebhookAnswer Body)> AnswerAsync(HttpContext http, string eventType)
+    private async Task<(int StatusCode, WebhookAnswer Body)> AnswerAsync(HttpContext http, IWebhookForge forge)
     {
         var settings = options.Value;
-        var request = http.Request;
         var (body, outcome) = await WebhookBody.ReadAsync(http, settings.MaxPayloadBytes, budget);
         using var owned = body;
         switch (outcome)
@@ -56,74 +49,30 @@ public sealed partial class WebhookReceiver(
                 return Refuse(StatusCodes.Status400BadRequest, "the body could not be read");
         }
 
-        var secrets = settings.SecretKeys;
-        if (secrets.Count > 0)
+        if (settings.SecretKeys is { Count: > 0 } secrets && forge.Verify(http.Request, body.Bytes, secrets) is { IsValid: false } unsigned)
         {
-            switch (WebhookSignature.Verify(body.Bytes, request.Headers[WebhookSignature.Header], secrets))
-            {
-                case SignatureCheck.Missing:
-                    return Refuse(StatusCodes.Status401Unauthorized, $"missing {WebhookSignature.Header} (the SHA-1 X-Hub-Signature alone is not accepted)");
-                case SignatureCheck.Malformed:
-                    return Refuse(StatusCodes.Status401Unauthorized, $"{WebhookSignature.Header} is not of the form sha256=<64 hex digits>");
-                case SignatureCheck.Mismatch:
-                    return Refuse(StatusCodes.Status401Unauthorized, $"{WebhookSignature.Header} does not match the body for any configured secret");
-            }
+            return Refuse(StatusCodes.Status401Unauthorized, unsigned.Reason);
         }
 
         body.Verified();
-        if (eventType.Length == 0)
+        var read = forge.Read(http.Request, body.Bytes, filter, time.GetUtcNow());
+        if (read is WebhookRead.Refused refused)
         {
-            return Refuse(StatusCodes.Status400BadRequest, $"missing {EventHeader} header");
+            return Refuse(refused.StatusCode, refused.Reason);
         }
 
-        if (eventType.Length > 64 || !EventName().IsMatch(eventType))
-        {
-            return Refuse(StatusCodes.Status400BadRequest, $"{EventHeader} is not an event name");
-        }
+        var delivered = (WebhookRead.Delivered)read;
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Delivery"] = delivered.Delivery, ["EventType"] = delivered.EventType });
+        return await HandleAsync(forge, delivered, settings.AcceptTimeout, http.RequestAborted);
+    }
 
-        var delivery = request.Headers[DeliveryHeader].ToString();
-        if (delivery.Length == 0)
-        {
-            return Refuse(StatusCodes.Status400BadRequest, $"missing {DeliveryHeader} header");
-        }
-
-        if (!Names.IsDeliveryId(delivery))
-        {
-            return Refuse(StatusCodes.Status400BadRequest, $"{DeliveryHeader} must be up to 63 characters of letters, digits, '-', '_' and '.'");
-        }
-
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Delivery"] = delivery, ["EventType"] = eventType });
-        // Verified now: a copy bounded by Webhook:MaxPayloadBytes is what a signed sender can cost.
-        var (json, problem) = Payload(request.ContentType, body.Bytes.ToArray());
-        if (problem is not null)
-        {
-            return problem.Value;
-        }
-
-        if (eventType == "ping")
-        {
-            return Ignore(delivery, "ping: the webhook is set up");
-        }
-
-        if (!filter.HandlesEventType(eventType))
-        {
-            return Ignore(delivery, $"event type '{eventType}' is not in Handler:Events");
-        }
-
-        EventReadResult read;
-        try
-        {
-            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, time.GetUtcNow(), filter.PullRequests, filter.OwnApp);
-        }
-        catch (JsonException e)
-        {
-            return Refuse(StatusCodes.Status400BadRequest, $"the payload is not valid JSON: {e.Message}");
-        }
-
+    /// <summary>A delivery the forge read: a re-run, refused, ignored, or queued in its ref.</summary>
+    private async Task<(int, WebhookAnswer)> HandleAsync(IWebhookForge forge, WebhookRead.Delivered delivered, TimeSpan timeout, CancellationToken aborted)
+    {
+        var (delivery, read) = (delivered.Delivery, delivered.Result);
         if (read is EventReadResult.RerunRequested rerun)
         {
-            if (await reruns.TryAsync(eventType, rerun, delivery, time.GetUtcNow(), settings.AcceptTimeout, http.RequestAborted) is { } answer)
+            if (await reruns.TryAsync(forge.Name, rerun, delivery, time.GetUtcNow(), timeout, aborted) is { } answer)
             {
                 return answer;
             }
@@ -145,7 +94,7 @@ public sealed partial class WebhookReceiver(
             return Ignore(delivery, reason);
         }
 
-        return await EnqueueAsync(hookEvent, settings.AcceptTimeout, http.RequestAborted);
+        return await EnqueueAsync(hookEvent, timeout, aborted);
     }
 
     private async Task<(int, WebhookAnswer)> EnqueueAsync(HookEvent hookEvent, TimeSpan timeout, CancellationToken aborted)
@@ -185,32 +134,6 @@ public sealed partial class WebhookReceiver(
         }
     }
 
-    /// <summary>
-    /// The JSON payload from either content type GitHub offers, as valid UTF-8 (RFC 8259): System.Text.Json
-    /// checks UTF-8 only when a string is read, so a bad byte would otherwise surface later as a 500.
-    /// </summary>
-    private static (byte[] Json, (int, WebhookAnswer)? Problem) Payload(string? contentType, byte[] body)
-    {
-        var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType.Value : null;
-        if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return Utf8.IsValid(body) ? (body, null) : ([], Refuse(StatusCodes.Status400BadRequest, "the payload is not valid UTF-8"));
-        }
-
-        if (!string.Equals(mediaType, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-        {
-            return ([], Refuse(StatusCodes.Status415UnsupportedMediaType,
-                $"Content-Type '{contentType}' is neither application/json nor application/x-www-form-urlencoded"));
-        }
-
-        return FormPayload.Read(body) switch
-        {
-            null => ([], Refuse(StatusCodes.Status400BadRequest, "the form body has no single 'payload' field")),
-            var json when !Utf8.IsValid(json) => ([], Refuse(StatusCodes.Status400BadRequest, "the form field 'payload' is not valid UTF-8")),
-            var json => (json, null),
-        };
-    }
-
     private static (int, WebhookAnswer) Refuse(int status, string reason) =>
         (status, new WebhookAnswer(status == StatusCodes.Status503ServiceUnavailable ? "unavailable" : "rejected", null, null, reason));
 
@@ -219,9 +142,6 @@ public sealed partial class WebhookReceiver(
         Log.Ignored(logger, delivery, reason);
         return (StatusCodes.Status200OK, new WebhookAnswer("ignored", delivery, null, reason));
     }
-
-    [GeneratedRegex(@"^[a-z0-9_]+\z")]
-    private static partial Regex EventName();
 
     private static partial class Log
     {
