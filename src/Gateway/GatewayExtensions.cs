@@ -1,6 +1,6 @@
-using System.Globalization;
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges;
 using CiTrigger.Gateway.Ui;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Grains.Abstractions;
@@ -25,7 +25,8 @@ public static class GatewayExtensions
             .PostConfigure(o => o.Secrets = string.IsNullOrWhiteSpace(o.Secrets) ? configuration["WEBHOOK_SECRET"] : o.Secrets);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate(runsInPod: !string.IsNullOrEmpty(configuration["KUBERNETES_SERVICE_HOST"])));
         services.AddValidatedOptions<FilterOptions>(FilterOptions.Section, o => o.Validate());
-        services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<IOptions<FilterOptions>>().Value, OwnApp(configuration)));
+        services.AddSingleton(sp => new EventFilter(sp.GetRequiredService<IOptions<FilterOptions>>().Value));
+        services.AddWebhookForges();
         services.AddSingleton<WebhookMetrics>();
         services.AddSingleton<UnverifiedBodyBudget>();
         services.AddSingleton<WebhookReruns>();
@@ -40,7 +41,7 @@ public static class GatewayExtensions
 
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/webhooks/github", (HttpContext http, WebhookReceiver receiver) => receiver.ReceiveAsync(http));
+        app.MapWebhookForges();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         app.MapAdmin();
@@ -48,12 +49,4 @@ public static class GatewayExtensions
         app.MapUi();
         return app;
     }
-
-    /// <summary>
-    /// In App mode the App's id (<c>GitHub:AppId</c>), so the check runs it reports with do not trigger
-    /// runs. Read from configuration because the gateway cannot see the GitHub adapter's options; the
-    /// silo refuses to start on an AppId that is no number, so an unparsable one never gets here.
-    /// </summary>
-    private static long? OwnApp(IConfiguration configuration) =>
-        long.TryParse(configuration["GitHub:AppId"], NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0 ? id : null;
 }

@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using CiTrigger.Gateway.Forges;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Gateway.Webhooks;
-using CiTrigger.Gateway.Events;
 using CiTrigger.Silo;
 using CiTrigger.Tests.Fakes;
 using Microsoft.AspNetCore.Builder;
@@ -101,14 +102,14 @@ public sealed class Baseline : ITarget
             using var buffer = new MemoryStream((int)(http.Request.ContentLength ?? 8192));
             await http.Request.Body.CopyToAsync(buffer);
             var body = buffer.ToArray();
-            if (WebhookSignature.Verify(body, http.Request.Headers[WebhookSignature.Header], Secrets) != SignatureCheck.Valid)
+            if (!GitHubSignature.Verify(body, http.Request.Headers[GitHubHeaders.Signature], Secrets).IsValid)
             {
                 return Results.StatusCode(401);
             }
 
-            var delivery = http.Request.Headers[WebhookReceiver.DeliveryHeader].ToString();
+            var delivery = http.Request.Headers[GitHubHeaders.Delivery].ToString();
             using var document = JsonDocument.Parse(body);
-            if (GitHubEventReader.Read(http.Request.Headers[WebhookReceiver.EventHeader].ToString(), delivery, document.RootElement, DateTimeOffset.UtcNow)
+            if (GitHubEventReader.Read(http.Request.Headers[GitHubHeaders.Event].ToString(), delivery, document.RootElement, DateTimeOffset.UtcNow)
                 is not EventReadResult.Accepted accepted)
             {
                 return Results.StatusCode(400);

@@ -175,7 +175,7 @@ public static class AdminEndpoints
     {
         var repository = owner + "/" + repo;
         var gitRef = "refs/" + refTail;
-        return Names.IsRepository(repository) && Names.IsGitRef(gitRef) ? RefKey.For(repository, gitRef) : null;
+        return Names.IsRepository(repository) && Names.IsGitRef(gitRef) ? RefKey.For(ForgeNames.GitHub, repository, gitRef) : null;
     }
 
     private static BadRequest<AdminError> BadRef() =>

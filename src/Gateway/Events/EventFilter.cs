@@ -17,19 +17,14 @@ public sealed class EventFilter
     private readonly Regex? refs;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> actions;
 
-    public EventFilter(FilterOptions options, long? ownApp = null)
+    public EventFilter(FilterOptions options)
     {
-        OwnApp = ownApp;
         events = options.EventSet;
         ignoreRefs = options.IgnoreRefs is { } i ? TryCompile(i, out _) : null;
         repositories = options.Repositories is { } r ? TryCompileWholeName(r, out _) : null;
         refs = options.Refs is { } f ? TryCompileWholeRef(f, out _) : null;
         actions = options.ActionMap ?? new Dictionary<string, IReadOnlySet<string>>();
-        PullRequests = options.PullRequests;
     }
-
-    /// <summary>Who is trusted on a pull request and which label approves it.</summary>
-    public PullRequestPolicy PullRequests { get; }
 
     /// <summary>As <see cref="TryCompileWholeName"/>, but case-sensitive, as git refs are.</summary>
     public static Regex? TryCompileWholeRef(string pattern, out string error) =>
@@ -59,9 +54,6 @@ public sealed class EventFilter
             return null;
         }
     }
-
-    /// <summary>In App mode the App's id, whose own check runs and check suites never trigger runs.</summary>
-    public long? OwnApp { get; }
 
     public bool HandlesEventType(string eventType) => events.Contains(eventType);
 

@@ -1,3 +1,4 @@
+using CiTrigger.Gateway.Forges;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Events;
@@ -23,19 +24,10 @@ public sealed class FilterOptions
 
     public const string DefaultActions = "pull_request:opened|synchronize|reopened|closed,check_run:rerequested,check_suite:rerequested";
 
-    /// <summary>Pull request authors and commenters with these <c>author_association</c>s are trusted.</summary>
-    public string TrustedAssociations { get; set; } = "OWNER,MEMBER,COLLABORATOR";
-
-    /// <summary>While this label is on a pull request, its every head runs without <c>/ok-to-test</c>.</summary>
-    public string OkToTestLabel { get; set; } = "ok-to-test";
-
     public IReadOnlySet<string> EventSet => OptionsValidation.SplitList(Events).ToHashSet(StringComparer.Ordinal);
 
     /// <summary><see cref="Actions"/> parsed; null when an entry is malformed (see <see cref="Validate"/>).</summary>
     public IReadOnlyDictionary<string, IReadOnlySet<string>>? ActionMap => ParseActions(Actions, out _);
-
-    public PullRequestPolicy PullRequests =>
-        new(OptionsValidation.SplitList(TrustedAssociations).Select(a => a.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal), OkToTestLabel);
 
     private static Dictionary<string, IReadOnlySet<string>>? ParseActions(string text, out string error)
     {
@@ -51,7 +43,7 @@ public sealed class FilterOptions
                 return null;
             }
 
-            if (!GitHubEventReader.SupportedEvents.Contains(type))
+            if (!WebhookForges.SupportedEvents.Contains(type))
             {
                 error = $"'{type}' is not a supported event type";
                 return null;
@@ -72,9 +64,9 @@ public sealed class FilterOptions
 
     public IEnumerable<string> Validate()
     {
-        foreach (var e in EventSet.Where(e => !GitHubEventReader.SupportedEvents.Contains(e)))
+        foreach (var e in EventSet.Where(e => !WebhookForges.SupportedEvents.Contains(e)))
         {
-            yield return $"{Section}:Events: '{e}' is not supported (supported: {string.Join(", ", GitHubEventReader.SupportedEvents)})";
+            yield return $"{Section}:Events: '{e}' is not supported (supported: {string.Join(", ", WebhookForges.SupportedEvents)})";
         }
 
         if (EventSet.Count == 0)
@@ -100,16 +92,6 @@ public sealed class FilterOptions
         if (ParseActions(Actions, out var actionsError) is null)
         {
             yield return $"{Section}:Actions: {actionsError}";
-        }
-
-        foreach (var a in OptionsValidation.SplitList(TrustedAssociations).Where(a => !PullRequestPolicy.Associations.Contains(a.ToUpperInvariant())))
-        {
-            yield return $"{Section}:TrustedAssociations: '{a}' is not an author_association (known: {string.Join(", ", PullRequestPolicy.Associations)})";
-        }
-
-        if (string.IsNullOrWhiteSpace(OkToTestLabel) || OkToTestLabel.Length > 50)
-        {
-            yield return $"{Section}:OkToTestLabel: a label name of 1 to 50 characters is needed";
         }
     }
 }

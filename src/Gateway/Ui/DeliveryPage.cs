@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Ui;
@@ -67,12 +68,12 @@ public static class DeliveryPage
     /// <summary>The webhook's headers; a re-run came from no webhook of its own, and its id is the service's.</summary>
     private static Html Headers(PageContext page, HookEvent e) => e.IsRerun
         ? Html.Of($"""
-            <p class="muted" id="no-webhook">No webhook of its own: the service made this event to run <a href="{page.Paths.Delivery(e.RerunOf)}" class="delivery">{e.RerunOf}</a> again. Its id <code>{e.Delivery}</code> is the service's, not an <code>X-GitHub-Delivery</code> GitHub sent; the event's fields are the original's.</p>
+            <p class="muted" id="no-webhook">No webhook of its own: the service made this event to run <a href="{page.Paths.Delivery(e.RerunOf)}" class="delivery">{e.RerunOf}</a> again. Its id <code>{e.Delivery}</code> is the service's, not an <code>{GitHubHeaders.Delivery}</code> GitHub sent; the event's fields are the original's.</p>
             """)
         : Html.Of($"""
             <dl class="facts">
-            <dt><code>X-GitHub-Event</code></dt><dd><code>{e.EventType}</code></dd>
-            <dt><code>X-GitHub-Delivery</code></dt><dd><code>{e.Delivery}</code></dd>
+            <dt><code>{GitHubHeaders.Event}</code></dt><dd><code>{e.EventType}</code></dd>
+            <dt><code>{GitHubHeaders.Delivery}</code></dt><dd><code>{e.Delivery}</code></dd>
             </dl>
             """);
 

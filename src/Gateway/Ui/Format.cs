@@ -1,4 +1,5 @@
 using System.Globalization;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Ui;

@@ -1,3 +1,4 @@
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Ui;

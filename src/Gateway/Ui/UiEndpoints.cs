@@ -23,8 +23,6 @@ public static class UiEndpoints
 
     public static IServiceCollection AddUi(this IServiceCollection services)
     {
-        services.AddOptions<GitHubLinkOptions>().BindConfiguration(GitHubLinkOptions.Section);
-        services.AddSingleton<GitHubLinks>();
         services.AddSingleton<UiAssets>();
         services.AddSingleton<UiPages>();
         services.TryAddSingleton(TimeProvider.System);

@@ -1,3 +1,4 @@
+using CiTrigger.Gateway.Forges.GitHub;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http;
 

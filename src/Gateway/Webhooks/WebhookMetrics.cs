@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Webhooks;
@@ -24,7 +24,7 @@ public sealed class WebhookMetrics
         webhooks.Add(1, new("event", eventType switch
         {
             "" => "(none)",
-            _ when GitHubEventReader.KnownEvents.Contains(eventType) => eventType,
+            _ when WebhookForges.KnownEvents.Contains(eventType) => eventType,
             _ => "other",
         }), new("status", status));
 }

@@ -3,8 +3,9 @@ using System.Collections.Immutable;
 namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
-/// One GitHub delivery reduced to what the handler needs: where it happened (repository and ref),
-/// what changed (revision and before) and which delivery it was. Values follow the annotation rules of
+/// One webhook delivery reduced to what the handler needs: where it happened (<see cref="Forge"/>, repository
+/// and ref), what changed (revision and before), which delivery it was, and what it means to the ref
+/// (<see cref="Meaning"/>, decided by the forge's reader). Values follow the annotation rules of
 /// the design: <see cref="Revision"/> and <see cref="Before"/> are empty when the event has none.
 /// <see cref="InstallationId"/> is the GitHub App installation that sent it (<c>installation.id</c>), if any.
 /// <see cref="RerunOf"/> names the delivery this event runs again (a re-run from GitHub or the admin API), else "".
@@ -42,7 +43,33 @@ public sealed record HookEvent(
     [property: Id(24)] bool ApprovalLabel = false)
 {
     // Fields from Id(12) on came with pull requests; an event stored before them reads them as their
-    // type's default (null strings), so they are read null-safely.
+    // type's default (null strings), so they are read null-safely. Id(25) and Id(26) came with forges: an
+    // event stored before them reads null there, which Forge and Meaning read as GitHub and as the meaning
+    // the code of that time derived from the event's name.
+    [Id(25)]
+    private readonly string? forge;
+
+    [Id(26)]
+    private readonly EventMeaning? meaning;
+
+    /// <summary>The forge the event came from (<see cref="ForgeNames"/>); GitHub for an event stored before events named one.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Forge
+    {
+        get => forge ?? ForgeNames.GitHub;
+        init => forge = value;
+    }
+
+    /// <summary>
+    /// What the event does to its ref, as the forge's reader decided; for an event stored before readers decided
+    /// it, <see cref="EventMeaning.OfStored"/>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public EventMeaning Meaning
+    {
+        get => meaning ?? EventMeaning.OfStored(this);
+        init => meaning = value;
+    }
 
     /// <summary><see cref="Command"/> of a trusted <c>/ok-to-test</c> comment: release the waiting head.</summary>
     public const string ApproveCommand = "approve";
@@ -68,7 +95,7 @@ public sealed record HookEvent(
     public bool IsRerun => !string.IsNullOrEmpty(RerunOf);
 
     /// <summary>The key of the ref grain that serializes this event with its ref's other events.</summary>
-    public string Key => RefKey.For(Repository, Ref);
+    public string Key => RefKey.For(Forge, Repository, Ref);
 
     /// <summary>
     /// The git revision the manifest is read at: <see cref="ManifestRevision"/> when the reader chose one
@@ -84,11 +111,12 @@ public sealed record HookEvent(
     public string ManifestRepository => Repository;
 
     /// <summary>
-    /// True for the events whose revisions form the ref's chain: pushes, and a pull request's events (its
-    /// <c>synchronize</c> names the head it moved from in <see cref="Before"/>, like a push).
+    /// True for the events whose revisions form the ref's chain (<see cref="ChainEffect.Moves"/> and
+    /// <see cref="ChainEffect.Ends"/>: pushes, and a pull request's events, whose <c>synchronize</c> names the
+    /// head it moved from in <see cref="Before"/>, like a push); never a re-run.
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool MovesChain => EventType is "push" or "pull_request" && !IsCommand && !IsRerun;
+    public bool MovesChain => Meaning.Chain is ChainEffect.Moves or ChainEffect.Ends && !IsRerun;
 
     /// <summary>True for a chain event whose <see cref="Before"/> names a commit (not a newly created ref).</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -1,7 +1,7 @@
 namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
-/// A repository as a whole (key: lower-cased <c>owner/repo</c>). Holds the repository-wide pause that
+/// A repository as a whole (key: <see cref="RefKey.Repository"/>, the lower-cased <c>owner/repo</c> of GitHub). Holds the repository-wide pause that
 /// every ref of the repository honours, including refs that receive their first event later.
 /// </summary>
 public interface IRepositoryGrain : IGrainWithStringKey

@@ -69,7 +69,8 @@ public sealed record RunListScope(
 /// <summary>
 /// A run object as the cluster shows it now, with the event it belongs to: <see cref="Delivery"/> from its
 /// <c>k8s-webhook-handler.io/delivery</c> label, <see cref="Repository"/> and <see cref="Ref"/> from its
-/// <c>repo_name</c> and <c>ref</c> annotations (so <see cref="RefKey"/> finds the ref grain).
+/// <c>repo_name</c> and <c>ref</c> annotations, and <see cref="Forge"/> from its <c>forge</c> annotation (null for
+/// GitHub's events, which carry none), so <see cref="RefKey"/> finds the ref grain.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RunObjectState(
@@ -81,4 +82,5 @@ public sealed record RunObjectState(
     [property: Id(5)] string Namespace,
     [property: Id(6)] string Name,
     [property: Id(7)] RunResult Result,
-    [property: Id(8)] string? Message = null);
+    [property: Id(8)] string? Message = null,
+    [property: Id(9)] string? Forge = null);

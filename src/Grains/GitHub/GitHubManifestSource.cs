@@ -1,14 +1,21 @@
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using Octokit;
 
 namespace CiTrigger.Grains.GitHub;
 
-/// <summary>Reads a repository file at a ref through the contents API's raw media type.</summary>
+/// <summary>Reads a GitHub repository's file at a ref through the contents API's raw media type.</summary>
 public sealed class GitHubManifestSource(GitHubAccess github) : IManifestSource
 {
-    public async Task<byte[]> GetAsync(string repository, string path, string gitRef, long? installation, CancellationToken cancellationToken)
+    public async Task<byte[]> GetAsync(ManifestFile file, CancellationToken cancellationToken)
     {
+        var (repository, path, gitRef, installation) = (file.Repository, file.Path, file.Revision, file.Installation);
+        if (file.Forge != ForgeNames.GitHub)
+        {
+            throw new ManifestException($"{repository} is a repository of {file.Forge}, which GitHub's manifest source does not read");
+        }
+
         var (owner, name) = Split(repository);
         byte[]? content;
         try

@@ -42,7 +42,8 @@ public static class RunClassification
         }
 
         var (result, message) = RunKinds.Find(apiVersion, kind) is { } runKind ? Classify(runKind, obj) : (RunResult.Running, null);
-        return new RunObjectState(delivery, repository, @ref, apiVersion, kind, Text(metadata, "namespace") ?? "", name, result, message);
+        return new RunObjectState(delivery, repository, @ref, apiVersion, kind, Text(metadata, "namespace") ?? "", name, result, message,
+            Text(metadata, "annotations", ManifestAnnotator.ForgeAnnotation));
     }
 
     /// <summary>Where a run object of <paramref name="kind"/> stands; <see cref="RunResult.Running"/> for anything not finished or not understood.</summary>

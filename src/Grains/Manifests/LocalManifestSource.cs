@@ -7,25 +7,26 @@ namespace CiTrigger.Grains.Manifests;
 
 /// <summary>
 /// Reads every manifest from a directory of this machine (<c>Handler:LocalManifests</c>) instead of from
-/// GitHub: <c>{directory}/{Handler:ManifestPath}</c>, the same file whatever the repository and revision.
+/// GitHub: <c>{directory}/{Handler:ManifestPath}</c>, the same file whatever the forge, repository and revision.
 /// For a first trial without a repository, and for trying a manifest against the running service. The file
 /// is untrusted input as GitHub's is: read only up to <c>Handler:MaxManifestBytes</c>, and only inside the directory.
 /// </summary>
 public sealed partial class LocalManifestSource(IOptions<ManifestOptions> options, ILogger<LocalManifestSource> logger) : IManifestSource, IHostedService
 {
-    public async Task<byte[]> GetAsync(string repository, string path, string gitRef, long? installation, CancellationToken cancellationToken)
+    public async Task<byte[]> GetAsync(ManifestFile file, CancellationToken cancellationToken)
     {
+        var path = file.Path;
         var manifest = options.Value;
         var directory = Path.GetFullPath(manifest.LocalManifests!);
-        var file = Path.GetFullPath(Path.Combine(directory, path));
-        if (!file.StartsWith(Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        var local = Path.GetFullPath(Path.Combine(directory, path));
+        if (!local.StartsWith(Path.TrimEndingDirectorySeparator(directory) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
             throw new ManifestException($"{path} leads outside the local manifest directory {directory}");
         }
 
         try
         {
-            return await ReadAsync(file, manifest.MaxManifestBytes, cancellationToken);
+            return await ReadAsync(local, manifest.MaxManifestBytes, cancellationToken);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -33,11 +34,11 @@ public sealed partial class LocalManifestSource(IOptions<ManifestOptions> option
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new ManifestException($"{file} cannot be read: {e.Message}");
+            throw new ManifestException($"{local} cannot be read: {e.Message}");
         }
         catch (IOException e)
         {
-            throw new TransientException($"{file} could not be read: {e.Message}", e);
+            throw new TransientException($"{local} could not be read: {e.Message}", e);
         }
     }
 

@@ -23,11 +23,23 @@ public static class ManifestAnnotator
     /// <summary>The repository an object was applied for: who owns a named object.</summary>
     public const string RepositoryAnnotation = Prefix + "repo_name";
 
-    /// <summary>The annotations the design promises, in a stable order; a pull request's events have four more.</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> AnnotationsFor(HookEvent e) =>
-        e.PullRequest > 0 ? [.. Common(e), .. PullRequestAnnotations(e)] : Common(e);
+    /// <summary>
+    /// The forge of an event of any forge but GitHub (whose events never carry it, as before there were forges):
+    /// a run object names its ref by this, <see cref="RepositoryAnnotation"/> and <c>ref</c>.
+    /// </summary>
+    public const string ForgeAnnotation = Prefix + "forge";
 
-    private static IReadOnlyList<KeyValuePair<string, string>> PullRequestAnnotations(HookEvent e) =>
+    /// <summary>
+    /// The annotations the design promises, in a stable order; a pull request's events have four more, and an
+    /// event of another forge than GitHub names it last.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> AnnotationsFor(HookEvent e) =>
+        [.. Common(e), .. PullRequestAnnotations(e), .. ForgeAnnotations(e)];
+
+    private static IReadOnlyList<KeyValuePair<string, string>> ForgeAnnotations(HookEvent e) =>
+        e.Forge == ForgeNames.GitHub ? [] : [new(ForgeAnnotation, e.Forge)];
+
+    private static IReadOnlyList<KeyValuePair<string, string>> PullRequestAnnotations(HookEvent e) => e.PullRequest <= 0 ? [] :
     [
         new(Prefix + "pull_request", e.PullRequest.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new(Prefix + "base_ref", e.BaseRef ?? ""),

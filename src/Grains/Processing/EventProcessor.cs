@@ -30,7 +30,7 @@ public sealed partial class EventProcessor(
         }
 
         var manifest = options.Value;
-        var bytes = await source.GetAsync(e.ManifestRepository, manifest.ManifestPath, e.ManifestRef, e.InstallationId, cancellationToken);
+        var bytes = await source.GetAsync(new ManifestFile(e.Forge, e.ManifestRepository, manifest.ManifestPath, e.ManifestRef, e.InstallationId), cancellationToken);
         var documents = parsed.Read(bytes, manifest.Limits);
         if (documents.Count == 0)
         {

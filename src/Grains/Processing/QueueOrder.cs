@@ -66,13 +66,12 @@ public static class QueueOrder
     private static bool IsOutOfChain(HookEvent e, string lastAfter) =>
         e.ContinuesChain && lastAfter.Length > 0 && e.Before != lastAfter;
 
-    /// <summary>The ref's last applied commit after an event: pushes move it, deletes clear it, re-runs leave it.</summary>
-    public static string AdvanceChain(string lastAfter, HookEvent e) => e.EventType switch
+    /// <summary>The ref's last applied commit after an event: as its <see cref="EventMeaning.Chain"/> says, except that re-runs leave it.</summary>
+    public static string AdvanceChain(string lastAfter, HookEvent e) => e.Meaning.Chain switch
     {
         _ when e.IsRerun => lastAfter,
-        "push" => e.RefDeleted ? "" : e.Revision,
-        "delete" => "",
-        "pull_request" when !e.IsCommand => e.Action == "closed" ? "" : e.Revision,
+        ChainEffect.Moves => e.Revision,
+        ChainEffect.Ends or ChainEffect.Clears => "",
         _ => lastAfter,
     };
 }

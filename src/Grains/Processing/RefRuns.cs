@@ -100,7 +100,7 @@ public sealed partial class RefRuns(
             }
         }
 
-        var teardown = IsTeardown(e);
+        var teardown = e.Meaning.Teardown;
         if (!options.CancelSuperseded || (entry.Outcome != Outcome.Applied && !teardown))
         {
             return;
@@ -180,10 +180,6 @@ public sealed partial class RefRuns(
             await SettleAsync(entry, RunBook.TimeOut(entry.Run!, options.RunTimeout, time.GetUtcNow()));
         }
     }
-
-    /// <summary>A teardown event: a branch deleted, or a pull request closed.</summary>
-    public static bool IsTeardown(HookEvent e) =>
-        e.RefDeleted || (e.EventType == "pull_request" && e.Action == "closed" && !e.IsCommand);
 
     private void KeepEarly(RunObjectState state)
     {

@@ -19,13 +19,14 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
     public async Task ChangedAsync(RunObjectState state, CancellationToken cancellationToken)
     {
         // The labels and annotations come from the cluster, where anyone allowed to edit the objects can change them.
-        if (!Names.IsRepository(state.Repository) || !Names.IsGitRef(state.Ref) || !Names.IsDeliveryId(state.Delivery))
+        var forge = state.Forge ?? ForgeNames.GitHub;
+        if (!ForgeNames.IsForge(forge) || !Names.IsRepository(state.Repository) || !Names.IsGitRef(state.Ref) || !Names.IsDeliveryId(state.Delivery))
         {
             Log.Unroutable(logger, state.Kind, state.Namespace, state.Name);
             return;
         }
 
-        await grains.GetGrain<IRefGrain>(RefKey.For(state.Repository, state.Ref)).RunChanged(state).WaitAsync(cancellationToken);
+        await grains.GetGrain<IRefGrain>(RefKey.For(forge, state.Repository, state.Ref)).RunChanged(state).WaitAsync(cancellationToken);
     }
 
     public async Task ListedAsync(RunListScope scope, IReadOnlyList<RunObjectState> objects, CancellationToken cancellationToken)
@@ -63,7 +64,7 @@ public sealed partial class RunObserver(IGrainFactory grains, IRefCatalog catalo
 
     private static partial class Log
     {
-        [LoggerMessage(144, LogLevel.Warning, "{Kind} {Namespace}/{Name} names no valid repository, ref or delivery; its state is not routed")]
+        [LoggerMessage(144, LogLevel.Warning, "{Kind} {Namespace}/{Name} names no valid forge, repository, ref or delivery; its state is not routed")]
         public static partial void Unroutable(ILogger logger, string kind, string @namespace, string name);
 
         [LoggerMessage(145, LogLevel.Warning, "Could not give {Key} the list of {Kind} objects in {Namespace}")]

@@ -1,6 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;

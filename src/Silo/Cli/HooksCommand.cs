@@ -1,5 +1,6 @@
 using System.Net;
 using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.GitHub;

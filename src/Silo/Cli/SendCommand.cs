@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using System.Text;
-using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Grains.Abstractions;
 
@@ -53,12 +53,12 @@ public static class SendCommand
 
         using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(args.Flag("form") ? "application/x-www-form-urlencoded" : "application/json");
-        request.Headers.Add(WebhookReceiver.EventHeader, eventType);
-        request.Headers.Add(WebhookReceiver.DeliveryHeader, delivery);
+        request.Headers.Add(GitHubHeaders.Event, eventType);
+        request.Headers.Add(GitHubHeaders.Delivery, delivery);
         request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/k8s-webhook-handler-send");
         if (!string.IsNullOrEmpty(secret))
         {
-            request.Headers.Add(WebhookSignature.Header, WebhookSignature.Sign(body, Encoding.UTF8.GetBytes(secret)));
+            request.Headers.Add(GitHubHeaders.Signature, GitHubSignature.Sign(body, Encoding.UTF8.GetBytes(secret)));
         }
 
         using var http = new HttpClient { Timeout = Timeout };

@@ -19,7 +19,7 @@ public class FailoverTests
 
         await using var cluster = TestClusterHost.Build(github, kubernetes, silos: 2);
         await cluster.DeployAsync();
-        var key = RefKey.For(repo.FullName, "refs/heads/main");
+        var key = RefKey.For(ForgeNames.GitHub, repo.FullName, "refs/heads/main");
         var grain = cluster.Client.GetGrain<IRefGrain>(key);
         for (var i = 0; i < revisions.Count; i++)
         {

@@ -24,8 +24,8 @@ public class OrderingTests
 
         await using var cluster = TestClusterHost.Build(github, kubernetes, silos: 2);
         await cluster.DeployAsync();
-        var refA = cluster.Client.GetGrain<IRefGrain>(RefKey.For(repo.FullName, "refs/heads/a"));
-        var refB = cluster.Client.GetGrain<IRefGrain>(RefKey.For(repo.FullName, "refs/heads/b"));
+        var refA = cluster.Client.GetGrain<IRefGrain>(RefKey.For(ForgeNames.GitHub, repo.FullName, "refs/heads/a"));
+        var refB = cluster.Client.GetGrain<IRefGrain>(RefKey.For(ForgeNames.GitHub, repo.FullName, "refs/heads/b"));
         await refA.Enqueue(Push(repo.FullName, "a", Payloads.ZeroSha, a[0], "a1"));
         await refA.Enqueue(Push(repo.FullName, "a", a[0], a[1], "a2"));
         await refA.Enqueue(Push(repo.FullName, "a", a[1], a[2], "a3"));

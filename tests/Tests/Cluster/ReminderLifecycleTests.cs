@@ -21,7 +21,7 @@ public class ReminderLifecycleTests
         await using var cluster = TestClusterHost.Build(github, kubernetes, silos: 1);
         await cluster.DeployAsync();
         var table = cluster.GetSiloServiceProvider(cluster.Silos[0].SiloAddress).GetRequiredService<IReminderTable>();
-        var grain = cluster.Client.GetGrain<IRefGrain>(RefKey.For(repo.FullName, "refs/heads/main"));
+        var grain = cluster.Client.GetGrain<IRefGrain>(RefKey.For(ForgeNames.GitHub, repo.FullName, "refs/heads/main"));
         async Task<bool> Holds() => (await table.ReadRows(grain.GetGrainId())).Reminders.Any(r => r.ReminderName == RefGrain.ReminderName);
 
         await grain.Enqueue(new HookEvent("r1", "push", "", repo.FullName, "", "", "refs/heads/main", revision, Payloads.ZeroSha, "main", false, DateTimeOffset.UtcNow));
@@ -45,7 +45,7 @@ public class ReminderLifecycleTests
             new Dictionary<string, string?> { ["Handler:ReminderPeriod"] = "00:01:00" });
         await cluster.DeployAsync();
         var table = cluster.GetSiloServiceProvider(cluster.Silos[0].SiloAddress).GetRequiredService<IReminderTable>();
-        var grain = cluster.Client.GetGrain<IRefGrain>(RefKey.For(repo.FullName, "refs/heads/main"));
+        var grain = cluster.Client.GetGrain<IRefGrain>(RefKey.For(ForgeNames.GitHub, repo.FullName, "refs/heads/main"));
 
         await grain.Enqueue(new HookEvent("d1", "push", "", repo.FullName, "", "", "refs/heads/main", revision, Payloads.ZeroSha, "main", false, DateTimeOffset.UtcNow));
         await Eventually.Until(async () => (await grain.GetSnapshot()).History.IsEmpty ? null : "done", TimeSpan.FromSeconds(20), "the event to finish");

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Grains.GitHub;
 using CiTrigger.Grains.Kubernetes;
@@ -66,6 +67,7 @@ public class KubernetesBaseTests
         Add(GitHubOptions.Section, typeof(DeliveryRecoveryOptions));
         Add(KubernetesOptions.Section, typeof(KubernetesOptions));
         Add(FilterOptions.Section, typeof(FilterOptions));
+        Add(PullRequestOptions.Section, typeof(PullRequestOptions));
         Add(ManifestOptions.Section, typeof(ManifestOptions));
         Add(RetryOptions.Section, typeof(RetryOptions));
         Add(QueueOptions.Section, typeof(QueueOptions));

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using CiTrigger.Gateway.Webhooks;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
@@ -29,7 +29,7 @@ public sealed class DeliveryRecoveryTests : IAsyncLifetime
         kubernetes = await FakeKubernetesApi.StartAsync();
         app = AppIdentity.Register(github);
         app.App.Webhook = (new Uri(url + "/webhooks/github"), TriggerHost.Secret);
-        github.Signer = (body, secret) => WebhookSignature.Sign(body, Encoding.UTF8.GetBytes(secret));
+        github.Signer = (body, secret) => GitHubSignature.Sign(body, Encoding.UTF8.GetBytes(secret));
     }
 
     public async ValueTask DisposeAsync()

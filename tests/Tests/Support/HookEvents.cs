@@ -9,7 +9,7 @@ public static class HookEvents
     public const string Repository = "octo/app";
     public const string Ref = "refs/heads/main";
 
-    public static string Key => RefKey.For(Repository, Ref);
+    public static string Key => RefKey.For(ForgeNames.GitHub, Repository, Ref);
 
     /// <summary>Commit n's id; never all zeros, which GitHub reserves for "no commit".</summary>
     public static string Sha(int n) => (n + 1).ToString("x40", CultureInfo.InvariantCulture);

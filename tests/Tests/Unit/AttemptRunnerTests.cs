@@ -56,7 +56,7 @@ public sealed class AttemptRunnerTests : IDisposable
 
     private sealed class Source(AttemptRunnerTests test) : IManifestSource
     {
-        public Task<byte[]> GetAsync(string repository, string path, string gitRef, long? installation, CancellationToken cancellationToken) => test.read(cancellationToken);
+        public Task<byte[]> GetAsync(ManifestFile file, CancellationToken cancellationToken) => test.read(cancellationToken);
     }
 
     private sealed class Permissions(AttemptRunnerTests test) : IRepositoryPermissions

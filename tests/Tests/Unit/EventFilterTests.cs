@@ -1,4 +1,5 @@
 using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges.GitHub;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
@@ -89,15 +90,16 @@ public class EventFilterTests
     public void A_bad_pull_request_or_filter_setting_stops_start_up_naming_its_key(string key, string value)
     {
         var options = new FilterOptions();
+        var pullRequests = new PullRequestOptions();
         switch (key)
         {
             case "Handler:Actions": options.Actions = value; break;
             case "Handler:Refs": options.Refs = value; break;
-            case "Handler:TrustedAssociations": options.TrustedAssociations = value; break;
-            default: options.OkToTestLabel = value; break;
+            case "Handler:TrustedAssociations": pullRequests.TrustedAssociations = value; break;
+            default: pullRequests.OkToTestLabel = value; break;
         }
 
-        Assert.Contains(options.Validate(), e => e.StartsWith(key + ":", StringComparison.Ordinal));
+        Assert.Contains(options.Validate().Concat(pullRequests.Validate()), e => e.StartsWith(key + ":", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using System.Text;
-using CiTrigger.Gateway.Webhooks;
+using CiTrigger.Gateway.Forges.GitHub;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;

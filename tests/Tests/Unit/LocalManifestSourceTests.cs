@@ -1,4 +1,5 @@
 using System.Text;
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,17 +16,17 @@ public class LocalManifestSourceTests
         new(Options.Create(new ManifestOptions { LocalManifests = directory, MaxManifestBytes = maxBytes }), NullLogger<LocalManifestSource>.Instance);
 
     private static Task<byte[]> Read(LocalManifestSource source, string path) =>
-        source.GetAsync("octo/app", path, "0123456789abcdef0123456789abcdef01234567", installation: null, TestContext.Current.CancellationToken);
+        source.GetAsync(new ManifestFile(ForgeNames.GitHub, "octo/app", path, "0123456789abcdef0123456789abcdef01234567", null), TestContext.Current.CancellationToken);
 
     [Fact]
-    public async Task Every_repository_and_revision_reads_the_same_file_under_the_directory()
+    public async Task Every_forge_repository_and_revision_reads_the_same_file_under_the_directory()
     {
         Directory.CreateDirectory(Path.Combine(directory, ".ci"));
         await File.WriteAllTextAsync(Path.Combine(directory, ".ci", "workflow.yaml"), "kind: Workflow\n", TestContext.Current.CancellationToken);
         var source = Source();
 
         var first = await Read(source, ".ci/workflow.yaml");
-        var other = await source.GetAsync("someone/else", ".ci/workflow.yaml", "refs/heads/x", 42, TestContext.Current.CancellationToken);
+        var other = await source.GetAsync(new ManifestFile("gitlab", "someone/else", ".ci/workflow.yaml", "refs/heads/x", 42), TestContext.Current.CancellationToken);
 
         Assert.Equal("kind: Workflow\n", Encoding.UTF8.GetString(first));
         Assert.Equal(first, other);

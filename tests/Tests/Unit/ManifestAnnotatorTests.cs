@@ -35,6 +35,16 @@ public class ManifestAnnotatorTests
     }
 
     [Fact]
+    public void A_github_event_carries_exactly_the_promised_annotations_and_another_forge_s_names_its_forge_last()
+    {
+        var github = ManifestAnnotator.AnnotationsFor(Push with { Forge = ForgeNames.GitHub });
+        var other = ManifestAnnotator.AnnotationsFor(Push with { Forge = "gitlab" });
+
+        Assert.Equal(ExpectedAnnotations.Select(row => new KeyValuePair<string, string>(row.Data.Item1, row.Data.Item2)), github);
+        Assert.Equal([.. github, new("k8s-webhook-handler.io/forge", "gitlab")], other);
+    }
+
+    [Fact]
     public void The_manifests_own_annotations_and_labels_are_kept_and_ours_win_on_our_keys()
     {
         var document = JsonNode.Parse("""

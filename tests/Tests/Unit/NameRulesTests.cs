@@ -110,29 +110,46 @@ public class NameRulesTests
     }
 
     [Fact]
-    public void A_ref_key_is_the_lower_cased_repository_a_colon_and_the_ref_as_it_is()
+    public void A_github_ref_key_is_the_lower_cased_repository_a_colon_and_the_ref_as_it_is()
     {
-        Assert.Equal("octo/app:refs/heads/Main", RefKey.For("Octo/App", "refs/heads/Main"));
+        Assert.Equal("octo/app:refs/heads/Main", RefKey.For(ForgeNames.GitHub, "Octo/App", "refs/heads/Main"));
+    }
+
+    [Fact]
+    public void Another_forge_s_ref_key_starts_with_its_name_so_it_never_meets_a_github_ref()
+    {
+        var key = RefKey.For("gitlab", "Octo/App", "refs/heads/main");
+
+        Assert.Equal("gitlab:octo/app:refs/heads/main", key);
+        Assert.NotEqual(RefKey.For(ForgeNames.GitHub, "octo/app", "refs/heads/main"), key);
+        Assert.True(RefKey.TryParse(key, out var forge, out var repository, out var gitRef));
+        Assert.Equal(("gitlab", "octo/app", "refs/heads/main"), (forge, repository, gitRef));
+        Assert.Equal(("gitlab:octo/app", "refs/heads/main"), RefKey.Split(key));
     }
 
     [Theory]
-    [InlineData("octo/app", "refs/heads/main")]
-    [InlineData("Octo-Org/My.Repo", "refs/heads/release/v1+hot#fix")]
-    [InlineData("a/b", "refs/tags/v1.0.0")]
-    public void A_ref_key_splits_back_into_its_repository_and_ref(string repository, string gitRef)
+    [InlineData("github", "octo/app", "refs/heads/main")]
+    [InlineData("github", "Octo-Org/My.Repo", "refs/heads/release/v1+hot#fix")]
+    [InlineData("github", "a/b", "refs/tags/v1.0.0")]
+    [InlineData("gitlab", "group/sub/app", "refs/heads/main")]
+    public void A_ref_key_splits_back_into_its_forge_repository_and_ref(string forgeName, string repository, string gitRef)
     {
-        var key = RefKey.For(repository, gitRef);
+        var key = RefKey.For(forgeName, repository, gitRef);
 
-        Assert.Equal((repository.ToLowerInvariant(), gitRef), RefKey.Split(key));
-        Assert.True(RefKey.TryParse(key, out var parsedRepository, out var parsedRef));
-        Assert.Equal((repository.ToLowerInvariant(), gitRef), (parsedRepository, parsedRef));
-        Assert.Equal(key, RefKey.For(parsedRepository, parsedRef));
+        Assert.Equal((RefKey.Repository(forgeName, repository), gitRef), RefKey.Split(key));
+        Assert.True(RefKey.TryParse(key, out var forge, out var parsedRepository, out var parsedRef));
+        Assert.Equal((forgeName, repository.ToLowerInvariant(), gitRef), (forge, parsedRepository, parsedRef));
+        Assert.Equal(key, RefKey.For(forge, parsedRepository, parsedRef));
     }
 
     [Theory]
     [InlineData("")]
     [InlineData(":refs/heads/main")]
     [InlineData("octo/app:")]
+    [InlineData("github:octo/app:refs/heads/main")]
+    [InlineData("GitLab:octo/app:refs/heads/main")]
+    [InlineData("gitlab::refs/heads/main")]
+    [InlineData("gitlab:octo/app")]
     public void A_string_that_is_not_a_ref_key_does_not_parse(string key)
     {
         Assert.False(RefKey.TryParse(key, out var repository, out var gitRef));
@@ -142,9 +159,10 @@ public class NameRulesTests
     }
 
     [Fact]
-    public void The_first_colon_splits_a_key()
+    public void The_first_colon_after_the_repository_splits_a_key()
     {
         Assert.Equal(("octo/app", "refs/heads/a:b"), RefKey.Split("octo/app:refs/heads/a:b"));
+        Assert.Equal(("gitlab:octo/app", "refs/heads/a:b"), RefKey.Split("gitlab:octo/app:refs/heads/a:b"));
     }
 
     [Theory]

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Tests.Support;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Tests.Support;
 using Xunit;
 

@@ -59,6 +59,17 @@ public class RunClassificationTests
             state);
     }
 
+    [Fact]
+    public void A_run_object_of_another_forge_s_event_names_that_forge()
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Fixture("workflow-success.json").GetRawText())!;
+        node["metadata"]!["annotations"]!["k8s-webhook-handler.io/forge"] = "gitlab";
+
+        var state = RunClassification.State("argoproj.io/v1alpha1", "Workflow", JsonSerializer.SerializeToElement(node));
+
+        Assert.Equal(("gitlab", "octo/app"), (state!.Forge, state.Repository));
+    }
+
     [Theory]
     [InlineData("labels", "k8s-webhook-handler.io/delivery")]
     [InlineData("annotations", "k8s-webhook-handler.io/delivery")]

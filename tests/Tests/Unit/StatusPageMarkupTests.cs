@@ -1,3 +1,4 @@
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Gateway.Ui;
 using CiTrigger.Grains.Abstractions;
 using Microsoft.Extensions.Options;

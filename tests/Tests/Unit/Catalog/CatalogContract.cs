@@ -26,11 +26,11 @@ public abstract partial class CatalogContract : IAsyncLifetime
     public abstract ValueTask DisposeAsync();
 
     private static EventSummary Line(int n, string repository = "octo/app", string gitRef = "refs/heads/main", string state = EventStates.Queued, string? error = null) =>
-        new($"delivery-{n:D6}", RefKey.For(repository, gitRef), repository, gitRef, "push", "", Payloads.Sha(n), state,
+        new($"delivery-{n:D6}", RefKey.For(ForgeNames.GitHub, repository, gitRef), repository, gitRef, "push", "", Payloads.Sha(n), state,
             Start.AddMilliseconds(n), null, 0, error, null, Start, null);
 
     private static RefSummary Summary(string repository, string gitRef, string state, int queue = 0) =>
-        new(RefKey.For(repository, gitRef), repository, gitRef, queue, false, state, null, null, null, Start);
+        new(RefKey.For(ForgeNames.GitHub, repository, gitRef), repository, gitRef, queue, false, state, null, null, null, Start);
 
     private static async Task<List<EventSummary>> AllAsync(IRefCatalog catalog, EventQuery query)
     {

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 
-namespace CiTrigger.Gateway.Events;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// Pull requests and the comments that steer them. Fork-ness and trust are decided here, once, from the
@@ -54,7 +54,8 @@ public static partial class GitHubEventReader
         var before = action == "synchronize" ? OptionalSha(p, "before", "before") : "";
         bool? merged = closed ? pr.TryGetProperty("merged", out var m) && m.ValueKind == JsonValueKind.True : null;
         var gitRef = ValidateRef($"refs/pull/{number}/head", "number");
-        return Accept(new HookEvent(delivery, "pull_request", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+        var meaning = trust.Command.Length > 0 ? EventMeaning.None : closed ? EventMeaning.Ends : EventMeaning.Moves;
+        return Accept(meaning, new HookEvent(delivery, "pull_request", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             headSha, before, repo.DefaultBranch, false, at,
             PullRequest: number, BaseRef: baseRef, HeadRepoUrl: headUrl, Merged: merged, ManifestRevision: manifestRevision,
             AuthorAssociation: trust.Association, NeedsApproval: trust.NeedsApproval, Command: trust.Command,
@@ -135,7 +136,7 @@ public static partial class GitHubEventReader
 
         var number = PullNumber(issue, "number", "issue.number");
         var gitRef = ValidateRef($"refs/pull/{number}/head", "issue.number");
-        return Accept(new HookEvent(delivery, "issue_comment", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+        return Accept(EventMeaning.None, new HookEvent(delivery, "issue_comment", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             "", "", repo.DefaultBranch, false, at,
             PullRequest: number, AuthorAssociation: association,
             Command: command == OkToTest ? HookEvent.ApproveCommand : HookEvent.RetestCommand));

@@ -1,6 +1,6 @@
 using System.Web;
 
-namespace CiTrigger.Gateway.Webhooks;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// The <c>payload</c> field of an <c>application/x-www-form-urlencoded</c> webhook body, percent-decoded to

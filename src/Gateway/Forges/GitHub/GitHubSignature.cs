@@ -1,31 +1,31 @@
 using System.Buffers;
 using System.Security.Cryptography;
 
-namespace CiTrigger.Gateway.Webhooks;
-
-public enum SignatureCheck
-{
-    Valid,
-    Missing,
-    Malformed,
-    Mismatch,
-}
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// GitHub's <c>X-Hub-Signature-256</c>: <c>sha256=</c> and the hex HMAC-SHA256 of the raw body. Compared in
 /// constant time against every configured secret, so a rotation can run with two secrets at once. The
-/// SHA-1 header is never looked at.
+/// SHA-1 header is never looked at. The answer is a result that says what is wrong, in GitHub's words, not a bool.
 /// </summary>
-public static class WebhookSignature
+public static class GitHubSignature
 {
-    public const string Header = "X-Hub-Signature-256";
     private const string Prefix = "sha256=";
 
-    public static SignatureCheck Verify(byte[] body, string? header, IReadOnlyList<byte[]> secrets) =>
+    public static SignatureVerification Verify(byte[] body, string? header, IReadOnlyList<byte[]> secrets) =>
         Verify(new ReadOnlySequence<byte>(body), header, secrets);
 
     /// <summary>Checks a body held in segments, as the receiver reads it, without joining them.</summary>
-    public static SignatureCheck Verify(ReadOnlySequence<byte> body, string? header, IReadOnlyList<byte[]> secrets)
+    public static SignatureVerification Verify(ReadOnlySequence<byte> body, string? header, IReadOnlyList<byte[]> secrets) =>
+        Check(body, header, secrets) switch
+        {
+            SignatureCheck.Valid => SignatureVerification.Valid,
+            SignatureCheck.Missing => new(SignatureCheck.Missing, $"missing {GitHubHeaders.Signature} (the SHA-1 X-Hub-Signature alone is not accepted)"),
+            SignatureCheck.Malformed => new(SignatureCheck.Malformed, $"{GitHubHeaders.Signature} is not of the form sha256=<64 hex digits>"),
+            var mismatch => new(mismatch, $"{GitHubHeaders.Signature} does not match the body for any configured secret"),
+        };
+
+    private static SignatureCheck Check(ReadOnlySequence<byte> body, string? header, IReadOnlyList<byte[]> secrets)
     {
         if (string.IsNullOrEmpty(header))
         {

@@ -1,7 +1,7 @@
 using CiTrigger.Grains.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace CiTrigger.Gateway.Ui;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// The keys of the <c>GitHub</c> section the status page links with. The adapters' own options class

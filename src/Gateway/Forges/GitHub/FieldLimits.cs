@@ -1,6 +1,6 @@
 using CiTrigger.Grains.Abstractions;
 
-namespace CiTrigger.Gateway.Events;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// The longest value, in UTF-16 characters, that the service keeps of each payload field. A signed payload

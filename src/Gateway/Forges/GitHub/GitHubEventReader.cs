@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
 
-namespace CiTrigger.Gateway.Events;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// Maps a GitHub webhook payload to a <see cref="HookEvent"/> following the annotation rules of the
@@ -54,7 +54,7 @@ public static partial class GitHubEventReader
 
     private static EventReadResult WithInstallation(EventReadResult read, long? installation) => (read, installation) switch
     {
-        (EventReadResult.Accepted accepted, { } id) => Accept(accepted.Event with { InstallationId = id }),
+        (EventReadResult.Accepted accepted, { } id) => new EventReadResult.Accepted(accepted.Event with { InstallationId = id }),
         (EventReadResult.RerunRequested rerun, { }) => rerun with { Otherwise = WithInstallation(rerun.Otherwise, installation) },
         _ => read,
     };
@@ -66,8 +66,9 @@ public static partial class GitHubEventReader
         var after = RequireSha(p, "after", "after");
         var before = RequireSha(p, "before", "before");
         var deleted = p.TryGetProperty("deleted", out var d) && d.ValueKind == JsonValueKind.True;
-        return Accept(new HookEvent(delivery, "push", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
-            after, before, repo.DefaultBranch, deleted || GitSha.IsZero(after), at));
+        var refDeleted = deleted || GitSha.IsZero(after);
+        return Accept(refDeleted ? EventMeaning.Ends : EventMeaning.Moves, new HookEvent(delivery, "push", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+            after, before, repo.DefaultBranch, refDeleted, at));
     }
 
     private static EventReadResult ReadDelete(string delivery, JsonElement p, DateTimeOffset at)
@@ -81,7 +82,7 @@ public static partial class GitHubEventReader
             var other => throw new PayloadException($"ref_type '{Names.Escape(other)}' is neither 'branch' nor 'tag'"),
         };
         var gitRef = ValidateRef(prefix + name, "ref");
-        return Accept(new HookEvent(delivery, "delete", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+        return Accept(EventMeaning.Clears, new HookEvent(delivery, "delete", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             "", "", repo.DefaultBranch, true, at));
     }
 
@@ -112,7 +113,7 @@ public static partial class GitHubEventReader
 
         var gitRef = ValidateRef("refs/heads/" + branch, "check_run.check_suite.head_branch");
         var revision = RequireSha(run, "head_sha", "check_run.head_sha");
-        return Accept(new HookEvent(delivery, "check_run", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+        return Accept(EventMeaning.None, new HookEvent(delivery, "check_run", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             revision, "", repo.DefaultBranch, false, at));
     }
 
@@ -136,7 +137,7 @@ public static partial class GitHubEventReader
         var gitRef = ValidateRef("refs/heads/" + branch, "check_suite.head_branch");
         var after = RequireSha(suite, "after", "check_suite.after");
         var before = OptionalSha(suite, "before", "check_suite.before");
-        var read = Accept(new HookEvent(delivery, "check_suite", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
+        var read = Accept(EventMeaning.None, new HookEvent(delivery, "check_suite", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             after, before, repo.DefaultBranch, false, at));
         return action == "rerequested"
             ? new EventReadResult.RerunRequested(repo.FullName, null, gitRef, OptionalSha(suite, "head_sha", "check_suite.head_sha") is { Length: > 0 } head ? head : after, read)
@@ -209,7 +210,8 @@ public static partial class GitHubEventReader
         return branch.Length > 0;
     }
 
-    private static EventReadResult.Accepted Accept(HookEvent e) => new(e);
+    /// <summary>The event as GitHub's: what it means to its ref is decided here, by the reader, and nowhere after it.</summary>
+    private static EventReadResult.Accepted Accept(EventMeaning meaning, HookEvent e) => new(e with { Forge = ForgeNames.GitHub, Meaning = meaning });
 
     private static EventReadResult.Rejected Reject(string reason) => new(reason);
 

@@ -1,4 +1,4 @@
-namespace CiTrigger.Gateway.Events;
+namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
 /// Whom a pull request's events trust: authors and commenters whose <c>author_association</c> is in
@@ -13,7 +13,7 @@ public sealed record PullRequestPolicy(IReadOnlySet<string> TrustedAssociations,
         "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE",
     };
 
-    public static readonly PullRequestPolicy Default = new FilterOptions().PullRequests;
+    public static readonly PullRequestPolicy Default = new PullRequestOptions().Policy;
 
     public bool Trusts(string association) => TrustedAssociations.Contains(association);
 }

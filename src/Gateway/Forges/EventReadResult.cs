@@ -1,6 +1,6 @@
 using CiTrigger.Grains.Abstractions;
 
-namespace CiTrigger.Gateway.Events;
+namespace CiTrigger.Gateway.Forges;
 
 /// <summary>What a webhook payload amounts to: an event to queue, a reason to ignore it, or a reason to refuse it.</summary>
 public abstract record EventReadResult
