@@ -29,7 +29,7 @@ public static class ProcessingServiceCollectionExtensions
         services.AddSingleton<EventProcessor>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<TriggerMetrics>();
-        services.TryAddSingleton<ICommitStatusReporter, NoCommitStatuses>();
+        services.TryAddSingleton<IResultReporter, NoResultReports>();
 
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
@@ -38,7 +38,7 @@ public static class ProcessingServiceCollectionExtensions
             sp.GetRequiredService<IRefCatalog>(),
             sp.GetRequiredService<RetryPolicy>(),
             sp.GetRequiredService<TriggerMetrics>(),
-            sp.GetRequiredService<ICommitStatusReporter>(),
+            sp.GetRequiredService<IResultReporter>(),
             sp.GetRequiredService<IRunControl>(),
             sp.GetRequiredService<IOptions<QueueOptions>>().Value,
             sp.GetRequiredService<IOptions<RunOptions>>().Value,

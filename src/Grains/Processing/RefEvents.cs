@@ -17,7 +17,7 @@ public readonly record struct NextWork(PendingEvent? Entry, bool OutOfChain, Dat
 /// </summary>
 public sealed class RefEvents(
     PendingQueue queue, RefHistory history, DeliveryIndex deliveries, RefRuns runs, RefActivity activity,
-    RetryPolicy retry, TriggerMetrics metrics, ICommitStatusReporter statuses, TimeProvider time)
+    RetryPolicy retry, TriggerMetrics metrics, IResultReporter statuses, TimeProvider time)
 {
     // Deliveries queued by this activation and not attempted yet: nothing can have applied them anywhere,
     // so their first attempt skips looking for objects an earlier attempt might have created.

@@ -26,7 +26,7 @@ public sealed record RefServices(
     IRefCatalog Catalog,
     RetryPolicy Retry,
     TriggerMetrics Metrics,
-    ICommitStatusReporter Statuses,
+    IResultReporter Statuses,
     IRunControl RunControl,
     QueueOptions QueueOptions,
     RunOptions RunOptions,

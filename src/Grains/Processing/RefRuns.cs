@@ -17,7 +17,7 @@ namespace CiTrigger.Grains.Processing;
 /// </summary>
 public sealed partial class RefRuns(
     string key, RefHistory history, PendingQueue queue, SummaryPublisher summary, IRefCatalog catalog, IRunControl control,
-    RetryPolicy retry, ICommitStatusReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
+    RetryPolicy retry, IResultReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
 {
     /// <summary>
     /// A list may have been taken just before a young run's objects were created; the watch that continues
