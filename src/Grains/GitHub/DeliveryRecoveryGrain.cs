@@ -4,7 +4,6 @@ using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Hosting;
 
 namespace CiTrigger.Grains.GitHub;
 

@@ -1,4 +1,3 @@
-using CiTrigger.Grains.Abstractions;
 using Microsoft.Extensions.Logging;
 
 namespace CiTrigger.Grains.Processing;

@@ -5,7 +5,6 @@ using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Runtime;
 
 namespace CiTrigger.Tests.Support;
 
