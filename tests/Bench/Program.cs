@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using CiTrigger.Bench;
 using CiTrigger.Tests.Fakes;
 

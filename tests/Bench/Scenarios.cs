@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Text;
 using CiTrigger.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans;
-using Orleans.Runtime;
 
 namespace CiTrigger.Bench;
 

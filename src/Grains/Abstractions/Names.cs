@@ -18,6 +18,18 @@ public static partial class Names
     public static bool IsRepository(string value) =>
         value.Length <= MaxRepositoryLength && RepositoryPattern().IsMatch(value) && value.Split('/') is [_, var name] && name is not ("." or "..");
 
+    /// <summary>The owner and the name of a repository that <see cref="IsRepository"/> accepted.</summary>
+    public static (string Owner, string Name) SplitRepository(string repository)
+    {
+        var slash = repository.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == repository.Length - 1)
+        {
+            throw new ArgumentException($"'{repository}' is not of the form owner/name", nameof(repository));
+        }
+
+        return (repository[..slash], repository[(slash + 1)..]);
+    }
+
     /// <summary>
     /// The subset of git-check-ref-format that matters here: under <c>refs/</c>, no control characters or
     /// characters git forbids, no "..", "@{", "//", and no trailing "/", "." or ".lock". Beyond git: no

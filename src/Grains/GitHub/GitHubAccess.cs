@@ -1,3 +1,4 @@
+using CiTrigger.Grains.Abstractions;
 using System.Collections.Concurrent;
 using Octokit;
 
@@ -88,10 +89,10 @@ public sealed class GitHubAccess
 
     private async Task FillAsync(string repository, TaskCompletionSource<long> result)
     {
-        var slash = repository.IndexOf('/', StringComparison.Ordinal);
+        var (owner, name) = Names.SplitRepository(repository);
         try
         {
-            var found = await App!.GitHubApps.GetRepositoryInstallationForCurrent(repository[..slash], repository[(slash + 1)..]);
+            var found = await App!.GitHubApps.GetRepositoryInstallationForCurrent(owner, name);
             result.SetResult(found.Id);
         }
         catch (NotFoundException e)

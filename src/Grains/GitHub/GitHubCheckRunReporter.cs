@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
@@ -20,7 +19,7 @@ namespace CiTrigger.Grains.GitHub;
 /// </summary>
 public sealed partial class GitHubCheckRunReporter(
     GitHubAccess github, IOptions<GitHubOptions> options, RetryPolicy retryPolicy, TriggerMetrics metrics, TimeProvider time, ILogger<GitHubCheckRunReporter> logger)
-    : BackgroundService, ICommitStatusReporter
+    : BackgroundService, IResultReporter
 {
     private const int MaxSummary = 65_535;
     private const int MaxListed = 100;
@@ -140,8 +139,7 @@ public sealed partial class GitHubCheckRunReporter(
     /// <summary>Posts one step, retried by the shared policy; false when it could not be posted (later steps of the report are dropped).</summary>
     private async Task<bool> PostAsync(HookEvent e, Step step, CancellationToken stoppingToken)
     {
-        var slash = e.Repository.IndexOf('/', StringComparison.Ordinal);
-        var (owner, name) = (e.Repository[..slash], e.Repository[(slash + 1)..]);
+        var (owner, name) = Names.SplitRepository(e.Repository);
         var failure = await retry.RunAsync(async cancellationToken =>
         {
             try

@@ -18,7 +18,7 @@ namespace CiTrigger.Grains.GitHub;
 /// </summary>
 public sealed partial class GitHubCommitStatusReporter(
     IGitHubClient client, IOptions<GitHubOptions> options, RetryPolicy retry, TimeProvider time, TriggerMetrics metrics, ILogger<GitHubCommitStatusReporter> logger)
-    : BackgroundService, ICommitStatusReporter
+    : BackgroundService, IResultReporter
 {
     /// <summary>Loops posting at once; the statuses of one commit (<see cref="LaneKey"/>) share one.</summary>
     public const int Lanes = 4;
@@ -65,12 +65,12 @@ public sealed partial class GitHubCommitStatusReporter(
 
     private async Task PostAsync(HookEvent e, NewCommitStatus status, CancellationToken stoppingToken)
     {
-        var slash = e.Repository.IndexOf('/', StringComparison.Ordinal);
+        var (owner, name) = Names.SplitRepository(e.Repository);
         var failure = await statusRetry.RunAsync(async cancellationToken =>
         {
             try
             {
-                await client.Repository.Status.Create(e.Repository[..slash], e.Repository[(slash + 1)..], e.Revision, status).WaitAsync(cancellationToken);
+                await client.Repository.Status.Create(owner, name, e.Revision, status).WaitAsync(cancellationToken);
             }
             catch (Exception error) when (GitHubFailures.Classify(error, $"the status of {e.Revision}") is { } classified)
             {

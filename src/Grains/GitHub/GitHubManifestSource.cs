@@ -1,5 +1,4 @@
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using Octokit;
 
@@ -16,7 +15,7 @@ public sealed class GitHubManifestSource(GitHubAccess github) : IManifestSource
             throw new ManifestException($"{repository} is a repository of {file.Forge}, which GitHub's manifest source does not read");
         }
 
-        var (owner, name) = Split(repository);
+        var (owner, name) = Names.SplitRepository(repository);
         byte[]? content;
         try
         {
@@ -47,12 +46,6 @@ public sealed class GitHubManifestSource(GitHubAccess github) : IManifestSource
         // Octokit returns null, not an error, when the answer is not of the raw media type (a proxy's
         // error page, say): that is no empty file.
         return content ?? throw new TransientException($"GitHub answered without raw content for {path} in {repository} at {gitRef}");
-    }
-
-    private static (string Owner, string Name) Split(string repository)
-    {
-        var slash = repository.IndexOf('/', StringComparison.Ordinal);
-        return (repository[..slash], repository[(slash + 1)..]);
     }
 
     private static string EscapePath(string path) =>

@@ -1,3 +1,4 @@
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using Octokit;
 
@@ -12,14 +13,14 @@ public sealed class GitHubRepositoryPermissions(GitHubAccess github) : IReposito
 {
     public async Task<string> PermissionAsync(string repository, string login, long? installation, CancellationToken cancellationToken)
     {
-        var slash = repository.IndexOf('/', StringComparison.Ordinal);
+        var (owner, name) = Names.SplitRepository(repository);
         try
         {
             var client = await github.ForRepositoryAsync(repository, installation, cancellationToken);
 
             // Octokit puts the user into the path as it is; a bot's "[bot]" must be escaped here.
             var answer = await client.Repository.Collaborator
-                .ReviewPermission(repository[..slash], repository[(slash + 1)..], Uri.EscapeDataString(login))
+                .ReviewPermission(owner, name, Uri.EscapeDataString(login))
                 .WaitAsync(cancellationToken);
             return answer.Permission is { Length: > 0 } permission
                 ? permission

@@ -36,8 +36,8 @@ public static class GitHubServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GitHubCommitStatusReporter>());
         services.AddSingleton<GitHubCheckRunReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GitHubCheckRunReporter>());
-        services.AddSingleton<ICommitStatusReporter>(sp =>
-            !sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus ? new NoCommitStatuses()
+        services.AddSingleton<IResultReporter>(sp =>
+            !sp.GetRequiredService<IOptions<GitHubOptions>>().Value.ReportStatus ? new NoResultReports()
             : sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.IsApp ? sp.GetRequiredService<GitHubCheckRunReporter>()
             : sp.GetRequiredService<GitHubCommitStatusReporter>());
         services.AddHostedService<DeliveryRecoveryStarter>();

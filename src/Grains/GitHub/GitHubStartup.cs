@@ -26,10 +26,10 @@ internal sealed partial class GitHubStartup(IOptions<GitHubOptions> options, ILo
 
     private static partial class Log
     {
-        [LoggerMessage(52, LogLevel.Warning, "No GitHub token (GitHub:Token or GITHUB_TOKEN): GitHub at {ApiBase} is used anonymously, which allows 60 requests an hour and public repositories only")]
+        [LoggerMessage(56, LogLevel.Warning, "No GitHub token (GitHub:Token or GITHUB_TOKEN): GitHub at {ApiBase} is used anonymously, which allows 60 requests an hour and public repositories only")]
         public static partial void Anonymous(ILogger logger, Uri apiBase);
 
-        [LoggerMessage(53, LogLevel.Information, "GitHub at {ApiBase} is used with a token")]
+        [LoggerMessage(57, LogLevel.Information, "GitHub at {ApiBase} is used with a token")]
         public static partial void WithToken(ILogger logger, Uri apiBase);
     }
 }

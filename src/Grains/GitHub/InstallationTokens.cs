@@ -41,6 +41,7 @@ public sealed partial class InstallationTokens(IGitHubClient app, TimeProvider t
     }
 
     /// <summary>Forgets <paramref name="token"/> after GitHub refused it, unless a newer one replaced it already.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "VSTHRD002", Justification = "Result is read only after IsCompletedSuccessfully.")]
     public void Invalidate(long installation, string token)
     {
         lock (gate)
@@ -53,6 +54,7 @@ public sealed partial class InstallationTokens(IGitHubClient app, TimeProvider t
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "VSTHRD002", Justification = "Result is read only after IsCompletedSuccessfully.")]
     private bool IsStale(Task<InstallationToken> cached) =>
         cached.IsCompleted && (!cached.IsCompletedSuccessfully || cached.Result.ExpiresAt - RefreshBefore <= time.GetUtcNow());
 
@@ -80,10 +82,10 @@ public sealed partial class InstallationTokens(IGitHubClient app, TimeProvider t
 
     private static partial class Log
     {
-        [LoggerMessage(60, LogLevel.Debug, "Installation token for installation {Installation} issued, expires at {ExpiresAt}")]
+        [LoggerMessage(54, LogLevel.Debug, "Installation token for installation {Installation} issued, expires at {ExpiresAt}")]
         public static partial void Issued(ILogger logger, long installation, DateTimeOffset expiresAt);
 
-        [LoggerMessage(61, LogLevel.Information, "GitHub refused the installation token of installation {Installation}; asking for a new one")]
+        [LoggerMessage(55, LogLevel.Information, "GitHub refused the installation token of installation {Installation}; asking for a new one")]
         public static partial void Refused(ILogger logger, long installation);
     }
 }

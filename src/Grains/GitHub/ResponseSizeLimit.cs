@@ -1,4 +1,3 @@
-using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.GitHub;

@@ -61,7 +61,7 @@ public sealed partial class LocalManifestSource(IOptions<ManifestOptions> option
                 throw new ManifestException($"the file has more than the limit of {limit} bytes");
             }
 
-            content.Write(chunk, 0, read);
+            await content.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
         }
 
         return content.ToArray();

@@ -1,4 +1,3 @@
-using CiTrigger.Grains.Abstractions;
 using Microsoft.Extensions.Logging;
 
 namespace CiTrigger.Grains.Processing;
@@ -11,9 +10,10 @@ namespace CiTrigger.Grains.Processing;
 public sealed partial class DrainLoop(
     string key,
     RefEvents events,
+    RefActivity activity,
+    RefView view,
     AttemptRunner attempts,
     SummaryPublisher summary,
-    Func<bool> paused,
     Func<Task<bool>> repositoryPausedCheck,
     TimeSpan reorderWindow,
     TimeSpan storeRetryDelay,
@@ -26,9 +26,6 @@ public sealed partial class DrainLoop(
 
     private IGrainTimer? timer;
     private bool draining;
-
-    /// <summary>Whether the repository is paused: null until asked, then kept up to date by the repository grain.</summary>
-    public bool? RepositoryPaused { get; set; }
 
     public void Attach(IGrainTimer drainTimer) => timer = drainTimer;
 
@@ -55,21 +52,21 @@ public sealed partial class DrainLoop(
         draining = true;
         try
         {
-            if (RepositoryPaused != false)
+            if (activity.RepositoryPaused != false)
             {
-                RepositoryPaused = await repositoryPausedCheck();
-                if (RepositoryPaused == true && !events.Pending.IsEmpty)
+                activity.RepositoryPaused = await repositoryPausedCheck();
+                if (activity.RepositoryPaused == true && !events.Pending.IsEmpty)
                 {
                     timer?.Change(RepositoryPauseRecheck, Timeout.InfiniteTimeSpan);
                 }
             }
 
-            while (!deactivating.IsCancellationRequested && !paused() && await TakeNextAsync() is { } next)
+            while (!deactivating.IsCancellationRequested && !view.Paused && await TakeNextAsync() is { } next)
             {
-                events.InFlight = next.Entry!.Event.Delivery;
-                summary.Publish(events.InFlight);
-                var attempt = await attempts.RunAsync(next.Entry, events.MayHaveRun(events.InFlight), deactivating);
-                events.InFlight = null;
+                activity.InFlight = next.Entry!.Event.Delivery;
+                summary.Publish(activity.InFlight);
+                var attempt = await attempts.RunAsync(next.Entry, events.MayHaveRun(activity.InFlight), deactivating);
+                activity.InFlight = null;
                 if (attempt is null)
                 {
                     break;
@@ -88,7 +85,7 @@ public sealed partial class DrainLoop(
         }
         finally
         {
-            events.InFlight = null;
+            activity.InFlight = null;
             draining = false;
             summary.Publish();
         }

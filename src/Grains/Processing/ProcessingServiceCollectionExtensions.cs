@@ -5,6 +5,7 @@ using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace CiTrigger.Grains.Processing;
 
@@ -12,7 +13,7 @@ public static class ProcessingServiceCollectionExtensions
 {
     /// <summary>
     /// What a silo needs to process ref events, whatever the adapters: validated options, the retry policy,
-    /// the attempt pipeline, metrics, the start-up waker and the run observer. The manifest source, the applier and the
+    /// the attempt pipeline, metrics, the start-up waker, the run observer and what every ref's parts share (<see cref="RefServices"/>). The manifest source, the applier and the
     /// storage come from their own folders' registrations.
     /// </summary>
     public static IServiceCollection AddRefProcessing(this IServiceCollection services)
@@ -28,11 +29,20 @@ public static class ProcessingServiceCollectionExtensions
         services.AddSingleton<EventProcessor>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<TriggerMetrics>();
-        services.TryAddSingleton<ICommitStatusReporter, NoCommitStatuses>();
+        services.TryAddSingleton<IResultReporter, NoResultReports>();
 
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
         services.AddSingleton<IRunObserver, RunObserver>();
+        services.AddSingleton(sp => new RefServices(
+            sp.GetRequiredService<IRefCatalog>(),
+            sp.GetRequiredService<RetryPolicy>(),
+            sp.GetRequiredService<TriggerMetrics>(),
+            sp.GetRequiredService<IResultReporter>(),
+            sp.GetRequiredService<IRunControl>(),
+            sp.GetRequiredService<IOptions<QueueOptions>>().Value,
+            sp.GetRequiredService<IOptions<RunOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<PendingWorkWaker>();
         return services;
     }

@@ -12,12 +12,12 @@ public readonly record struct NextWork(PendingEvent? Entry, bool OutOfChain, Dat
 /// A ref's events and the rules that move them: accepted into the <see cref="PendingQueue"/>, picked in
 /// order (<see cref="QueueOrder"/>), retried or finished by the <see cref="RetryPolicy"/>'s decision, and
 /// finished into the <see cref="RefHistory"/> with the status reported, an applied event's run objects
-/// handed to <see cref="RefRuns"/> to follow. Holds no Orleans machinery, so
-/// it can be tested without a silo; the ref grain calls it one turn at a time.
+/// handed to <see cref="RefRuns"/> to follow. Holds no Orleans machinery, so it can be tested without a
+/// silo (built by <see cref="RefParts"/>, as the grain builds it); the ref grain calls it one turn at a time.
 /// </summary>
 public sealed class RefEvents(
-    PendingQueue queue, RefHistory history, DeliveryIndex deliveries, RetryPolicy retry,
-    TriggerMetrics metrics, ICommitStatusReporter statuses, TimeProvider time, RefRuns? runs = null) : IDisposable
+    PendingQueue queue, RefHistory history, DeliveryIndex deliveries, RefRuns runs, RefActivity activity,
+    RetryPolicy retry, TriggerMetrics metrics, IResultReporter statuses, TimeProvider time)
 {
     // Deliveries queued by this activation and not attempted yet: nothing can have applied them anywhere,
     // so their first attempt skips looking for objects an earlier attempt might have created.
@@ -25,15 +25,9 @@ public sealed class RefEvents(
 
     public ImmutableList<PendingEvent> Pending => queue.Pending;
 
-    /// <summary>Whether <paramref name="delivery"/> is in the queue (waiting or being applied).</summary>
-    public bool IsQueued(string delivery) => queue.Contains(delivery);
-
     public RefHistory History => history;
 
     public bool Paused => queue.Paused;
-
-    /// <summary>The delivery being attempted right now, if any.</summary>
-    public string? InFlight { get; set; }
 
     public async Task LoadAsync()
     {
@@ -195,7 +189,7 @@ public sealed class RefEvents(
     public async Task CompleteAsync(PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain)
     {
         // The run goes into the unfinished set before the history says it runs (see RefRuns).
-        var run = outcome == Outcome.Applied && runs is not null ? await runs.StartAsync(entry.Event, objects) : null;
+        var run = outcome == Outcome.Applied ? await runs.StartAsync(entry.Event, objects) : null;
         var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain) { Run = run };
         metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
@@ -209,10 +203,7 @@ public sealed class RefEvents(
             statuses.Report(entry.Event, state, description, objects);
         }
 
-        if (runs is not null)
-        {
-            await runs.FinishedAsync(record);
-        }
+        await runs.FinishedAsync(record);
     }
 
     /// <summary>Makes the head of the queue due now (an operator's retry).</summary>
@@ -262,37 +253,6 @@ public sealed class RefEvents(
         }
 
         var head = queue.Pending[0].Event.Delivery;
-        return head == InFlight ? new AdminResult(false, "the head of the queue is being processed right now", head) : null;
-    }
-
-    public RefSnapshot Snapshot(string key, bool repositoryPaused)
-    {
-        var (repository, gitRef) = RefKey.Split(key);
-        return new RefSnapshot(key, repository, gitRef, queue.Paused, InFlight, queue.Pending, history.Entries, history.LastAfter, repositoryPaused);
-    }
-
-    public RefSummary Summarize(string key, bool paused) =>
-        SummaryPublisher.Summarize(key, queue.Pending, paused, history.Entries.IsEmpty ? null : history.Entries[0], time.GetUtcNow());
-
-    /// <summary>The recent-events lines of <paramref name="deliveries"/> as they stand now.</summary>
-    public IReadOnlyList<EventSummary> Describe(string key, IReadOnlyCollection<string> deliveries) =>
-        EventLines.Of(key, deliveries, queue.Pending, history.Entries, InFlight, time.GetUtcNow());
-
-    public DeliveryRecord? Find(string key, string delivery)
-    {
-        if (queue.Pending.Find(p => p.Event.Delivery == delivery) is { } pending)
-        {
-            return new DeliveryRecord(key, EventStates.OfPending(pending, InFlight), pending.Event, pending.AcceptedAt, pending.Attempts, null);
-        }
-
-        return history.Find(delivery) is { } done
-            ? new DeliveryRecord(key, EventStates.Of(done), done.Event, done.AcceptedAt, done.Attempts, done)
-            : null;
-    }
-
-    public void Dispose()
-    {
-        queue.Dispose();
-        history.Dispose();
+        return head == activity.InFlight ? new AdminResult(false, "the head of the queue is being processed right now", head) : null;
     }
 }

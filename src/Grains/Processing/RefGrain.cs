@@ -1,11 +1,8 @@
 using System.Collections.Immutable;
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Storage;
-using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Orleans.Storage;
 
@@ -17,22 +14,16 @@ namespace CiTrigger.Grains.Processing;
 /// one event at a time. A reminder is held from the first pending event on, so a silo's death or a
 /// restart cannot strand acknowledged work. Placed on the silo that received the webhook, which saves
 /// the accept path a network hop. The reminder stays while runs are followed (<see cref="RefRuns"/>), so
-/// their timeout is enforced and a new silo picks them up. The work itself lives in plain classes: <see cref="PendingQueue"/>,
-/// <see cref="RefHistory"/>, <see cref="AttemptRunner"/>, <see cref="RetryPolicy"/>, <see cref="SummaryPublisher"/>, <see cref="DrainLoop"/>.
+/// their timeout is enforced and a new silo picks them up. The work itself lives in plain classes: the ref's
+/// parts (<see cref="RefParts"/>: queue, history, events, runs, re-runs, catalog publisher), the
+/// <see cref="AttemptRunner"/> and the <see cref="DrainLoop"/>.
 /// </summary>
 [PreferLocalPlacement]
 public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposable
 {
     public const string ReminderName = PendingWorkReminder.Name;
 
-    // The history was first stored as "log"; the name stays so existing state remains readable.
-    private const string HistoryStateName = "log";
-    private static readonly TimeSpan SummaryDelay = TimeSpan.FromMilliseconds(250);
-
-    private readonly RefEvents events;
-    private readonly Reruns reruns;
-    private readonly RefRuns runs;
-    private readonly SummaryPublisher summary;
+    private readonly RefParts parts;
     private readonly DrainLoop drain;
     private readonly PendingWorkReminder reminder;
     private readonly QueueOptions options;
@@ -40,47 +31,37 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     private readonly CancellationTokenSource deactivating = new();
 
     public RefGrain(
-        [PersistentState("queue", StorageNames.Refs)] IPersistentState<RefQueueIndex> queueIndex,
-        [PersistentState(HistoryStateName, StorageNames.Refs)] IPersistentState<RefHistoryState> historyState,
+        [PersistentState(RefStores.QueueIndexName, StorageNames.Refs)] IPersistentState<RefQueueIndex> queueIndex,
+        [PersistentState(RefStores.HistoryName, StorageNames.Refs)] IPersistentState<RefHistoryState> history,
         [FromKeyedServices(StorageNames.Refs)] IGrainStorage storage,
-        IRefCatalog catalog,
+        RefServices services,
         AttemptRunner attempts,
-        RetryPolicy retry,
-        TriggerMetrics metrics,
-        ICommitStatusReporter statuses,
-        IRunControl runControl,
-        IOptions<RunOptions> runOptions,
-        IOptions<QueueOptions> options,
-        TimeProvider time,
         ILogger<RefGrain> logger)
     {
-        var queue = new PendingQueue(new PersistentSlot<RefQueueIndex>(queueIndex), storage, this.GetGrainId());
-        var deliveries = new DeliveryIndex(catalog, Key, logger);
-        var history = new RefHistory(new PersistentSlot<RefHistoryState>(historyState), deliveries, options.Value.HistorySize);
-        runs = new RefRuns(Key, history, catalog, runControl, retry, statuses, metrics, runOptions.Value, time, logger);
-        events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
-        reruns = new Reruns(events, deliveries, options.Value.MaxQueueLength, logger);
-        summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
-        runs.Changed = delivery => summary.Publish(delivery);
-        runs.IsQueued = events.IsQueued;
-        reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
-        drain = new DrainLoop(Key, events, attempts, summary, () => Paused,
+        var stores = new RefStores(new PersistentSlot<RefQueueIndex>(queueIndex), new PersistentSlot<RefHistoryState>(history), storage, this.GetGrainId());
+        parts = RefParts.Build(Key, stores, services, logger);
+        options = services.QueueOptions;
+        reminder = new PendingWorkReminder(this, options.ReminderPeriod, logger);
+        drain = new DrainLoop(Key, parts.Events, parts.Activity, parts.View, attempts, parts.Summary,
             () => GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused(),
-            options.Value.ReorderWindow, retry.BaseDelay, time, logger);
-        this.options = options.Value;
+            options.ReorderWindow, services.Retry.BaseDelay, services.Time, logger);
         this.logger = logger;
     }
 
     private string Key => this.GetPrimaryKeyString();
 
-    private bool HasWork => !events.Pending.IsEmpty || runs.HasUnfinished;
+    private RefEvents Events => parts.Events;
 
-    private bool Paused => events.Paused || drain.RepositoryPaused == true;
+    private RefRuns Runs => parts.Runs;
+
+    private SummaryPublisher Summary => parts.Summary;
+
+    private bool HasWork => !Events.Pending.IsEmpty || Runs.HasUnfinished;
 
     public void Dispose()
     {
         deactivating.Dispose();
-        events.Dispose();
+        parts.Dispose();
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -92,12 +73,12 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             Interleave = true,
             KeepAlive = true,
         }));
-        await events.LoadAsync();
+        await Events.LoadAsync();
         if (HasWork)
         {
             await reminder.EnsureAsync();
-            await runs.TimeOutAsync();
-            runs.ResumeStops();
+            await Runs.TimeOutAsync();
+            Runs.ResumeStops();
             drain.Request(TimeSpan.Zero);
         }
     }
@@ -105,24 +86,35 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await deactivating.CancelAsync();
-        events.Unload();
+        Events.Unload();
         if (!HasWork && reminder.Held)
         {
             await reminder.TryDropAsync();
+        }
+
+        // The ref's last catalog line is written before the activation goes (within the time Orleans gives it),
+        // so it cannot land after a line the ref's next activation, perhaps on another silo, has written.
+        try
+        {
+            await Summary.Idle.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Log.SummaryLeft(logger, Key);
         }
     }
 
     public async Task<EnqueueResult> Enqueue(HookEvent hookEvent)
     {
         using var scope = logger.BeginScope(EventScope.Of(hookEvent));
-        if (await events.RefusalAsync(hookEvent.Delivery, options.MaxQueueLength) is { } refusal)
+        if (await Events.RefusalAsync(hookEvent.Delivery, options.MaxQueueLength) is { } refusal)
         {
             if (refusal == EnqueueStatus.Full)
             {
-                Log.QueueFull(logger, Key, hookEvent.Delivery, events.Pending.Count);
+                Log.QueueFull(logger, Key, hookEvent.Delivery, Events.Pending.Count);
             }
 
-            return new EnqueueResult(refusal, events.Pending.Count);
+            return new EnqueueResult(refusal, Events.Pending.Count);
         }
 
         // The reminder comes first: should the state write fail after it, a stray reminder only wakes an
@@ -130,7 +122,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         await reminder.EnsureAsync();
         try
         {
-            await events.AddAsync(hookEvent);
+            await Events.AddAsync(hookEvent);
         }
         catch (Exception e)
         {
@@ -141,21 +133,21 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             throw;
         }
 
-        Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, events.Pending.Count);
+        Log.Queued(logger, hookEvent.Delivery, hookEvent.Repository, hookEvent.Ref, hookEvent.Revision, Events.Pending.Count);
         drain.Request(TimeSpan.Zero);
-        summary.Publish(hookEvent.Delivery);
-        return new EnqueueResult(EnqueueStatus.Queued, events.Pending.Count);
+        Summary.Publish(hookEvent.Delivery);
+        return new EnqueueResult(EnqueueStatus.Queued, Events.Pending.Count);
     }
 
     public async Task<RerunResult> Rerun(RerunRequest request)
     {
         try
         {
-            var result = await reruns.RunAsync(request, reminder.EnsureAsync);
+            var result = await parts.Reruns.RunAsync(request, reminder.EnsureAsync);
             if (result.Status == RerunStatus.Queued)
             {
                 drain.Request(TimeSpan.Zero);
-                summary.Publish(result.Delivery);
+                Summary.Publish(result.Delivery);
             }
 
             return result;
@@ -168,29 +160,29 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         }
     }
 
-    public Task<RefSnapshot> GetSnapshot() => Task.FromResult(events.Snapshot(Key, drain.RepositoryPaused == true));
+    public Task<RefSnapshot> GetSnapshot() => Task.FromResult(parts.View.Snapshot());
 
-    public Task<DeliveryRecord?> GetDelivery(string delivery) => Task.FromResult(events.Find(Key, delivery));
+    public Task<DeliveryRecord?> GetDelivery(string delivery) => Task.FromResult(parts.View.Find(delivery));
 
-    public async Task<AdminResult> RetryHead() => Drained(await events.RetryHeadAsync());
+    public async Task<AdminResult> RetryHead() => Drained(await Events.RetryHeadAsync());
 
-    public async Task<AdminResult> SkipHead() => Drained(await events.SkipHeadAsync());
+    public async Task<AdminResult> SkipHead() => Drained(await Events.SkipHeadAsync());
 
     public async Task<AdminResult> SetPaused(bool paused)
     {
-        var result = await events.SetPausedAsync(paused);
+        var result = await Events.SetPausedAsync(paused);
         return paused ? Summarized(result) : Drained(result);
     }
 
     public Task SetRepositoryPaused(bool paused)
     {
-        drain.RepositoryPaused = paused;
+        parts.Activity.RepositoryPaused = paused;
         if (!paused)
         {
             drain.Request(TimeSpan.Zero);
         }
 
-        summary.Publish();
+        Summary.Publish();
         return Task.CompletedTask;
     }
 
@@ -208,15 +200,15 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
             return;
         }
 
-        await runs.TimeOutAsync();
-        runs.ResumeStops();
+        await Runs.TimeOutAsync();
+        Runs.ResumeStops();
         drain.Request(TimeSpan.Zero);
     }
 
-    public Task RunChanged(RunObjectState state) => runs.ChangedAsync(state);
+    public Task RunChanged(RunObjectState state) => Runs.ChangedAsync(state);
 
     public Task RunsListed(RunListScope scope, ImmutableArray<string> deliveries, ImmutableList<RunObjectState> objects) =>
-        runs.ListedAsync(scope, deliveries, objects);
+        Runs.ListedAsync(scope, deliveries, objects);
 
     /// <summary>After an admin action: the ref looks at its queue again and publishes its state.</summary>
     private AdminResult Drained(AdminResult result)
@@ -227,11 +219,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     private AdminResult Summarized(AdminResult result)
     {
-        summary.Publish(result.Delivery);
+        Summary.Publish(result.Delivery);
         return result;
     }
-
-    private RefSummary Summarize() => events.Summarize(Key, Paused);
 
     private static partial class Log
     {
@@ -240,6 +230,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
         [LoggerMessage(2, LogLevel.Warning, "Could not store an event for {Key} (delivery {Delivery}); nothing was acknowledged")]
         public static partial void EnqueueFailed(ILogger logger, Exception error, string key, string delivery);
+
+        [LoggerMessage(13, LogLevel.Warning, "{Key} was deactivated before its catalog line was written; the catalog may show an older state of it until the ref changes again")]
+        public static partial void SummaryLeft(ILogger logger, string key);
 
         [LoggerMessage(9, LogLevel.Warning, "The queue of {Key} is full ({QueueLength} pending); delivery {Delivery} was not accepted")]
         public static partial void QueueFull(ILogger logger, string key, string delivery, int queueLength);

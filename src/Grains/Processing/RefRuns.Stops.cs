@@ -8,20 +8,9 @@ namespace CiTrigger.Grains.Processing;
 public sealed partial class RefRuns
 {
     private readonly RetryPolicy stopRetry = retry.ForStops();
-    private readonly List<Task> stops = [];
 
     // The stops being sent by this activation, so a resume does not send one twice at once.
     private readonly HashSet<(string Delivery, string Kind, string Namespace, string Name)> stopping = [];
-
-    /// <summary>Completes when every stop sent so far has succeeded or been given up (for tests).</summary>
-    public Task Stopping
-    {
-        get
-        {
-            stops.RemoveAll(t => t.IsCompleted);
-            return Task.WhenAll(stops);
-        }
-    }
 
     /// <summary>
     /// Sends every stop the history still holds and this activation is not already sending (after a cancel, and
@@ -35,7 +24,8 @@ public sealed partial class RefRuns
             {
                 if (stopping.Add((entry.Event.Delivery, o.Kind, o.Namespace, o.Name)))
                 {
-                    stops.Add(StopAsync(o, entry.Event.Delivery));
+                    // Not awaited: the stop goes on beside the grain's turns, and never throws (see StopAsync).
+                    _ = StopAsync(o, entry.Event.Delivery);
                 }
             }
         }

@@ -11,11 +11,13 @@ namespace CiTrigger.Grains.Processing;
 /// reports, ended by the timeout or by a newer event (<see cref="RunOptions.CancelSuperseded"/>). The
 /// state is the history's entries (durable) and the catalog's set of unfinished runs, written before the
 /// history and forgotten after it, so a list always reaches every ref that waits. The rules themselves
-/// are <see cref="RunBook"/>'s; this class applies them, stores, reports and counts.
+/// are <see cref="RunBook"/>'s; this class applies them, stores, reports and counts. What the cluster
+/// reports about an event still in the <paramref name="queue"/> is kept for it; a changed run has its
+/// catalog line written again through the <paramref name="summary"/>.
 /// </summary>
 public sealed partial class RefRuns(
-    string key, RefHistory history, IRefCatalog catalog, IRunControl control, RetryPolicy retry,
-    ICommitStatusReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
+    string key, RefHistory history, PendingQueue queue, SummaryPublisher summary, IRefCatalog catalog, IRunControl control,
+    RetryPolicy retry, IResultReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
 {
     /// <summary>
     /// A list may have been taken just before a young run's objects were created; the watch that continues
@@ -29,12 +31,6 @@ public sealed partial class RefRuns(
     // What the cluster reported about the objects of an event the history does not hold yet: the watch can be
     // faster than the ref, which records the event after the create returned. Applied once the event is recorded.
     private readonly Dictionary<string, List<RunObjectState>> early = new(StringComparer.Ordinal);
-
-    /// <summary>Whether a delivery is in the ref's queue (being applied or waiting), so news of its objects is kept for it.</summary>
-    public Func<string, bool> IsQueued { get; set; } = _ => false;
-
-    /// <summary>Called with a delivery whose run changed (so the catalog's line of it is written again).</summary>
-    public Action<string> Changed { get; set; } = _ => { };
 
     /// <summary>A run is still followed, or a stop still to be confirmed: the ref's reminder must stay.</summary>
     public bool HasUnfinished => history.OwesWork;
@@ -137,7 +133,7 @@ public sealed partial class RefRuns(
         {
             await SettleAsync(entry, RunBook.Observe(run, state, time.GetUtcNow()));
         }
-        else if (entry is null && IsQueued(state.Delivery))
+        else if (entry is null && queue.Contains(state.Delivery))
         {
             KeepEarly(state);
         }
@@ -154,7 +150,7 @@ public sealed partial class RefRuns(
         foreach (var delivery in deliveries)
         {
             var entry = history.Find(delivery);
-            if (entry is null && IsQueued(delivery))
+            if (entry is null && queue.Contains(delivery))
             {
                 // Put in the set by the event being recorded now: what the list shows of it is news for it.
                 foreach (var o in objects.Where(o => o.Delivery == delivery && o.Result != RunResult.Running))
@@ -210,7 +206,7 @@ public sealed partial class RefRuns(
 
         var delivery = entry.Event.Delivery;
         await history.UpdateAsync(entry with { Run = run });
-        Changed(delivery);
+        summary.Publish(delivery);
         if (run.FinishedAt is not { } finishedAt)
         {
             return;

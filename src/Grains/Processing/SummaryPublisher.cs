@@ -18,7 +18,7 @@ public sealed partial class SummaryPublisher(
     private bool dirty;
     private Task publishing = Task.CompletedTask;
 
-    /// <summary>Completes when no write is pending (for tests and orderly shutdown).</summary>
+    /// <summary>Completes when no write is pending: the ref grain waits for it before its activation goes.</summary>
     public Task Idle => publishing;
 
     /// <summary>

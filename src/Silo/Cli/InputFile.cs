@@ -25,7 +25,7 @@ public static class InputFile
                 throw new IOException(tooLarge);
             }
 
-            content.Write(chunk, 0, read);
+            await content.WriteAsync(chunk.AsMemory(0, read));
         }
 
         return content.ToArray();

@@ -89,7 +89,7 @@ public static class SendCommand
             throw new UsageException($"--repo: '{repo}' is not OWNER/NAME");
         }
 
-        var owner = repo.Split('/')[0];
+        var (owner, name) = Names.SplitRepository(repo);
         return new JsonObject
         {
             ["ref"] = args.Required("ref"),
@@ -100,7 +100,7 @@ public static class SendCommand
             ["repository"] = new JsonObject
             {
                 ["full_name"] = repo,
-                ["name"] = repo.Split('/')[^1],
+                ["name"] = name,
                 ["owner"] = new JsonObject { ["login"] = owner },
                 ["git_url"] = $"git://github.com/{repo}.git",
                 ["ssh_url"] = $"git@github.com:{repo}.git",

@@ -7,7 +7,6 @@ using k8s;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
-using Orleans.Hosting;
 using Orleans.Hosting.Kubernetes;
 
 namespace CiTrigger.Silo.Hosting;

@@ -1,6 +1,5 @@
 using System.Net;
 using Orleans.Configuration;
-using Orleans.Hosting;
 
 namespace CiTrigger.Silo.Hosting;
 

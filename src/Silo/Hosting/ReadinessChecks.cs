@@ -1,6 +1,5 @@
 using CiTrigger.Grains.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Orleans.Runtime;
 
 namespace CiTrigger.Silo.Hosting;
 

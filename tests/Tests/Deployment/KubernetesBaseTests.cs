@@ -10,7 +10,6 @@ using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage;
-using CiTrigger.Grains;
 using CiTrigger.Silo.Hosting;
 using CiTrigger.Silo;
 using CiTrigger.Tests.Support;

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json.Nodes;
-using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage.Sqlite;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Tests.Fakes;

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using CiTrigger.Grains.GitHub;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using Xunit;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using CiTrigger.Gateway.Forges.GitHub;
-using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;

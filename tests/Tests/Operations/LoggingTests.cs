@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text;
-using CiTrigger.Grains.Processing;
-using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;

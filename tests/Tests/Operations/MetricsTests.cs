@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;

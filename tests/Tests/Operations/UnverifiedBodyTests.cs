@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

@@ -134,7 +134,7 @@ public class CrashRecoveryTests
         await using var second = await SiloProcess.StartAsync(settings);
         await Eventually.Until(() => scenario.Kubernetes.Creations.Count == scenario.Expected, TimeSpan.FromSeconds(30),
             "every acknowledged event applied after the restart");
-        await Eventually.Until(() => Idle(second, scenario), TimeSpan.FromSeconds(10), "both refs idle, every event in their history");
+        await Eventually.UntilAsync(() => IdleAsync(second, scenario), TimeSpan.FromSeconds(10), "both refs idle, every event in their history");
 
         AppliedOnce.InOrder(scenario.Kubernetes, scenario.Revisions);
         var state = (await second.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{scenario.Repo.FullName}/refs/heads/one"))!;
@@ -166,7 +166,7 @@ public class CrashRecoveryTests
         // Only the refs' reminders may bring them back on the survivor: no webhook, no admin call until all is applied.
         await Eventually.Until(() => scenario.Kubernetes.Creations.Count == scenario.Expected, TimeSpan.FromSeconds(90),
             "the survivor to finish the dead silo's queues\n" + survivor.Output);
-        await Eventually.Until(() => Idle(survivor, scenario), TimeSpan.FromSeconds(10), "both refs idle, every event in their history");
+        await Eventually.UntilAsync(() => IdleAsync(survivor, scenario), TimeSpan.FromSeconds(10), "both refs idle, every event in their history");
 
         AppliedOnce.InOrder(scenario.Kubernetes, scenario.Revisions);
 
@@ -237,19 +237,26 @@ public class CrashRecoveryTests
         AppliedOnce.InOrder(kubernetes, revisions.ToDictionary(r => $"refs/heads/{r.Key}", r => (IReadOnlyList<string>)r.Value));
     }
 
-    private static bool Idle(SiloProcess silo, Scenario scenario) =>
-        scenario.Revisions.Keys.All(gitRef =>
+    private static async Task<bool> IdleAsync(SiloProcess silo, Scenario scenario)
+    {
+        foreach (var gitRef in scenario.Revisions.Keys)
         {
             try
             {
-                var state = silo.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{scenario.Repo.FullName}/{gitRef}").GetAwaiter().GetResult();
-                return state!["queue"]!.AsArray().Count == 0 && state["history"]!.AsArray().Count == scenario.Revisions[gitRef].Count;
+                var state = await silo.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{scenario.Repo.FullName}/{gitRef}");
+                if (state!["queue"]!.AsArray().Count != 0 || state["history"]!.AsArray().Count != scenario.Revisions[gitRef].Count)
+                {
+                    return false;
+                }
             }
             catch (HttpRequestException)
             {
                 return false;
             }
-        });
+        }
+
+        return true;
+    }
 
     private static Dictionary<string, string> RedisSiloSettings(Scenario scenario, string directory, RedisServer redis) =>
         scenario.Settings(directory, ServiceSettings.RedisSilo(redis.ConnectionString));

@@ -1,9 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using Xunit;

@@ -1,4 +1,3 @@
-using CiTrigger.Tests.Support;
 using Xunit;
 using static CiTrigger.Tests.Processes.FollowingEnv;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
 using Xunit;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Grains.Abstractions;
-using CiTrigger.Tests.EndToEnd;
 using Xunit;
-using k8s.Autorest;
 using k8s.Models;
 using k8s;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
-using CiTrigger.Tests.EndToEnd;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.Processes;
 using CiTrigger.Tests.Support;
 using k8s;
 using k8s.Models;

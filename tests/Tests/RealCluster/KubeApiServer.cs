@@ -63,10 +63,10 @@ public sealed class KubeApiServer : IAsyncDisposable
         var binary = Binary();
         var directory = System.IO.Directory.CreateTempSubdirectory("citrigger-kube-").FullName;
         var adminToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-        File.WriteAllText(Path.Combine(directory, "tokens.csv"), $"{adminToken},admin,admin,\"system:masters\"\n");
+        await File.WriteAllTextAsync(Path.Combine(directory, "tokens.csv"), $"{adminToken},admin,admin,\"system:masters\"\n");
         using (var serviceAccountKey = RSA.Create(2048))
         {
-            File.WriteAllText(Path.Combine(directory, "sa.key"), serviceAccountKey.ExportRSAPrivateKeyPem());
+            await File.WriteAllTextAsync(Path.Combine(directory, "sa.key"), serviceAccountKey.ExportRSAPrivateKeyPem());
         }
 
         var ca = WriteCertificates(directory);

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.Fakes;
-using CiTrigger.Tests.EndToEnd;
 using k8s;
 using k8s.Models;
 using Xunit;

@@ -12,19 +12,31 @@ namespace CiTrigger.Tests.RealCluster;
 /// </summary>
 public sealed class RealClusterFixture : IAsyncDisposable
 {
-    private readonly Lazy<Task<RealCluster>> cluster = new(RealCluster.StartAsync);
+    private readonly Lock gate = new();
+    private Task<RealCluster>? cluster;
 
-    public Task<RealCluster> GetAsync() => cluster.Value;
+    public Task<RealCluster> GetAsync()
+    {
+        lock (gate)
+        {
+            return cluster ??= RealCluster.StartAsync();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
-        if (!cluster.IsValueCreated)
+        Task<RealCluster>? started;
+        lock (gate)
+        {
+            started = cluster;
+        }
+
+        if (started is null)
         {
             return;
         }
 
         // A cluster that never started has already failed the tests that needed it.
-        var started = cluster.Value;
         await ((Task)started).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (started.IsCompletedSuccessfully)
         {

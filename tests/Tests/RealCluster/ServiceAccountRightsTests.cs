@@ -1,6 +1,5 @@
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Grains.Kubernetes;
-using CiTrigger.Tests.EndToEnd;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

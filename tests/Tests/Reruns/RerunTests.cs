@@ -52,8 +52,8 @@ public class RerunTests(ServiceFixture fixture)
 
     private static JsonObject Newest(JsonObject state) => state["history"]![0]!["event"]!.AsObject();
 
-    private Task<(HttpStatusCode Status, JsonObject Body)> Rerun(string delivery) =>
-        Service.Client.PostAsync($"/admin/deliveries/{delivery}/rerun", null).ContinueWith(t => Answer(t.Result)).Unwrap();
+    private async Task<(HttpStatusCode Status, JsonObject Body)> Rerun(string delivery) =>
+        await Answer(await Service.Client.PostAsync($"/admin/deliveries/{delivery}/rerun", null));
 
     [Fact]
     public async Task A_rerequested_check_run_of_a_processed_delivery_runs_that_event_again_under_increasing_rerun_ids()

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using CiTrigger.Grains.Processing;
-using Orleans.Runtime;
 using Orleans.Storage;
 
 namespace CiTrigger.Tests.Support;

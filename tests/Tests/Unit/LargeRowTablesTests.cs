@@ -56,7 +56,7 @@ public sealed class LargeRowTablesTests
         var at = DateTimeOffset.UtcNow;
         using (var old = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString))
         {
-            old.Open();
+            await old.OpenAsync();
             using var command = old.CreateCommand();
             command.CommandText = """
                 CREATE TABLE manifests (id TEXT PRIMARY KEY, at INTEGER NOT NULL, text TEXT NOT NULL) WITHOUT ROWID;
@@ -70,7 +70,7 @@ public sealed class LargeRowTablesTests
             command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$manifest", "---\n{\"kind\":\"Workflow\"}\n");
             command.Parameters.AddWithValue("$line", JsonSerializer.Serialize(Line("d-old", at), Web));
-            command.ExecuteNonQuery();
+            await command.ExecuteNonQueryAsync();
         }
 
         await using var store = new SqliteStore(path);

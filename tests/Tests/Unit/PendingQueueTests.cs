@@ -1,7 +1,6 @@
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.Support;
-using Orleans.Runtime;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;

@@ -1,41 +1,31 @@
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
-using CiTrigger.Grains.Telemetry;
 using CiTrigger.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Runtime;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
 
 public sealed class RefEventsTests : IDisposable
 {
-    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
-    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = MemoryRef.Now;
     private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
 
-    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly MemoryGrainStorage storage = new();
-    private readonly MemoryRefCatalog catalog = new();
-    private readonly FakeTimeProvider time = new(Now);
-    private readonly RecordingStatuses statuses = new();
+    private readonly MemoryRef memory = new();
+    private readonly MemoryGrainStorage storage;
+    private readonly FakeTimeProvider time;
+    private readonly RecordingStatuses statuses;
 
-    public void Dispose() => services.Dispose();
+    public RefEventsTests() => (storage, time, statuses) = (memory.Storage, memory.Time, memory.Statuses);
+
+    public void Dispose() => memory.Dispose();
 
     /// <summary>A ref's events as the ref grain builds them, over this test's stores, with at most <paramref name="maxAttempts"/> attempts.</summary>
     private async Task<RefEvents> OpenAsync(int maxAttempts = 5)
     {
-        var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
-        var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
-        var history = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), deliveries, 20);
         var retry = new RetryPolicy(maxAttempts, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), new Random(7));
-        var metrics = new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
-        await events.LoadAsync();
-        return events;
+        return (await memory.OpenAsync(memory.Services(retry))).Events;
     }
 
     private AttemptResult Failed(Exception error) =>
@@ -46,7 +36,7 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task A_transient_failure_keeps_the_event_queued_with_its_attempt_until_its_backoff_has_passed()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(HookEvents.Push(1));
 
         await events.RecordAsync(events.Pending[0], Failed(new TransientException("GitHub answered 503", retryAfter: TimeSpan.FromSeconds(20))), outOfChain: false);
@@ -58,14 +48,14 @@ public sealed class RefEventsTests : IDisposable
         Assert.Equal(new NextWork(null, false, Now + TimeSpan.FromSeconds(20)), await events.NextAsync(TimeSpan.Zero));
         time.Advance(TimeSpan.FromSeconds(20));
         Assert.Equal("d1", (await events.NextAsync(TimeSpan.Zero)).Entry?.Event.Delivery);
-        using var reopened = await OpenAsync();
+        var reopened = await OpenAsync();
         Assert.Equal(Now + TimeSpan.FromSeconds(20), Assert.Single(reopened.Pending).NotBefore);
     }
 
     [Fact]
     public async Task Without_a_retry_after_the_first_retry_waits_between_half_and_all_of_the_base_delay()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(HookEvents.Push(1));
 
         await events.RecordAsync(events.Pending[0], Failed(new TransientException("connection reset")), outOfChain: false);
@@ -76,7 +66,7 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task A_permanent_failure_finishes_the_event_as_failed_with_the_reason_and_reports_it()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(HookEvents.Push(1));
 
         await events.RecordAsync(events.Pending[0], Failed(new ManifestException("document 0 has no kind")), outOfChain: false);
@@ -92,7 +82,7 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task A_transient_failure_at_the_attempt_limit_gives_up_and_says_after_how_many_attempts()
     {
-        using var events = await OpenAsync(maxAttempts: 3);
+        var events = await OpenAsync(maxAttempts: 3);
         await events.AddAsync(HookEvents.Push(1));
 
         for (var attempt = 1; attempt <= 2; attempt++)
@@ -112,7 +102,7 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task A_successful_attempt_finishes_the_event_as_applied_with_its_objects_and_reports_them()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(HookEvents.Push(1));
         time.Advance(TimeSpan.FromSeconds(3));
 
@@ -129,15 +119,13 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task A_finished_delivery_is_refused_as_a_duplicate_even_after_it_left_the_history()
     {
-        using (var events = await OpenAsync())
-        {
-            await events.AddAsync(HookEvents.Push(1));
-            await events.RecordAsync(events.Pending[0], Applied(), outOfChain: false);
-            Assert.Equal(EnqueueStatus.Duplicate, await events.RefusalAsync("d1", maxQueueLength: 10));
-        }
+        var events = await OpenAsync();
+        await events.AddAsync(HookEvents.Push(1));
+        await events.RecordAsync(events.Pending[0], Applied(), outOfChain: false);
+        Assert.Equal(EnqueueStatus.Duplicate, await events.RefusalAsync("d1", maxQueueLength: 10));
 
         storage.Records.TryRemove("log", out _);
-        using var forgetful = await OpenAsync();
+        var forgetful = await OpenAsync();
 
         Assert.Equal(EnqueueStatus.Duplicate, await forgetful.RefusalAsync("d1", maxQueueLength: 10));
         Assert.Null(await forgetful.RefusalAsync("d2", maxQueueLength: 10));
@@ -160,7 +148,7 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task An_event_for_which_nobody_it_depends_on_may_write_waits_for_approval_instead_of_failing()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(PullRequest(1) with { RunsIfWriter = ["fork-owner"] });
 
         await events.RecordAsync(events.Pending[0], Failed(new ApprovalRequiredException("waiting for approval: no write access to octo/app (fork-owner has permission 'read')")), outOfChain: false);
@@ -177,7 +165,7 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task The_approval_label_releases_a_waiting_head_only_on_the_word_of_the_user_who_added_it()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(PullRequest(1, needsApproval: true));
 
         await events.AddAsync(PullRequest(1, command: HookEvent.LabelCommand, sender: "triager"));
@@ -191,21 +179,19 @@ public sealed class RefEventsTests : IDisposable
     [Fact]
     public async Task While_the_label_is_on_a_new_head_that_would_wait_runs_on_the_word_of_whoever_added_it_and_once_removed_it_waits()
     {
-        using var events = await OpenAsync();
+        var events = await OpenAsync();
         await events.AddAsync(PullRequest(1, command: HookEvent.LabelCommand, sender: "maintainer"));
-        using (var reopened = await OpenAsync())
-        {
-            await reopened.AddAsync(PullRequest(2, needsApproval: true, labelled: true));
-            await reopened.AddAsync(PullRequest(3, needsApproval: true, labelled: false));
-            await reopened.AddAsync(PullRequest(4) with { RunsIfWriter = ["fork-owner"], ApprovalLabel = true });
-            await reopened.AddAsync(PullRequest(4, command: HookEvent.UnlabelCommand, sender: "triager"));
-            await reopened.AddAsync(PullRequest(5, needsApproval: true, labelled: true));
+        var reopened = await OpenAsync();
+        await reopened.AddAsync(PullRequest(2, needsApproval: true, labelled: true));
+        await reopened.AddAsync(PullRequest(3, needsApproval: true, labelled: false));
+        await reopened.AddAsync(PullRequest(4) with { RunsIfWriter = ["fork-owner"], ApprovalLabel = true });
+        await reopened.AddAsync(PullRequest(4, command: HookEvent.UnlabelCommand, sender: "triager"));
+        await reopened.AddAsync(PullRequest(5, needsApproval: true, labelled: true));
 
-            // d3, without the label, waited until d4 superseded it.
-            Assert.Equal([("d2", false, "maintainer"), ("d4", false, "fork-owner,maintainer"), ("d5", true, "")],
-                reopened.Pending.Select(p => (p.Event.Delivery, p.AwaitingApproval, string.Join(',', p.Event.RunsIfWriter ?? []))));
-            var superseded = Assert.Single(reopened.History.Entries);
-            Assert.Equal(("d3", Outcome.Skipped, true), (superseded.Event.Delivery, superseded.Outcome, superseded.Event.NeedsApproval));
-        }
+        // d3, without the label, waited until d4 superseded it.
+        Assert.Equal([("d2", false, "maintainer"), ("d4", false, "fork-owner,maintainer"), ("d5", true, "")],
+            reopened.Pending.Select(p => (p.Event.Delivery, p.AwaitingApproval, string.Join(',', p.Event.RunsIfWriter ?? []))));
+        var superseded = Assert.Single(reopened.History.Entries);
+        Assert.Equal(("d3", Outcome.Skipped, true), (superseded.Event.Delivery, superseded.Outcome, superseded.Event.NeedsApproval));
     }
 }

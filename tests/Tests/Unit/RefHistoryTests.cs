@@ -1,48 +1,36 @@
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
-using Orleans.Runtime;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
 
 public class RefHistoryTests
 {
-    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
-
-    /// <summary>One activation's queue, delivery index and history over stores that outlive it.</summary>
+    /// <summary>One activation's queue, delivery index and history, built as the ref grain builds them, over stores that outlive it.</summary>
     private sealed class Activation : IDisposable
     {
-        public Activation(MemoryGrainStorage storage, MemoryRefCatalog catalog, int size = 20)
-        {
-            Queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
-            Deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
-            History = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), Deliveries, size);
-        }
+        private readonly MemoryRef memory;
+        private readonly RefParts parts;
 
-        public PendingQueue Queue { get; }
+        private Activation(MemoryRef memory, RefParts parts) => (this.memory, this.parts) = (memory, parts);
 
-        public DeliveryIndex Deliveries { get; }
+        public PendingQueue Queue => parts.Queue;
 
-        public RefHistory History { get; }
+        public DeliveryIndex Deliveries => parts.Deliveries;
+
+        public RefHistory History => parts.History;
 
         public static async Task<Activation> StartAsync(MemoryGrainStorage storage, MemoryRefCatalog catalog, int size = 20)
         {
-            var activation = new Activation(storage, catalog, size);
-            await activation.Queue.LoadAsync();
-            activation.History.Load();
-            return activation;
+            var memory = new MemoryRef(storage, catalog);
+            return new Activation(memory, await memory.OpenAsync(memory.Services(queue: new QueueOptions { HistorySize = size })));
         }
 
         public Task<int> CompleteAsync(HookEvent e) =>
             History.CompleteAsync(new HistoryEntry(e, Outcome.Applied, null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, [], [], false), Queue);
 
-        public void Dispose()
-        {
-            Queue.Dispose();
-            History.Dispose();
-        }
+        public void Dispose() => memory.Dispose();
     }
 
     private static (MemoryGrainStorage Storage, MemoryRefCatalog Catalog, Journal Journal) Stores()

@@ -4,39 +4,35 @@ using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage;
-using CiTrigger.Grains.Telemetry;
 using CiTrigger.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Runtime;
 using Xunit;
 
 namespace CiTrigger.Tests.Unit;
 
-/// <summary>A ref's followed runs over in-memory stores, a fake cluster control and a fake clock.</summary>
-public sealed class RefRunsTests : IDisposable
+/// <summary>
+/// A ref's followed runs over in-memory stores, a fake cluster control and a fake clock: started, moved on by
+/// what the cluster reports and lists, timed out; the runs a newer event cancels, and their stops, in RefRunsTests.Stops.cs.
+/// </summary>
+public sealed partial class RefRunsTests : IDisposable
 {
-    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
-    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = MemoryRef.Now;
     private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
     private static readonly AppliedObject Config = new("v1", "ConfigMap", "ci", "settings", "configured");
 
-    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly Journal journal = new();
-    private readonly MemoryGrainStorage storage;
+    private readonly MemoryRef memory;
     private readonly MemoryRefCatalog catalog;
-    private readonly FakeTimeProvider time = new(Now);
-    private readonly RecordingStatuses statuses = new();
+    private readonly FakeTimeProvider time;
+    private readonly RecordingStatuses statuses;
     private readonly Control control = new();
     private readonly MeterListener listener = new();
     private readonly ConcurrentQueue<(string Instrument, string Result)> measured = new();
-    private readonly List<IDisposable> opened = [];
 
     public RefRunsTests()
     {
-        storage = new MemoryGrainStorage(journal);
-        catalog = new MemoryRefCatalog(journal);
+        memory = new MemoryRef(new MemoryGrainStorage(journal), new MemoryRefCatalog(journal));
+        (catalog, time, statuses) = (memory.Catalog, memory.Time, memory.Statuses);
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Name == "citrigger.runs.finished")
@@ -49,69 +45,26 @@ public sealed class RefRunsTests : IDisposable
         listener.Start();
     }
 
-    private sealed class Control : IRunControl
-    {
-        public bool Follows { get; set; } = true;
-
-        public ConcurrentQueue<string> Stopped { get; } = new();
-
-        /// <summary>How many of the next stops fail, and with what.</summary>
-        public int Failures { get; set; }
-
-        public Exception Failure { get; set; } = new TransientException("the API server answered 503");
-
-        public Task StopAsync(RunObjectRecord run, CancellationToken cancellationToken)
-        {
-            Stopped.Enqueue($"{run.Kind} {run.Name}");
-            if (Failures > 0)
-            {
-                Failures--;
-                return Task.FromException(Failure);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
-
     public void Dispose()
     {
-        foreach (var d in opened)
-        {
-            d.Dispose();
-        }
-
+        memory.Dispose();
         listener.Dispose();
-        services.Dispose();
+    }
+
+    /// <summary>A ref's parts as the ref grain builds them, over this test's stores (a new activation each call).</summary>
+    private Task<RefParts> OpenPartsAsync(bool cancelSuperseded = false, int historySize = 20)
+    {
+        // No waits between stop attempts, so the retries need no clock.
+        var retry = new RetryPolicy(5, TimeSpan.Zero, TimeSpan.Zero, new Random(7));
+        var options = new RunOptions { RunTimeout = TimeSpan.FromHours(6), CancelSuperseded = cancelSuperseded };
+        return memory.OpenAsync(memory.Services(retry, control, new QueueOptions { HistorySize = historySize }, options));
     }
 
     /// <summary>A ref's events and runs as the ref grain builds them, over this test's stores (a new activation each call).</summary>
     private async Task<(RefEvents Events, RefRuns Runs)> OpenAsync(bool cancelSuperseded = false, int historySize = 20)
     {
-        var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
-        var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
-        var history = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), deliveries, historySize);
-
-        // No waits between stop attempts, so the retries need no clock.
-        var retry = new RetryPolicy(5, TimeSpan.Zero, TimeSpan.Zero, new Random(7));
-        var metrics = new TriggerMetrics(services.GetRequiredService<IMeterFactory>());
-        var options = new RunOptions { RunTimeout = TimeSpan.FromHours(6), CancelSuperseded = cancelSuperseded };
-        var runs = new RefRuns(HookEvents.Key, history, catalog, control, retry, statuses, metrics, options, time, NullLogger.Instance);
-        var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
-        runs.IsQueued = events.IsQueued;
-        opened.Add(events);
-        await events.LoadAsync();
-        return (events, runs);
-    }
-
-    /// <summary>With cancel superseded: d1 runs a Workflow, d2 (a ConfigMap) supersedes it while the next <paramref name="failingStops"/> stops fail.</summary>
-    private async Task<(RefEvents Events, RefRuns Runs)> SupersedeAsync(int failingStops)
-    {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        control.Failures = failingStops;
-        await ApplyAsync(events, HookEvents.Push(2), Applied(Config));
-        await runs.Stopping;
-        return (events, runs);
+        var parts = await OpenPartsAsync(cancelSuperseded, historySize);
+        return (parts.Events, parts.Runs);
     }
 
     private AttemptResult Applied(params AppliedObject[] objects) => new(objects, null, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false));
@@ -207,11 +160,12 @@ public sealed class RefRunsTests : IDisposable
         var (events, _) = await OpenAsync();
         await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
 
-        var (reopened, runs) = await OpenAsync();
+        var parts = await OpenPartsAsync();
+        var (reopened, runs) = (parts.Events, parts.Runs);
         Assert.True(runs.HasUnfinished);
-        Assert.Equal(RefSummary.Idle, reopened.Summarize(HookEvents.Key, paused: false).State);
+        Assert.Equal(RefSummary.Idle, parts.View.Summarize().State);
         await runs.ChangedAsync(State("d1", Workflow, RunResult.Failure, "step test failed"));
-        Assert.Equal(RefSummary.FailedState, reopened.Summarize(HookEvents.Key, paused: false).State);
+        Assert.Equal(RefSummary.FailedState, parts.View.Summarize().State);
 
         Assert.Equal(RunResult.Failure, reopened.History.Entries[0].Run!.Result);
         Assert.Equal(("d1", StatusState.Failure, "Workflow ci-x7k2p failed: step test failed"), statuses.Reported[^1]);
@@ -254,22 +208,6 @@ public sealed class RefRunsTests : IDisposable
     }
 
     [Fact]
-    public async Task With_cancel_superseded_an_object_the_newer_event_applied_again_is_not_stopped_and_finishes_the_newer_run()
-    {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-
-        await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow));
-        await runs.Stopping;
-        await runs.ChangedAsync(State("d2", Workflow, RunResult.Success));
-
-        Assert.Empty(control.Stopped);
-        Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Find("d1")!));
-        Assert.Equal(EventStates.Succeeded, EventStates.Of(events.History.Find("d2")!));
-        Assert.Equal(("d2", StatusState.Success, "Workflow ci-x7k2p succeeded"), statuses.Reported[^1]);
-    }
-
-    [Fact]
     public async Task A_list_of_the_home_namespace_leaves_a_run_in_an_allowed_namespace_to_the_list_of_its_own()
     {
         var (events, runs) = await OpenAsync();
@@ -301,137 +239,6 @@ public sealed class RefRunsTests : IDisposable
         Assert.Equal(("d1", StatusState.TimedOut, "Workflow ci-x7k2p timed out: still running after 6 h"), statuses.Reported[^1]);
         Assert.Empty(catalog.Running);
         Assert.Equal([("citrigger.runs.finished", "timed_out")], measured);
-    }
-
-    [Fact]
-    public async Task With_cancel_superseded_a_newer_applied_event_stops_and_cancels_the_earlier_run_at_once()
-    {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        var second = Workflow with { Name = "ci-second" };
-
-        await ApplyAsync(events, HookEvents.Push(2), Applied(second));
-        await runs.Stopping;
-
-        Assert.Equal(["Workflow ci-x7k2p"], control.Stopped);
-        var first = events.History.Find("d1")!;
-        Assert.Equal(EventStates.Cancelled, EventStates.Of(first));
-        Assert.Equal("superseded by d2", first.Run!.Objects[0].Message);
-        Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d2")!));
-        Assert.Contains(("d1", StatusState.Cancelled, "Workflow ci-x7k2p was cancelled: superseded by d2"), statuses.Reported);
-        Assert.Equal(["d2"], catalog.Running.Keys);
-    }
-
-    [Fact]
-    public async Task Without_cancel_superseded_an_earlier_run_goes_on()
-    {
-        var (events, runs) = await OpenAsync();
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        await ApplyAsync(events, HookEvents.Push(2), Applied(Workflow with { Name = "ci-second" }));
-        await runs.Stopping;
-
-        Assert.Empty(control.Stopped);
-        Assert.Equal(["d1", "d2"], events.History.Running.Select(h => h.Event.Delivery));
-        Assert.Equal(["d1", "d2"], catalog.Running.Keys.Order(StringComparer.Ordinal));
-    }
-
-    [Fact]
-    public async Task A_stop_that_fails_is_tried_again_and_one_that_keeps_failing_does_not_fail_the_new_event()
-    {
-        var (events, runs) = await SupersedeAsync(failingStops: 1);
-        Assert.Equal(["Workflow ci-x7k2p", "Workflow ci-x7k2p"], control.Stopped);
-
-        await ApplyAsync(events, HookEvents.Push(3), Applied(Workflow with { Name = "ci-third" }));
-        control.Failure = new PermanentException("forbidden: cannot patch workflows");
-        control.Failures = 10;
-        await ApplyAsync(events, HookEvents.Push(4), Applied(Config));
-        await runs.Stopping;
-
-        Assert.Equal(3, control.Stopped.Count);
-        Assert.False(events.History.Find("d3")!.Run!.Objects[0].StopPending);
-        Assert.False(runs.HasUnfinished);
-        Assert.Equal(Outcome.Applied, events.History.Find("d4")!.Outcome);
-        Assert.Equal(EventStates.Cancelled, EventStates.Of(events.History.Find("d3")!));
-        Assert.Empty(events.Pending);
-    }
-
-    [Fact]
-    public async Task A_stop_the_cluster_did_not_confirm_stays_in_the_history_and_the_next_activation_sends_it()
-    {
-        var (events, runs) = await SupersedeAsync(failingStops: 100);
-
-        // Cancelled at once (the check says so), the stop itself still owed, and the ref keeps its reminder for it.
-        var cancelled = events.History.Find("d1")!;
-        Assert.Equal(EventStates.Cancelled, EventStates.Of(cancelled));
-        Assert.True(Assert.Single(cancelled.Run!.Objects).StopPending);
-        Assert.True(runs.HasUnfinished);
-        Assert.Empty(catalog.Running);
-
-        // Another activation (this silo died, or the reminder ticked) sends it; once confirmed it is done.
-        control.Failures = 0;
-        var (reopened, resumed) = await OpenAsync(cancelSuperseded: true);
-        Assert.True(resumed.HasUnfinished);
-        var sentBefore = control.Stopped.Count;
-        resumed.ResumeStops();
-        resumed.ResumeStops();
-        await resumed.Stopping;
-
-        Assert.Equal(sentBefore + 1, control.Stopped.Count);
-        Assert.False(reopened.History.Find("d1")!.Run!.Objects[0].StopPending);
-        Assert.False(resumed.HasUnfinished);
-        var (again, _) = await OpenAsync();
-        Assert.False(again.History.Find("d1")!.Run!.Objects[0].StopPending);
-    }
-
-    [Fact]
-    public async Task A_cancelled_run_owing_a_stop_outlives_the_history_bound_until_the_stop_is_done()
-    {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true, historySize: 2);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        control.Failures = 100;
-        for (var n = 2; n <= 4; n++)
-        {
-            await ApplyAsync(events, HookEvents.Push(n), Applied(Config));
-        }
-
-        await runs.Stopping;
-        Assert.Equal(["d4", "d3", "d1"], events.History.Entries.Select(h => h.Event.Delivery));
-
-        control.Failures = 0;
-        runs.ResumeStops();
-        await runs.Stopping;
-        await ApplyAsync(events, HookEvents.Push(5), Applied(Config));
-        Assert.Equal(["d5", "d4"], events.History.Entries.Select(h => h.Event.Delivery));
-    }
-
-    [Fact]
-    public async Task With_cancel_superseded_a_branch_delete_stops_every_run_even_when_its_own_manifest_failed()
-    {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        var delete = HookEvents.Push(2) with { RefDeleted = true, Revision = "" };
-        await events.AddAsync(delete);
-        var error = new ManifestException(".ci/workflow.yaml not found at main");
-        await events.RecordAsync(events.Pending[0], new AttemptResult(null, error, new AttemptRecord(Now, TimeSpan.Zero, error.Message, false)), outOfChain: false);
-        await runs.Stopping;
-
-        Assert.Equal(Outcome.Failed, events.History.Find("d2")!.Outcome);
-        Assert.Equal("the ref was deleted (d2)", events.History.Find("d1")!.Run!.Objects[0].Message);
-        Assert.Equal(["Workflow ci-x7k2p"], control.Stopped);
-    }
-
-    [Fact]
-    public async Task With_cancel_superseded_a_failed_ordinary_event_cancels_nothing()
-    {
-        var (events, runs) = await OpenAsync(cancelSuperseded: true);
-        await ApplyAsync(events, HookEvents.Push(1), Applied(Workflow));
-        await events.AddAsync(HookEvents.Push(2));
-        var error = new ManifestException("YAML invalid");
-        await events.RecordAsync(events.Pending[0], new AttemptResult(null, error, new AttemptRecord(Now, TimeSpan.Zero, error.Message, false)), outOfChain: false);
-        await runs.Stopping;
-
-        Assert.Empty(control.Stopped);
-        Assert.Equal(EventStates.Running, EventStates.Of(events.History.Find("d1")!));
     }
 
     [Fact]

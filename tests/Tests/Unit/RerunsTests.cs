@@ -1,12 +1,8 @@
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
-using CiTrigger.Grains.Telemetry;
 using CiTrigger.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Runtime;
 using Xunit;
 using RefReruns = CiTrigger.Grains.Processing.Reruns;
 
@@ -14,29 +10,24 @@ namespace CiTrigger.Tests.Unit;
 
 public sealed class RerunsTests : IDisposable
 {
-    private static readonly GrainId Grain = GrainId.Create("ref", HookEvents.Key);
-    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = MemoryRef.Now;
     private static readonly AppliedObject Workflow = new("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x7k2p", "created");
 
-    private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly MemoryGrainStorage storage = new();
-    private readonly MemoryRefCatalog catalog = new();
-    private readonly FakeTimeProvider time = new(Now);
-    private readonly RecordingStatuses statuses = new();
+    private readonly MemoryRef memory = new();
+    private readonly MemoryRefCatalog catalog;
+    private readonly FakeTimeProvider time;
+    private readonly RecordingStatuses statuses;
     private int reminders;
 
-    public void Dispose() => services.Dispose();
+    public RerunsTests() => (catalog, time, statuses) = (memory.Catalog, memory.Time, memory.Statuses);
+
+    public void Dispose() => memory.Dispose();
 
     private async Task<(RefEvents Events, RefReruns Reruns)> OpenAsync(int maxQueueLength = 10)
     {
-        var queue = new PendingQueue(new MemorySlot<RefQueueIndex>(storage, "queue", Grain), storage, Grain);
-        var deliveries = new DeliveryIndex(catalog, HookEvents.Key, NullLogger.Instance);
-        var history = new RefHistory(new MemorySlot<RefHistoryState>(storage, "log", Grain), deliveries, 20);
         var retry = new RetryPolicy(1, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), new Random(7));
-        var metrics = new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        var events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time);
-        await events.LoadAsync();
-        return (events, new RefReruns(events, deliveries, maxQueueLength, NullLogger.Instance));
+        var parts = await memory.OpenAsync(memory.Services(retry, queue: new QueueOptions { MaxQueueLength = maxQueueLength }));
+        return (parts.Events, parts.Reruns);
     }
 
     private Task Hold()
@@ -59,7 +50,6 @@ public sealed class RerunsTests : IDisposable
     public async Task A_finished_event_is_queued_again_with_the_same_fields_under_its_first_rerun_id()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         var original = HookEvents.Push(1) with { InstallationId = 41 };
         await FinishAsync(events, original, Outcome.Failed);
         time.Advance(TimeSpan.FromMinutes(5));
@@ -78,7 +68,6 @@ public sealed class RerunsTests : IDisposable
     public async Task Rerun_ids_count_up_from_the_original_delivery_also_when_a_rerun_is_run_again()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         await FinishAsync(events, HookEvents.Push(1));
 
         Assert.Equal("d1-rerun-1", (await reruns.RunAsync(Of("d1"), Hold)).Delivery);
@@ -93,7 +82,6 @@ public sealed class RerunsTests : IDisposable
     public async Task A_delivery_still_queued_has_nothing_to_rerun_and_an_unknown_one_is_unknown()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         await events.AddAsync(HookEvents.Push(1));
 
         Assert.Equal(RerunStatus.Unfinished, (await reruns.RunAsync(Of("d1"), Hold)).Status);
@@ -106,7 +94,6 @@ public sealed class RerunsTests : IDisposable
     public async Task Without_a_delivery_the_newest_finished_event_at_the_revision_is_run_again()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         await FinishAsync(events, HookEvents.Push(1));
         await FinishAsync(events, HookEvents.Push(2));
         await FinishAsync(events, HookEvents.Push(1) with { Delivery = "d1-again", EventType = "check_suite", Action = "requested", Before = "" });
@@ -123,7 +110,6 @@ public sealed class RerunsTests : IDisposable
     public async Task The_webhook_that_asked_is_remembered_so_its_redelivery_reruns_nothing_twice()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         await FinishAsync(events, HookEvents.Push(1));
 
         var first = await reruns.RunAsync(Of("d1", askedBy: "gh-7"), Hold);
@@ -138,7 +124,6 @@ public sealed class RerunsTests : IDisposable
     public async Task A_full_queue_takes_no_rerun()
     {
         var (events, reruns) = await OpenAsync(maxQueueLength: 1);
-        using var _ = events;
         await FinishAsync(events, HookEvents.Push(1));
         await events.AddAsync(HookEvents.Push(2));
 
@@ -150,7 +135,6 @@ public sealed class RerunsTests : IDisposable
     public async Task A_pull_request_event_held_for_approval_runs_without_approval_when_re_run()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         var held = HookEvents.Push(1) with { EventType = "pull_request", Action = "opened", Ref = "refs/pull/4/head", PullRequest = 4, NeedsApproval = true };
         await events.AddAsync(held);
         await events.CompleteAsync(events.Pending[0], Outcome.Skipped, "superseded", [], outOfChain: false);
@@ -165,7 +149,6 @@ public sealed class RerunsTests : IDisposable
     public async Task A_rerun_of_an_old_push_neither_waits_for_a_predecessor_nor_moves_the_chain_back()
     {
         var (events, reruns) = await OpenAsync();
-        using var _ = events;
         await FinishAsync(events, HookEvents.Push(1));
         await FinishAsync(events, HookEvents.Push(2));
 

@@ -1,7 +1,6 @@
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Xunit;

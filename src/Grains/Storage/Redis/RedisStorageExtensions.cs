@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using Orleans.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 using StackExchange.Redis;
@@ -12,13 +11,14 @@ namespace CiTrigger.Grains.Storage.Redis;
 /// <summary>One multiplexer for everything a silo keeps in Redis (clustering included), connected on first use.</summary>
 public sealed class RedisConnection
 {
-    private readonly Lazy<Task<IConnectionMultiplexer>> shared;
+    // One connection attempt shared by every caller, started by the first.
+    private readonly Lock gate = new();
+    private Task<IConnectionMultiplexer>? shared;
 
     public RedisConnection(string connectionString)
     {
         Configuration = ConfigurationOptions.Parse(connectionString);
         Configuration.AbortOnConnectFail = false;
-        shared = new(async () => await ConnectionMultiplexer.ConnectAsync(Configuration));
     }
 
     public ConfigurationOptions Configuration { get; }
@@ -36,10 +36,19 @@ public sealed class RedisConnection
         return redis;
     }
 
-    public Task<IConnectionMultiplexer> ConnectAsync() => shared.Value;
+    public Task<IConnectionMultiplexer> ConnectAsync()
+    {
+        lock (gate)
+        {
+            return shared ??= ConnectCoreAsync(Configuration);
+        }
+    }
+
+    private static async Task<IConnectionMultiplexer> ConnectCoreAsync(ConfigurationOptions configuration) =>
+        await ConnectionMultiplexer.ConnectAsync(configuration);
 
     /// <summary>The shape Orleans' Redis providers ask for: the multiplexer, and that they share it.</summary>
-    public async Task<(IConnectionMultiplexer, bool)> ConnectSharedAsync() => (await shared.Value, true);
+    public async Task<(IConnectionMultiplexer, bool)> ConnectSharedAsync() => (await ConnectAsync(), true);
 }
 
 public static class RedisStorageExtensions

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
-using CiTrigger.Grains.Storage;
 
 namespace CiTrigger.Grains.Storage.Sqlite;
 

@@ -81,6 +81,7 @@ public sealed class SqliteStore : IAsyncDisposable
         await writer.DisposeAsync();
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "VSTHRD103", Justification = "The one writer loop owns its connection; Microsoft.Data.Sqlite's async methods run synchronously anyway.")]
     private async Task WriteLoopAsync()
     {
         var batch = new List<IWrite>(MaxBatch);

@@ -24,17 +24,17 @@ public enum StatusState
 }
 
 /// <summary>
-/// Tells GitHub how an event is doing, without ever making the event wait or fail: commit statuses in
-/// token mode, check runs in App mode.
+/// Tells the forge how an event is doing (its result), without ever making the event wait or fail: on GitHub
+/// as commit statuses in token mode, as check runs in App mode.
 /// </summary>
-public interface ICommitStatusReporter
+public interface IResultReporter
 {
     /// <summary>Queues a report for the event's revision; returns at once. Events without a revision are not reported.</summary>
     void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null);
 }
 
 /// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>
-public sealed class NoCommitStatuses : ICommitStatusReporter
+public sealed class NoResultReports : IResultReporter
 {
     public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
     {
@@ -44,7 +44,7 @@ public sealed class NoCommitStatuses : ICommitStatusReporter
 /// <summary>The words and states an event's end is reported with, the same for every reporter.</summary>
 public static class StatusReporting
 {
-    public static void ReportOutcome(this ICommitStatusReporter statuses, HookEvent e, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects)
+    public static void ReportOutcome(this IResultReporter statuses, HookEvent e, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects)
     {
         var first = objects.Count > 0 ? objects[0] : null;
         switch (outcome)

@@ -1,0 +1,14 @@
+namespace CiTrigger.Grains.Processing;
+
+/// <summary>
+/// What one activation of a ref knows without storing it: the delivery being attempted right now, and
+/// whether the ref's repository is paused (null until the repository grain was asked, then kept up to date
+/// by it). The drain writes both; the events, the view and the catalog lines read them.
+/// </summary>
+public sealed class RefActivity
+{
+    /// <summary>The delivery being attempted right now, if any.</summary>
+    public string? InFlight { get; set; }
+
+    public bool? RepositoryPaused { get; set; }
+}
