@@ -1,5 +1,5 @@
-using CiTrigger.Grains.Abstractions;
 using System.Collections.Concurrent;
+using CiTrigger.Grains.Abstractions;
 using Octokit;
 
 namespace CiTrigger.Grains.GitHub;

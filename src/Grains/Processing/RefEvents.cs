@@ -32,7 +32,7 @@ public sealed class RefEvents(
     public async Task LoadAsync()
     {
         await queue.LoadAsync();
-        history.Load();
+        await history.LoadAsync();
         metrics.QueueDepthChanged(queue.Pending.Count);
     }
 

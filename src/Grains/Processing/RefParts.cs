@@ -74,7 +74,7 @@ public sealed class RefParts : IDisposable
         var (catalog, retry, metrics, statuses, time) = (services.Catalog, services.Retry, services.Metrics, services.Statuses, services.Time);
         var queue = new PendingQueue(stores.QueueIndex, stores.Storage, stores.Grain);
         var deliveries = new DeliveryIndex(catalog, key, logger);
-        var history = new RefHistory(stores.History, deliveries, services.QueueOptions.HistorySize);
+        var history = new RefHistory(stores.History, stores.Storage, stores.Grain, deliveries, services.QueueOptions.HistorySize);
         var activity = new RefActivity();
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, SummaryDelay, time, logger);

@@ -29,14 +29,31 @@ public sealed record RefQueueChunk
 }
 
 /// <summary>
-/// The part written when an event finishes: the bounded history and the last processed commit of the
-/// ref's push chain. Its size does not grow with the ref's traffic: the delivery ids remembered for
-/// de-duplication live in the catalog's delivery index instead.
+/// The index of a ref's history (see <see cref="RefHistory"/>): where its records start, written only when old
+/// records are retired. The delivery ids remembered for de-duplication live in the catalog's delivery index.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RefHistoryState
 {
+    /// <summary>The whole history as versions before 2026-12-07 stored it, newest first; moved into records on load.</summary>
     [Id(0)] public ImmutableList<HistoryEntry> History { get; init; } = [];
 
+    /// <summary>The push chain's last processed commit when the records were last retired (each record has its own).</summary>
     [Id(2)] public string LastAfter { get; init; } = "";
+
+    /// <summary>The number of the oldest record still stored.</summary>
+    [Id(3)] public long FirstRecord { get; init; }
+}
+
+/// <summary>
+/// One finished event of a ref's history, written when it finishes and again when its run moves on: what such a
+/// change costs is this record, however long the history is.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RefHistoryRecord
+{
+    [Id(0)] public HistoryEntry? Entry { get; init; }
+
+    /// <summary>The push chain's last processed commit once this event finished.</summary>
+    [Id(1)] public string LastAfter { get; init; } = "";
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Grains.Telemetry;
@@ -39,9 +40,11 @@ public sealed class MemoryRef : IDisposable
 
     public FakeTimeProvider Time { get; } = new(Now);
 
-    /// <summary>The history as stored (empty before its first write): what the ref's next activation reads.</summary>
-    public RefHistoryState StoredHistory =>
-        Storage.Records.TryGetValue(RefStores.HistoryName, out var record) ? (RefHistoryState)record.State : new RefHistoryState();
+    /// <summary>The history's records as stored, in the order they were written: what the ref's next activation reads.</summary>
+    public IReadOnlyList<HistoryEntry> StoredHistory =>
+        [.. Storage.Records.Where(r => r.Key.StartsWith(RefStores.HistoryName + ".", StringComparison.Ordinal))
+            .OrderBy(r => long.Parse(r.Key[(RefStores.HistoryName.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture))
+            .Select(r => ((RefHistoryRecord)r.Value.State).Entry!)];
 
     /// <summary>
     /// What the parts use: this ref's catalog, statuses and clock, and the test's retry policy (by default 5 attempts

@@ -124,7 +124,7 @@ public sealed class RefEventsTests : IDisposable
         await events.RecordAsync(events.Pending[0], Applied(), outOfChain: false);
         Assert.Equal(EnqueueStatus.Duplicate, await events.RefusalAsync("d1", maxQueueLength: 10));
 
-        storage.Records.TryRemove("log", out _);
+        storage.Records.TryRemove("log.0", out _);
         var forgetful = await OpenAsync();
 
         Assert.Equal(EnqueueStatus.Duplicate, await forgetful.RefusalAsync("d1", maxQueueLength: 10));

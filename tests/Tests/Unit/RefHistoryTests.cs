@@ -50,7 +50,7 @@ public class RefHistoryTests
         var removed = await activation.CompleteAsync(HookEvents.Push(1));
 
         Assert.Equal(1, removed);
-        Assert.Equal(["delivery d1", "write log", "write queue.0"], journal.Entries);
+        Assert.Equal(["delivery d1", "write log.0", "write queue.0"], journal.Entries);
         Assert.True(activation.History.IsFinished("d1"));
         Assert.False(activation.Queue.Contains("d1"));
         Assert.Equal("d1", activation.History.Find("d1")!.Event.Delivery);
@@ -79,7 +79,7 @@ public class RefHistoryTests
         var (storage, catalog, journal) = Stores();
         using var activation = await Activation.StartAsync(storage, catalog);
         await activation.Queue.AddAsync(HookEvents.Pending(1));
-        storage.FailWrite = name => name == "log";
+        storage.FailWrite = name => name.StartsWith("log.", StringComparison.Ordinal);
 
         await Assert.ThrowsAsync<IOException>(() => activation.CompleteAsync(HookEvents.Push(1)));
         using (var meanwhile = await Activation.StartAsync(storage, catalog))
@@ -93,7 +93,7 @@ public class RefHistoryTests
         var dropped = await activation.History.DropFinishedAsync(activation.Queue);
 
         Assert.Equal(1, dropped);
-        Assert.Equal(["write log", "write queue.0"], journal.Entries);
+        Assert.Equal(["write log.0", "write queue.0"], journal.Entries);
         using var later = await Activation.StartAsync(storage, catalog);
         Assert.True(later.History.IsFinished("d1"));
         Assert.False(later.Queue.Contains("d1"));
@@ -190,7 +190,112 @@ public class RefHistoryTests
 
         await activation.CompleteAsync(HookEvents.Push(1));
 
-        Assert.Equal(["delivery d1", "write log", "write queue.0"], journal.Entries);
+        Assert.Equal(["delivery d1", "write log.0", "write queue.0"], journal.Entries);
         Assert.Equal(-1, failures);
+    }
+
+    [Fact]
+    public async Task Finishing_an_event_writes_its_own_record_whatever_the_history_holds_and_old_records_retire_in_batches()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog, size: 4);
+        var writesPerEvent = new List<string[]>();
+        for (var n = 0; n < 20; n++)
+        {
+            await activation.Queue.AddAsync(HookEvents.Pending(n));
+            journal.Clear();
+            await activation.CompleteAsync(HookEvents.Push(n));
+            writesPerEvent.Add([.. journal.Entries.Where(e => e.StartsWith("write log", StringComparison.Ordinal) || e.StartsWith("clear log", StringComparison.Ordinal))]);
+        }
+
+        // Event n writes record n only; every 4 events (once 4 records beyond the kept 4 lie before them) the index
+        // moves past 4 records, which are then deleted.
+        for (var n = 0; n < 20; n++)
+        {
+            string[] retire = n >= 7 && (n - 7) % 4 == 0
+                ? ["write log", .. Enumerable.Range(n - 7, 4).Select(r => $"clear log.{r}")]
+                : [];
+            Assert.Equal([$"write log.{n}", .. retire], writesPerEvent[n]);
+        }
+
+        Assert.Equal(["d19", "d18", "d17", "d16"], activation.History.Entries.Select(h => h.Event.Delivery));
+        Assert.Equal(Enumerable.Range(16, 4).Select(r => $"log.{r}"), storage.Records.Keys.Where(k => k.StartsWith("log.", StringComparison.Ordinal)).OrderBy(k => int.Parse(k[4..], System.Globalization.CultureInfo.InvariantCulture)));
+
+        using var reopened = await Activation.StartAsync(storage, catalog, size: 4);
+        Assert.Equal(["d19", "d18", "d17", "d16"], reopened.History.Entries.Select(h => h.Event.Delivery));
+        Assert.Equal(HookEvents.Sha(19), reopened.History.LastAfter);
+        Assert.False(reopened.History.IsFinished("d15"));
+    }
+
+    [Fact]
+    public async Task A_change_of_an_entry_rewrites_its_record_only()
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog, size: 4);
+        for (var n = 0; n < 3; n++)
+        {
+            await activation.Queue.AddAsync(HookEvents.Pending(n));
+            await activation.CompleteAsync(HookEvents.Push(n));
+        }
+
+        journal.Clear();
+        var changed = activation.History.Find("d1")! with { Error = "changed" };
+        await activation.History.UpdateAsync(changed);
+
+        Assert.Equal(["write log.1"], journal.Entries);
+        using var reopened = await Activation.StartAsync(storage, catalog, size: 4);
+        Assert.Equal("changed", reopened.History.Find("d1")!.Error);
+        Assert.Equal(["d2", "d1", "d0"], reopened.History.Entries.Select(h => h.Event.Delivery));
+    }
+
+    [Fact]
+    public async Task An_entry_that_still_owes_work_outlives_the_bound_across_activations_and_keeps_its_record()
+    {
+        var (storage, catalog, _) = Stores();
+        var running = new RunRecord(RunResult.Running, DateTimeOffset.UnixEpoch, null, [new RunObjectRecord("argoproj.io/v1alpha1", "Workflow", "ci", "w0", RunResult.Running)]);
+        using (var activation = await Activation.StartAsync(storage, catalog, size: 2))
+        {
+            await activation.Queue.AddAsync(HookEvents.Pending(0));
+            await activation.History.CompleteAsync(
+                new HistoryEntry(HookEvents.Push(0), Outcome.Applied, null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, [], [], false) { Run = running },
+                activation.Queue);
+            for (var n = 1; n < 8; n++)
+            {
+                await activation.Queue.AddAsync(HookEvents.Pending(n));
+                await activation.CompleteAsync(HookEvents.Push(n));
+            }
+
+            Assert.Equal(["d7", "d6", "d0"], activation.History.Entries.Select(h => h.Event.Delivery));
+        }
+
+        using var reopened = await Activation.StartAsync(storage, catalog, size: 2);
+        Assert.Equal(["d7", "d6", "d0"], reopened.History.Entries.Select(h => h.Event.Delivery));
+        Assert.Equal(["d0"], reopened.History.Running.Select(h => h.Event.Delivery));
+        Assert.True(storage.Records.ContainsKey("log.0"), "the running entry's record is kept");
+    }
+
+    [Fact]
+    public async Task A_history_stored_whole_by_an_earlier_version_is_moved_into_records_and_reads_the_same()
+    {
+        var (storage, catalog, journal) = Stores();
+        var entries = Enumerable.Range(0, 3).Reverse()
+            .Select(n => new HistoryEntry(HookEvents.Push(n), Outcome.Applied, null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, [], [], false))
+            .ToList();
+        storage.Records[RefStores.HistoryName] = (new RefHistoryState { History = [.. entries], LastAfter = HookEvents.Sha(2) }, "old");
+
+        using (var activation = await Activation.StartAsync(storage, catalog))
+        {
+            Assert.Equal(["d2", "d1", "d0"], activation.History.Entries.Select(h => h.Event.Delivery));
+            Assert.Equal(HookEvents.Sha(2), activation.History.LastAfter);
+            Assert.Equal(["write log.0", "write log.1", "write log.2", "write log"], journal.Entries.Where(e => e.StartsWith("write", StringComparison.Ordinal)));
+            Assert.Empty(((RefHistoryState)storage.Records[RefStores.HistoryName].State).History);
+
+            await activation.Queue.AddAsync(HookEvents.Pending(3));
+            await activation.CompleteAsync(HookEvents.Push(3));
+        }
+
+        using var reopened = await Activation.StartAsync(storage, catalog);
+        Assert.Equal(["d3", "d2", "d1", "d0"], reopened.History.Entries.Select(h => h.Event.Delivery));
+        Assert.Equal(HookEvents.Sha(3), reopened.History.LastAfter);
     }
 }

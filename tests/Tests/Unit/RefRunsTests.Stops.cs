@@ -58,7 +58,7 @@ public sealed partial class RefRunsTests
     /// beside the ref's turns, so a test sees them done where they land, in the store.
     /// </summary>
     private Task StopRecordedAsync(string delivery) => Eventually.Until(
-        () => !memory.StoredHistory.History.Exists(h => h.Event.Delivery == delivery && h.Run is { } run && run.Objects.Any(o => o.StopPending)),
+        () => !memory.StoredHistory.Any(h => h.Event.Delivery == delivery && h.Run is { } run && run.Objects.Any(o => o.StopPending)),
         Bound, $"the stop of {delivery}'s run recorded");
 
     /// <summary>Waits until the cluster was asked <paramref name="count"/> stops in all (a stop that keeps failing is asked no more after its last attempt).</summary>

@@ -97,7 +97,7 @@ public sealed partial class RefRunsTests : IDisposable
         Assert.Equal(new RunningRun("d1", HookEvents.Key, Now), Assert.Single(catalog.Running.Values));
         Assert.True(runs.HasUnfinished);
         var written = journal.Entries.ToList();
-        Assert.InRange(written.IndexOf("running d1"), 0, written.LastIndexOf("write log") - 1);
+        Assert.InRange(written.IndexOf("running d1"), 0, written.LastIndexOf("write log.0") - 1);
     }
 
     [Fact]
