@@ -298,4 +298,28 @@ public class RefHistoryTests
         Assert.Equal(["d3", "d2", "d1", "d0"], reopened.History.Entries.Select(h => h.Event.Delivery));
         Assert.Equal(HookEvents.Sha(3), reopened.History.LastAfter);
     }
+
+    [Theory]
+    [InlineData(10)]
+    [InlineData(1000)]
+    public async Task A_ref_with_a_long_history_writes_as_much_per_finished_event_as_one_with_a_short_one(int size)
+    {
+        var (storage, catalog, journal) = Stores();
+        using var activation = await Activation.StartAsync(storage, catalog, size);
+        for (var n = 0; n < size; n++)
+        {
+            await activation.Queue.AddAsync(HookEvents.Pending(n));
+            await activation.CompleteAsync(HookEvents.Push(n));
+        }
+
+        Assert.Equal(size, activation.History.Entries.Count);
+        await activation.Queue.AddAsync(HookEvents.Pending(size));
+        journal.Clear();
+        await activation.CompleteAsync(HookEvents.Push(size));
+
+        // One record of one entry, then the queue: nothing that holds the other entries is written.
+        Assert.Equal([$"delivery d{size}", $"write log.{size}", "write queue.0"], journal.Entries);
+        var written = (RefHistoryRecord)storage.Records[$"log.{size}"].State;
+        Assert.Equal($"d{size}", written.Entry!.Event.Delivery);
+    }
 }
