@@ -27,7 +27,6 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     // The history was first stored as "log"; the name stays so existing state remains readable.
     private const string HistoryStateName = "log";
-    private static readonly TimeSpan SummaryDelay = TimeSpan.FromMilliseconds(250);
 
     private readonly RefEvents events;
     private readonly Reruns reruns;
@@ -60,7 +59,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         runs = new RefRuns(Key, history, catalog, runControl, retry, statuses, metrics, runOptions.Value, time, logger);
         events = new RefEvents(queue, history, deliveries, retry, metrics, statuses, time, runs);
         reruns = new Reruns(events, deliveries, options.Value.MaxQueueLength, logger);
-        summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), SummaryDelay, time, logger);
+        summary = new SummaryPublisher(catalog, Summarize, deliveries => events.Describe(Key, deliveries), options.Value.CatalogDelay, time, logger);
         runs.Changed = delivery => summary.Publish(delivery);
         runs.IsQueued = events.IsQueued;
         reminder = new PendingWorkReminder(this, options.Value.ReminderPeriod, logger);
