@@ -67,17 +67,38 @@ public sealed class CostScenario : IAsyncDisposable
 
     private static readonly TimeSpan PhaseTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// For profiling (docs/benchmarks.md): a directory where the scenario leaves <c>{store}.pid</c> (the service's
+    /// process id) and <c>{store}.measuring</c>, then waits for <c>{store}.recording</c> before the measured rounds, and
+    /// leaves <c>{store}.measured</c> after them. The service then writes a perf map of every method
+    /// (<c>DOTNET_PerfMapEnabled=1</c>, <c>DOTNET_ReadyToRun=0</c>: no precompiled code perf could not name;
+    /// <c>DOTNET_EnableWriteXorExecute=0</c>: code where the map says it is; <c>DOTNET_TieredCompilation=0</c>: each method
+    /// compiled once, optimized, not again in the background while profiled), and the warm-up lasts
+    /// <see cref="ProfileWarmupRounds"/> rounds, so that every path has been compiled before the profile. The
+    /// figures of such a run are not the budget's (<see cref="ProfileCatalogDelay"/>).
+    /// </summary>
+    public const string ProfileVariable = "CITRIGGER_COST_PROFILE";
+
+    public const int ProfileWarmupRounds = 30;
+
+    /// <summary>The catalog's delay when profiling: shorter, so the rounds follow each other closely and time-driven work weighs less.</summary>
+    public static readonly TimeSpan ProfileCatalogDelay = TimeSpan.FromMilliseconds(100);
+
+    private static readonly string? ProfileDirectory = Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } profile ? profile : null;
+
     private readonly FakeGitHubApi github;
     private readonly FakeKubernetesApi kubernetes;
     private readonly AppIdentity app;
     private readonly RedisServer? redis;
     private readonly SiloProcess service;
     private readonly string database;
+    private readonly string store;
     private readonly FakeGitHubApi.Repository repo;
     private readonly Dictionary<string, string> heads = new(StringComparer.Ordinal);
 
-    private CostScenario(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, RedisServer? redis, SiloProcess service, string database)
+    private CostScenario(FakeGitHubApi github, FakeKubernetesApi kubernetes, AppIdentity app, RedisServer? redis, SiloProcess service, string database, string store)
     {
+        this.store = store;
         this.github = github;
         this.kubernetes = kubernetes;
         this.app = app;
@@ -102,7 +123,7 @@ public sealed class CostScenario : IAsyncDisposable
         {
             // No reminder tick falls in the run: a ref's reminder is registered with its first event, and dropped only on a tick.
             ["Handler:ReminderPeriod"] = "00:10:00",
-            ["Handler:CatalogDelay"] = CatalogDelay.ToString(),
+            ["Handler:CatalogDelay"] = (ProfileDirectory is null ? CatalogDelay : ProfileCatalogDelay).ToString(),
             ["Orleans:ServiceId"] = ServiceId,
         }, redis is null ? null : new Dictionary<string, string>
         {
@@ -111,7 +132,14 @@ public sealed class CostScenario : IAsyncDisposable
         });
         try
         {
-            return new CostScenario(github, kubernetes, app, redis, await SiloProcess.StartAsync(settings), Path.Combine(directory, "ci-trigger.db"));
+            var service = await SiloProcess.StartAsync(settings, environment: ProfileDirectory is null ? null : new Dictionary<string, string?>
+            {
+                ["DOTNET_PerfMapEnabled"] = "1",
+                ["DOTNET_ReadyToRun"] = "0",
+                ["DOTNET_EnableWriteXorExecute"] = "0",
+                ["DOTNET_TieredCompilation"] = "0",
+            });
+            return new CostScenario(github, kubernetes, app, redis, service, Path.Combine(directory, "ci-trigger.db"), store);
         }
         catch
         {
@@ -123,7 +151,14 @@ public sealed class CostScenario : IAsyncDisposable
     /// <summary>The warm-up, then the measured rounds; the counts of the measured phase, in all (not yet per event).</summary>
     public async Task<Counts> RunAsync()
     {
-        await RoundAsync("warm", 0);
+        for (var round = 0; round < (ProfileDirectory is null ? 1 : ProfileWarmupRounds); round++)
+        {
+            await RoundAsync("warm", round);
+        }
+
+        // The exporter's first scrape builds its caches (and compiles its code): done here, not in the measured phase.
+        await service.Client.GetStringAsync("/metrics");
+        await ProfileMarkAsync("measuring", "recording");
         var before = await ReadAsync();
         for (var round = 0; round < Rounds; round++)
         {
@@ -131,6 +166,7 @@ public sealed class CostScenario : IAsyncDisposable
         }
 
         var after = await ReadAsync();
+        await ProfileMarkAsync("measured", null);
         return after - before;
     }
 
@@ -168,6 +204,22 @@ public sealed class CostScenario : IAsyncDisposable
 
         await UntilAsync(async () => CheckRuns(deliveries, c => c.Status == "completed" && c.Conclusion == "success")
             && await CatalogStatesAsync(deliveries, EventStates.Succeeded), $"the {Refs} checks of {what} completed with success and the catalog showing them");
+    }
+
+    /// <summary>With <see cref="ProfileVariable"/> set: leaves the mark <paramref name="mark"/> and waits for the profiler's <paramref name="answer"/>.</summary>
+    private async Task ProfileMarkAsync(string mark, string? answer)
+    {
+        if (ProfileDirectory is null)
+        {
+            return;
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(ProfileDirectory, $"{store}.pid"), service.Id.ToString(CultureInfo.InvariantCulture));
+        await File.WriteAllTextAsync(Path.Combine(ProfileDirectory, $"{store}.{mark}"), "");
+        if (answer is not null)
+        {
+            await UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(ProfileDirectory, $"{store}.{answer}"))), $"the profiler's {store}.{answer}");
+        }
     }
 
     private bool CheckRuns(IReadOnlyCollection<string> deliveries, Func<FakeGitHubApi.CheckRun, bool> state) =>
