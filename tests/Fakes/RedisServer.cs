@@ -8,6 +8,8 @@ namespace CiTrigger.Tests.Fakes;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly Process process;
+    private readonly Dictionary<string, long> commandsSent = new(StringComparer.Ordinal);
+    private long bytesSent;
 
     private RedisServer(Process process, int port)
     {
@@ -92,6 +94,21 @@ public sealed class RedisServer : IAsyncDisposable
         process.Dispose();
     }
 
+    /// <summary>The bytes of every request <see cref="CommandAsync"/> sent, so a measurement can leave its own reads out.</summary>
+    public long BytesSent => Interlocked.Read(ref bytesSent);
+
+    /// <summary>The commands <see cref="CommandAsync"/> sent, by lower-case name (as Redis' statistics name them).</summary>
+    public IReadOnlyDictionary<string, long> CommandsSent
+    {
+        get
+        {
+            lock (commandsSent)
+            {
+                return new Dictionary<string, long>(commandsSent, StringComparer.Ordinal);
+            }
+        }
+    }
+
     /// <summary>One command over RESP, answered with its reply lines (for checks; the service uses StackExchange.Redis).</summary>
     public async Task<string[]> CommandAsync(params string[] words)
     {
@@ -104,10 +121,73 @@ public sealed class RedisServer : IAsyncDisposable
             request.Append(System.Globalization.CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(word)}\r\n{word}\r\n");
         }
 
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+        var bytes = Encoding.UTF8.GetBytes(request.ToString());
+        Interlocked.Add(ref bytesSent, bytes.Length);
+        lock (commandsSent)
+        {
+            var name = words[0].ToLowerInvariant();
+            commandsSent[name] = commandsSent.GetValueOrDefault(name) + 1;
+        }
+
+        await stream.WriteAsync(bytes);
+        var reply = new MemoryStream();
         var buffer = new byte[4096];
-        var read = await stream.ReadAsync(buffer);
-        return Encoding.UTF8.GetString(buffer, 0, read).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        do
+        {
+            var read = await stream.ReadAsync(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            await reply.WriteAsync(buffer.AsMemory(0, read));
+        }
+        while (!Complete(reply.GetBuffer().AsSpan(0, (int)reply.Length)));
+
+        return Encoding.UTF8.GetString(reply.GetBuffer(), 0, (int)reply.Length).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary>Whether <paramref name="reply"/> holds a whole RESP value (a reply may come in several packets).</summary>
+    private static bool Complete(ReadOnlySpan<byte> reply)
+    {
+        var at = 0;
+        return Skip(reply, ref at);
+    }
+
+    /// <summary>Moves past one RESP value at <paramref name="at"/>: false when the reply does not hold all of it yet.</summary>
+    private static bool Skip(ReadOnlySpan<byte> reply, ref int at)
+    {
+        var lineEnd = reply[at..].IndexOf("\r\n"u8);
+        if (lineEnd <= 0)
+        {
+            return false;
+        }
+
+        var line = reply.Slice(at, lineEnd);
+        at += lineEnd + 2;
+        if (line[0] is not ((byte)'$' or (byte)'*')
+            || !int.TryParse(line[1..], System.Globalization.CultureInfo.InvariantCulture, out var length)
+            || length < 0)
+        {
+            // A simple string, an error, an integer, or a null.
+            return true;
+        }
+
+        if (line[0] == (byte)'$')
+        {
+            at += length + 2;
+            return reply.Length >= at;
+        }
+
+        for (var i = 0; i < length; i++)
+        {
+            if (!Skip(reply, ref at))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private bool Pings()

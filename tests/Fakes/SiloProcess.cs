@@ -25,6 +25,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public int HttpPort { get; }
 
+    /// <summary>The operating system's id of the process.</summary>
+    public int Id => process.Id;
+
     public Uri Address { get; }
 
     public HttpClient Client { get; }

@@ -14,6 +14,12 @@ public sealed class QueueOptions
     public int HistorySize { get; set; } = 20;
 
     /// <summary>
+    /// How long a ref's line in the catalog (and its events' lines) may trail the ref: the changes of this span
+    /// are written together, one write for a burst.
+    /// </summary>
+    public TimeSpan CatalogDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// Pending events one ref may hold; beyond it webhooks for that ref are answered 503 (nothing
     /// acknowledged). Bounds the memory and the size of the queue write a flood on one ref can cause.
     /// </summary>
@@ -29,7 +35,7 @@ public sealed class QueueOptions
             }
         }
 
-        foreach (var (key, value) in new[] { ("ReminderPeriod", ReminderPeriod) })
+        foreach (var (key, value) in new[] { ("ReminderPeriod", ReminderPeriod), ("CatalogDelay", CatalogDelay) })
         {
             if (value <= TimeSpan.Zero)
             {

@@ -40,9 +40,6 @@ public sealed record RefServices(
 /// </summary>
 public sealed class RefParts : IDisposable
 {
-    // Catalog writes trail the ref by this much, so a burst of changes costs one write.
-    private static readonly TimeSpan SummaryDelay = TimeSpan.FromMilliseconds(250);
-
     private RefParts(
         PendingQueue queue, DeliveryIndex deliveries, RefHistory history, RefActivity activity, RefView view,
         SummaryPublisher summary, RefRuns runs, RefEvents events, Reruns reruns)
@@ -77,7 +74,7 @@ public sealed class RefParts : IDisposable
         var history = new RefHistory(stores.History, stores.Storage, stores.Grain, deliveries, services.QueueOptions.HistorySize);
         var activity = new RefActivity();
         var view = new RefView(key, queue, history, activity, time);
-        var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, SummaryDelay, time, logger);
+        var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
         var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger);
         var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time);
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);

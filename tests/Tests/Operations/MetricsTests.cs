@@ -57,6 +57,8 @@ public class MetricsTests
         Assert.Equal(1, Sample(scrape, "citrigger_processing_duration_seconds_count", "result=\"applied\""));
         Assert.Equal(2, Sample(scrape, "citrigger_events_end_to_end_duration_seconds_count"));
         Assert.True(Sample(scrape, "orleans_catalog_activations") > 0, "the Orleans runtime's own meters are exported");
+        Assert.True(Sample(scrape, "citrigger_store_writes_total", "store=\"sqlite\"") >= 2, "each accepted event is written to the store");
+        Assert.True(Sample(scrape, "citrigger_store_written_bytes_total", "store=\"sqlite\"") > 0, "with the bytes it carried");
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Telemetry;
 using StackExchange.Redis;
 
 namespace CiTrigger.Grains.Storage.Redis;
@@ -7,9 +9,10 @@ namespace CiTrigger.Grains.Storage.Redis;
 /// <summary>
 /// The ref catalog in Redis: one hash of summaries (field = ref key), one expiring key per delivery, so
 /// the delivery index bounds itself, and the recent events as a hash of lines beside a sorted set of
-/// their deliveries by acceptance time, from which the oldest are popped to keep the bound.
+/// their deliveries by acceptance time, from which the oldest are popped to keep the bound. Each call that
+/// changes something counts as one write in <see cref="StoreMetrics"/>, with the bytes of its keys and values.
 /// </summary>
-public sealed class RedisRefCatalog(RedisConnection redis, string prefix, DeliveryIndexOptions options, TimeProvider time) : IRefCatalog
+public sealed class RedisRefCatalog(RedisConnection redis, string prefix, DeliveryIndexOptions options, TimeProvider time, StoreMetrics? metrics = null) : IRefCatalog
 {
     // Lines are read in chunks while a filtered page fills.
     private const int ReadChunk = 256;
@@ -20,18 +23,35 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     private readonly RedisKey running = prefix + "/running";
     private int eventsSincePrune;
 
-    public async Task RecordRefAsync(RefSummary summary) =>
-        await (await DbAsync()).HashSetAsync(refs, summary.Key, JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary));
+    public async Task RecordRefAsync(RefSummary summary)
+    {
+        var json = JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary);
+        await (await DbAsync()).HashSetAsync(refs, summary.Key, json);
+        Written(refs, summary.Key, json);
+    }
 
-    public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at) =>
-        await (await DbAsync()).StringSetAsync(DeliveryKey(delivery), key, options.DedupeRetention);
+    public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
+    {
+        var deliveryKey = DeliveryKey(delivery);
+        await (await DbAsync()).StringSetAsync(deliveryKey, key, options.DedupeRetention);
+        Written(deliveryKey, key);
+    }
 
-    public async Task RecordManifestAsync(string delivery, string manifest) =>
-        await (await DbAsync()).StringSetAsync(ManifestKey(delivery), manifest, options.DedupeRetention);
+    public async Task RecordManifestAsync(string delivery, string manifest)
+    {
+        var manifestKey = ManifestKey(delivery);
+        await (await DbAsync()).StringSetAsync(manifestKey, manifest, options.DedupeRetention);
+        Written(manifestKey, manifest);
+    }
 
     public async Task<string?> FindManifestAsync(string delivery) => await (await DbAsync()).StringGetAsync(ManifestKey(delivery));
 
-    public async Task ForgetDeliveryAsync(string delivery) => await (await DbAsync()).KeyDeleteAsync(DeliveryKey(delivery));
+    public async Task ForgetDeliveryAsync(string delivery)
+    {
+        var deliveryKey = DeliveryKey(delivery);
+        await (await DbAsync()).KeyDeleteAsync(deliveryKey);
+        Written(deliveryKey);
+    }
 
     public async Task<RefPage> ListAsync(RefQuery query)
     {
@@ -50,9 +70,17 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
         }
 
         var db = await DbAsync();
+        HashEntry[] lines = [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))];
         await Task.WhenAll(
-            db.HashSetAsync(eventLines, [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))]),
+            db.HashSetAsync(eventLines, lines),
             db.SortedSetAddAsync(eventOrder, [.. events.Select(e => new SortedSetEntry(e.Delivery, e.AcceptedAt.ToUnixTimeMilliseconds()))]));
+        if (metrics is not null)
+        {
+            // The lines with their fields, and each delivery again with its score in the order.
+            metrics.Written(StoreMetrics.Redis, 1, Size(eventLines) + Size(eventOrder)
+                + lines.Sum(line => 2 * Size(line.Name!) + Size(line.Value!) + sizeof(double)));
+        }
+
         if (Interlocked.Add(ref eventsSincePrune, events.Count) >= EventQueryFilter.LinesPerPrune)
         {
             Interlocked.Exchange(ref eventsSincePrune, 0);
@@ -86,10 +114,18 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     public async Task<string?> FindDeliveryAsync(string delivery) => await (await DbAsync()).StringGetAsync(DeliveryKey(delivery));
 
     // One hash field per unfinished run, "key start-in-ms": the set is as small as the runs in flight.
-    public async Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt) =>
-        await (await DbAsync()).HashSetAsync(running, delivery, $"{startedAt.ToUnixTimeMilliseconds()} {key}", When.NotExists);
+    public async Task RecordRunningAsync(string delivery, string key, DateTimeOffset startedAt)
+    {
+        var value = $"{startedAt.ToUnixTimeMilliseconds()} {key}";
+        await (await DbAsync()).HashSetAsync(running, delivery, value, When.NotExists);
+        Written(running, delivery, value);
+    }
 
-    public async Task ForgetRunningAsync(string delivery) => await (await DbAsync()).HashDeleteAsync(running, delivery);
+    public async Task ForgetRunningAsync(string delivery)
+    {
+        await (await DbAsync()).HashDeleteAsync(running, delivery);
+        Written(running, delivery);
+    }
 
     public async Task<IReadOnlyList<RunningRun>> ListRunningAsync()
     {
@@ -123,6 +159,28 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
             await db.HashDeleteAsync(eventLines, [.. popped.Select(p => p.Element)]);
         }
     }
+
+    private void Written(RedisKey key, params ReadOnlySpan<string> values)
+    {
+        if (metrics is null)
+        {
+            return;
+        }
+
+        var bytes = Size(key);
+        foreach (var value in values)
+        {
+            bytes += Size(value);
+        }
+
+        metrics.Written(StoreMetrics.Redis, 1, bytes);
+    }
+
+    private static long Size(string text) => Encoding.UTF8.GetByteCount(text);
+
+    private static long Size(RedisKey key) => Size((string)key!);
+
+    private static long Size(RedisValue value) => value.IsNull ? 0 : (long)value.Length();
 
     private async Task<IDatabase> DbAsync() => (await redis.ConnectAsync()).GetDatabase();
 

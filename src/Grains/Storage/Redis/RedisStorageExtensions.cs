@@ -1,5 +1,7 @@
+using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -66,11 +68,13 @@ public static class RedisStorageExtensions
     public static ISiloBuilder AddRedisStorage(this ISiloBuilder silo, string connectionString)
     {
         var redis = RedisConnection.Of(silo.Services, connectionString);
-        silo.AddRedisGrainStorage(StorageNames.Refs, ob => ob.Configure<Serializer>((o, serializer) =>
+        silo.Services.AddMetrics();
+        silo.Services.TryAddSingleton<StoreMetrics>();
+        silo.AddRedisGrainStorage(StorageNames.Refs, ob => ob.Configure<Serializer, StoreMetrics>((o, serializer, metrics) =>
         {
             o.ConfigurationOptions = redis.Configuration;
             o.CreateMultiplexer = _ => redis.ConnectSharedAsync();
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            o.GrainStorageSerializer = new MeteredStorageSerializer(new OrleansGrainStorageSerializer(serializer), metrics);
 
             // A ref's queue retires chunk records as they empty; keep Redis from holding on to cleared ones.
             o.DeleteStateOnClear = true;
@@ -81,12 +85,19 @@ public static class RedisStorageExtensions
             o.CreateMultiplexer = _ => redis.ConnectSharedAsync();
         });
 
+        // Orleans' table (internal to its package) behind one that counts its writes.
+        var reminders = silo.Services.Last(s => s.ServiceType == typeof(IReminderTable));
+        silo.Services.Remove(reminders);
+        silo.Services.AddSingleton<IReminderTable>(sp => new MeteredReminderTable(
+            (IReminderTable)ActivatorUtilities.CreateInstance(sp, reminders.ImplementationType!), sp.GetRequiredService<StoreMetrics>()));
+
         // The effective service id: in a pod, Orleans' Kubernetes hosting may take it from ORLEANS_SERVICE_ID.
         silo.Services.AddSingleton<IRefCatalog>(sp => new RedisRefCatalog(
             redis,
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
             sp.GetRequiredService<IOptions<DeliveryIndexOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<StoreMetrics>()));
         return silo;
     }
 }

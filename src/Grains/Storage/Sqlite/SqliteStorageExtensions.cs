@@ -1,4 +1,6 @@
+using CiTrigger.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
@@ -21,7 +23,9 @@ public static class SqliteStorageExtensions
     public static ISiloBuilder AddSqliteStorage(this ISiloBuilder silo, string databasePath)
     {
         silo.AddReminders();
-        silo.Services.AddSingleton(_ => new SqliteStore(databasePath));
+        silo.Services.AddMetrics();
+        silo.Services.TryAddSingleton<StoreMetrics>();
+        silo.Services.AddSingleton(sp => new SqliteStore(databasePath, sp.GetRequiredService<StoreMetrics>()));
         silo.Services.AddGrainStorage(StorageNames.Refs, (sp, _) =>
             new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())));
         silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();

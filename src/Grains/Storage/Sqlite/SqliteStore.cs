@@ -1,4 +1,6 @@
+using System.Text;
 using System.Threading.Channels;
+using CiTrigger.Grains.Telemetry;
 using Microsoft.Data.Sqlite;
 
 namespace CiTrigger.Grains.Storage.Sqlite;
@@ -8,7 +10,8 @@ namespace CiTrigger.Grains.Storage.Sqlite;
 /// and the ref catalog. All writes go through one writer that commits whatever is waiting in a single
 /// transaction (group commit), so many grains writing at once pay for one fsync between them, while
 /// every write still returns only after the commit that contains it. Each write runs in its own
-/// savepoint: one failing write does not take its neighbours down with it.
+/// savepoint: one failing write does not take its neighbours down with it. Committed writes are counted in
+/// <see cref="StoreMetrics"/>, with the bytes of the parameters they bound.
 /// </summary>
 public sealed class SqliteStore : IAsyncDisposable
 {
@@ -18,9 +21,11 @@ public sealed class SqliteStore : IAsyncDisposable
     private readonly SqliteConnection writer;
     private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
     private readonly Task writerLoop;
+    private readonly StoreMetrics? metrics;
 
-    public SqliteStore(string path)
+    public SqliteStore(string path, StoreMetrics? metrics = null)
     {
+        this.metrics = metrics;
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         // Reads run on the caller's thread (a grain's turn): a read that cannot get the database within a few
@@ -98,13 +103,17 @@ public sealed class SqliteStore : IAsyncDisposable
             {
                 using var transaction = writer.BeginTransaction();
                 context.Transaction = transaction;
+                var bound = 0L;
                 foreach (var op in batch)
                 {
                     context.Command("SAVEPOINT w").ExecuteNonQuery();
-                    context.Command(op.Run(context) ? "RELEASE w" : "ROLLBACK TO w; RELEASE w").ExecuteNonQuery();
+                    var ran = op.Run(context);
+                    bound += context.TakeBoundBytes();
+                    context.Command(ran ? "RELEASE w" : "ROLLBACK TO w; RELEASE w").ExecuteNonQuery();
                 }
 
                 transaction.Commit();
+                metrics?.Written(StoreMetrics.Sqlite, batch.Count, bound);
                 foreach (var op in batch)
                 {
                     op.Complete();
@@ -134,11 +143,16 @@ public sealed class SqliteStore : IAsyncDisposable
     /// <summary>What a write sees: prepared commands on the writer connection, inside the batch's transaction.</summary>
     public sealed class Writer(SqliteStore store)
     {
+        // The command handed out last, whose parameters are counted before they are cleared or the write ends.
+        private SqliteCommand? current;
+        private long boundBytes;
+
         internal SqliteTransaction? Transaction { get; set; }
 
         /// <summary>A prepared command for <paramref name="sql"/>, reused across batches, parameters cleared.</summary>
         public SqliteCommand Command(string sql)
         {
+            CountBound();
             if (!store.commands.TryGetValue(sql, out var command))
             {
                 command = store.writer.CreateCommand();
@@ -148,7 +162,38 @@ public sealed class SqliteStore : IAsyncDisposable
 
             command.Transaction = Transaction;
             command.Parameters.Clear();
+            current = command;
             return command;
+        }
+
+        /// <summary>The bytes bound to the commands of the write that just ran: text as UTF-8, blobs, 8 per number.</summary>
+        internal long TakeBoundBytes()
+        {
+            CountBound();
+            var taken = boundBytes;
+            boundBytes = 0;
+            return taken;
+        }
+
+        private void CountBound()
+        {
+            var counted = current;
+            current = null;
+            if (counted is null || store.metrics is null)
+            {
+                return;
+            }
+
+            foreach (SqliteParameter parameter in counted.Parameters)
+            {
+                boundBytes += parameter.Value switch
+                {
+                    string text => Encoding.UTF8.GetByteCount(text),
+                    byte[] blob => blob.Length,
+                    null or DBNull => 0,
+                    _ => sizeof(long),
+                };
+            }
         }
     }
 

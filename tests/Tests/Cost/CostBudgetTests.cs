@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text;
+using Xunit;
+
+namespace CiTrigger.Tests.Cost;
+
+/// <summary>
+/// The cost budget (issue 26): what a fully processed event costs, counted, never timed, in the fixed scenario of
+/// <see cref="CostScenario"/>, against the bounds of <c>budget.json</c>. A change that raises a bound says why in
+/// its commit. The table printed is the one to quote. The tests run alone (no other test class at the same time), so
+/// that no phase of a round outlasts the catalog's delay on a busy machine.
+/// </summary>
+[Collection(Name)]
+public class CostBudgetTests(ITestOutputHelper output)
+{
+    public const string Name = "cost budget";
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("redis")]
+    public async Task A_fully_processed_event_costs_no_more_than_its_budget(string store)
+    {
+        var budget = CostBudget.Load().Stores[store];
+        CostScenario.Counts counts;
+        await using (var scenario = await CostScenario.StartAsync(store))
+        {
+            counts = await scenario.RunAsync();
+        }
+
+        var table = Table(store, counts, budget);
+        output.WriteLine(table);
+        var over = CostBudget.Load().Exceeded(store, CostScenario.Figures(store).ToDictionary(f => f, f => counts[f] / CostScenario.Events));
+        Assert.True(over.Count == 0, $"over budget: {string.Join(", ", over)}\n{table}");
+    }
+
+    private static string Table(string store, CostScenario.Counts counts, IReadOnlyDictionary<string, CostBudget.Line> budget)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{store}: {CostScenario.Events} pushes over {CostScenario.Refs} refs, per event");
+        text.AppendLine("| figure | per event | budget | of budget |");
+        text.AppendLine("|---|---|---|---|");
+        foreach (var figure in CostScenario.Figures(store))
+        {
+            var value = counts[figure] / CostScenario.Events;
+            var bound = budget[figure].Budget;
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {figure} | {Format(value)} | {Format(bound)} | {value / bound:P1} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("requests and commands by kind, per event:");
+        foreach (var (kind, value) in counts.Values.Where(c => c.Key.Split(' ')[0] is "GitHub" or "Kubernetes" or "Redis" && c.Value != 0
+            && !CostScenario.Figures(store).Contains(c.Key)).OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {kind}: {value / CostScenario.Events:0.###}");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Format(double value) => value.ToString(value >= 100 ? "N0" : "0.###", CultureInfo.InvariantCulture);
+}
+
+[CollectionDefinition(CostBudgetTests.Name, DisableParallelization = true)]
+public sealed class CostBudgetRunsAlone;
