@@ -151,7 +151,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
     {
         Console.WriteLine($"## Scale: {options.ScaleEvents:N0} events spread over N refs (embedded, API latency 0)");
         Console.WriteLine();
-        Table("refs", "accepted/s", "applied/s", "CPU µs/event", "working set MB", "heap KB/ref, active", "heap KB/ref, after deactivation", "lost", "order violations");
+        Table("refs", "accepted/s", "applied/s", "CPU µs/event", "working set MB", "heap KB/ref, active", "heap KB/ref, after deactivation", "heap MB before → after", "lost", "order violations");
         foreach (var refs in options.ScaleRefs)
         {
             await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
@@ -201,6 +201,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
                 (workingSet / 1048576.0).ToString("N0", CultureInfo.InvariantCulture),
                 ((heapActive - heapBefore) / 1024.0 / refs).ToString("N1", CultureInfo.InvariantCulture),
                 ((heapAfter - heapBefore) / 1024.0 / refs).ToString("N2", CultureInfo.InvariantCulture),
+                string.Create(CultureInfo.InvariantCulture, $"{heapBefore / 1048576.0:N1} → {heapAfter / 1048576.0:N1} ({(heapAfter - heapBefore) * 100.0 / heapBefore:+0.0;-0.0} %)"),
                 lost.ToString(CultureInfo.InvariantCulture), violations.ToString(CultureInfo.InvariantCulture));
         }
 
