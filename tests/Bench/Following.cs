@@ -123,6 +123,10 @@ public sealed class Following(BenchOptions options, string? redis, Func<string> 
             ["GitHub:Token"] = FakeGitHubApi.Token,
             ["GitHub:ReportStatus"] = "true",
             ["Kubernetes:FollowRuns"] = follow ? "true" : "false",
+
+            // Each ref's 50 pushes arrive faster than its runs end (about 20 in flight at once), and a ref follows at most
+            // Handler:HistorySize runs: at the default 20 the oldest were let go as timed out, and their checks never succeeded.
+            ["Handler:HistorySize"] = "200",
         });
         using var load = new Load(service.Address, options.Concurrency);
         var acked = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
