@@ -26,7 +26,10 @@ public sealed partial class LocalManifestSource(IOptions<ManifestOptions> option
 
         try
         {
-            return await ReadAsync(local, manifest.MaxManifestBytes, cancellationToken);
+            var limit = manifest.MaxManifestBytes;
+            return await BoundedFile.ReadAsync(local, limit, size => new ManifestException(size is { } bytes
+                ? $"the file has {bytes} bytes, more than the limit of {limit}"
+                : $"the file has more than the limit of {limit} bytes"), cancellationToken);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -40,31 +43,6 @@ public sealed partial class LocalManifestSource(IOptions<ManifestOptions> option
         {
             throw new TransientException($"{local} could not be read: {e.Message}", e);
         }
-    }
-
-    /// <summary>A regular file over the limit is refused by its size, anything else once it passes the limit.</summary>
-    private static async Task<byte[]> ReadAsync(string file, int limit, CancellationToken cancellationToken)
-    {
-        if (new FileInfo(file) is { Exists: true } info && info.Length > limit)
-        {
-            throw new ManifestException($"the file has {info.Length} bytes, more than the limit of {limit}");
-        }
-
-        await using var stream = File.OpenRead(file);
-        using var content = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (content.Length + read > limit)
-            {
-                throw new ManifestException($"the file has more than the limit of {limit} bytes");
-            }
-
-            await content.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
-        }
-
-        return content.ToArray();
     }
 
     /// <summary>Says at start-up where manifests come from, so nobody wonders why GitHub is not asked.</summary>

@@ -1,33 +1,13 @@
+using CiTrigger.Grains.Manifests;
+
 namespace CiTrigger.Silo.Cli;
 
 /// <summary>
-/// A file named on the command line, read only up to a limit: a regular file over it is refused by its
-/// size before anything is read, and a device or pipe without end (<c>/dev/zero</c>) once it passes the limit.
+/// A file named on the command line, read only up to a limit (<see cref="BoundedFile"/>), refused in the
+/// command's words: the file, the limit and the setting it comes from.
 /// </summary>
 public static class InputFile
 {
-    public static async Task<byte[]> ReadAsync(string path, long limit, string limitName)
-    {
-        var tooLarge = $"{path} is larger than {limit} bytes ({limitName})";
-        if (new FileInfo(path) is { Exists: true } info && info.Length > limit)
-        {
-            throw new IOException(tooLarge);
-        }
-
-        await using var stream = File.OpenRead(path);
-        using var content = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk)) > 0)
-        {
-            if (content.Length + read > limit)
-            {
-                throw new IOException(tooLarge);
-            }
-
-            await content.WriteAsync(chunk.AsMemory(0, read));
-        }
-
-        return content.ToArray();
-    }
+    public static Task<byte[]> ReadAsync(string path, long limit, string limitName) =>
+        BoundedFile.ReadAsync(path, limit, _ => new IOException($"{path} is larger than {limit} bytes ({limitName})"));
 }
