@@ -128,11 +128,13 @@ public sealed class RefHistory : IDisposable
     /// </summary>
     public async Task<int> DropFinishedAsync(PendingQueue queue)
     {
-        var finished = byDelivery.Keys.Where(queue.Contains).ToHashSet(StringComparer.Ordinal);
-        if (finished.Count == 0)
+        // Asked before every pick of the drain, and nearly always answered no: nothing is allocated then.
+        if (!byDelivery.Keys.Any(queue.Contains))
         {
             return 0;
         }
+
+        var finished = byDelivery.Keys.Where(queue.Contains).ToHashSet(StringComparer.Ordinal);
 
         foreach (var delivery in finished)
         {
@@ -231,16 +233,14 @@ public sealed class RefHistory : IDisposable
         var entries = legacy.History.Reverse().ToList();
         for (var i = 0; i < entries.Count; i++)
         {
-            var number = legacy.FirstRecord + i;
-            var at = (int)(number - legacy.FirstRecord);
             Record record;
-            if (at < records.Count)
+            if (i < records.Count)
             {
-                record = records[at];
+                record = records[i];
             }
             else
             {
-                record = new Record(storage, grainId, number);
+                record = new Record(storage, grainId, legacy.FirstRecord + i);
                 records.Add(record);
             }
 
