@@ -21,6 +21,9 @@ public sealed class MemoryGrainStorage(Journal? journal = null) : IGrainStorage
 
     public Func<string, bool> FailClear { get; set; } = _ => false;
 
+    /// <summary>Writes wait for this before they store anything: a test holds them in flight with it.</summary>
+    public Task WritesHeldUntil { get; set; } = Task.CompletedTask;
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         if (Records.TryGetValue(stateName, out var record))
@@ -38,6 +41,7 @@ public sealed class MemoryGrainStorage(Journal? journal = null) : IGrainStorage
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         await Task.Yield();
+        await WritesHeldUntil;
         if (FailWrite(stateName))
         {
             throw new IOException($"injected: cannot write {stateName}");

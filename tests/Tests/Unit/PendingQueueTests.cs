@@ -126,9 +126,13 @@ public class PendingQueueTests
     {
         var storage = new MemoryGrainStorage();
         using var log = await Open(storage);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        storage.WritesHeldUntil = release.Task;
 
+        // The write is held until the count is read: without the hold, the thread pool could finish it first.
         var adding = log.AddAsync(Event(1));
         var visibleWhileWriting = log.Pending.Count;
+        release.SetResult();
         await adding;
 
         Assert.Equal(0, visibleWhileWriting);
