@@ -33,6 +33,12 @@ public sealed partial class KubernetesRunFollower(
     /// <summary>Objects per page of a list (client-go's pager takes 500 too): a large namespace is not one huge answer.</summary>
     public const int ListPageSize = 500;
 
+    /// <summary>
+    /// Reports of one watch in flight at once: different refs take their changes in parallel (one ref at a time
+    /// took a grain call each, and a burst of finished runs waited in line), each ref in the watch's order.
+    /// </summary>
+    public const int ReportsInFlight = 32;
+
     public bool Follows => true;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -167,43 +173,78 @@ public sealed partial class KubernetesRunFollower(
 
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(body);
-        while (await reader.ReadLineAsync(ct) is { } line)
+        using var reports = new KeyedFanOut(ReportsInFlight);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, reports.Failed);
+        try
         {
-            if (line.Length == 0)
+            while (await ReadLineAsync(reader, reports, reading.Token, ct) is { } line)
             {
-                continue;
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                using var document = JsonDocument.Parse(line);
+                var type = document.RootElement.GetProperty("type").GetString();
+                var obj = document.RootElement.GetProperty("object");
+                if (type == "ERROR")
+                {
+                    if (WatchRequest.StatusCode(obj) != (int)HttpStatusCode.Gone)
+                    {
+                        throw new WatchBrokenException($"the watch of {r.Plural} ended with an error: {obj.GetRawText()}");
+                    }
+
+                    await reports.CompleteAsync();
+                    return null;
+                }
+
+                if (News(r, type, obj) is { } state)
+                {
+                    // Keyed as the ref grain is: one ref takes its changes in the watch's order.
+                    await reports.PostAsync(RefKey.For(state.Forge ?? ForgeNames.GitHub, state.Repository, state.Ref), () => receiver.ChangedAsync(state, ct), ct);
+                }
+
+                // Where the watch resumes, once every report made has succeeded (a failed one ends the watch, and a list follows).
+                resourceVersion = WatchRequest.ResourceVersion(obj) ?? resourceVersion;
             }
 
-            using var document = JsonDocument.Parse(line);
-            var type = document.RootElement.GetProperty("type").GetString();
-            var obj = document.RootElement.GetProperty("object");
-            if (type == "ERROR")
-            {
-                return WatchRequest.StatusCode(obj) == (int)HttpStatusCode.Gone
-                    ? null
-                    : throw new WatchBrokenException($"the watch of {r.Plural} ended with an error: {obj.GetRawText()}");
-            }
-
-            resourceVersion = WatchRequest.ResourceVersion(obj) ?? resourceVersion;
-            await ForwardAsync(receiver, r, type, obj, ct);
+            await reports.CompleteAsync();
+            return resourceVersion;
         }
+        finally
+        {
+            // A watch that breaks still lets the reports already made finish before the list that follows it.
+            await reports.WhenIdleAsync();
+        }
+    }
 
-        return resourceVersion;
+    /// <summary>The watch's next line; a report that failed meanwhile ends the wait and is thrown.</summary>
+    private static async Task<string?> ReadLineAsync(StreamReader reader, KeyedFanOut reports, CancellationToken reading, CancellationToken ct)
+    {
+        try
+        {
+            return await reader.ReadLineAsync(reading);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            await reports.CompleteAsync();
+            throw;
+        }
     }
 
     /// <summary>Only finished objects, and unfinished ones deleted, are news; a running object changing is not.</summary>
-    private static Task ForwardAsync(IRunObserver receiver, ApiResource r, string? type, JsonElement obj, CancellationToken ct)
+    private static RunObjectState? News(ApiResource r, string? type, JsonElement obj)
     {
         if (type is not ("ADDED" or "MODIFIED" or "DELETED") || RunClassification.State(r.ApiVersion, r.Kind, obj) is not { } state)
         {
-            return Task.CompletedTask;
+            return null;
         }
 
         return (type, state.Result) switch
         {
-            ("DELETED", RunResult.Running) => receiver.ChangedAsync(state with { Result = RunResult.Cancelled, Message = "deleted before it finished" }, ct),
-            ("DELETED", _) or (_, RunResult.Running) => Task.CompletedTask,
-            _ => receiver.ChangedAsync(state, ct),
+            ("DELETED", RunResult.Running) => state with { Result = RunResult.Cancelled, Message = "deleted before it finished" },
+            ("DELETED", _) or (_, RunResult.Running) => null,
+            _ => state,
         };
     }
 

@@ -18,14 +18,14 @@ public sealed class RunFollowerTests
         new() { Host = fake.BaseAddress.ToString(), AccessToken = FakeKubernetesApi.Token };
 
     /// <summary>A run object as the applier leaves it: delivery label, delivery, repo_name and ref annotations.</summary>
-    public static JsonObject Run(string apiVersion, string kind, string name, string delivery = "d-1", bool annotated = true)
+    public static JsonObject Run(string apiVersion, string kind, string name, string delivery = "d-1", bool annotated = true, string gitRef = "refs/heads/main")
     {
         var annotations = new JsonObject();
         if (annotated)
         {
             annotations["k8s-webhook-handler.io/delivery"] = delivery;
             annotations["k8s-webhook-handler.io/repo_name"] = "octo/app";
-            annotations["k8s-webhook-handler.io/ref"] = "refs/heads/main";
+            annotations["k8s-webhook-handler.io/ref"] = gitRef;
         }
 
         return new JsonObject
@@ -192,6 +192,53 @@ public sealed class RunFollowerTests
         Assert.Equal(2, workflowRequests.Count);
         Assert.Contains("watch=true", workflowRequests[1].Query, StringComparison.Ordinal);
         Assert.Equal(100, observer.Changes.Select(c => c.Delivery).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_ref_slow_to_take_its_report_does_not_hold_back_the_reports_of_other_refs()
+    {
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+        fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-slow", delivery: "d-slow", gitRef: "refs/heads/slow"));
+        fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-other", delivery: "d-other"));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new RecordingRunObserver { Hold = s => s.Ref == "refs/heads/slow" ? release.Task : Task.CompletedTask };
+        await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer);
+        await Eventually.Until(() => observer.ListsOf("Workflow").Count == 1 && fake.OpenWatches == 2, Patience, "the first list and watches");
+
+        fake.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", "ci-slow", Phase("Succeeded"));
+        fake.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", "ci-other", Phase("Failed"));
+
+        // The other ref's report arrives while the slow ref still holds its own.
+        await Eventually.Until(() => observer.Changes.Count == 1, Patience, "the other ref's report");
+        Assert.Equal("ci-other", observer.Changes[0].Name);
+        release.SetResult();
+        await Eventually.Until(() => observer.Changes.Count == 2, Patience, "the slow ref's report");
+        Assert.Equal("ci-slow", observer.Changes[1].Name);
+        Assert.Equal(2, fake.OpenWatches);
+    }
+
+    [Fact]
+    public async Task One_refs_reports_are_made_one_after_another_in_the_watchs_order()
+    {
+        await using var fake = await FakeKubernetesApi.StartAsync(runsSucceed: false);
+        fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-1", delivery: "d-1"));
+        fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-2", delivery: "d-2"));
+        fake.Seed(Run("argoproj.io/v1alpha1", "Workflow", "ci-x", delivery: "d-x", gitRef: "refs/heads/other"));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new RecordingRunObserver { Hold = s => s.Name == "ci-1" ? release.Task : Task.CompletedTask };
+        await using var follower = await FollowerUnderTest.StartAsync(Config(fake), observer);
+        await Eventually.Until(() => observer.ListsOf("Workflow").Count == 1 && fake.OpenWatches == 2, Patience, "the first list and watches");
+
+        fake.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", "ci-1", Phase("Succeeded"));
+        fake.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", "ci-2", Phase("Failed"));
+        fake.WriteStatus("argoproj.io/v1alpha1", "Workflow", "ci", "ci-x", Phase("Succeeded"));
+
+        // ci-x came after ci-2 in the watch, so ci-2 was read by the time ci-x is reported: it waits behind ci-1.
+        await Eventually.Until(() => observer.Changes.Any(c => c.Name == "ci-x"), Patience, "the other ref's report");
+        Assert.DoesNotContain(observer.Started, c => c.Name == "ci-2");
+        release.SetResult();
+        await Eventually.Until(() => observer.Changes.Count == 3, Patience, "the held ref's two reports");
+        Assert.Equal(["ci-1", "ci-2"], observer.Changes.Where(c => c.Ref == "refs/heads/main").Select(c => c.Name));
     }
 
     [Fact]
