@@ -52,6 +52,8 @@ public static class OrleansHosting
                 silo.Configure<GrainCollectionOptions>(g => g.CollectionAge = age);
             }
 
+            silo.Configure<GrainDirectoryOptions>(d => d.CacheSize = options.DirectoryCacheSize);
+
             if (options.IsRedis)
             {
                 UseRedisClustering(silo, options, builder.Configuration.GetConnectionString("Redis")!);

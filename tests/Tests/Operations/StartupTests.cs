@@ -1,11 +1,31 @@
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Xunit;
 
 namespace CiTrigger.Tests.Operations;
 
 public class StartupTests
 {
+    [Theory]
+    [InlineData(null, 10_000)]
+    [InlineData("500", 500)]
+    public async Task The_silo_remembers_as_many_grain_locations_as_Orleans_DirectoryCacheSize_says(string? configured, int expected)
+    {
+        await using var github = await FakeGitHubApi.StartAsync();
+        var settings = new Dictionary<string, string>();
+        if (configured is not null)
+        {
+            settings["Orleans:DirectoryCacheSize"] = configured;
+        }
+
+        await using var host = await TriggerHost.StartAsync(github, kubernetes: null, settings);
+
+        Assert.Equal(expected, host.Services.GetRequiredService<IOptions<GrainDirectoryOptions>>().Value.CacheSize);
+    }
+
     /// <summary>
     /// Loading a kubeconfig blocks (KubernetesClient is sync-over-async). Left to the first ref activations,
     /// it starved the thread pool and stalled the silo for 30 s; it must happen before the service is ready.
