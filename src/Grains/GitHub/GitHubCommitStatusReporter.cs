@@ -47,10 +47,14 @@ public sealed partial class GitHubCommitStatusReporter(
             Description = description.Length <= 140 ? description : description[..139] + "…",
             TargetUrl = TargetUrl(settings.StatusTargetUrl, hookEvent, objects is { Count: > 0 } ? objects[0] : null),
         };
-        if (!lanes.TryWrite(LaneKey(hookEvent.Repository, hookEvent.Revision), (hookEvent, status)))
+        if (!lanes.TryWrite(LaneKey(hookEvent.Repository, hookEvent.Revision), (hookEvent, status), out var replaced))
         {
             metrics.StatusReported("dropped");
             Log.Dropped(logger, hookEvent.Delivery);
+        }
+        else if (replaced.Any)
+        {
+            metrics.StatusReported("superseded");
         }
     }
 
@@ -60,8 +64,7 @@ public sealed partial class GitHubCommitStatusReporter(
         StatusTargetUrl.Expand(template, e.Delivery, e.Key, e.Repository, e.Ref, e.Revision, first);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        lanes.DrainAsync((report, cancellationToken) => PostAsync(report.Event, report.Status, cancellationToken), stoppingToken,
-            _ => metrics.StatusReported("superseded"));
+        lanes.DrainAsync((report, cancellationToken) => PostAsync(report.Event, report.Status, cancellationToken), stoppingToken);
 
     private async Task PostAsync(HookEvent e, NewCommitStatus status, CancellationToken stoppingToken)
     {

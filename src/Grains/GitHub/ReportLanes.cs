@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 
 namespace CiTrigger.Grains.GitHub;
@@ -10,21 +9,24 @@ namespace CiTrigger.Grains.GitHub;
 /// bounded channel in Wait mode answers false; in DropWrite mode it would answer true and lose the report unseen).
 /// </summary>
 /// <remarks>
-/// With <c>latestOnly</c>, a report whose key already has a newer report waiting is skipped: for a commit
-/// status GitHub shows only the newest of a context, so while a lane is behind it posts what is current
-/// instead of every step on the way (fewer calls against GitHub's rate limits, and a backlog drains faster).
+/// With <c>latestOnly</c>, a key waits in its lane at most once: a newer report of a key already waiting takes
+/// the older one's place (which goes to the skipped callback) and is never refused. For a commit status GitHub
+/// shows only the newest of a context, so while a lane is behind it posts what is current instead of every
+/// step on the way (fewer calls against GitHub's rate limits, a backlog drains faster), and a burst of steps
+/// fills a lane by the events in it, not by their steps: a full lane refused an event's final status while
+/// its earlier steps still took the room.
 /// </remarks>
 public sealed class ReportLanes<T>
 {
     private readonly Channel<(string Key, T Report)>[] lanes;
     private readonly bool latestOnly;
 
-    // Reports written and not yet taken, per key (only with latestOnly).
-    private readonly ConcurrentDictionary<string, int> waiting = new(StringComparer.Ordinal);
+    // With latestOnly: the report each waiting key will post (its lane holds the key once); guarded by itself.
+    private readonly Dictionary<string, T> newest = new(StringComparer.Ordinal);
 
     /// <param name="count">How many loops call GitHub at once (a few: GitHub asks integrators not to flood it).</param>
-    /// <param name="capacity">Reports waiting in all lanes together.</param>
-    /// <param name="latestOnly">Skip a report when a newer one of the same key is already waiting.</param>
+    /// <param name="capacity">Reports waiting in all lanes together (with latestOnly: keys waiting).</param>
+    /// <param name="latestOnly">A key's newer report replaces its waiting one.</param>
     public ReportLanes(int count, int capacity, bool latestOnly = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
@@ -34,55 +36,56 @@ public sealed class ReportLanes<T>
     }
 
     /// <summary>Queues <paramref name="report"/> behind the earlier ones of <paramref name="key"/>; false when its lane is full.</summary>
-    public bool TryWrite(string key, T report)
-    {
-        // Counted before it is written, so a reader that sees the count knows a newer report is on its way.
-        if (latestOnly)
-        {
-            waiting.AddOrUpdate(key, 1, (_, n) => n + 1);
-        }
-
-        if (lanes[ReportLane.Of(key, lanes.Length)].Writer.TryWrite((key, report)))
-        {
-            return true;
-        }
-
-        if (latestOnly)
-        {
-            Taken(key);
-        }
-
-        return false;
-    }
+    public bool TryWrite(string key, T report) => TryWrite(key, report, out _);
 
     /// <summary>
-    /// Runs <paramref name="handle"/> on every report, one at a time per lane, until stopped; with latestOnly a
-    /// report superseded by a waiting one goes to <paramref name="skipped"/> instead.
+    /// As <see cref="TryWrite(string, T)"/>; with latestOnly a report whose key is waiting replaces the waiting one,
+    /// which <paramref name="replaced"/> gives.
     /// </summary>
-    public Task DrainAsync(Func<T, CancellationToken, Task> handle, CancellationToken stoppingToken, Action<T>? skipped = null) =>
-        Task.WhenAll(lanes.Select(async lane =>
-        {
-            await foreach (var (key, report) in lane.Reader.ReadAllAsync(stoppingToken))
-            {
-                if (latestOnly && Taken(key) > 0)
-                {
-                    skipped?.Invoke(report);
-                    continue;
-                }
-
-                await handle(report, stoppingToken);
-            }
-        }));
-
-    /// <summary>One report of <paramref name="key"/> left the lane (or never entered it); how many are still waiting.</summary>
-    private int Taken(string key)
+    public bool TryWrite(string key, T report, out (bool Any, T Report) replaced)
     {
-        var left = waiting.AddOrUpdate(key, 0, (_, n) => n - 1);
-        if (left == 0)
+        replaced = default;
+        var lane = lanes[ReportLane.Of(key, lanes.Length)];
+        if (!latestOnly)
         {
-            waiting.TryRemove(new KeyValuePair<string, int>(key, 0));
+            return lane.Writer.TryWrite((key, report));
         }
 
-        return left;
+        lock (newest)
+        {
+            if (newest.TryGetValue(key, out var older))
+            {
+                newest[key] = report;
+                replaced = (true, older);
+                return true;
+            }
+
+            if (!lane.Writer.TryWrite((key, default!)))
+            {
+                return false;
+            }
+
+            newest[key] = report;
+            return true;
+        }
     }
+
+    /// <summary>Runs <paramref name="handle"/> on every report, one at a time per lane, until stopped.</summary>
+    public Task DrainAsync(Func<T, CancellationToken, Task> handle, CancellationToken stoppingToken) =>
+        Task.WhenAll(lanes.Select(async lane =>
+        {
+            await foreach (var (key, queued) in lane.Reader.ReadAllAsync(stoppingToken))
+            {
+                var report = queued;
+                if (latestOnly)
+                {
+                    lock (newest)
+                    {
+                        newest.Remove(key, out report);
+                    }
+                }
+
+                await handle(report!, stoppingToken);
+            }
+        }));
 }

@@ -47,13 +47,13 @@ public class ReportLanesTests
     }
 
     [Fact]
-    public async Task Latest_only_skips_reports_a_newer_one_of_the_same_key_supersedes_while_the_lane_is_behind()
+    public async Task Latest_only_replaces_a_waiting_report_by_the_newer_one_of_its_key_while_the_lane_is_behind()
     {
         var lanes = new ReportLanes<string>(1, 100, latestOnly: true);
         var busy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handled = new ConcurrentQueue<string>();
-        var skipped = new ConcurrentQueue<string>();
+        var skipped = new List<string>();
         using var stop = new CancellationTokenSource();
         var draining = lanes.DrainAsync(async (report, _) =>
         {
@@ -64,37 +64,76 @@ public class ReportLanesTests
             }
 
             handled.Enqueue(report);
-        }, stop.Token, skipped.Enqueue);
+        }, stop.Token);
 
-        Assert.True(lanes.TryWrite("other", "busy"));
+        void Write(string key, string report)
+        {
+            Assert.True(lanes.TryWrite(key, report, out var replaced));
+            if (replaced.Any)
+            {
+                skipped.Add(replaced.Report);
+            }
+        }
+
+        Write("other", "busy");
         await busy.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(lanes.TryWrite("a", "a-pending"));
-        Assert.True(lanes.TryWrite("b", "b-pending"));
-        Assert.True(lanes.TryWrite("a", "a-running"));
-        Assert.True(lanes.TryWrite("a", "a-success"));
+        Write("a", "a-pending");
+        Write("b", "b-pending");
+        Write("a", "a-running");
+        Write("a", "a-success");
         release.SetResult();
 
         await Eventually.Until(() => handled.Count == 3, TimeSpan.FromSeconds(10), "the current reports");
-        Assert.Equal(["busy", "b-pending", "a-success"], handled);
+
+        // a's newest report keeps its key's first place in the lane.
+        Assert.Equal(["busy", "a-success", "b-pending"], handled);
         Assert.Equal(["a-pending", "a-running"], skipped);
 
         // A lane that caught up posts every report again.
-        Assert.True(lanes.TryWrite("a", "a-pending-2"));
+        Write("a", "a-pending-2");
         await Eventually.Until(() => handled.Count == 4, TimeSpan.FromSeconds(10), "the next report");
-        Assert.True(lanes.TryWrite("a", "a-success-2"));
+        Write("a", "a-success-2");
         await Eventually.Until(() => handled.Count == 5, TimeSpan.FromSeconds(10), "the next report");
         Assert.Equal(["a-pending-2", "a-success-2"], handled.Skip(3));
+        Assert.Equal(2, skipped.Count);
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => draining);
     }
 
     [Fact]
-    public async Task A_full_lane_refuses_the_write_and_a_refused_report_does_not_make_an_earlier_one_skipped()
+    public async Task A_full_lane_refuses_a_new_key_but_never_a_newer_report_of_a_key_already_waiting()
     {
         var lanes = new ReportLanes<string>(1, 2, latestOnly: true);
         Assert.True(lanes.TryWrite("x", "x-1"));
         Assert.True(lanes.TryWrite("y", "y-1"));
-        Assert.False(lanes.TryWrite("x", "x-2"));
+        Assert.False(lanes.TryWrite("z", "z-1"));
+        Assert.True(lanes.TryWrite("x", "x-2"));
+
+        var handled = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var draining = lanes.DrainAsync((report, _) =>
+        {
+            handled.Enqueue(report);
+            return Task.CompletedTask;
+        }, stop.Token);
+        await Eventually.Until(() => handled.Count == 2, TimeSpan.FromSeconds(10), "both waiting keys");
+        Assert.Equal(["x-2", "y-1"], handled);
+
+        // Once the lane has room, the refused key is taken again.
+        Assert.True(lanes.TryWrite("z", "z-2"));
+        await Eventually.Until(() => handled.Count == 3, TimeSpan.FromSeconds(10), "the new key");
+        Assert.Equal("z-2", handled.Last());
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => draining);
+    }
+
+    [Fact]
+    public async Task Without_latest_only_a_full_lane_refuses_every_write()
+    {
+        var lanes = new ReportLanes<string>(1, 2);
+        Assert.True(lanes.TryWrite("x", "x-1"));
+        Assert.True(lanes.TryWrite("x", "x-2"));
+        Assert.False(lanes.TryWrite("x", "x-3"));
 
         var handled = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
@@ -104,7 +143,7 @@ public class ReportLanesTests
             return Task.CompletedTask;
         }, stop.Token);
         await Eventually.Until(() => handled.Count == 2, TimeSpan.FromSeconds(10), "both accepted reports");
-        Assert.Equal(["x-1", "y-1"], handled);
+        Assert.Equal(["x-1", "x-2"], handled);
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => draining);
     }
