@@ -111,11 +111,7 @@ public class ReportLanesTests
 
         var handled = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
-        var draining = lanes.DrainAsync((report, _) =>
-        {
-            handled.Enqueue(report);
-            return Task.CompletedTask;
-        }, stop.Token);
+        var draining = DrainInto(lanes, handled, stop.Token);
         await Eventually.Until(() => handled.Count == 2, TimeSpan.FromSeconds(10), "both waiting keys");
         Assert.Equal(["x-2", "y-1"], handled);
 
@@ -137,16 +133,19 @@ public class ReportLanesTests
 
         var handled = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
-        var draining = lanes.DrainAsync((report, _) =>
-        {
-            handled.Enqueue(report);
-            return Task.CompletedTask;
-        }, stop.Token);
+        var draining = DrainInto(lanes, handled, stop.Token);
         await Eventually.Until(() => handled.Count == 2, TimeSpan.FromSeconds(10), "both accepted reports");
         Assert.Equal(["x-1", "x-2"], handled);
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => draining);
     }
+
+    private static Task DrainInto(ReportLanes<string> lanes, ConcurrentQueue<string> handled, CancellationToken stop) =>
+        lanes.DrainAsync((report, _) =>
+        {
+            handled.Enqueue(report);
+            return Task.CompletedTask;
+        }, stop);
 
     private static int Lane(string key, int count) => ReportLane.Of(key, count);
 }
