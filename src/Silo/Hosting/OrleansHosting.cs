@@ -45,6 +45,11 @@ public static class OrleansHosting
                 silo.Configure<ReminderOptions>(r => r.MinimumReminderPeriod = minimum);
             }
 
+            if (options.ReminderRefreshPeriod is { } refresh)
+            {
+                silo.Configure<ReminderOptions>(r => r.RefreshReminderListPeriod = refresh);
+            }
+
             // Failure detection (ProbeTimeout, NumMissedProbesLimit, ...) as Orleans names it, for clusters that must fail over faster.
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(Membership));
             if (options.CollectionAge is { } age)

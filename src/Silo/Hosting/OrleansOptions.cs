@@ -34,6 +34,13 @@ public sealed class OrleansOptions
     public TimeSpan? CollectionAge { get; set; }
 
     /// <summary>
+    /// How often a silo reads its range of the reminder table again (Orleans' default: 5 minutes). A reminder a
+    /// ref dropped leaves the silo's memory only then, ~2 KB each, so after a burst over many refs the heap
+    /// comes back only at the next read.
+    /// </summary>
+    public TimeSpan? ReminderRefreshPeriod { get; set; }
+
+    /// <summary>
     /// How many grain locations a silo remembers (Orleans' directory cache, least recently used first out).
     /// Orleans keeps a million; a ref is touched a few times and then rests, so its entry is rarely used again
     /// and would keep ~0.2 KB of heap per ref long after the ref left memory.
@@ -81,6 +88,11 @@ public sealed class OrleansOptions
         if (MinimumReminderPeriod < TimeSpan.Zero)
         {
             yield return $"{Section}:MinimumReminderPeriod: must not be negative (was {MinimumReminderPeriod})";
+        }
+
+        if (ReminderRefreshPeriod <= TimeSpan.Zero)
+        {
+            yield return $"{Section}:ReminderRefreshPeriod: must be positive (was {ReminderRefreshPeriod})";
         }
 
         if (DirectoryCacheSize < 0)

@@ -73,6 +73,7 @@ public class ConfigurationErrorTests
     [InlineData("Orleans:MinimumReminderPeriod", "-00:00:01", "Orleans:MinimumReminderPeriod: must not be negative")]
     [InlineData("Orleans:CollectionAge", "00:00:30", "Orleans:CollectionAge: must be longer than Orleans' collection quantum")]
     [InlineData("Orleans:DirectoryCacheSize", "-1", "Orleans:DirectoryCacheSize: must not be negative")]
+    [InlineData("Orleans:ReminderRefreshPeriod", "00:00:00", "Orleans:ReminderRefreshPeriod: must be positive")]
     [InlineData("Orleans:Membership:ProbeTimeout", "00:00:00", "Orleans:Membership:ProbeTimeout (00:00:00) must be greater than 0")]
     [InlineData("GitHub:RecoveryInterval", "3.00:00:00", "GitHub:RecoveryInterval: must be at most 2.23:55:00, GitHub's 3 days of redeliverable deliveries")]
     [InlineData("Handler:DedupeRetention", "1.00:00:00", "Handler:DedupeRetention: must be at least 3 days, as long as GitHub lets a delivery be redelivered")]

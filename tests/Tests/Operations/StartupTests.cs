@@ -26,6 +26,15 @@ public class StartupTests
         Assert.Equal(expected, host.Services.GetRequiredService<IOptions<GrainDirectoryOptions>>().Value.CacheSize);
     }
 
+    [Fact]
+    public async Task Orleans_ReminderRefreshPeriod_sets_how_often_the_silo_reads_its_reminders_again()
+    {
+        await using var github = await FakeGitHubApi.StartAsync();
+        await using var host = await TriggerHost.StartAsync(github, kubernetes: null, new Dictionary<string, string> { ["Orleans:ReminderRefreshPeriod"] = "00:00:20" });
+
+        Assert.Equal(TimeSpan.FromSeconds(20), host.Services.GetRequiredService<IOptions<ReminderOptions>>().Value.RefreshReminderListPeriod);
+    }
+
     /// <summary>
     /// Loading a kubeconfig blocks (KubernetesClient is sync-over-async). Left to the first ref activations,
     /// it starved the thread pool and stalled the silo for 30 s; it must happen before the service is ready.
