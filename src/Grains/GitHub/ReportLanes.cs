@@ -10,7 +10,7 @@ namespace CiTrigger.Grains.GitHub;
 /// </summary>
 /// <remarks>
 /// With <c>latestOnly</c>, a key waits in its lane at most once: a newer report of a key already waiting takes
-/// the older one's place (which goes to the skipped callback) and is never refused. For a commit status GitHub
+/// the older one's place (which the writer gets back, never posted) and is never refused. For a commit status GitHub
 /// shows only the newest of a context, so while a lane is behind it posts what is current instead of every
 /// step on the way (fewer calls against GitHub's rate limits, a backlog drains faster), and a burst of steps
 /// fills a lane by the events in it, not by their steps: a full lane refused an event's final status while

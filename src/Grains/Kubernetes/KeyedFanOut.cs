@@ -8,7 +8,7 @@ namespace CiTrigger.Grains.Kubernetes;
 /// one ref still sees its changes in the order the watch gave them. A post waits while <c>limit</c> calls are
 /// in flight, so a slow observer slows the reading of the watch instead of piling up its changes. After a
 /// call failed, later calls are not made, <see cref="Failed"/> is cancelled (the reader stops waiting for
-/// the next change), and <see cref="PostAsync"/> and <see cref="CompleteAsync"/> throw that failure: the watch
+/// the next change), and <see cref="PostAsync"/> and <see cref="ThrowIfFailed"/> throw that failure: the watch
 /// ends, and the list that follows makes good what was not reported. Posts come from one reader (not concurrently).
 /// </summary>
 public sealed class KeyedFanOut(int limit) : IDisposable
@@ -56,13 +56,6 @@ public sealed class KeyedFanOut(int limit) : IDisposable
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    /// <summary>Waits until every posted call has ended; throws the first failure, if any.</summary>
-    public async Task CompleteAsync()
-    {
-        await WhenIdleAsync();
-        ThrowIfFailed();
-    }
-
     /// <summary>Waits until every posted call has ended, failed or not.</summary>
     public async Task WhenIdleAsync()
     {
@@ -80,7 +73,8 @@ public sealed class KeyedFanOut(int limit) : IDisposable
         failed.Dispose();
     }
 
-    private void ThrowIfFailed()
+    /// <summary>Throws the first failure of a call, if any.</summary>
+    public void ThrowIfFailed()
     {
         if (Volatile.Read(ref failure) is { } error)
         {

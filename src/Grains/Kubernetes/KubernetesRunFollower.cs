@@ -175,6 +175,7 @@ public sealed partial class KubernetesRunFollower(
         using var reader = new StreamReader(body);
         using var reports = new KeyedFanOut(ReportsInFlight);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, reports.Failed);
+        string? resumeAt = resourceVersion;
         try
         {
             while (await ReadLineAsync(reader, reports, reading.Token, ct) is { } line)
@@ -189,13 +190,10 @@ public sealed partial class KubernetesRunFollower(
                 var obj = document.RootElement.GetProperty("object");
                 if (type == "ERROR")
                 {
-                    if (WatchRequest.StatusCode(obj) != (int)HttpStatusCode.Gone)
-                    {
-                        throw new WatchBrokenException($"the watch of {r.Plural} ended with an error: {obj.GetRawText()}");
-                    }
-
-                    await reports.CompleteAsync();
-                    return null;
+                    resumeAt = WatchRequest.StatusCode(obj) == (int)HttpStatusCode.Gone
+                        ? null
+                        : throw new WatchBrokenException($"the watch of {r.Plural} ended with an error: {obj.GetRawText()}");
+                    break;
                 }
 
                 if (News(r, type, obj) is { } state)
@@ -204,18 +202,18 @@ public sealed partial class KubernetesRunFollower(
                     await reports.PostAsync(RefKey.For(state.Forge ?? ForgeNames.GitHub, state.Repository, state.Ref), () => receiver.ChangedAsync(state, ct), ct);
                 }
 
-                // Where the watch resumes, once every report made has succeeded (a failed one ends the watch, and a list follows).
-                resourceVersion = WatchRequest.ResourceVersion(obj) ?? resourceVersion;
+                resumeAt = WatchRequest.ResourceVersion(obj) ?? resumeAt;
             }
-
-            await reports.CompleteAsync();
-            return resourceVersion;
         }
         finally
         {
-            // A watch that breaks still lets the reports already made finish before the list that follows it.
+            // The reports already made finish before the watch is resumed, or before the list that follows a broken one.
             await reports.WhenIdleAsync();
         }
+
+        // Resumed where it stopped only when every report made succeeded; a failed one ends the watch, and a list follows.
+        reports.ThrowIfFailed();
+        return resumeAt;
     }
 
     /// <summary>The watch's next line; a report that failed meanwhile ends the wait and is thrown.</summary>
@@ -227,7 +225,8 @@ public sealed partial class KubernetesRunFollower(
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            await reports.CompleteAsync();
+            // Only a failed report cancels the read while the follower runs; its failure is set before the cancel.
+            reports.ThrowIfFailed();
             throw;
         }
     }
