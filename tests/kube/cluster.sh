@@ -293,6 +293,8 @@ network() {
     ip link add "$bridge" type bridge
     ip addr add "$gateway/24" dev "$bridge"
     ip link set "$bridge" up
+    # The host reaches Service addresses through the bridge too (kube-proxy rewrites them to pod addresses).
+    ip route add "$service_cidr" dev "$bridge" src "$gateway"
     sysctl -q -w "net.ipv4.conf.$bridge.forwarding=1"
     iptables -N CITRIGGER-GUARD
     iptables -A CITRIGGER-GUARD -i "$bridge" ! -o "$bridge" -j DROP
@@ -485,6 +487,28 @@ EOF
     wait_for "node $node" 90 kubelet node_ready
     # The controller manager's service-account controller makes "default" in each namespace; pods need it.
     wait_for "service account default/default" 60 kube-controller-manager kubectl_admin -n default get serviceaccount default
+    volumes
+}
+
+# Storage, as kind's local-path provisioner gives it: a few hostPath PersistentVolumes without a storage
+# class (a claim without one binds to them), each a directory anyone may write, under the state directory.
+volumes() {
+    local n
+    for n in 0 1 2 3; do
+        mkdir -p "$state/volumes/pv$n"
+        chmod 0777 "$state/volumes/pv$n"
+        cat <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: local-pv$n}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: $state/volumes/pv$n, type: Directory}
+---
+EOF
+    done | kubectl_admin apply -f - >/dev/null
 }
 
 install_packages() {
