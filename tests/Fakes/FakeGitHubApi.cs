@@ -67,11 +67,12 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             .Select(r => JsonNode.Parse(r.Body)!.AsObject())];
 
     /// <param name="time">The fake's clock (JWT and token expiry); the system clock when null.</param>
-    public static async Task<FakeGitHubApi> StartAsync(TimeProvider? time = null)
+    /// <param name="address">Where it listens: loopback, or the local node's bridge address for silos in pods.</param>
+    public static async Task<FakeGitHubApi> StartAsync(TimeProvider? time = null, string address = "127.0.0.1")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{address}:0");
         var web = builder.Build();
         var fake = new FakeGitHubApi(web, time ?? TimeProvider.System);
         web.Run(fake.HandleAsync);
