@@ -18,7 +18,8 @@ namespace CiTrigger.Grains.GitHub;
 /// failing Checks API costs a few retries and a log line, never the event.
 /// </summary>
 public sealed partial class GitHubCheckRunReporter(
-    GitHubAccess github, IOptions<GitHubOptions> options, RetryPolicy retryPolicy, TriggerMetrics metrics, TimeProvider time, ILogger<GitHubCheckRunReporter> logger)
+    GitHubAccess github, IOptions<GitHubOptions> options, RetryPolicy retryPolicy, TriggerMetrics metrics, TimeProvider time, ILogger<GitHubCheckRunReporter> logger,
+    IRunLogs? runLogs = null)
     : BackgroundService, IResultReporter
 {
     private const int MaxSummary = 65_535;
@@ -49,7 +50,11 @@ public sealed partial class GitHubCheckRunReporter(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => lanes.DrainAsync(async (report, cancellationToken) =>
     {
-        foreach (var step in Steps(report))
+        // Why a run failed: the object that failed comes with the report, and its log is read off the event's path.
+        var log = report.State is StatusState.Failure or StatusState.TimedOut && report.Objects.Count > 0 && runLogs is not null
+            ? await runLogs.FailedLogAsync(report.Objects[0], cancellationToken)
+            : null;
+        foreach (var step in Steps(report, log))
         {
             if (!await PostAsync(report.Event, step, cancellationToken))
             {
@@ -59,7 +64,7 @@ public sealed partial class GitHubCheckRunReporter(
     }, stoppingToken);
 
     /// <summary>What GitHub is told for one report, in order.</summary>
-    private IEnumerable<Step> Steps(PendingReport report)
+    private IEnumerable<Step> Steps(PendingReport report, RunLog? log)
     {
         var e = report.Event;
         var settings = options.Value;
@@ -86,7 +91,7 @@ public sealed partial class GitHubCheckRunReporter(
                 yield return new Step("completed", CheckConclusion.Cancelled, null, new NewCheckRunOutput("cancelled", Truncate(report.Description)));
                 break;
             case StatusState.TimedOut:
-                yield return new Step("completed", CheckConclusion.TimedOut, null, new NewCheckRunOutput("timed out", Truncate(report.Description)));
+                yield return new Step("completed", CheckConclusion.TimedOut, null, WithLog(new NewCheckRunOutput("timed out", Truncate(report.Description)), log));
                 break;
             case StatusState.ActionRequired:
                 // GitHub wants a page that says what to do: the configured link, else the pull request.
@@ -94,7 +99,7 @@ public sealed partial class GitHubCheckRunReporter(
                 yield return new Step("completed", CheckConclusion.ActionRequired, page, new NewCheckRunOutput("waiting for approval", Truncate(report.Description)));
                 break;
             case StatusState.Failure:
-                yield return new Step("completed", CheckConclusion.Failure, null, new NewCheckRunOutput("failed", Truncate(report.Description)));
+                yield return new Step("completed", CheckConclusion.Failure, null, WithLog(new NewCheckRunOutput("failed", Truncate(report.Description)), log));
                 break;
             default:
                 yield return new Step("completed", CheckConclusion.Cancelled, null, new NewCheckRunOutput("skipped", Truncate(report.Description)));
@@ -132,6 +137,17 @@ public sealed partial class GitHubCheckRunReporter(
         }
 
         return Truncate(summary.ToString());
+    }
+
+    /// <summary>The output with the failed container's log as its text (GitHub's limit of 65,535 characters kept).</summary>
+    private static NewCheckRunOutput WithLog(NewCheckRunOutput output, RunLog? log)
+    {
+        if (log is not null)
+        {
+            output.Text = RunLogText.Markdown(log, MaxSummary);
+        }
+
+        return output;
     }
 
     private static string Truncate(string text) => text.Length <= MaxSummary ? text : text[..(MaxSummary - 1)] + "…";

@@ -215,7 +215,10 @@ public sealed partial class RefRuns(
         Log.RunFinished(logger, delivery, key, RunResults.Word(run.Result));
         metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
         var (state, description) = RunBook.Report(run);
-        statuses.Report(entry.Event, state, description);
+        // A failed run's report names the object that failed, whose log the check shows (App mode).
+        statuses.Report(entry.Event, state, description, RunBook.Failed(run) is { } failed
+            ? [new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed")]
+            : null);
         try
         {
             await catalog.ForgetRunningAsync(delivery);
