@@ -12,7 +12,7 @@ namespace CiTrigger.Tests.RealNode;
 [Collection(OneNode.Name)]
 public sealed class JobRunTests(NodeInstallation node)
 {
-    public static string Job(string script, int grace = 30) => $"""
+    public static string Job(string script, int grace = 30, string? secret = null) => $"""
         apiVersion: batch/v1
         kind: Job
         metadata:
@@ -28,6 +28,14 @@ public sealed class JobRunTests(NodeInstallation node)
                   image: localhost/busybox:dev
                   imagePullPolicy: Never
                   command: ["sh", "-c", "{script}"]
+        {(secret is null ? "" : $"""
+                  env:
+                    - name: DEPLOY_KEY
+                      valueFrom:
+                        secretKeyRef:
+                          name: {secret}
+                          key: key
+        """)}
         """;
 
     [Fact]
@@ -38,12 +46,34 @@ public sealed class JobRunTests(NodeInstallation node)
         var (passing, accepted) = await node.PushAsync(repo, "main", Job("echo ok; exit 0"));
         Assert.Equal(202, accepted);
         var success = await node.CheckAsync(passing, "completed", TimeSpan.FromMinutes(2));
-        var (failing, acceptedToo) = await node.PushAsync(repo, "main", Job("echo building; echo broken >&2; exit 3"));
+        // The failing run prints a Secret's value it takes from its environment, and a token-shaped string. All on stdout:
+        // containerd 1.6 here drops a container's stderr lines at times (2 of 3 short pods in a check, docs/testing.md).
+        var secret = "deploy-" + Guid.NewGuid().ToString("N")[..8];
+        var secretValue = "s3cr3t-" + Guid.NewGuid().ToString("N");
+        await node.Admin.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = secret },
+            StringData = new Dictionary<string, string> { ["key"] = secretValue },
+        }, NodeInstallation.Namespace);
+        var script = string.Join("; ", Enumerable.Range(1, 60).Select(i => $"echo step {i}"))
+            + "; echo key=$DEPLOY_KEY; echo token=ghs_0123456789abcdefghijABCDEFGHIJ; echo broken; exit 3";
+        var (failing, acceptedToo) = await node.PushAsync(repo, "main", Job(script, secret: secret));
         Assert.Equal(202, acceptedToo);
         var failure = await node.CheckAsync(failing, "completed", TimeSpan.FromMinutes(2));
 
         Assert.Equal(("success", "failure"), (success.Conclusion, failure.Conclusion));
         Assert.Equal((NodeInstallation.StatusContext, NodeInstallation.StatusContext), (success.Name, failure.Name));
+
+        // Why it failed, in the check: the end of the failed container's log (the last 50 lines), the Secret's
+        // value and the token masked.
+        var text = failure.Output?["text"]?.GetValue<string>() ?? "";
+        Assert.Contains("container `run`", text, StringComparison.Ordinal);
+        Assert.True(text.Contains("key=***\ntoken=***\nbroken\n", StringComparison.Ordinal), "the check's text ends otherwise:\n" + text);
+        Assert.DoesNotContain(secretValue, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("ghs_0123456789", text, StringComparison.Ordinal);
+        Assert.Contains("step 60", text, StringComparison.Ordinal);
+        Assert.Contains("step 14\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("step 13\n", text, StringComparison.Ordinal);
 
         // What the controllers did, as the cluster records it: each Job's one pod ran on the node and exited
         // with the script's code, and the Job carries the condition the check was read from.

@@ -4,7 +4,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using CiTrigger.Gateway.Webhooks;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
 using k8s;
@@ -52,7 +51,7 @@ public sealed class NodeInstallation : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         Node = await LocalNode.StartAsync();
         GitHub = await FakeGitHubApi.StartAsync(address: LocalNode.HostAddress);
-        GitHub.Signer = (body, secret) => WebhookSignature.Sign(body, Encoding.UTF8.GetBytes(secret));
+        GitHub.Signer = (body, secret) => GitHubWebhook.Sign(body, secret);
         app = AppIdentity.Register(GitHub);
 
         await RemoveNamespaceAsync();
