@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# The whole test suite, or with `real-cluster` only the tests against the real kube-apiserver. Installs
-# what the tests need first: redis-server, chromium, chromium-driver and promtool (from the prometheus
-# package) from Debian, and a kube-apiserver built once from Debian's source (tests/kube/build-apiserver.sh: about 8 minutes the
+# The whole test suite; with `real-cluster` only the tests against a real kube-apiserver and those on the
+# real single-node cluster, with `real-node` only the latter. Installs what the tests need first:
+# redis-server, chromium, chromium-driver and promtool (from the prometheus package) from Debian, and the
+# Kubernetes binaries built once from Debian's source (tests/kube/build-apiserver.sh: about 20 minutes the
 # first time, cached in ~/.cache/citrigger-kube afterwards) with Debian's etcd. The tests start their own
-# servers on loopback ports and stop them by PID. Prints one closing line: "N passed, M failed".
+# servers on loopback ports and stop them by PID; the real-node tests, which run after all others, start
+# the cluster of tests/kube/cluster.sh (root needed: containers, a bridge, iptables) with a watchdog that
+# removes it even when the run is killed, and remove it when they end. Prints one closing line:
+# "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
 filter=()
-if [ "${1:-}" = "real-cluster" ]; then
-    shift
-    filter=(--filter-namespace 'CiTrigger.Tests.RealCluster')
-fi
+case "${1:-}" in
+    real-cluster)
+        shift
+        filter=(--filter-namespace 'CiTrigger.Tests.RealCluster' --filter-namespace 'CiTrigger.Tests.RealNode') ;;
+    real-node)
+        shift
+        filter=(--filter-namespace 'CiTrigger.Tests.RealNode') ;;
+esac
 
 sudo_cmd=""
 if [ "$(id -u)" != "0" ]; then sudo_cmd="sudo"; fi

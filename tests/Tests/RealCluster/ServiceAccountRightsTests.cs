@@ -28,7 +28,9 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
         var needed = KubernetesManifestApplier.VerbsFor(named: false)
             .Select(verb => (verb, "workflows.argoproj.io", "ci"))
             .Concat(PodVerbs.Select(verb => (verb, "pods", "ci")))
-            .Concat(RunKinds.All.SelectMany(k => k.Verbs.Select(verb => (verb, k.Group.Length == 0 ? k.Plural : $"{k.Plural}.{k.Group}", "ci"))));
+            .Concat(RunKinds.All.SelectMany(k => k.Verbs.Select(verb => (verb, k.Group.Length == 0 ? k.Plural : $"{k.Plural}.{k.Group}", "ci"))))
+            // Why a run failed: the failed container's log, and the Secrets its pod uses, to mask their values.
+            .Concat(new (string verb, string, string)[] { ("get", "pods/log", "ci"), ("get", "secrets", "ci") });
         (string Verb, string Resource, string Namespace)[] wider =
         [
             ("get", "workflows.argoproj.io", "ci"), ("get", "jobs.batch", "ci"), ("get", "pipelineruns.tekton.dev", "ci"),
@@ -37,7 +39,7 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
             ("delete", "pipelineruns.tekton.dev", "ci"), ("create", "pipelineruns.tekton.dev", "ci"), ("delete", "taskruns.tekton.dev", "ci"),
             ("watch", "workflows.argoproj.io", "default"), ("patch", "pipelineruns.tekton.dev", "default"),
             ("create", "workflows.argoproj.io", "default"), ("list", "workflows.argoproj.io", "kube-system"),
-            ("create", "configmaps", "ci"), ("get", "secrets", "ci"), ("list", "secrets", "ci"),
+            ("create", "configmaps", "ci"), ("list", "secrets", "ci"), ("watch", "secrets", "ci"), ("get", "secrets", "default"), ("get", "pods/log", "default"),
             ("create", "pods", "ci"), ("delete", "pods", "ci"), ("create", "pods/exec", "ci"),
             ("create", "roles.rbac.authorization.k8s.io", "ci"), ("create", "rolebindings.rbac.authorization.k8s.io", "ci"),
             ("create", "serviceaccounts/token", "ci"), ("list", "namespaces", ""), ("create", "customresourcedefinitions.apiextensions.k8s.io", ""),

@@ -148,6 +148,47 @@ public sealed class NodeInstallation : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Waits until the service says every one of <paramref name="deliveries"/> is <c>applied</c> (admin API), or
+    /// finished so long ago that its ref no longer keeps it: final states, so nothing of theirs is created after them.
+    /// </summary>
+    public async Task WaitAppliedAsync(IReadOnlyCollection<string> deliveries, TimeSpan timeout)
+    {
+        var pending = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(
+            deliveries.Select(d => KeyValuePair.Create(d, "not asked yet")), StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await Parallel.ForEachAsync(pending.Keys.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (delivery, ct) =>
+            {
+                using var response = await Client.GetAsync($"admin/deliveries/{delivery}", ct);
+                var body = await response.Content.ReadAsStringAsync(ct);
+                var status = response.IsSuccessStatusCode ? JsonNode.Parse(body)?["status"]?.GetValue<string>() : $"{(int)response.StatusCode} {body}";
+                // A ref keeps only its newest events (Handler:HistorySize); one it let go of had finished.
+                if (status == "applied" || (response.StatusCode == HttpStatusCode.NotFound && body.Contains("no longer keeps it in its history", StringComparison.Ordinal)))
+                {
+                    pending.TryRemove(delivery, out _);
+                }
+                else
+                {
+                    pending[delivery] = status ?? "no status";
+                }
+            });
+            if (pending.IsEmpty)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{pending.Count} of {deliveries.Count} deliveries not applied after {timeout.TotalSeconds:0} s: "
+                    + string.Join(", ", pending.Take(5).Select(p => $"{p.Key} {p.Value}")));
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>The check run of a delivery once it has <paramref name="status"/>.</summary>
     public Task<FakeGitHubApi.CheckRun> CheckAsync(string delivery, string status, TimeSpan timeout) =>
         Eventually.Until(() => Task.FromResult(GitHub.CheckRuns.FirstOrDefault(r => r.ExternalId == delivery && r.Status == status)),
@@ -284,7 +325,11 @@ public sealed class NodeInstallation : IAsyncLifetime
         }, Namespace);
     }
 
-    /// <summary>An earlier run's installation on a cluster started by hand goes first.</summary>
+    /// <summary>
+    /// An earlier run's installation on a cluster started by hand goes first, and the volumes its claims held
+    /// are made free again: cluster.sh's hostPath volumes are Retain (no provisioner deletes them), so a
+    /// Released one is emptied and its claimRef removed, as an administrator reclaims one by hand.
+    /// </summary>
     private async Task RemoveNamespaceAsync()
     {
         try
@@ -293,6 +338,7 @@ public sealed class NodeInstallation : IAsyncLifetime
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
+            await ReclaimVolumesAsync();
             return;
         }
 
@@ -308,6 +354,28 @@ public sealed class NodeInstallation : IAsyncLifetime
                 return new object();
             }
         }, TimeSpan.FromMinutes(2), $"namespace {Namespace} of an earlier run to be deleted");
+        await ReclaimVolumesAsync();
+    }
+
+    private async Task ReclaimVolumesAsync()
+    {
+        foreach (var volume in (await Admin.CoreV1.ListPersistentVolumeAsync()).Items
+            .Where(v => v.Status?.Phase == "Released" && v.Spec.ClaimRef?.NamespaceProperty == Namespace && v.Spec.HostPath?.Path is { Length: > 0 }))
+        {
+            foreach (var entry in new DirectoryInfo(volume.Spec.HostPath.Path).EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo directory)
+                {
+                    directory.Delete(recursive: true);
+                }
+                else
+                {
+                    entry.Delete();
+                }
+            }
+
+            await Admin.CoreV1.PatchPersistentVolumeAsync(new V1Patch("{\"spec\":{\"claimRef\":null}}", V1Patch.PatchType.MergePatch), volume.Metadata.Name);
+        }
     }
 }
 

@@ -45,21 +45,22 @@ public sealed class NodeMeasurements(NodeInstallation node)
         Measurements.Record("silo pod memory at rest (working set)", Describe(atRest));
 
         var repo = node.Repo("memory");
-        var sent = 0;
+        var sent = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Parallel.ForEachAsync(Enumerable.Range(0, 20), new ParallelOptions { MaxDegreeOfParallelism = 10 }, async (r, _) =>
         {
             for (var n = 1; n <= 50; n++)
             {
-                await node.PushAcknowledgedAsync(repo, $"m{r}", SiloLossTests.ConfigMap($"m{r}", n));
-                Interlocked.Increment(ref sent);
+                sent.Add(await node.PushAcknowledgedAsync(repo, $"m{r}", SiloLossTests.ConfigMap($"m{r}", n)));
             }
         });
-        await Eventually.Until(async () => (await node.ConfigMapsAsync(repo)).Count >= 1000 ? new object() : null, TimeSpan.FromMinutes(3), "1,000 ConfigMaps");
-        await Task.Delay(TimeSpan.FromSeconds(15));
-        var after = await SiloMemoryAsync();
+        await node.WaitAppliedAsync(sent.ToList(), TimeSpan.FromMinutes(3));
+        // The kubelet samples a container's memory every few seconds: the figure taken must be one sampled after the events.
+        var applied = DateTime.UtcNow;
+        var after = await Eventually.Until(async () => await SiloMemoryAsync(applied) is { Count: > 0 } m ? m : null, TimeSpan.FromMinutes(1),
+            "the kubelet's memory figures sampled after the events were applied");
         Measurements.Record("silo pod memory after 1,000 more events (working set)", Describe(after));
 
-        Assert.Equal(1000, sent);
+        Assert.Equal(1000, sent.Count);
         Assert.All(after.Values, bytes => Assert.True(bytes < 400L << 20, $"{bytes >> 20} MiB of a 512 MiB limit"));
     }
 
@@ -67,15 +68,19 @@ public sealed class NodeMeasurements(NodeInstallation node)
         string.Join(", ", memory.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key} {m.Value / (1 << 20)} MiB"));
 
     /// <summary>Each silo container's working set as the kubelet reports it (its summary API, through the API server).</summary>
-    private async Task<IReadOnlyDictionary<string, long>> SiloMemoryAsync()
+    /// <remarks>Empty unless every silo's figure was sampled after <paramref name="since"/>.</remarks>
+    private async Task<IReadOnlyDictionary<string, long>> SiloMemoryAsync(DateTime? since = null)
     {
         var output = await node.Node.KubectlAsync("get", "--raw", $"/api/v1/nodes/{LocalNode.NodeName}/proxy/stats/summary");
         var summary = JsonNode.Parse(output)!;
-        return summary["pods"]!.AsArray()
+        var silos = summary["pods"]!.AsArray()
             .Where(p => p!["podRef"]!["namespace"]!.GetValue<string>() == NodeInstallation.Namespace
                 && p["podRef"]!["name"]!.GetValue<string>().StartsWith(NodeInstallation.Deployment + "-", StringComparison.Ordinal))
-            .ToDictionary(p => p!["podRef"]!["name"]!.GetValue<string>(),
-                p => p!["containers"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "silo")!["memory"]!["workingSetBytes"]!.GetValue<long>());
+            .Select(p => (Pod: p!["podRef"]!["name"]!.GetValue<string>(), Memory: p["containers"]!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "silo")!["memory"]!))
+            .ToList();
+        return since is { } after && silos.Any(s => s.Memory["time"]!.GetValue<DateTime>().ToUniversalTime() <= after)
+            ? new Dictionary<string, long>()
+            : silos.ToDictionary(s => s.Pod, s => s.Memory["workingSetBytes"]!.GetValue<long>());
     }
 }
 

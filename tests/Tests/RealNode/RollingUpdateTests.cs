@@ -33,13 +33,14 @@ public sealed class RollingUpdateTests(NodeInstallation node)
             }
         });
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Eventually.Until(() => Task.FromResult(answers.Count >= 10 ? new object() : null), TimeSpan.FromMinutes(1), "10 pushes answered before the roll");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await node.Node.KubectlAsync("-n", NodeInstallation.Namespace, "rollout", "restart", $"deployment/{NodeInstallation.Deployment}");
         await node.Node.RunKubectlAsync(["-n", NodeInstallation.Namespace, "rollout", "status", $"deployment/{NodeInstallation.Deployment}", "--timeout=300s"],
             timeout: TimeSpan.FromMinutes(6));
         var rolled = clock.Elapsed;
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        var answeredByTheEnd = answers.Count;
+        await Eventually.Until(() => Task.FromResult(answers.Count >= answeredByTheEnd + 10 ? new object() : null), TimeSpan.FromMinutes(1), "10 pushes answered after the roll");
         await stop.CancelAsync();
         await trickle;
         await node.WaitHealthyAsync(TimeSpan.FromMinutes(3));
@@ -55,10 +56,8 @@ public sealed class RollingUpdateTests(NodeInstallation node)
 
         // Every push is applied once in the end: the acknowledged ones from their queues, the failed ones after the
         // service found them in GitHub's delivery log and asked for them again.
-        var created = await Eventually.Until(async () => await node.ConfigMapsAsync(repo) is { } c && c.Count >= all.Count ? c : null,
-            TimeSpan.FromMinutes(2), $"{all.Count} ConfigMaps ({outcome}; redeliveries asked: {node.GitHub.RedeliveryRequests.Count})");
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        created = await node.ConfigMapsAsync(repo);
+        await node.WaitAppliedAsync(all.Select(a => a.Delivery).ToList(), TimeSpan.FromMinutes(2));
+        var created = await node.ConfigMapsAsync(repo);
         var applied = created.Select(c => c.Metadata.Labels["k8s-webhook-handler.io/delivery"]).ToList();
         Assert.Equal(all.Select(a => a.Delivery).Order(StringComparer.Ordinal), applied.Order(StringComparer.Ordinal));
         Assert.Subset(applied.ToHashSet(), acknowledged);
