@@ -61,11 +61,21 @@ public sealed class NodeInstallation : IAsyncLifetime
             Metadata = new V1ObjectMeta { Name = "k8s-webhook-handler-local" },
             StringData = Settings(),
         }, Namespace);
+        // Argo's Workflow and Tekton's TaskRun kinds as the real-cluster tests define them, before the silos start
+        // (a kind served later is looked for again only after Kubernetes:DiscoveryTtl); no controller runs them:
+        // RunLogTests plays those controllers.
+        foreach (var crd in new[] { "workflow-crd.yaml", "tekton-taskrun-crd.yaml" })
+        {
+            await Node.KubectlAsync("apply", "-f", Path.Combine(Payloads.FixturesRoot, "kube", crd));
+        }
+
+        await Node.KubectlAsync("wait", "--for=condition=Established", "--timeout=60s", "crd/workflows.argoproj.io", "crd/taskruns.tekton.dev");
         await Node.KubectlAsync("apply", "-k", Path.Combine(RepositoryFiles.Root, "k8s", "overlays", "local"));
 
-        // The manifests of these tests create Jobs and ConfigMaps; the shipped Role does not grant that.
+        // The manifests of these tests create Jobs, ConfigMaps and TaskRuns; the shipped Role does not grant that.
         await GrantAsync("batch", "jobs", "create", "get", "list", "watch", "delete");
         await GrantAsync("", "configmaps", "create", "get", "list");
+        await GrantAsync("tekton.dev", "taskruns", "create");
 
         await WaitHealthyAsync(TimeSpan.FromMinutes(4));
         var service = await Admin.CoreV1.ReadNamespacedServiceAsync(Deployment, Namespace);
