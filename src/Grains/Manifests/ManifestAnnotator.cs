@@ -60,10 +60,19 @@ public static class ManifestAnnotator
         new(DeliveryAnnotation, e.Delivery),
     ];
 
-    /// <summary>Returns an annotated copy of <paramref name="document"/>; the input is not changed.</summary>
-    public static JsonObject Annotate(JsonObject document, HookEvent e, int documentIndex)
+    /// <summary>
+    /// Returns an annotated copy of <paramref name="document"/>, its <c>{{ name }}</c> parameters replaced by
+    /// <paramref name="parameters"/> first (<see cref="ManifestParameters"/>; so no annotation value is taken for
+    /// one); the input is not changed.
+    /// </summary>
+    public static JsonObject Annotate(JsonObject document, HookEvent e, int documentIndex, IReadOnlyDictionary<string, string>? parameters = null)
     {
         var copy = (JsonObject)document.DeepClone();
+        if (parameters is not null)
+        {
+            ManifestParameters.Substitute(copy, parameters);
+        }
+
         var metadata = Child(copy, "metadata", "metadata");
         var annotations = Child(metadata, "annotations", "metadata.annotations");
         foreach (var (key, value) in AnnotationsFor(e))

@@ -37,7 +37,8 @@ public sealed partial class EventProcessor(
             throw new ManifestException($"{manifest.ManifestPath} at {e.ManifestRef} holds no documents");
         }
 
-        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i)).ToList();
+        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, manifest.ManifestPath) : null;
+        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters)).ToList();
 
         try
         {

@@ -56,11 +56,14 @@ public static class AnnotateCommand
         try
         {
             var limits = new ManifestOptions().Limits;
-            var documents = ManifestReader.Read(await InputFile.ReadAsync(args.Required("file"), limits.MaxBytes, "Handler:MaxManifestBytes"), limits);
+            var file = args.Required("file");
+            var documents = ManifestReader.Read(await InputFile.ReadAsync(file, limits.MaxBytes, "Handler:MaxManifestBytes"), limits);
+            // The parameters as the service fills them in for this event ({{ pipeline }} from the file's name).
+            var parameters = ManifestParameters.For(hookEvent, file);
             for (var i = 0; i < documents.Count; i++)
             {
                 await output.WriteLineAsync("---");
-                await output.WriteLineAsync(ManifestAnnotator.Annotate(documents[i], hookEvent, i).ToJsonString(Indented));
+                await output.WriteLineAsync(ManifestAnnotator.Annotate(documents[i], hookEvent, i, parameters).ToJsonString(Indented));
             }
 
             return 0;

@@ -139,6 +139,35 @@ public class PipelineTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task A_job_takes_the_revision_and_branch_in_its_args_and_argos_own_parameters_reach_the_cluster_untouched()
+    {
+        var repo = fixture.NewRepo();
+        var after = repo.Commit("feature/params", ".ci/workflow.yaml", """
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              generateName: ci-{{ pipeline }}-
+            spec:
+              template:
+                spec:
+                  restartPolicy: Never
+                  containers:
+                    - name: build
+                      image: busybox
+                      args: ["checkout", "{{ revision }}", "--branch={{branch}}", "{{workflow.name}}"]
+            """);
+
+        await Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/feature/params", Payloads.Sha(9), after));
+        var state = await fixture.Finished(repo.FullName, "refs/heads/feature/params");
+
+        Assert.Equal("applied", state["history"]![0]!["outcome"]!.GetValue<string>());
+        var create = Assert.Single(fixture.AppliedFor(repo.FullName));
+        Assert.Equal("ci-workflow-", create.Json["metadata"]!["generateName"]!.GetValue<string>());
+        Assert.Equal(["checkout", after, "--branch=feature/params", "{{workflow.name}}"],
+            create.Json["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray().Select(a => a!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Every_document_is_applied_in_file_order_named_ones_by_server_side_apply()
     {
         var repo = fixture.NewRepo();

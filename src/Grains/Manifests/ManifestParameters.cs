@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using CiTrigger.Grains.Abstractions;
+
+namespace CiTrigger.Grains.Manifests;
+
+/// <summary>
+/// <c>{{ name }}</c> parameters in a manifest's parsed string scalars, replaced by the event's values. Only the
+/// design's fixed bare names are replaced; anything else in double braces (Argo's <c>{{workflow.name}}</c>,
+/// <c>{{inputs.parameters.x}}</c>, <c>{{item}}</c>) is left as it is. Replacement works on values the YAML
+/// parser already read, never on the file's text, and never on mapping keys, so no value (a branch named
+/// <c>x"\n  evil: true</c>) can change the manifest's structure; a replaced value is not looked at again.
+/// </summary>
+public static partial class ManifestParameters
+{
+    /// <summary>
+    /// The names replaced today. <c>git_auth_secret</c> and a repository's own parameters come with Repository
+    /// resources; until then <c>{{ git_auth_secret }}</c> is left as it is.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "revision", "ref", "branch", "tag", "repo_name", "repo_url", "repo_ssh", "event_type", "event_action",
+        "delivery", "pipeline", "pull_request", "base_ref", "head_repo_url",
+    ];
+
+    /// <summary>Whether a manifest's bytes may hold a parameter at all: most do not, and they cost no walk.</summary>
+    public static bool MayMention(ReadOnlySpan<byte> manifest) => manifest.IndexOf("{{"u8) >= 0;
+
+    /// <summary>
+    /// The values of <see cref="Names"/> for an event: <c>branch</c> is the branch a push names (a pull request's
+    /// base branch), <c>tag</c> the tag a push names, each empty otherwise; <c>pipeline</c> the manifest file's
+    /// name without its extension.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath)
+    {
+        const string heads = "refs/heads/", tags = "refs/tags/";
+        var branch = e.Ref.StartsWith(heads, StringComparison.Ordinal) ? e.Ref[heads.Length..]
+            : e.PullRequest > 0 && e.BaseRef.StartsWith(heads, StringComparison.Ordinal) ? e.BaseRef[heads.Length..]
+            : "";
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["revision"] = e.Revision,
+            ["ref"] = e.Ref,
+            ["branch"] = branch,
+            ["tag"] = e.Ref.StartsWith(tags, StringComparison.Ordinal) ? e.Ref[tags.Length..] : "",
+            ["repo_name"] = e.Repository,
+            ["repo_url"] = e.RepoUrl,
+            ["repo_ssh"] = e.RepoSsh,
+            ["event_type"] = e.EventType,
+            ["event_action"] = e.Action,
+            ["delivery"] = e.Delivery,
+            ["pipeline"] = Path.GetFileNameWithoutExtension(manifestPath),
+            ["pull_request"] = e.PullRequest > 0 ? e.PullRequest.ToString(CultureInfo.InvariantCulture) : "",
+            ["base_ref"] = e.BaseRef,
+            ["head_repo_url"] = e.HeadRepoUrl,
+        };
+    }
+
+    /// <summary>Replaces the parameters in every string scalar of <paramref name="node"/> (changed in place).</summary>
+    public static void Substitute(JsonNode? node, IReadOnlyDictionary<string, string> values)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (key, child) in obj.ToList())
+                {
+                    if (Replaced(child, values) is { } text)
+                    {
+                        obj[key] = text;
+                    }
+                    else
+                    {
+                        Substitute(child, values);
+                    }
+                }
+
+                break;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    if (Replaced(array[i], values) is { } text)
+                    {
+                        array[i] = text;
+                    }
+                    else
+                    {
+                        Substitute(array[i], values);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The scalar with its parameters replaced, or null when it is no string or holds none.</summary>
+    private static string? Replaced(JsonNode? node, IReadOnlyDictionary<string, string> values)
+    {
+        if (node is not JsonValue value || !value.TryGetValue<string>(out var text) || !text.Contains("{{", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var any = false;
+        var result = Parameter().Replace(text, m =>
+        {
+            if (values.TryGetValue(m.Groups[1].Value, out var replacement))
+            {
+                any = true;
+                return replacement;
+            }
+
+            return m.Value;
+        });
+        return any ? result : null;
+    }
+
+    [GeneratedRegex(@"\{\{\s*([a-z_]+)\s*\}\}", RegexOptions.CultureInvariant)]
+    private static partial Regex Parameter();
+}
