@@ -11,7 +11,7 @@ namespace CiTrigger.Gateway.Ui;
 /// </summary>
 public static class DeliveryPage
 {
-    public static Html Render(PageContext page, DeliveryRecord record, string? manifest)
+    public static Html Render(PageContext page, DeliveryRecord record, string? manifest, RunLog? log = null)
     {
         var e = record.Event;
         var result = record.Result;
@@ -51,6 +51,7 @@ public static class DeliveryPage
             {(result is null ? Html.Of($"<p class=\"muted\">Not applied yet.</p>") : RefPage.Objects(page, e, result.Objects))}
             <h2>Run</h2>
             {Run(page, result)}
+            {WhyItFailed(log)}
             <h2>Commit status</h2>
             {Status(page, record)}
             <h2>Manifest as applied</h2>
@@ -127,6 +128,18 @@ public static class DeliveryPage
             <ul class="objects">{run.Objects.Select(o => Html.Of($"<li>{o.Kind} {o.Name} <span class=\"muted\">({o.Namespace})</span>: {RunResults.Word(o.Result)}{(o.Message is { Length: > 0 } m ? Html.Of($" <span class=\"muted\">{m}</span>") : Html.Empty)}{(o.StopPending ? Html.Of($" <span class=\"muted\">(stop sent, not yet confirmed by the cluster)</span>") : Html.Empty)}</li>"))}</ul>
             """);
     }
+
+    /// <summary>The end of the failed container's log, as the run's check shows it (masked and bounded by the reader).</summary>
+    private static Html WhyItFailed(RunLog? log) => log switch
+    {
+        null => Html.Empty,
+        { Text: null } => Html.Of($"<h3>Why it failed</h3><p class=\"muted\">The log {(log.Pod.Length > 0 ? Html.Of($"of pod <code>{log.Pod}</code>, container <code>{log.Container}</code> ") : Html.Empty)}is not shown: {log.Withheld}.</p>"),
+        _ => Html.Of($"""
+            <h3>Why it failed</h3>
+            <p>The last lines of the log of pod <code>{log.Pod}</code>, container <code>{log.Container}</code>:</p>
+            <pre class="manifest" tabindex="0" aria-label="The failed container's log"><code>{log.Text}</code></pre>
+            """),
+    };
 
     private static Html Manifest(string? manifest) => manifest is null
         ? Html.Of($"<p class=\"muted\">None kept: not read yet, refused before it was read, or older than the delivery retention.</p>")

@@ -172,7 +172,32 @@ public static class UiEndpoints
                 : $"Delivery {delivery} went to {key}, which no longer keeps it in its history."), StatusCodes.Status404NotFound);
         }
 
-        return Page(DeliveryPage.Render(page, record, await directory.FindManifest(delivery)));
+        return Page(DeliveryPage.Render(page, record, await directory.FindManifest(delivery), await FailedLogAsync(http, record)));
+    }
+
+    /// <summary>How long the page waits for a failed run's log before it shows the page without it.</summary>
+    private static readonly TimeSpan LogWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>The end of the failed container's log of a run that failed or timed out, read now (as its check showed it); null for any other.</summary>
+    private static async Task<RunLog?> FailedLogAsync(HttpContext http, DeliveryRecord record)
+    {
+        if (record.Result?.Run is not { FinishedAt: not null, Result: RunResult.Failure or RunResult.TimedOut } run
+            || run.Objects.FirstOrDefault(o => o.Result == run.Result) is not { } failed
+            || http.RequestServices.GetService<IRunLogs>() is not { } logs)
+        {
+            return null;
+        }
+
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        wait.CancelAfter(LogWait);
+        try
+        {
+            return await logs.FailedLogAsync(new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed"), wait.Token);
+        }
+        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            return new RunLog("", "", null, $"the cluster did not answer within {LogWait.TotalSeconds:0} s");
+        }
     }
 
     private static Results<FileContentHttpResult, NotFound> Asset(HttpContext http, UiAssets assets, string name, string? v)

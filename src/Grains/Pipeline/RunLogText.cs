@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Grains.Pipeline;
 

@@ -75,6 +75,11 @@ public sealed class JobRunTests(NodeInstallation node)
         Assert.Contains("step 14\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("step 13\n", text, StringComparison.Ordinal);
 
+        // The delivery page shows the same, read when the page is asked for.
+        var page = System.Net.WebUtility.HtmlDecode(await node.Client.GetStringAsync($"ui/deliveries/{failing}"));
+        Assert.True(page.Contains("key=***\ntoken=***\nbroken", StringComparison.Ordinal), "the delivery page shows otherwise:\n" + page);
+        Assert.DoesNotContain(secretValue, page, StringComparison.Ordinal);
+
         // What the controllers did, as the cluster records it: each Job's one pod ran on the node and exited
         // with the script's code, and the Job carries the condition the check was read from.
         var jobs = (await node.Admin.BatchV1.ListNamespacedJobAsync(NodeInstallation.Namespace)).Items;

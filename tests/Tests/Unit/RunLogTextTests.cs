@@ -1,3 +1,4 @@
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Pipeline;
 using k8s.Models;

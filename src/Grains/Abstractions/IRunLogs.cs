@@ -1,6 +1,4 @@
-using CiTrigger.Grains.Abstractions;
-
-namespace CiTrigger.Grains.Pipeline;
+namespace CiTrigger.Grains.Abstractions;
 
 /// <summary>
 /// The end of a failed run's log, as a check shows it: which pod and container it came from, and the text
