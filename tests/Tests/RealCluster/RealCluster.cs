@@ -151,28 +151,8 @@ public sealed class RealCluster : IAsyncDisposable
     /// A Role and RoleBinding of its own for the service account on one resource, the way docs/install.md tells users
     /// to grant further kinds; granting the same resource again changes nothing.
     /// </summary>
-    public async Task GrantAsync(string group, string plural, params string[] verbs)
-    {
-        var name = $"k8s-webhook-handler-{plural}-{(group.Length == 0 ? "core" : group.Split('.')[0])}";
-        try
-        {
-            await Admin.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role
-            {
-                Metadata = new V1ObjectMeta { Name = name },
-                Rules = [new V1PolicyRule { ApiGroups = [group], Resources = [plural], Verbs = verbs }],
-            }, Namespace);
-            await Admin.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
-            {
-                Metadata = new V1ObjectMeta { Name = name },
-                RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
-                Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = ServiceAccount, NamespaceProperty = Namespace }],
-            }, Namespace);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            // Granted by an earlier test of the same cluster.
-        }
-    }
+    public Task GrantAsync(string group, string plural, params string[] verbs) =>
+        Grants.GrantAsync(Admin, Namespace, ServiceAccount, group, plural, verbs);
 
     /// <summary>One Endpoints object of ci as JSON, or null when there is none of that name.</summary>
     public async Task<JsonObject?> EndpointsAsync(string name)

@@ -319,21 +319,8 @@ public sealed class NodeInstallation : IAsyncLifetime
         return environment;
     }
 
-    private async Task GrantAsync(string group, string plural, params string[] verbs)
-    {
-        var name = $"k8s-webhook-handler-{plural}";
-        await Admin.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            Rules = [new V1PolicyRule { ApiGroups = [group], Resources = [plural], Verbs = verbs }],
-        }, Namespace);
-        await Admin.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
-            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = Deployment, NamespaceProperty = Namespace }],
-        }, Namespace);
-    }
+    private Task GrantAsync(string group, string plural, params string[] verbs) =>
+        Grants.GrantAsync(Admin, Namespace, Deployment, group, plural, verbs);
 
     /// <summary>
     /// An earlier run's installation on a cluster started by hand goes first, and the volumes its claims held
