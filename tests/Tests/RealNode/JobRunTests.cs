@@ -12,7 +12,7 @@ namespace CiTrigger.Tests.RealNode;
 [Collection(OneNode.Name)]
 public sealed class JobRunTests(NodeInstallation node)
 {
-    public static string Job(string script, int grace = 30, string? secret = null) => $"""
+    public static string Job(string script, int grace = 30, string? secret = null, bool optional = false) => $"""
         apiVersion: batch/v1
         kind: Job
         metadata:
@@ -35,6 +35,7 @@ public sealed class JobRunTests(NodeInstallation node)
                         secretKeyRef:
                           name: {secret}
                           key: key
+                          optional: {(optional ? "true" : "false")}
         """)}
         """;
 
@@ -91,6 +92,23 @@ public sealed class JobRunTests(NodeInstallation node)
         Assert.Equal(3, await ExitCodeAsync(failed));
         var log = await node.Node.KubectlAsync("-n", NodeInstallation.Namespace, "logs", $"job/{passed.Metadata.Name}");
         Assert.Equal("ok", log.Trim());
+    }
+
+    [Fact]
+    public async Task When_a_secret_the_pod_uses_cannot_be_read_no_line_of_the_log_is_shown_and_the_check_says_why()
+    {
+        var repo = node.Repo("withheld");
+        // An optional Secret that does not exist: the pod runs, and the service cannot learn what to mask.
+        var missing = "missing-" + Guid.NewGuid().ToString("N")[..8];
+        var (failing, accepted) = await node.PushAsync(repo, "main", Job("echo visible-line; exit 1", secret: missing, optional: true));
+        Assert.Equal(202, accepted);
+
+        var failure = await node.CheckAsync(failing, "completed", TimeSpan.FromMinutes(2));
+        Assert.Equal("failure", failure.Conclusion);
+        var text = failure.Output?["text"]?.GetValue<string>() ?? "";
+        Assert.True(text.Contains($"not shown: Secret {missing}, which the pod uses, could not be read to mask its values (the API server answered 404)", StringComparison.Ordinal),
+            "the check's text is otherwise:\n" + text);
+        Assert.DoesNotContain("visible-line", text, StringComparison.Ordinal);
     }
 
     private async Task<int?> ExitCodeAsync(V1Job job)
