@@ -2,7 +2,7 @@
 # The whole test suite; with `real-cluster` only the tests against a real kube-apiserver and those on the
 # real single-node cluster, with `real-node` only the latter. Installs what the tests need first:
 # redis-server, chromium, chromium-driver and promtool (from the prometheus package) from Debian, and the
-# Kubernetes binaries built once from Debian's source (tests/kube/build-apiserver.sh: about 20 minutes the
+# Kubernetes binaries built once from Debian's source (tests/kube/build-apiserver.sh: about 8 minutes the
 # first time, cached in ~/.cache/citrigger-kube afterwards) with Debian's etcd. The tests start their own
 # servers on loopback ports and stop them by PID; the real-node tests, which run after all others, start
 # the cluster of tests/kube/cluster.sh (root needed: containers, a bridge, iptables) with a watchdog that
