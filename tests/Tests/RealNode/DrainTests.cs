@@ -31,8 +31,11 @@ public sealed class DrainTests(NodeInstallation node)
             Assert.True(NodeInstallation.IsReady(survivor));
             var replacement = Assert.Single(pods, p => before.All(b => b.Metadata.Name != p.Metadata.Name));
             Assert.Equal("Pending", replacement.Status.Phase);
+            // Evicted: being deleted or gone. kubectl prints "evicted" only once the pod is deleted, which its
+            // termination grace (45 s) may outlast the drain's own timeout.
             var evicted = before.Single(b => b.Metadata.Name != survivor.Metadata.Name).Metadata.Name;
-            Assert.Contains($"pod/{evicted} evicted", output, StringComparison.Ordinal);
+            Assert.Contains($"evicting pod {NodeInstallation.Namespace}/{evicted}", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(pods, p => p.Metadata.Name == evicted && p.Metadata.DeletionTimestamp is null);
 
             // The remaining silo takes webhooks alone.
             var repo = node.Repo("drain");
