@@ -181,9 +181,7 @@ public static class UiEndpoints
     /// <summary>The end of the failed container's log of a run that failed or timed out, read now (as its check showed it); null for any other.</summary>
     private static async Task<RunLog?> FailedLogAsync(HttpContext http, DeliveryRecord record)
     {
-        if (record.Result?.Run is not { FinishedAt: not null, Result: RunResult.Failure or RunResult.TimedOut } run
-            || run.Objects.FirstOrDefault(o => o.Result == run.Result) is not { } failed
-            || http.RequestServices.GetService<IRunLogs>() is not { } logs)
+        if (record.Result?.Run?.FailedObject() is not { } failed || http.RequestServices.GetService<IRunLogs>() is not { } logs)
         {
             return null;
         }
@@ -192,7 +190,7 @@ public static class UiEndpoints
         wait.CancelAfter(LogWait);
         try
         {
-            return await logs.FailedLogAsync(new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed"), wait.Token);
+            return await logs.FailedLogAsync(failed, wait.Token);
         }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         {

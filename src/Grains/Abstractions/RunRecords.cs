@@ -40,7 +40,17 @@ public sealed record RunRecord(
     [property: Id(0)] RunResult Result,
     [property: Id(1)] DateTimeOffset StartedAt,
     [property: Id(2)] DateTimeOffset? FinishedAt,
-    [property: Id(3)] ImmutableList<RunObjectRecord> Objects);
+    [property: Id(3)] ImmutableList<RunObjectRecord> Objects)
+{
+    /// <summary>
+    /// The object a finished run failed or timed out by (the one its report names), as the log reader takes it;
+    /// null when the run did neither.
+    /// </summary>
+    public AppliedObject? FailedObject() =>
+        FinishedAt is not null && Result is RunResult.Failure or RunResult.TimedOut && Objects.FirstOrDefault(o => o.Result == Result) is { } failed
+            ? new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed")
+            : null;
+}
 
 /// <summary>The words results are shown and reported with.</summary>
 public static class RunResults

@@ -38,8 +38,7 @@ public sealed class ApiDiscovery(IKubernetes client, IOptions<KubernetesOptions>
 
     private async Task<IReadOnlyList<ApiResource>?> FetchAsync(string apiVersion, CancellationToken cancellationToken)
     {
-        var slash = apiVersion.IndexOf('/', StringComparison.Ordinal);
-        var (group, version) = slash < 0 ? ("", apiVersion) : (apiVersion[..slash], apiVersion[(slash + 1)..]);
+        var (group, version) = (ApiResource.GroupOf(apiVersion), ApiResource.VersionOf(apiVersion));
         V1APIResourceList list;
         try
         {

@@ -12,4 +12,7 @@ public sealed record ApiResource(string Group, string Version, string Plural, st
     /// <summary>The API group of an apiVersion: <c>batch</c> of <c>batch/v1</c>, empty for the core group's <c>v1</c>.</summary>
     public static string GroupOf(string apiVersion) =>
         apiVersion.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? apiVersion[..slash] : "";
+
+    /// <summary>The version of an apiVersion: <c>v1</c> of <c>batch/v1</c> and of the core group's <c>v1</c>.</summary>
+    public static string VersionOf(string apiVersion) => apiVersion[(apiVersion.IndexOf('/', StringComparison.Ordinal) + 1)..];
 }

@@ -134,8 +134,7 @@ public sealed partial class KubernetesRunLogs(IKubernetes client, ILogger<Kubern
     /// <summary>One run object as the cluster shows it, read by a list narrowed to its name.</summary>
     private async Task<JsonElement?> ReadAsync(AppliedObject run, RunKind kind, CancellationToken ct)
     {
-        var version = run.ApiVersion[(run.ApiVersion.IndexOf('/', StringComparison.Ordinal) + 1)..];
-        var list = await client.CustomObjects.ListNamespacedCustomObjectAsync(kind.Group, version, run.Namespace, kind.Plural,
+        var list = await client.CustomObjects.ListNamespacedCustomObjectAsync(kind.Group, ApiResource.VersionOf(run.ApiVersion), run.Namespace, kind.Plural,
             fieldSelector: $"metadata.name={run.Name}", cancellationToken: ct);
         var root = list is JsonElement element ? element : JsonSerializer.SerializeToElement(list);
         return root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array && items.GetArrayLength() == 1 ? items[0] : null;
@@ -156,8 +155,7 @@ public sealed partial class KubernetesRunLogs(IKubernetes client, ILogger<Kubern
     private static bool Status(JsonElement obj, out JsonElement status) =>
         obj.TryGetProperty("status", out status) && status.ValueKind == JsonValueKind.Object;
 
-    private static string? Text(JsonElement obj, string field) =>
-        obj.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    private static string? Text(JsonElement obj, string field) => RunClassification.Text(obj, field);
 
     private static string Reason(Exception e) =>
         e is k8s.Autorest.HttpOperationException http ? $"the API server answered {(int)http.Response.StatusCode}" : e.GetType().Name;

@@ -120,7 +120,8 @@ public static class RunClassification
         }
     }
 
-    private static string? Text(JsonElement obj, string field) =>
+    /// <summary>A string field of a JSON object, or null when it is missing or no string.</summary>
+    internal static string? Text(JsonElement obj, string field) =>
         obj.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static string? Text(JsonElement metadata, string map, string key) =>

@@ -216,9 +216,7 @@ public sealed partial class RefRuns(
         metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
         var (state, description) = RunBook.Report(run);
         // A failed run's report names the object that failed, whose log the check shows (App mode).
-        statuses.Report(entry.Event, state, description, RunBook.Failed(run) is { } failed
-            ? [new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed")]
-            : null);
+        statuses.Report(entry.Event, state, description, run.FailedObject() is { } failed ? [failed] : null);
         try
         {
             await catalog.ForgetRunningAsync(delivery);

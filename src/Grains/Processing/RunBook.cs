@@ -128,10 +128,6 @@ public static class RunBook
         return index < 0 ? null : run with { Objects = run.Objects.SetItem(index, run.Objects[index] with { StopPending = false }) };
     }
 
-    /// <summary>The object a finished run failed or timed out by (the one its report names), or null when it did neither.</summary>
-    public static RunObjectRecord? Failed(RunRecord run) =>
-        run.FinishedAt is not null && run.Result is RunResult.Failure or RunResult.TimedOut ? run.Objects.FirstOrDefault(o => o.Result == run.Result) : null;
-
     /// <summary>How a run is reported to GitHub: running (in progress) or its final state, in one line naming the object that decided it.</summary>
     public static (StatusState State, string Description) Report(RunRecord run)
     {
