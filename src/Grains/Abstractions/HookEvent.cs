@@ -13,6 +13,11 @@ namespace CiTrigger.Grains.Abstractions;
 /// <see cref="RunsIfWriter"/> names the users (its <see cref="Sender"/>, the approval label's author) one of whom
 /// must have write access, which GitHub is asked about when the event is processed; <see cref="ApprovalLabel"/>
 /// says the pull request carries the approval label, which counts only if the ref knows a writer put it there.
+/// Pipelines (see the design's "Pipelines"): <see cref="ChangedFiles"/> are the files a push changed when its payload
+/// listed them all (null: ask the forge, or unknown); <see cref="Labels"/> a pull request's labels;
+/// <see cref="Pipelines"/>, when set, the pipelines this event runs whatever their rules (a re-run of one check,
+/// <c>/test NAME</c>, <c>/retest</c>), or, for <c>/cancel NAME</c>, the ones it stops; <see cref="CommentLine"/> the
+/// first line of a trusted comment, which pipelines match with <c>on-comment</c>.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HookEvent(
@@ -40,7 +45,11 @@ public sealed record HookEvent(
     [property: Id(21)] string RerunOf = "",
     [property: Id(22)] string Sender = "",
     [property: Id(23)] ImmutableList<string>? RunsIfWriter = null,
-    [property: Id(24)] bool ApprovalLabel = false)
+    [property: Id(24)] bool ApprovalLabel = false,
+    [property: Id(27)] ImmutableList<string>? ChangedFiles = null,
+    [property: Id(28)] ImmutableList<string>? Labels = null,
+    [property: Id(29)] ImmutableList<string>? Pipelines = null,
+    [property: Id(30)] string? CommentLine = null)
 {
     // Fields from Id(12) on came with pull requests; an event stored before them reads them as their
     // type's default (null strings), so they are read null-safely. Id(25) and Id(26) came with forges: an

@@ -7,6 +7,12 @@ namespace CiTrigger.Grains.GitHub;
 /// <summary>Reads a GitHub repository's file at a ref through the contents API's raw media type.</summary>
 public sealed class GitHubManifestSource(GitHubAccess github) : IManifestSource
 {
+    public Task<IReadOnlyList<PipelineFile>?> ListAsync(ManifestFile directory, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("listing comes next");
+
+    public Task<byte[]> GetBlobAsync(ManifestFile file, string blobSha, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("blobs come next");
+
     public async Task<byte[]> GetAsync(ManifestFile file, CancellationToken cancellationToken)
     {
         var (repository, path, gitRef, installation) = (file.Repository, file.Path, file.Revision, file.Installation);

@@ -13,6 +13,12 @@ namespace CiTrigger.Grains.Manifests;
 /// </summary>
 public sealed partial class LocalManifestSource(IOptions<ManifestOptions> options, ILogger<LocalManifestSource> logger) : IManifestSource, IHostedService
 {
+    public Task<IReadOnlyList<PipelineFile>?> ListAsync(ManifestFile directory, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("listing comes next");
+
+    public Task<byte[]> GetBlobAsync(ManifestFile file, string blobSha, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("blobs come next");
+
     public async Task<byte[]> GetAsync(ManifestFile file, CancellationToken cancellationToken)
     {
         var path = file.Path;

@@ -57,6 +57,12 @@ public sealed class AttemptRunnerTests : IDisposable
     private sealed class Source(AttemptRunnerTests test) : IManifestSource
     {
         public Task<byte[]> GetAsync(ManifestFile file, CancellationToken cancellationToken) => test.read(cancellationToken);
+
+        public Task<IReadOnlyList<PipelineFile>?> ListAsync(ManifestFile directory, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("these tests run in single-file mode");
+
+        public Task<byte[]> GetBlobAsync(ManifestFile file, string blobSha, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("these tests run in single-file mode");
     }
 
     private sealed class Permissions(AttemptRunnerTests test) : IRepositoryPermissions
