@@ -87,6 +87,24 @@ public sealed record HookEvent(
     public const string RetestCommand = "retest";
 
     /// <summary>
+    /// <see cref="Command"/> of a trusted <c>/test</c> comment: run the pull request's pipelines again, all of them, or
+    /// with <c>/test NAME</c> only those in <see cref="Pipelines"/>, whatever their rules.
+    /// </summary>
+    public const string TestCommand = "test";
+
+    /// <summary>
+    /// <see cref="Command"/> of a trusted <c>/cancel</c> comment: stop the pull request's runs, all of them, or with
+    /// <c>/cancel NAME</c> only those of the pipelines in <see cref="Pipelines"/>.
+    /// </summary>
+    public const string CancelCommand = "cancel";
+
+    /// <summary>
+    /// <see cref="Command"/> of any other trusted comment on a pull request: its first line is <see cref="CommentLine"/>,
+    /// which runs the pipelines whose <c>on-comment</c> matches it.
+    /// </summary>
+    public const string CommentCommand = "comment";
+
+    /// <summary>
     /// <see cref="Command"/> of the approval label being added by <see cref="Sender"/>: the ref remembers who put it
     /// there, and the waiting head runs if GitHub says that user has write access.
     /// </summary>

@@ -14,6 +14,9 @@ public static partial class Names
     /// <summary>The longest delivery id: a Kubernetes label value.</summary>
     public const int MaxDeliveryLength = 63;
 
+    /// <summary>The longest pipeline name: it becomes part of a check's name and of Kubernetes label values.</summary>
+    public const int MaxPipelineLength = 63;
+
     /// <summary><c>owner/name</c> as GitHub allows them; no "." or ".." segments.</summary>
     public static bool IsRepository(string value) =>
         value.Length <= MaxRepositoryLength && RepositoryPattern().IsMatch(value) && value.Split('/') is [_, var name] && name is not ("." or "..");
@@ -44,6 +47,28 @@ public static partial class Names
 
     /// <summary>A GitHub delivery id, usable as a Kubernetes label value (63 characters, alphanumeric ends).</summary>
     public static bool IsDeliveryId(string value) => value.Length <= MaxDeliveryLength && DeliveryPattern().IsMatch(value);
+
+    /// <summary>
+    /// A pipeline's name (a <c>.ci/NAME.yaml</c> file, <c>/test NAME</c>): 1 to <see cref="MaxPipelineLength"/>
+    /// lower-case ASCII letters, digits and '-'. The gateway checks comments by it and the grains file names, so both agree.
+    /// </summary>
+    public static bool IsPipeline(string value)
+    {
+        if (value.Length is 0 or > MaxPipelineLength)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// A GitHub login (letters, digits and hyphens, at most 39, not starting with a hyphen; older accounts may
