@@ -142,6 +142,103 @@ public class GitHubEventReaderTests
         Assert.Contains("head_branch", ignored.Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>A push of <paramref name="before"/>..sha 2 to main whose commits change the files given, commit by commit, as GitHub lists them.</summary>
+    private static JsonObject PushWithCommits(string before, params (string[] Added, string[] Modified, string[] Removed)[] commits)
+    {
+        var payload = JsonNode.Parse(Payloads.Push("octo/app", "refs/heads/main", before, Payloads.Sha(2)))!.AsObject();
+        var example = payload["commits"]![0]!;
+        payload["commits"] = new JsonArray([.. commits.Select(c =>
+        {
+            var commit = example.DeepClone().AsObject();
+            commit["added"] = new JsonArray([.. c.Added.Select(f => (JsonNode)f)]);
+            commit["modified"] = new JsonArray([.. c.Modified.Select(f => (JsonNode)f)]);
+            commit["removed"] = new JsonArray([.. c.Removed.Select(f => (JsonNode)f)]);
+            return (JsonNode)commit;
+        })]);
+        return payload;
+    }
+
+    [Fact]
+    public void A_push_that_lists_all_its_commits_carries_the_files_they_changed_once_each_in_ordinal_order()
+    {
+        var payload = PushWithCommits(Payloads.Sha(1),
+            (["src/b.cs", "README.md"], ["docs/a.md"], []),
+            ([], ["src/b.cs"], ["old/gone.txt"]));
+
+        Assert.Equal(["README.md", "docs/a.md", "old/gone.txt", "src/b.cs"], Accepted("push", payload.ToJsonString()).ChangedFiles);
+    }
+
+    [Fact]
+    public void The_example_push_of_an_existing_branch_changes_its_readme()
+    {
+        Assert.Equal(["README.md"], Accepted("push", Payloads.Push("octo/app", "refs/heads/main", Payloads.Sha(1), Payloads.Sha(2))).ChangedFiles);
+    }
+
+    [Theory]
+    [InlineData("created")]
+    [InlineData("zero before")]
+    [InlineData("deleted")]
+    [InlineData("no commits")]
+    [InlineData("2048 commits")]
+    [InlineData("1001 files")]
+    [InlineData("a path that is no string")]
+    [InlineData("a path of 4097 characters")]
+    [InlineData("an empty path")]
+    [InlineData("a hidden character")]
+    [InlineData("no removed list")]
+    [InlineData("commits not a list")]
+    public void A_push_whose_payload_may_not_list_every_changed_file_leaves_them_unknown_and_is_still_accepted(string why)
+    {
+        var payload = why switch
+        {
+            "zero before" => PushWithCommits(Payloads.ZeroSha, (["a"], [], [])),
+            "no commits" => PushWithCommits(Payloads.Sha(1)),
+            "2048 commits" => PushWithCommits(Payloads.Sha(1), [.. Enumerable.Repeat<(string[], string[], string[])>((["a"], [], []), 2048)]),
+            "1001 files" => PushWithCommits(Payloads.Sha(1), (["a"], [.. Enumerable.Range(0, 1000).Select(i => $"f{i}")], [])),
+            "a path of 4097 characters" => PushWithCommits(Payloads.Sha(1), ([new string('a', 4097)], [], [])),
+            "an empty path" => PushWithCommits(Payloads.Sha(1), ([""], [], [])),
+            "a hidden character" => PushWithCommits(Payloads.Sha(1), (["a\u202Eb"], [], [])),
+            _ => PushWithCommits(Payloads.Sha(1), (["a"], ["b"], [])),
+        };
+        switch (why)
+        {
+            case "created":
+                payload["created"] = true;
+                break;
+            case "deleted":
+                payload["deleted"] = true;
+                break;
+            case "a path that is no string":
+                payload["commits"]![0]!["modified"] = new JsonArray(7);
+                break;
+            case "no removed list":
+                payload["commits"]![0]!.AsObject().Remove("removed");
+                break;
+            case "commits not a list":
+                payload["commits"] = new JsonObject();
+                break;
+        }
+
+        Assert.Null(Accepted("push", payload.ToJsonString()).ChangedFiles);
+    }
+
+    [Fact]
+    public void A_push_of_2047_commits_and_1000_files_of_4096_characters_at_most_lists_them()
+    {
+        var many = PushWithCommits(Payloads.Sha(1), [.. Enumerable.Range(0, 2047).Select(i => ((string[])[$"f{i % 1000}"], (string[])[], (string[])[]))]);
+        var longPath = PushWithCommits(Payloads.Sha(1), ([new string('a', 4096)], [], []));
+
+        Assert.Equal(1000, Accepted("push", many.ToJsonString()).ChangedFiles!.Count);
+        Assert.Equal(4096, Assert.Single(Accepted("push", longPath.ToJsonString()).ChangedFiles!).Length);
+    }
+
+    [Fact]
+    public void Events_other_than_pushes_carry_no_changed_files()
+    {
+        Assert.Null(Accepted("delete", Payloads.Delete("octo/app", "x")).ChangedFiles);
+        Assert.Null(Accepted("check_suite", Payloads.CheckSuite("octo/app", "topic", Payloads.Sha(3), Payloads.Sha(4))).ChangedFiles);
+    }
+
     [Theory]
     [InlineData("ref", null, "missing required string 'ref'")]
     [InlineData("after", null, "missing required string 'after'")]

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using CiTrigger.Grains.Abstractions;
@@ -15,6 +16,21 @@ public static partial class GitHubEventReader
 {
     public static readonly IReadOnlySet<string> SupportedEvents =
         new HashSet<string>(StringComparer.Ordinal) { "push", "delete", "check_run", "check_suite", "pull_request", "issue_comment" };
+
+    /// <summary>A push payload lists at most this many commits (GitHub's cap): one with as many may lack some.</summary>
+    public const int MaxPushCommits = 2048;
+
+    /// <summary>The most changed files a push's event carries; beyond them the processor asks GitHub.</summary>
+    public const int MaxChangedFiles = 1000;
+
+    /// <summary>The longest changed file's path kept; a longer one leaves the changed files unknown.</summary>
+    public const int MaxPathLength = 4096;
+
+    /// <summary>
+    /// The most characters of changed files' paths an event carries, all together: the event is stored in its ref's queue
+    /// and history, so it stays small; beyond this the changed files are left unknown like beyond <see cref="MaxChangedFiles"/>.
+    /// </summary>
+    public const int MaxChangedFilesChars = 256 * 1024;
 
     /// <summary>Every event name the service knows: the supported ones and GitHub's <c>ping</c>.</summary>
     public static readonly IReadOnlySet<string> KnownEvents = new HashSet<string>(SupportedEvents.Append("ping"), StringComparer.Ordinal);
@@ -67,8 +83,76 @@ public static partial class GitHubEventReader
         var before = RequireSha(p, "before", "before");
         var deleted = p.TryGetProperty("deleted", out var d) && d.ValueKind == JsonValueKind.True;
         var refDeleted = deleted || GitSha.IsZero(after);
+        var created = p.TryGetProperty("created", out var c) && c.ValueKind == JsonValueKind.True;
+        var changed = created || refDeleted || GitSha.IsZero(before) ? null : ChangedFiles(p);
         return Accept(refDeleted ? EventMeaning.Ends : EventMeaning.Moves, new HookEvent(delivery, "push", "", repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
-            after, before, repo.DefaultBranch, refDeleted, at));
+            after, before, repo.DefaultBranch, refDeleted, at, ChangedFiles: changed));
+    }
+
+    /// <summary>
+    /// The files a push changed (<c>commits[].added</c>, <c>modified</c> and <c>removed</c>), distinct and in ordinal order,
+    /// when the payload lists them all: at least one and fewer than <see cref="MaxPushCommits"/> commits (GitHub cuts
+    /// the list there), and at most <see cref="MaxChangedFiles"/> files of <see cref="MaxChangedFilesChars"/> characters. Else null, and the processor asks GitHub; so
+    /// also for a path that is no string, is empty, longer than <see cref="MaxPathLength"/> or holds a hidden
+    /// character: a list the service cannot trust to be whole never decides which pipelines run, and never refuses the push.
+    /// </summary>
+    private static ImmutableList<string>? ChangedFiles(JsonElement p)
+    {
+        if (!p.TryGetProperty("commits", out var commits) || commits.ValueKind != JsonValueKind.Array
+            || commits.GetArrayLength() is 0 or >= MaxPushCommits)
+        {
+            return null;
+        }
+
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        var chars = 0;
+        foreach (var commit in commits.EnumerateArray())
+        {
+            if (commit.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            foreach (var list in (ReadOnlySpan<string>)["added", "modified", "removed"])
+            {
+                if (!commit.TryGetProperty(list, out var paths) || paths.ValueKind != JsonValueKind.Array)
+                {
+                    return null;
+                }
+
+                foreach (var path in paths.EnumerateArray())
+                {
+                    if (ChangedPath(path) is not { } file)
+                    {
+                        return null;
+                    }
+
+                    if (files.Add(file) && (files.Count > MaxChangedFiles || (chars += file.Length) > MaxChangedFilesChars))
+                    {
+                        return null;
+                    }
+                }
+            }
+        }
+
+        return [.. files.Order(StringComparer.Ordinal)];
+    }
+
+    private static string? ChangedPath(JsonElement path)
+    {
+        if (path.ValueKind != JsonValueKind.String || JsonMarshal.GetRawUtf8Value(path).Length > 6L * MaxPathLength)
+        {
+            return null;
+        }
+
+        try
+        {
+            return path.GetString() is { Length: > 0 and <= MaxPathLength } file && Names.IndexOfHidden(file) < 0 ? file : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static EventReadResult ReadDelete(string delivery, JsonElement p, DateTimeOffset at)
