@@ -109,7 +109,7 @@ public class PullRequestReaderTests
     [InlineData("/ok-to-test", "CONTRIBUTOR", "created", true, null)]
     [InlineData("/ok-to-test", "MEMBER", "edited", true, null)]
     [InlineData("/ok-to-test", "MEMBER", "created", false, null)]
-    [InlineData("please /ok-to-test", "MEMBER", "created", true, null)]
+    [InlineData("please /ok-to-test", "MEMBER", "created", true, HookEvent.CommentCommand)]
     public void Only_a_trusted_users_new_comment_on_a_pull_request_with_a_command_line_is_a_command(string body, string association, string action, bool onPullRequest, string? command)
     {
         var read = Read("issue_comment", Payloads.IssueComment("octo/app", 4, body, association, action, onPullRequest));
@@ -122,6 +122,83 @@ public class PullRequestReaderTests
 
         var e = Assert.IsType<EventReadResult.Accepted>(read).Event;
         Assert.Equal((command, "octo/app:refs/pull/4/head", association), (e.Command, e.Key, e.AuthorAssociation));
+    }
+
+    [Fact]
+    public void A_pull_request_event_carries_its_labels_names_and_at_most_100()
+    {
+        var labelled = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9), labels: ["Run-Tests", "bug", "bug"]));
+        var unlabelled = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9)));
+        var many = Accepted("pull_request", Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9),
+            labels: [.. Enumerable.Range(0, 150).Select(i => $"l{i}")]));
+
+        Assert.Equal(["Run-Tests", "bug"], labelled.Labels);
+        Assert.Equal([], unlabelled.Labels);
+        Assert.Equal(100, many.Labels!.Count);
+        Assert.Equal("l99", many.Labels[^1]);
+    }
+
+    [Fact]
+    public void A_label_name_longer_than_any_field_allows_is_refused_naming_the_field()
+    {
+        var read = Read("pull_request", Payloads.PullRequest("octo/app", 1, "opened", Payloads.Sha(2), Payloads.Sha(9), labels: [new string('x', 1001)]));
+
+        Assert.Contains("pull_request.labels[].name", Assert.IsType<EventReadResult.Rejected>(read).Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/test", HookEvent.TestCommand, null, null)]
+    [InlineData("  /test   \r\nplease", HookEvent.TestCommand, null, null)]
+    [InlineData("/test e2e-api", HookEvent.TestCommand, "e2e-api", null)]
+    [InlineData("/test\te2e", HookEvent.TestCommand, "e2e", null)]
+    [InlineData("/cancel", HookEvent.CancelCommand, null, null)]
+    [InlineData("/cancel build \n", HookEvent.CancelCommand, "build", null)]
+    [InlineData("/deploy staging\nthanks", HookEvent.CommentCommand, null, "/deploy staging")]
+    [InlineData("  Looks good  \r\n/test", HookEvent.CommentCommand, null, "Looks good")]
+    [InlineData("/testing now", HookEvent.CommentCommand, null, "/testing now")]
+    [InlineData("lgtm\n/retest", HookEvent.RetestCommand, null, null)]
+    [InlineData("/test build\n/ok-to-test", HookEvent.ApproveCommand, null, null)]
+    public void A_trusted_comments_first_line_is_a_pipeline_command_or_a_comment_for_on_comment(string body, string command, string? pipeline, string? line)
+    {
+        var e = Accepted("issue_comment", Payloads.IssueComment("octo/app", 4, body, "MEMBER"));
+
+        Assert.Equal((command, "octo/app:refs/pull/4/head", line), (e.Command, e.Key, e.CommentLine));
+        Assert.Equal(pipeline, e.Pipelines is { } pipelines ? Assert.Single(pipelines) : null);
+        Assert.Equal("", e.Revision);
+    }
+
+    [Fact]
+    public void An_ordinary_comments_line_is_cut_at_1000_characters()
+    {
+        var e = Accepted("issue_comment", Payloads.IssueComment("octo/app", 4, new string('x', 1500) + "\nmore", "OWNER"));
+
+        Assert.Equal((HookEvent.CommentCommand, 1000), (e.Command, e.CommentLine!.Length));
+    }
+
+    [Theory]
+    [InlineData("/test Build", "'Build'")]
+    [InlineData("/test build_x", "'build_x'")]
+    [InlineData("/cancel a b", "at most one pipeline name")]
+    [InlineData("", "first line is empty")]
+    [InlineData("\nplease deploy", "first line is empty")]
+    [InlineData("deploy \u202E now", "invisible character")]
+    public void A_trusted_comment_that_names_no_valid_pipeline_or_has_no_usable_line_is_ignored_with_a_reason(string body, string reason)
+    {
+        var read = Read("issue_comment", Payloads.IssueComment("octo/app", 4, body, "MEMBER"));
+
+        Assert.Contains(reason, Assert.IsType<EventReadResult.Ignored>(read).Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/test", "/test from a commenter")]
+    [InlineData("/cancel build", "/cancel from a commenter")]
+    [InlineData("/deploy staging", "runs nothing")]
+    [InlineData("/retest", "/retest from a commenter")]
+    public void An_untrusted_commenters_comment_is_ignored_whatever_it_says(string body, string reason)
+    {
+        var read = Read("issue_comment", Payloads.IssueComment("octo/app", 4, body, "CONTRIBUTOR"));
+
+        Assert.Contains(reason, Assert.IsType<EventReadResult.Ignored>(read).Reason, StringComparison.Ordinal);
     }
 
     [Fact]

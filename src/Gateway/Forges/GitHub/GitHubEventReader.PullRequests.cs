@@ -15,6 +15,14 @@ public static partial class GitHubEventReader
 {
     public const string OkToTest = "/ok-to-test";
     public const string Retest = "/retest";
+    public const string Test = "/test";
+    public const string Cancel = "/cancel";
+
+    /// <summary>The longest first line of a comment kept for <c>on-comment</c> (<see cref="HookEvent.CommentLine"/>).</summary>
+    public const int MaxCommentLine = 1000;
+
+    /// <summary>The most labels of a pull request that are kept (<see cref="HookEvent.Labels"/>); GitHub allows 100.</summary>
+    public const int MaxLabels = 100;
 
     /// <summary>The longest comment body looked at for a command (GitHub allows 65536 characters).</summary>
     private const int MaxCommentBody = 65536;
@@ -59,7 +67,7 @@ public static partial class GitHubEventReader
             headSha, before, repo.DefaultBranch, false, at,
             PullRequest: number, BaseRef: baseRef, HeadRepoUrl: headUrl, Merged: merged, ManifestRevision: manifestRevision,
             AuthorAssociation: trust.Association, NeedsApproval: trust.NeedsApproval, Command: trust.Command,
-            Sender: trust.Sender, RunsIfWriter: trust.RunsIfWriter, ApprovalLabel: trust.ApprovalLabel));
+            Sender: trust.Sender, RunsIfWriter: trust.RunsIfWriter, ApprovalLabel: trust.ApprovalLabel, Labels: Labels(pr)));
     }
 
     private sealed record Trust(
@@ -123,15 +131,17 @@ public static partial class GitHubEventReader
         }
 
         var command = CommentCommand(comment);
-        if (command is null)
-        {
-            return new EventReadResult.Ignored($"the comment holds neither {OkToTest} nor {Retest}");
-        }
-
         var association = OptionalString(comment, "author_association", "comment.author_association", FieldLimits.Word);
         if (!policy.Trusts(association))
         {
-            return new EventReadResult.Ignored($"{command} from a commenter whose author_association '{association}' is not in Handler:TrustedAssociations changes nothing");
+            return new EventReadResult.Ignored(command.Word is { } word
+                ? $"{word} from a commenter whose author_association '{association}' is not in Handler:TrustedAssociations changes nothing"
+                : $"the comment holds none of {OkToTest}, {Retest}, {Test}, {Cancel}, and a comment from a commenter whose author_association '{association}' is not in Handler:TrustedAssociations runs nothing");
+        }
+
+        if (command.Refusal is { } refusal)
+        {
+            return new EventReadResult.Ignored(refusal);
         }
 
         var number = PullNumber(issue, "number", "issue.number");
@@ -139,16 +149,31 @@ public static partial class GitHubEventReader
         return Accept(EventMeaning.None, new HookEvent(delivery, "issue_comment", action, repo.FullName, repo.GitUrl, repo.SshUrl, gitRef,
             "", "", repo.DefaultBranch, false, at,
             PullRequest: number, AuthorAssociation: association,
-            Command: command == OkToTest ? HookEvent.ApproveCommand : HookEvent.RetestCommand));
+            Command: command.Command, Pipelines: command.Pipelines, CommentLine: command.Line));
     }
 
-    /// <summary>The first command on a line of its own in the comment, or null. The body is free text: only whole lines are compared.</summary>
-    private static string? CommentCommand(JsonElement comment)
+    /// <summary>
+    /// What a comment asks: <see cref="HookEvent.Command"/>, the pipelines it names, the first line an ordinary comment
+    /// matches <c>on-comment</c> with; or why it asks nothing (<see cref="Refusal"/>). <see cref="Word"/> is the command
+    /// as written (<c>/test</c>), null for an ordinary comment.
+    /// </summary>
+    private sealed record CommentRequest(string Command, string? Word, ImmutableList<string>? Pipelines = null, string? Line = null, string? Refusal = null)
+    {
+        public static CommentRequest Refused(string? word, string refusal) => new("", word, Refusal: refusal);
+    }
+
+    /// <summary>
+    /// The comment's request. <c>/ok-to-test</c> and <c>/retest</c> count on any line of their own, as they always
+    /// have; the pipeline commands only as the first line (<c>/test</c>, <c>/test NAME</c>, <c>/cancel</c>, <c>/cancel NAME</c>);
+    /// any other comment is an ordinary one, whose first line (trimmed, cut at <see cref="MaxCommentLine"/>) pipelines
+    /// may match. The body is free text: only whole lines and whole words are compared.
+    /// </summary>
+    private static CommentRequest CommentCommand(JsonElement comment)
     {
         if (!comment.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.String
             || System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(body).Length > 6L * MaxCommentBody)
         {
-            return null;
+            return CommentRequest.Refused(null, $"the comment has no body of at most {MaxCommentBody} characters");
         }
 
         string text;
@@ -161,16 +186,77 @@ public static partial class GitHubEventReader
             throw new PayloadException("'comment.body' is not valid Unicode (invalid UTF-8, or half of a UTF-16 surrogate pair)");
         }
 
-        foreach (var line in text.Split('\n'))
+        var lines = text.Split('\n');
+        foreach (var line in lines)
         {
             var word = line.Trim();
             if (word is OkToTest or Retest)
             {
-                return word;
+                return new CommentRequest(word == OkToTest ? HookEvent.ApproveCommand : HookEvent.RetestCommand, word);
             }
         }
 
-        return null;
+        var first = lines[0].Trim();
+        var words = first.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words is [Test or Cancel, ..])
+        {
+            var verb = words[0];
+            var command = verb == Test ? HookEvent.TestCommand : HookEvent.CancelCommand;
+            return words switch
+            {
+                [_] => new CommentRequest(command, verb),
+                [_, var name] when Names.IsPipeline(name) => new CommentRequest(command, verb, [name]),
+                [_, var name] => CommentRequest.Refused(verb,
+                    $"{verb} '{Names.Escape(name)}': a pipeline name is 1 to {Names.MaxPipelineLength} lower-case letters, digits and '-'"),
+                _ => CommentRequest.Refused(verb, $"{verb} takes at most one pipeline name: '{Names.Escape(first)}'"),
+            };
+        }
+
+        if (first.Length == 0)
+        {
+            return CommentRequest.Refused(null, "the comment's first line is empty: it holds no command and nothing for on-comment to match");
+        }
+
+        if (first.Length > MaxCommentLine)
+        {
+            first = first[..(char.IsHighSurrogate(first[MaxCommentLine - 1]) ? MaxCommentLine - 1 : MaxCommentLine)].TrimEnd();
+        }
+
+        var hidden = Names.IndexOfHidden(first);
+        return hidden < 0
+            ? new CommentRequest(HookEvent.CommentCommand, null, Line: first)
+            : CommentRequest.Refused(null,
+                $"the comment's first line contains the control or invisible character {Names.Escape(first.Substring(hidden, char.IsSurrogatePair(first, hidden) ? 2 : 1))}: it is not matched against on-comment");
+    }
+
+    /// <summary>
+    /// The names of the pull request's labels (<c>pull_request.labels[].name</c>), in the payload's order, at most
+    /// <see cref="MaxLabels"/> (GitHub's own limit per pull request), each held to the same limit as everywhere else.
+    /// </summary>
+    private static ImmutableList<string> Labels(JsonElement pr)
+    {
+        if (!pr.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var names = ImmutableList.CreateBuilder<string>();
+        foreach (var label in labels.EnumerateArray())
+        {
+            if (names.Count == MaxLabels)
+            {
+                break;
+            }
+
+            if (label.ValueKind == JsonValueKind.Object
+                && OptionalString(label, "name", "pull_request.labels[].name", FieldLimits.Branch) is { Length: > 0 } name
+                && !names.Contains(name, StringComparer.Ordinal))
+            {
+                names.Add(name);
+            }
+        }
+
+        return names.ToImmutable();
     }
 
     private static bool HasLabel(JsonElement pr, string name)
