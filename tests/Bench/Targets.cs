@@ -171,7 +171,7 @@ public sealed class Service : ITarget
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Handler:MaxAttempts"] = "1000",
             ["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("BENCH_LOG") ?? "Error",
-        }, ServiceSettings.FastRetry);
+        }, ServiceSettings.SingleFile, ServiceSettings.FastRetry);
 
     public async ValueTask DisposeAsync()
     {

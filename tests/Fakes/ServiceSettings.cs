@@ -17,6 +17,15 @@ public static class ServiceSettings
     };
 
     /// <summary>
+    /// The single-file mode (an explicit <c>Handler:ManifestPath</c>): one manifest, <c>.ci/workflow.yaml</c>, one
+    /// check named <c>GitHub:StatusContext</c>. The tests written before pipelines run in it; pipeline tests leave it out.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> SingleFile { get; } = new Dictionary<string, string>
+    {
+        ["Handler:ManifestPath"] = ".ci/workflow.yaml",
+    };
+
+    /// <summary>
     /// A ref whose silo died or restarted is taken up again within 2 s, its pending-work reminder's period,
     /// instead of a minute (Orleans is told to allow periods down to 1 s).
     /// </summary>

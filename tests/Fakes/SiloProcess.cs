@@ -43,6 +43,9 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>A setting of the tests only: "true" leaves <c>Handler:ManifestPath</c> unset (pipeline mode); without it a silo runs in the single-file mode.</summary>
+    public const string PipelineMode = "Test:PipelineMode";
+
     /// <summary>Starts the process with <paramref name="settings"/> as <c>--key=value</c> arguments and returns once it answers <c>/readyz</c>.</summary>
     /// <param name="settings">Configuration keys, passed on the command line.</param>
     /// <param name="httpPort">The loopback port to listen on; a free one when null.</param>
@@ -72,9 +75,19 @@ public sealed class SiloProcess : IAsyncDisposable
 
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Silo.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
-        foreach (var (key, value) in settings)
+        // The tests written before pipelines run in the single-file mode; a test of pipelines asks for them.
+        var pipelines = settings.TryGetValue(PipelineMode, out var mode) && mode == "true";
+        foreach (var (key, value) in settings.Where(s => s.Key != PipelineMode))
         {
             start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        if (!pipelines && !settings.Keys.Any(k => k.Equals("Handler:ManifestPath", StringComparison.OrdinalIgnoreCase)))
+        {
+            foreach (var (key, value) in ServiceSettings.SingleFile)
+            {
+                start.ArgumentList.Add($"--{key}={value}");
+            }
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");

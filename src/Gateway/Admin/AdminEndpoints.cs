@@ -140,14 +140,19 @@ public static class AdminEndpoints
     }
 
     private static async Task<Results<Accepted<RerunAccepted>, BadRequest<AdminError>, NotFound<AdminError>, Conflict<AdminError>, JsonHttpResult<AdminError>>> Rerun(
-        IGrainFactory grains, TimeProvider time, string delivery)
+        IGrainFactory grains, TimeProvider time, string delivery, string? pipeline)
     {
         if (!Names.IsDeliveryId(delivery))
         {
             return AdminResults.BadRequest("not a delivery id");
         }
 
-        var (result, key) = await DeliveryReruns.RunAsync(grains, delivery, time.GetUtcNow());
+        if (pipeline is not null && !Names.IsPipeline(pipeline))
+        {
+            return AdminResults.BadRequest("pipeline: not a pipeline name (lower-case letters, digits and '-', at most 63)");
+        }
+
+        var (result, key) = await DeliveryReruns.RunAsync(grains, delivery, time.GetUtcNow(), pipeline);
         return result?.Status switch
         {
             null => AdminResults.NotFound($"delivery {delivery} is not known"),

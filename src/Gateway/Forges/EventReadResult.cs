@@ -20,5 +20,9 @@ public abstract record EventReadResult
     /// <c>external_id</c> names, or the newest event at <paramref name="Revision"/> in <paramref name="Ref"/>.
     /// <paramref name="Otherwise"/> is how the payload reads when there is no such event to re-run.
     /// </summary>
-    public sealed record RerunRequested(string Repository, string? Delivery, string? Ref, string Revision, EventReadResult Otherwise) : EventReadResult;
+    public sealed record RerunRequested(string Repository, string? Delivery, string? Ref, string Revision, EventReadResult Otherwise) : EventReadResult
+    {
+        /// <summary>Pipeline mode: the one pipeline of the event to run again (its check's <c>external_id</c> named it).</summary>
+        public string? Pipeline { get; init; }
+    }
 }

@@ -47,6 +47,7 @@ public static class DeliveryPage
             </dl>
             <h2>Attempts</h2>
             {Attempts(page, record.Attempts)}
+            {Pipelines(page, result)}
             <h2>Applied objects</h2>
             {(result is null ? Html.Of($"<p class=\"muted\">Not applied yet.</p>") : RefPage.Objects(page, e, result.Objects))}
             <h2>Run</h2>
@@ -110,6 +111,32 @@ public static class DeliveryPage
         return Html.Of($"<p>Reported as the commit status{context} of <a href=\"{commit.AbsoluteUri}\">{e.Revision}</a> on GitHub{link}: pending while queued, then the outcome, or the run's result when its run objects are followed.</p>");
     }
 
+    /// <summary>
+    /// Pipeline mode: each pipeline of the event, what became of it (applied, skipped by a rule, failed) and its run's
+    /// result, as its check says it.
+    /// </summary>
+    private static Html Pipelines(PageContext page, HistoryEntry? result) => result?.Pipelines switch
+    {
+        null => Html.Empty,
+        { Count: 0 } => Html.Of($"<h2>Pipelines</h2><p class=\"muted\" id=\"no-pipelines\">No pipelines: the repository has no pipeline files at this revision, so nothing was applied and no check was made.</p>"),
+        var pipelines => Html.Of($"""
+            <h2>Pipelines</h2>
+            <div class="table-wrap"><table class="pipelines">
+            <thead><tr><th scope="col">Pipeline</th><th scope="col">Check</th><th scope="col">Result</th><th scope="col">Why</th></tr></thead>
+            <tbody>{pipelines.Select(p => Html.Of($"<tr><td data-label=\"Pipeline\"><code>{p.Name}</code></td><td data-label=\"Check\"><code>{PipelineCheck(page, p.Name)}</code></td><td data-label=\"Result\">{PipelineResult(result!, p)}</td><td data-label=\"Why\">{p.Reason ?? ""}</td></tr>"))}</tbody>
+            </table></div>
+            """),
+    };
+
+    private static string PipelineCheck(PageContext page, string pipeline) => $"{page.Links.Settings.StatusContext}/{pipeline}";
+
+    private static string PipelineResult(HistoryEntry result, PipelineRecord pipeline) => pipeline.Status switch
+    {
+        PipelineStatus.Skipped => "skipped",
+        PipelineStatus.Failed => "failure",
+        _ => result.Run?.Part(pipeline.Name) is { } part ? RunResults.Word(part.Result) : "success (applied, nothing to follow)",
+    };
+
     /// <summary>The followed run: its result, when it started and ended, and each run object's result.</summary>
     private static Html Run(PageContext page, HistoryEntry? result)
     {
@@ -125,7 +152,7 @@ public static class DeliveryPage
             <dt>Run started</dt><dd>{Format.Time(run.StartedAt, page.Now)}</dd>
             {finished}
             </dl>
-            <ul class="objects">{run.Objects.Select(o => Html.Of($"<li>{o.Kind} {o.Name} <span class=\"muted\">({o.Namespace})</span>: {RunResults.Word(o.Result)}{(o.Message is { Length: > 0 } m ? Html.Of($" <span class=\"muted\">{m}</span>") : Html.Empty)}{(o.StopPending ? Html.Of($" <span class=\"muted\">(stop sent, not yet confirmed by the cluster)</span>") : Html.Empty)}</li>"))}</ul>
+            <ul class="objects">{run.Objects.Select(o => Html.Of($"<li>{(o.Pipeline is { } p ? Html.Of($"<code>{p}</code> ") : Html.Empty)}{o.Kind} {o.Name} <span class=\"muted\">({o.Namespace})</span>: {RunResults.Word(o.Result)}{(o.Message is { Length: > 0 } m ? Html.Of($" <span class=\"muted\">{m}</span>") : Html.Empty)}{(o.StopPending ? Html.Of($" <span class=\"muted\">(stop sent, not yet confirmed by the cluster)</span>") : Html.Empty)}</li>"))}</ul>
             """);
     }
 

@@ -43,7 +43,7 @@ public sealed partial class WebhookReruns(IGrainFactory grains, EventFilter filt
                 return (StatusCodes.Status200OK, new WebhookAnswer("ignored", asked, null, reason));
             }
 
-            var result = await grains.GetGrain<IRefGrain>(key).Rerun(new RerunRequest(rerun.Delivery, rerun.Revision, at, asked)).WaitAsync(timeout, aborted);
+            var result = await grains.GetGrain<IRefGrain>(key).Rerun(new RerunRequest(rerun.Delivery, rerun.Revision, at, asked, rerun.Pipeline)).WaitAsync(timeout, aborted);
             switch (result.Status)
             {
                 case RerunStatus.Queued:

@@ -28,14 +28,53 @@ public enum Outcome
     Skipped,
 }
 
-/// <summary>One object of a manifest as it was sent to the cluster (or would have been, in dry-run).</summary>
+/// <summary>
+/// One object of a manifest as it was sent to the cluster (or would have been, in dry-run); <see cref="Pipeline"/>
+/// names the pipeline it came from (null in single-file mode).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record AppliedObject(
     [property: Id(0)] string ApiVersion,
     [property: Id(1)] string Kind,
     [property: Id(2)] string Namespace,
     [property: Id(3)] string Name,
-    [property: Id(4)] string Action);
+    [property: Id(4)] string Action,
+    [property: Id(5)] string? Pipeline = null);
+
+/// <summary>What became of one pipeline of an event.</summary>
+[GenerateSerializer]
+public enum PipelineStatus
+{
+    /// <summary>Its documents were applied (its objects carry its name).</summary>
+    Applied,
+
+    /// <summary>Its rules did not match (<see cref="PipelineRecord.Reason"/> names the rule); its check completes skipped.</summary>
+    Skipped,
+
+    /// <summary>It could not be applied for good (<see cref="PipelineRecord.Reason"/> says why); its check fails.</summary>
+    Failed,
+}
+
+/// <summary>One pipeline of an event (pipeline mode): its name, what became of it, and why when it did not apply.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PipelineRecord(
+    [property: Id(0)] string Name,
+    [property: Id(1)] PipelineStatus Status,
+    [property: Id(2)] string? Reason = null);
+
+/// <summary>
+/// What an attempt that did not finish had already done in pipeline mode: the pipelines it settled and the objects
+/// they applied, and the pipelines still to settle. A retry starts after the settled ones, so no pipeline that
+/// applied is applied again; when the event gives up, the unsettled ones fail.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record PipelineProgress(
+    [property: Id(0)] ImmutableList<PipelineRecord> Pipelines,
+    [property: Id(1)] ImmutableList<AppliedObject> Objects,
+    [property: Id(2)] ImmutableList<string> Unsettled)
+{
+    public static readonly PipelineProgress None = new([], [], []);
+}
 
 /// <summary>One processing attempt of an event.</summary>
 [GenerateSerializer, Immutable]
@@ -55,6 +94,9 @@ public sealed record PendingEvent(
 
     /// <summary>Set while the event waits out a retry backoff.</summary>
     [Id(3)] public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>In pipeline mode, what earlier attempts settled; null before any did.</summary>
+    [Id(4)] public PipelineProgress? Progress { get; init; }
 
     /// <summary>A pull request event of an untrusted author, held (not applied) until it is approved.</summary>
     public bool AwaitingApproval => Event.NeedsApproval;
@@ -77,6 +119,12 @@ public sealed record HistoryEntry(
 
     /// <summary>What the applied run objects did; null when the event created none (complete once applied) or did not apply.</summary>
     [Id(8)] public RunRecord? Run { get; init; }
+
+    /// <summary>
+    /// Pipeline mode: each pipeline of the event and what became of it, in file-name order (empty: the repository
+    /// has no pipelines at the revision); null in single-file mode and for events that never got as far.
+    /// </summary>
+    [Id(9)] public ImmutableList<PipelineRecord>? Pipelines { get; init; }
 }
 
 /// <summary>The ref's state as operators see it.</summary>

@@ -25,13 +25,15 @@ public enum RerunStatus
 /// the newest finished event at <see cref="Revision"/>. <see cref="AskedBy"/> is the delivery id of the
 /// webhook that asked (a <c>check_run</c> or <c>check_suite</c> <c>rerequested</c>), remembered like any
 /// delivery so that GitHub's redelivery of it re-runs nothing twice; null for an operator's request.
+/// <see cref="Pipeline"/> (pipeline mode) runs only that pipeline of the event again, whatever its rules.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RerunRequest(
     [property: Id(0)] string? Delivery,
     [property: Id(1)] string Revision,
     [property: Id(2)] DateTimeOffset ReceivedAt,
-    [property: Id(3)] string? AskedBy);
+    [property: Id(3)] string? AskedBy,
+    [property: Id(4)] string? Pipeline = null);
 
 /// <summary>The answer to <see cref="IRefGrain.Rerun"/>: the new delivery id when queued, the event re-run, and why otherwise.</summary>
 [GenerateSerializer, Immutable]

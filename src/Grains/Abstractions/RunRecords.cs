@@ -17,7 +17,8 @@ public enum RunResult
 }
 
 /// <summary>
-/// One run object an event created, as far as the service has followed it. <see cref="StopPending"/>: the run
+/// One run object an event created, as far as the service has followed it (of the pipeline <see cref="Pipeline"/>
+/// names, in pipeline mode). <see cref="StopPending"/>: the run
 /// was cancelled (superseded, ref deleted) and the cluster has not yet confirmed the stop; kept durably, so an
 /// activation on another silo sends it should this one die first.
 /// </summary>
@@ -29,7 +30,8 @@ public sealed record RunObjectRecord(
     [property: Id(3)] string Name,
     [property: Id(4)] RunResult Result,
     [property: Id(5)] string? Message = null,
-    [property: Id(6)] bool StopPending = false);
+    [property: Id(6)] bool StopPending = false,
+    [property: Id(7)] string? Pipeline = null);
 
 /// <summary>
 /// An event's run: what its run objects did after they were applied. <see cref="Result"/> is success only
@@ -46,6 +48,33 @@ public sealed record RunRecord(
     /// The object a finished run failed or timed out by (the one its report names), as the log reader takes it;
     /// null when the run did neither.
     /// </summary>
+    /// <summary>
+    /// The part of the run that one pipeline's objects make (pipeline mode), as a run of its own: finished once they
+    /// all finished, whatever the others do; null when the pipeline has no object in the run.
+    /// </summary>
+    public RunRecord? Part(string pipeline)
+    {
+        var objects = Objects.Where(o => o.Pipeline == pipeline).ToImmutableList();
+        if (objects.IsEmpty)
+        {
+            return null;
+        }
+
+        var result = Aggregate(objects);
+        return new RunRecord(result, StartedAt, result == RunResult.Running ? null : FinishedAt ?? StartedAt, objects);
+    }
+
+    /// <summary>
+    /// A run's result from its objects': running while any runs; then success only when all succeeded, else the
+    /// first of failure, timed out, cancelled that any object ended with (a failure says the most about the code,
+    /// a timeout about the run, a cancellation only that someone stopped it).
+    /// </summary>
+    public static RunResult Aggregate(IReadOnlyCollection<RunObjectRecord> objects) =>
+        objects.Any(o => o.Result == RunResult.Running) ? RunResult.Running
+        : Severity.FirstOrDefault(r => objects.Any(o => o.Result == r), RunResult.Success);
+
+    private static readonly RunResult[] Severity = [RunResult.Failure, RunResult.TimedOut, RunResult.Cancelled];
+
     public AppliedObject? FailedObject() =>
         FinishedAt is not null && Result is RunResult.Failure or RunResult.TimedOut && Objects.FirstOrDefault(o => o.Result == Result) is { } failed
             ? new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed")

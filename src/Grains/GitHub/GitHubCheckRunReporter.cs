@@ -34,14 +34,15 @@ public sealed partial class GitHubCheckRunReporter(
     // accepted it, or this one restarted) is looked up on GitHub by its external_id.
     private readonly ConcurrentDictionary<string, long> runs = new(StringComparer.Ordinal);
 
-    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null)
     {
         if (hookEvent.Revision.Length == 0 || GitSha.IsZero(hookEvent.Revision))
         {
             return;
         }
 
-        if (!lanes.TryWrite(hookEvent.Delivery, new PendingReport(hookEvent, state, description, objects ?? [])))
+        // One lane per event: its pipelines' checks keep their order among themselves.
+        if (!lanes.TryWrite(hookEvent.Delivery, new PendingReport(hookEvent, state, description, objects ?? [], pipeline)))
         {
             metrics.StatusReported("dropped");
             Log.Dropped(logger, hookEvent.Delivery);
@@ -56,7 +57,7 @@ public sealed partial class GitHubCheckRunReporter(
             : null;
         foreach (var step in Steps(report, log))
         {
-            if (!await PostAsync(report.Event, step, cancellationToken))
+            if (!await PostAsync(report.Event, report.Pipeline, step, cancellationToken))
             {
                 break;
             }
@@ -100,6 +101,9 @@ public sealed partial class GitHubCheckRunReporter(
                 break;
             case StatusState.Failure:
                 yield return new Step("completed", CheckConclusion.Failure, null, WithLog(new NewCheckRunOutput("failed", Truncate(report.Description)), log));
+                break;
+            case StatusState.Skipped:
+                yield return new Step("completed", CheckConclusion.Skipped, null, new NewCheckRunOutput("skipped", Truncate(report.Description)));
                 break;
             default:
                 yield return new Step("completed", CheckConclusion.Cancelled, null, new NewCheckRunOutput("skipped", Truncate(report.Description)));
@@ -153,7 +157,7 @@ public sealed partial class GitHubCheckRunReporter(
     private static string Truncate(string text) => text.Length <= MaxSummary ? text : text[..(MaxSummary - 1)] + "…";
 
     /// <summary>Posts one step, retried by the shared policy; false when it could not be posted (later steps of the report are dropped).</summary>
-    private async Task<bool> PostAsync(HookEvent e, Step step, CancellationToken stoppingToken)
+    private async Task<bool> PostAsync(HookEvent e, string? pipeline, Step step, CancellationToken stoppingToken)
     {
         var (owner, name) = Names.SplitRepository(e.Repository);
         var failure = await retry.RunAsync(async cancellationToken =>
@@ -161,7 +165,7 @@ public sealed partial class GitHubCheckRunReporter(
             try
             {
                 var client = await github.ForRepositoryAsync(e.Repository, e.InstallationId, cancellationToken);
-                await SendAsync(client, owner, name, e, step).WaitAsync(cancellationToken);
+                await SendAsync(client, owner, name, e, pipeline, step).WaitAsync(cancellationToken);
             }
             catch (Exception error) when (GitHubFailures.Classify(error, $"the check run of {e.Delivery}") is { } classified)
             {
@@ -177,15 +181,16 @@ public sealed partial class GitHubCheckRunReporter(
         return failure is null;
     }
 
-    private async Task SendAsync(IGitHubClient client, string owner, string name, HookEvent e, Step step)
+    private async Task SendAsync(IGitHubClient client, string owner, string name, HookEvent e, string? pipeline, Step step)
     {
-        var context = options.Value.StatusContext;
-        var id = runs.TryGetValue(e.Delivery, out var known) ? known
+        var context = PipelineChecks.Name(options.Value.StatusContext, pipeline);
+        var externalId = PipelineChecks.ExternalId(e.Delivery, pipeline);
+        var id = runs.TryGetValue(externalId, out var known) ? known
             : step.Status == "queued" ? (long?)null
-            : await FindAsync(client, owner, name, e, context);
+            : await FindAsync(client, owner, name, e, context, externalId);
         if (id is null)
         {
-            var run = new NewCheckRun(context, e.Revision) { ExternalId = e.Delivery, DetailsUrl = step.DetailsUrl, Output = step.Output };
+            var run = new NewCheckRun(context, e.Revision) { ExternalId = externalId, DetailsUrl = step.DetailsUrl, Output = step.Output };
             if (step.Conclusion is { } conclusion)
             {
                 (run.Conclusion, run.CompletedAt) = (conclusion, time.GetUtcNow());
@@ -221,20 +226,20 @@ public sealed partial class GitHubCheckRunReporter(
                 runs.Clear();
             }
 
-            runs[e.Delivery] = id.Value;
+            runs[externalId] = id.Value;
         }
         else
         {
-            runs.TryRemove(e.Delivery, out _);
+            runs.TryRemove(externalId, out _);
         }
     }
 
-    private static async Task<long?> FindAsync(IGitHubClient client, string owner, string name, HookEvent e, string context)
+    private static async Task<long?> FindAsync(IGitHubClient client, string owner, string name, HookEvent e, string context, string externalId)
     {
         var found = await client.Check.Run.GetAllForReference(owner, name, e.Revision,
             new CheckRunRequest { CheckName = context, Filter = CheckRunCompletedAtFilter.All });
         // A pull request held for approval completes one check run and gets a new one once approved: the newest is the event's.
-        return found.CheckRuns.Where(r => r.ExternalId == e.Delivery).MaxBy(r => r.Id)?.Id;
+        return found.CheckRuns.Where(r => r.ExternalId == externalId).MaxBy(r => r.Id)?.Id;
     }
 
     private static CheckStatus Status(string status) => status switch
@@ -244,7 +249,7 @@ public sealed partial class GitHubCheckRunReporter(
         _ => CheckStatus.Completed,
     };
 
-    private sealed record PendingReport(HookEvent Event, StatusState State, string Description, IReadOnlyList<AppliedObject> Objects);
+    private sealed record PendingReport(HookEvent Event, StatusState State, string Description, IReadOnlyList<AppliedObject> Objects, string? Pipeline);
 
     private sealed record Step(string Status, CheckConclusion? Conclusion, string? DetailsUrl, NewCheckRunOutput? Output);
 

@@ -26,7 +26,7 @@ public sealed partial class GitHubCommitStatusReporter(
     private readonly RetryPolicy statusRetry = retry.ForReports();
     private readonly ReportLanes<(HookEvent Event, NewCommitStatus Status)> lanes = new(Lanes, 10_000, latestOnly: true);
 
-    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null)
     {
         if (hookEvent.Revision.Length == 0 || GitSha.IsZero(hookEvent.Revision))
         {
@@ -39,15 +39,16 @@ public sealed partial class GitHubCommitStatusReporter(
             State = state switch
             {
                 StatusState.Pending or StatusState.ActionRequired or StatusState.Running => CommitState.Pending,
-                StatusState.Success => CommitState.Success,
+                StatusState.Success or StatusState.Skipped => CommitState.Success,
                 StatusState.Failure or StatusState.TimedOut => CommitState.Failure,
                 _ => CommitState.Error,
             },
-            Context = settings.StatusContext,
+            Context = PipelineChecks.Name(settings.StatusContext, pipeline),
             Description = description.Length <= 140 ? description : description[..139] + "…",
             TargetUrl = TargetUrl(settings.StatusTargetUrl, hookEvent, objects is { Count: > 0 } ? objects[0] : null),
         };
-        if (!lanes.TryWrite(LaneKey(hookEvent.Repository, hookEvent.Revision), (hookEvent, status), out var replaced))
+        // A commit's statuses of one context replace each other while they wait; each pipeline is a context of its own.
+        if (!lanes.TryWrite(LaneKey(hookEvent.Repository, hookEvent.Revision) + (pipeline is null ? "" : "/" + pipeline), (hookEvent, status), out var replaced))
         {
             metrics.StatusReported("dropped");
             Log.Dropped(logger, hookEvent.Delivery);

@@ -55,7 +55,7 @@ public sealed partial class LocalManifestSource(IOptions<ManifestOptions> option
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var manifest = options.Value;
-        Log.Reading(logger, Path.GetFullPath(Path.Combine(manifest.LocalManifests!, manifest.ManifestPath)));
+        Log.Reading(logger, Path.GetFullPath(Path.Combine(manifest.LocalManifests!, manifest.ManifestPath ?? manifest.PipelineDirectory)));
         return Task.CompletedTask;
     }
 

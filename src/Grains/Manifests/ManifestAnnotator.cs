@@ -20,6 +20,9 @@ public static class ManifestAnnotator
     public const string DeliveryAnnotation = Prefix + "delivery";
     public const string DocumentAnnotation = Prefix + "document";
 
+    /// <summary>The pipeline an object belongs to (pipeline mode), as annotation and label.</summary>
+    public const string PipelineAnnotation = Prefix + "pipeline";
+
     /// <summary>The repository an object was applied for: who owns a named object.</summary>
     public const string RepositoryAnnotation = Prefix + "repo_name";
 
@@ -65,7 +68,7 @@ public static class ManifestAnnotator
     /// <paramref name="parameters"/> first (<see cref="ManifestParameters"/>; so no annotation value is taken for
     /// one); the input is not changed.
     /// </summary>
-    public static JsonObject Annotate(JsonObject document, HookEvent e, int documentIndex, IReadOnlyDictionary<string, string>? parameters = null)
+    public static JsonObject Annotate(JsonObject document, HookEvent e, int documentIndex, IReadOnlyDictionary<string, string>? parameters = null, string? pipeline = null)
     {
         var copy = (JsonObject)document.DeepClone();
         if (parameters is not null)
@@ -81,7 +84,15 @@ public static class ManifestAnnotator
         }
 
         annotations[DocumentAnnotation] = documentIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Child(metadata, "labels", "metadata.labels")[DeliveryLabel] = LabelValue(e.Delivery);
+        var labels = Child(metadata, "labels", "metadata.labels");
+        labels[DeliveryLabel] = LabelValue(e.Delivery);
+        if (pipeline is not null)
+        {
+            // A pipeline name is a valid label value (PipelineNames), so the label finds a pipeline's objects.
+            annotations[PipelineAnnotation] = pipeline;
+            labels[PipelineAnnotation] = pipeline;
+        }
+
         return copy;
     }
 

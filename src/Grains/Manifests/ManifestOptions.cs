@@ -9,7 +9,17 @@ public sealed class ManifestOptions
 
     public string Namespace { get; set; } = "ci";
 
-    public string ManifestPath { get; set; } = ".ci/workflow.yaml";
+    /// <summary>
+    /// Set, the single-file mode: this one file is the event's manifest and its check is <c>GitHub:StatusContext</c>.
+    /// Unset (the default), pipeline mode: every pipeline file in <see cref="PipelineDirectory"/>.
+    /// </summary>
+    public string? ManifestPath { get; set; }
+
+    /// <summary>Pipeline mode's directory: each <c>*.yaml</c> / <c>*.yml</c> file directly in it is a pipeline.</summary>
+    public string PipelineDirectory { get; set; } = ".ci";
+
+    /// <summary>Whether an explicitly set <see cref="ManifestPath"/> keeps the single-file mode.</summary>
+    public bool SingleFile => !string.IsNullOrWhiteSpace(ManifestPath);
 
     /// <summary>
     /// A directory of this machine that every manifest is read from instead of GitHub:
@@ -36,6 +46,8 @@ public sealed class ManifestOptions
     public IReadOnlySet<string> NamespaceSet =>
         OptionsValidation.SplitList(AllowedNamespaces).Append(Namespace).ToHashSet(StringComparer.Ordinal);
 
+    private static bool IsInside(string path) => !path.StartsWith('/') && !path.Contains("..", StringComparison.Ordinal);
+
     /// <summary>Problems with these options, each naming its configuration key.</summary>
     public IEnumerable<string> Validate()
     {
@@ -44,9 +56,14 @@ public sealed class ManifestOptions
             yield return $"{Section}:Namespace/AllowedNamespaces: '{ns}' is not a valid namespace name";
         }
 
-        if (string.IsNullOrWhiteSpace(ManifestPath) || ManifestPath.StartsWith('/') || ManifestPath.Contains("..", StringComparison.Ordinal))
+        if (ManifestPath is not null && (string.IsNullOrWhiteSpace(ManifestPath) || !IsInside(ManifestPath)))
         {
             yield return $"{Section}:ManifestPath: '{ManifestPath}' must be a relative path inside the repository";
+        }
+
+        if (string.IsNullOrWhiteSpace(PipelineDirectory) || !IsInside(PipelineDirectory) || PipelineDirectory.EndsWith('/'))
+        {
+            yield return $"{Section}:PipelineDirectory: '{PipelineDirectory}' must be a relative directory inside the repository, without a trailing '/'";
         }
 
         if (!string.IsNullOrWhiteSpace(LocalManifests) && !Directory.Exists(LocalManifests))

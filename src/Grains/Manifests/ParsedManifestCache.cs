@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using CiTrigger.Grains.Pipeline;
 
 namespace CiTrigger.Grains.Manifests;
 
@@ -14,6 +15,42 @@ public sealed class ParsedManifestCache(int capacity = 256)
     private readonly ConcurrentDictionary<string, IReadOnlyList<JsonObject>> entries = new(StringComparer.Ordinal);
 
     public int Count => entries.Count;
+
+    private readonly ConcurrentDictionary<string, (ParsedPipeline? Pipeline, string? Error)> pipelines = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A pipeline file by its blob id: fetched with <paramref name="fetch"/> and parsed only the first time, since
+    /// a blob id names one content. What a file fails with is remembered too (the same bytes fail the same way),
+    /// so an unchanged bad pipeline costs neither a request nor a parse.
+    /// </summary>
+    public async Task<ParsedPipeline> ReadPipelineAsync(string blobSha, ManifestLimits limits, string path, Func<CancellationToken, Task<byte[]>> fetch, CancellationToken cancellationToken)
+    {
+        var key = $"{blobSha}/{limits.MaxBytes}/{limits.MaxDepth}/{limits.MaxNodes}/{limits.MaxDocuments}";
+        if (!pipelines.TryGetValue(key, out var entry))
+        {
+            var bytes = await fetch(cancellationToken);
+            try
+            {
+                var documents = ManifestReader.Read(bytes, limits);
+                entry = documents.Count == 0
+                    ? (null, "holds no documents")
+                    : (new ParsedPipeline(documents, ManifestParameters.MayMention(bytes), PipelineRules.Parse(documents[0])), null);
+            }
+            catch (ManifestException refused)
+            {
+                entry = (null, refused.Message);
+            }
+
+            if (pipelines.Count >= capacity)
+            {
+                pipelines.Clear();
+            }
+
+            pipelines[key] = entry;
+        }
+
+        return entry.Pipeline ?? throw new ManifestException(entry.Error!);
+    }
 
     public IReadOnlyList<JsonObject> Read(byte[] manifest, ManifestLimits limits)
     {
@@ -34,3 +71,9 @@ public sealed class ParsedManifestCache(int capacity = 256)
         return documents;
     }
 }
+
+/// <summary>
+/// A pipeline file as parsed: its documents, whether its bytes may hold a <c>{{ name }}</c> parameter, and the
+/// rules of its first document.
+/// </summary>
+public sealed record ParsedPipeline(IReadOnlyList<JsonObject> Documents, bool MayMention, PipelineRules Rules);

@@ -63,6 +63,9 @@ public sealed class PipelineRules
     /// <summary>True when the pipeline has <c>on-comment</c>: it runs on comments, and only on them.</summary>
     public bool HasCommentRule => comment is not null;
 
+    /// <summary>True when a path rule needs the event's changed files (asked of the forge only then).</summary>
+    public bool NeedsChangedFiles => paths is not null || pathsIgnore is not null;
+
     /// <summary>
     /// The rules of a pipeline's first document (its <c>metadata.annotations</c>, which may be missing). Throws
     /// <see cref="ManifestException"/> naming the annotation whose value cannot be a rule.

@@ -21,6 +21,12 @@ public enum StatusState
 
     /// <summary>Its run outlived <c>Handler:RunTimeout</c>: a check run's <c>timed_out</c>, a commit status <c>failure</c>.</summary>
     TimedOut,
+
+    /// <summary>
+    /// A pipeline whose rules did not match (or a waiting check an approval made moot): a check run's
+    /// <c>skipped</c>, a commit status <c>success</c> whose description says so, so a required check never waits.
+    /// </summary>
+    Skipped,
 }
 
 /// <summary>
@@ -29,14 +35,28 @@ public enum StatusState
 /// </summary>
 public interface IResultReporter
 {
-    /// <summary>Queues a report for the event's revision; returns at once. Events without a revision are not reported.</summary>
-    void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null);
+    /// <summary>
+    /// Queues a report for the event's revision; returns at once. Events without a revision are not reported. With
+    /// <paramref name="pipeline"/> (pipeline mode) the report is that pipeline's check: named
+    /// <c>{GitHub:StatusContext}/{pipeline}</c>, its <c>external_id</c> <c>{delivery}/{pipeline}</c>.
+    /// </summary>
+    void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null);
+}
+
+/// <summary>How a pipeline's check is named and found again.</summary>
+public static class PipelineChecks
+{
+    /// <summary>The check's (or commit status') name: the context alone in single-file mode.</summary>
+    public static string Name(string context, string? pipeline) => pipeline is null ? context : context + "/" + pipeline;
+
+    /// <summary>The check run's <c>external_id</c>: the delivery, followed by the pipeline in pipeline mode.</summary>
+    public static string ExternalId(string delivery, string? pipeline) => pipeline is null ? delivery : delivery + "/" + pipeline;
 }
 
 /// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>
 public sealed class NoResultReports : IResultReporter
 {
-    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null)
     {
     }
 }
@@ -44,14 +64,16 @@ public sealed class NoResultReports : IResultReporter
 /// <summary>The words and states an event's end is reported with, the same for every reporter.</summary>
 public static class StatusReporting
 {
+    /// <summary>"applied Kind name and N more": what an applied event (or pipeline) without a followed run reports.</summary>
+    public static string AppliedDescription(IReadOnlyList<AppliedObject> objects) =>
+        objects.Count == 0 ? "applied" : $"applied {objects[0].Kind} {objects[0].Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : "");
+
     public static void ReportOutcome(this IResultReporter statuses, HookEvent e, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects)
     {
-        var first = objects.Count > 0 ? objects[0] : null;
         switch (outcome)
         {
             case Outcome.Applied:
-                var description = first is null ? "applied" : $"applied {first.Kind} {first.Name}" + (objects.Count > 1 ? $" and {objects.Count - 1} more" : "");
-                statuses.Report(e, StatusState.Success, description, objects);
+                statuses.Report(e, StatusState.Success, AppliedDescription(objects), objects);
                 break;
             case Outcome.Failed:
                 statuses.Report(e, StatusState.Failure, error ?? "failed");

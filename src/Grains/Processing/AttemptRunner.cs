@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
@@ -8,8 +9,16 @@ using Microsoft.Extensions.Options;
 
 namespace CiTrigger.Grains.Processing;
 
-/// <summary>How one attempt ended: the applied objects, or the error and whether it is worth another try.</summary>
-public sealed record AttemptResult(IReadOnlyList<AppliedObject>? Objects, Exception? Error, AttemptRecord Record);
+/// <summary>
+/// How one attempt ended: the applied objects (and in pipeline mode what became of each pipeline), or the error and
+/// whether it is worth another try, with what the attempt settled before it failed (<see cref="Progress"/>, pipeline mode).
+/// </summary>
+public sealed record AttemptResult(IReadOnlyList<AppliedObject>? Objects, Exception? Error, AttemptRecord Record)
+{
+    public ImmutableList<PipelineRecord>? Pipelines { get; init; }
+
+    public PipelineProgress? Progress { get; init; }
+}
 
 /// <summary>
 /// One attempt at one event under its own deadline (<c>Handler:AttemptTimeout</c>): runs the processor,
@@ -34,24 +43,35 @@ public sealed partial class AttemptRunner(
         var watch = Stopwatch.StartNew();
         try
         {
-            var objects = await processor.ProcessAsync(e, mayHaveRun, attempt.Token);
-            Log.Applied(logger, e.Delivery, e.Repository, e.Ref, e.Revision, objects.Count, watch.ElapsedMilliseconds);
+            var result = await processor.ProcessAsync(e, mayHaveRun, entry.Progress, attempt.Token);
+            Log.Applied(logger, e.Delivery, e.Repository, e.Ref, e.Revision, result.Objects.Count, watch.ElapsedMilliseconds);
             metrics.Attempted(watch.Elapsed, "applied");
-            return new AttemptResult(objects, null, new AttemptRecord(started, watch.Elapsed, null, false));
+            return new AttemptResult(result.Objects, null, new AttemptRecord(started, watch.Elapsed, null, false)) { Pipelines = result.Pipelines };
         }
         catch (Exception error) when (lifetime.ApplicationStopping.IsCancellationRequested || deactivating.IsCancellationRequested)
         {
             Log.Abandoned(logger, error, e.Delivery);
             return null;
         }
+        catch (PipelinesUnfinishedException unfinished)
+        {
+            return Failed(entry, attempt, unfinished.InnerException!, started, watch) with { Progress = unfinished.Progress };
+        }
         catch (Exception error)
         {
-            var message = attempt.IsCancellationRequested ? $"the attempt timed out after {timeout.TotalSeconds:0.#} s" : Describe(error);
-            var transient = RetryPolicy.IsTransient(error);
-            metrics.Attempted(watch.Elapsed, transient ? "transient" : "permanent");
-            Log.AttemptFailed(logger, e.Delivery, e.Repository, e.Ref, entry.Attempts.Count + 1, transient, message);
-            return new AttemptResult(null, error, new AttemptRecord(started, watch.Elapsed, message, transient));
+            return Failed(entry, attempt, error, started, watch);
         }
+    }
+
+    private AttemptResult Failed(PendingEvent entry, CancellationTokenSource attempt, Exception error, DateTimeOffset started, Stopwatch watch)
+    {
+        var e = entry.Event;
+        var timeout = options.Value.AttemptTimeout;
+        var message = attempt.IsCancellationRequested ? $"the attempt timed out after {timeout.TotalSeconds:0.#} s" : Describe(error);
+        var transient = RetryPolicy.IsTransient(error);
+        metrics.Attempted(watch.Elapsed, transient ? "transient" : "permanent");
+        Log.AttemptFailed(logger, e.Delivery, e.Repository, e.Ref, entry.Attempts.Count + 1, transient, message);
+        return new AttemptResult(null, error, new AttemptRecord(started, watch.Elapsed, message, transient));
     }
 
     /// <summary>The words a failure is recorded with: our own exceptions speak for themselves, others say what they are.</summary>

@@ -14,15 +14,17 @@ namespace CiTrigger.Grains.Processing;
 /// </summary>
 public sealed partial class EventProcessor(
     IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IRepositoryPermissions permissions,
-    IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
+    IChangedFiles changedFiles, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
 {
     /// <summary>How much of an annotated manifest is kept for operators to read back.</summary>
     public const int MaxKeptManifestChars = 256 * 1024;
 
     /// <param name="e">The event.</param>
     /// <param name="mayHaveRun">Whether an earlier attempt at this event may have applied part of it.</param>
+    /// <param name="progress">Pipeline mode: what earlier attempts settled (those pipelines are not applied again).</param>
     /// <param name="cancellationToken">The attempt's deadline.</param>
-    public async Task<IReadOnlyList<AppliedObject>> ProcessAsync(HookEvent e, bool mayHaveRun, CancellationToken cancellationToken)
+    /// <exception cref="PipelinesUnfinishedException">A pipeline failed in a way worth another try, after others settled.</exception>
+    public async Task<ProcessResult> ProcessAsync(HookEvent e, bool mayHaveRun, PipelineProgress? progress, CancellationToken cancellationToken)
     {
         if (e.AsksForWriter)
         {
@@ -30,27 +32,38 @@ public sealed partial class EventProcessor(
         }
 
         var manifest = options.Value;
-        var bytes = await source.GetAsync(new ManifestFile(e.Forge, e.ManifestRepository, manifest.ManifestPath, e.ManifestRef, e.InstallationId), cancellationToken);
+        if (!manifest.SingleFile)
+        {
+            return await pipelines.ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, cancellationToken);
+        }
+
+        var path = manifest.ManifestPath!;
+        var bytes = await source.GetAsync(new ManifestFile(e.Forge, e.ManifestRepository, path, e.ManifestRef, e.InstallationId), cancellationToken);
         var documents = parsed.Read(bytes, manifest.Limits);
         if (documents.Count == 0)
         {
-            throw new ManifestException($"{manifest.ManifestPath} at {e.ManifestRef} holds no documents");
+            throw new ManifestException($"{path} at {e.ManifestRef} holds no documents");
         }
 
-        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, manifest.ManifestPath) : null;
+        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path) : null;
         var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters)).ToList();
 
         try
         {
-            return await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
+            return new ProcessResult(await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken), null);
         }
         finally
         {
             // Rendered after the applier filled in what policy decides (the namespace): exactly what was sent.
             // Kept in the background: operators get the manifest, events do not wait for the write.
-            _ = KeepAsync(e.Delivery, Render(annotated));
+            Keep(e.Delivery, annotated);
         }
     }
+
+    private PipelineRunner pipelines => new(source, applier, parsed, changedFiles, options.Value, Keep);
+
+    /// <summary>Keeps what was sent for operators, in the background.</summary>
+    private void Keep(string delivery, IReadOnlyList<System.Text.Json.Nodes.JsonObject> documents) => _ = KeepAsync(delivery, Render(documents));
 
     /// <summary>Whether GitHub's permission word lets a user vouch for a pull request's head: write access or more.</summary>
     private static bool IsWriter(string permission) => permission is "admin" or "maintain" or "write";

@@ -31,6 +31,9 @@ public static class ProcessingServiceCollectionExtensions
         services.AddSingleton<TriggerMetrics>();
         services.TryAddSingleton<IResultReporter, NoResultReports>();
 
+        // The forge adapter registers its own; without one, no changed-file set is known (path rules hold).
+        services.TryAddSingleton<IChangedFiles, UnknownChangedFiles>();
+
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
         services.AddSingleton<IRunObserver, RunObserver>();
@@ -42,7 +45,10 @@ public static class ProcessingServiceCollectionExtensions
             sp.GetRequiredService<IRunControl>(),
             sp.GetRequiredService<IOptions<QueueOptions>>().Value,
             sp.GetRequiredService<IOptions<RunOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>())
+        {
+            PipelineMode = !sp.GetRequiredService<IOptions<ManifestOptions>>().Value.SingleFile,
+        });
         services.AddHostedService<PendingWorkWaker>();
         return services;
     }

@@ -31,6 +31,20 @@ public static class PullRequestCommands
             case HookEvent.UnlabelCommand:
                 await events.SetLabelledByAsync("");
                 break;
+            case HookEvent.RetestCommand when events.PipelineMode && Newest(events) is { NeedsApproval: false } newest:
+                // The pipelines whose last result at the head was not success; none: nothing to run again.
+                if (events.Pending.Exists(p => p.Event.Delivery == newest.Delivery))
+                {
+                    break;
+                }
+
+                var unsuccessful = Unsuccessful(events.History, newest);
+                if (unsuccessful.Count > 0)
+                {
+                    await AddRunAsync(events, command, newest, "retest", [.. unsuccessful], null, "queued (/retest)");
+                }
+
+                break;
             case HookEvent.RetestCommand when Newest(events) is { NeedsApproval: false } newest:
                 await events.AddCopyAsync(newest with
                 {
@@ -38,7 +52,61 @@ public static class PullRequestCommands
                     ReceivedAt = command.ReceivedAt,
                 });
                 break;
+            case HookEvent.TestCommand when Newest(events) is { NeedsApproval: false } newest:
+                // /test NAME runs that pipeline whatever its rules; /test the ones that match (all of it in single-file mode).
+                await AddRunAsync(events, command, newest, "test", command.Pipelines, null,
+                    command.Pipelines is [var name] ? $"queued (/test {name})" : "queued (/test)");
+                break;
+            case HookEvent.CommentCommand when events.PipelineMode && Newest(events) is { NeedsApproval: false } newest:
+                await AddRunAsync(events, command, newest, "comment", null, command.CommentLine ?? "", "queued (comment)");
+                break;
+            case HookEvent.CancelCommand:
+                await events.CancelRunsAsync(
+                    command.Pipelines is [var stop] ? $"cancelled by /cancel {stop} ({command.Delivery})" : $"cancelled by /cancel ({command.Delivery})",
+                    command.Pipelines is [var only] ? only : null);
+                break;
         }
+    }
+
+    /// <summary>
+    /// Queues the pull request's newest event again, outside the push chain, limited to <paramref name="pipelines"/>
+    /// or to the pipelines a comment's <paramref name="commentLine"/> matches.
+    /// </summary>
+    private static async Task AddRunAsync(
+        RefEvents events, HookEvent command, HookEvent newest, string kind, System.Collections.Immutable.ImmutableList<string>? pipelines, string? commentLine, string description) =>
+        await events.AddCopyAsync(newest with
+        {
+            Delivery = await DerivedDeliveryId.NextAsync(newest.Delivery, kind, events.IsKnownAsync),
+            ReceivedAt = command.ReceivedAt,
+            RerunOf = newest.Delivery,
+            Pipelines = pipelines,
+            CommentLine = commentLine,
+        }, description);
+
+    /// <summary>
+    /// The pipelines whose newest result at <paramref name="head"/>'s revision is not success: failed, skipped for an
+    /// error, cancelled or timed out (a run still going has no result yet and is left alone).
+    /// </summary>
+    public static IReadOnlyList<string> Unsuccessful(RefHistory history, HookEvent head)
+    {
+        var decided = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var entry in history.Entries.Where(h => h.Event.Revision == head.Revision && h.Pipelines is not null))
+        {
+            foreach (var pipeline in entry.Pipelines!.Where(p => p.Status != PipelineStatus.Skipped && !decided.ContainsKey(p.Name)))
+            {
+                var part = entry.Run is { } run ? run.Part(pipeline.Name) : null;
+                if (pipeline.Status == PipelineStatus.Failed || part is { FinishedAt: not null, Result: not RunResult.Success })
+                {
+                    decided[pipeline.Name] = false;
+                }
+                else if (part is null || part.FinishedAt is not null)
+                {
+                    decided[pipeline.Name] = true;
+                }
+            }
+        }
+
+        return [.. decided.Where(d => !d.Value).Select(d => d.Key).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>

@@ -25,6 +25,12 @@ public sealed class RefEvents(
 
     public ImmutableList<PendingEvent> Pending => queue.Pending;
 
+    /// <summary>
+    /// Pipeline mode: the checks of an event are its pipelines', known only once it is processed, so an accepted
+    /// event reports nothing; only waiting for approval is shown, on the check named by <c>GitHub:StatusContext</c>.
+    /// </summary>
+    public bool PipelineMode { get; init; }
+
     public RefHistory History => history;
 
     public bool Paused => queue.Paused;
@@ -78,7 +84,7 @@ public sealed class RefEvents(
                 {
                     statuses.Report(e, StatusState.ActionRequired, PullRequestCommands.WaitingDescription);
                 }
-                else
+                else if (!PipelineMode)
                 {
                     statuses.Report(e, StatusState.Pending, "queued");
                 }
@@ -109,7 +115,15 @@ public sealed class RefEvents(
         {
             var approved = waiting with { Event = waiting.Event with { NeedsApproval = false, RunsIfWriter = ifWriter is null ? null : [ifWriter] } };
             await queue.ReplaceAsync(approved);
-            statuses.Report(approved.Event, StatusState.Pending, ifWriter is null ? "approved; queued" : $"queued: approved if {ifWriter} may write");
+            if (PipelineMode)
+            {
+                // The waiting check is done with: the pipelines report in checks of their own once the event runs.
+                statuses.Report(approved.Event, StatusState.Skipped, ifWriter is null ? "approved: each pipeline reports in a check of its own" : $"approved if {ifWriter} may write: each pipeline reports in a check of its own");
+            }
+            else
+            {
+                statuses.Report(approved.Event, StatusState.Pending, ifWriter is null ? "approved; queued" : $"queued: approved if {ifWriter} may write");
+            }
             released.Add(approved.Event.Delivery);
         }
 
@@ -126,9 +140,15 @@ public sealed class RefEvents(
         await deliveries.StoreAsync(copy, () => queue.AddAsync(entry));
         untried.Add(copy.Delivery);
         metrics.QueueDepthChanged(1);
-        statuses.Report(copy, copy.NeedsApproval ? StatusState.ActionRequired : StatusState.Pending,
-            copy.NeedsApproval ? PullRequestCommands.WaitingDescription : description);
+        if (copy.NeedsApproval || !PipelineMode)
+        {
+            statuses.Report(copy, copy.NeedsApproval ? StatusState.ActionRequired : StatusState.Pending,
+                copy.NeedsApproval ? PullRequestCommands.WaitingDescription : description);
+        }
     }
+
+    /// <summary>Cancels the ref's running runs, or one pipeline's (a trusted <c>/cancel</c>).</summary>
+    internal Task<int> CancelRunsAsync(string reason, string? pipeline) => runs.CancelAsync(reason, pipeline);
 
     /// <summary>Whether a delivery id is taken: pending, finished, or in the delivery index.</summary>
     internal async Task<bool> IsKnownAsync(string delivery) =>
@@ -159,10 +179,13 @@ public sealed class RefEvents(
     /// <summary>Records an attempt: the event is finished (applied, or failed for good), or waits for its retry.</summary>
     public async Task RecordAsync(PendingEvent entry, AttemptResult attempt, bool outOfChain)
     {
-        var attempted = entry with { Attempts = entry.Attempts.Add(attempt.Record) };
+        var attempted = entry with { Attempts = entry.Attempts.Add(attempt.Record), Progress = attempt.Progress ?? entry.Progress };
         if (attempt.Error is null)
         {
-            await CompleteAsync(attempted, Outcome.Applied, null, attempt.Objects!, outOfChain);
+            // A pipeline that failed for good fails the event; the others' objects still run and report.
+            var failed = attempt.Pipelines?.Where(p => p.Status == PipelineStatus.Failed).ToList() ?? [];
+            await CompleteAsync(attempted, failed.Count == 0 ? Outcome.Applied : Outcome.Failed,
+                failed.Count == 0 ? null : string.Join("; ", failed.Select(p => $"pipeline {p.Name}: {p.Reason}")), attempt.Objects!, outOfChain, attempt.Pipelines);
             return;
         }
 
@@ -178,7 +201,11 @@ public sealed class RefEvents(
         var decision = retry.Decide(attempted.Attempts.Count, attempt.Error, attempt.Record.Error!);
         if (!decision.Retry)
         {
-            await CompleteAsync(attempted, Outcome.Failed, decision.FinalError, [], outOfChain);
+            // What earlier attempts applied still runs; the pipelines not settled fail with the final error.
+            var progress = attempted.Progress;
+            var pipelines = progress is null ? null
+                : progress.Pipelines.AddRange(progress.Unsettled.Select(name => new PipelineRecord(name, PipelineStatus.Failed, decision.FinalError)));
+            await CompleteAsync(attempted, Outcome.Failed, decision.FinalError, progress?.Objects ?? [], outOfChain, pipelines);
             return;
         }
 
@@ -186,14 +213,28 @@ public sealed class RefEvents(
         await queue.ReplaceAsync(attempted with { NotBefore = time.GetUtcNow() + decision.Delay });
     }
 
-    public async Task CompleteAsync(PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain)
+    public async Task CompleteAsync(
+        PendingEvent entry, Outcome outcome, string? error, IReadOnlyList<AppliedObject> objects, bool outOfChain, ImmutableList<PipelineRecord>? pipelines = null)
     {
-        // The run goes into the unfinished set before the history says it runs (see RefRuns).
-        var run = outcome == Outcome.Applied ? await runs.StartAsync(entry.Event, objects) : null;
-        var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain) { Run = run };
+        // The run goes into the unfinished set before the history says it runs (see RefRuns). A failed event has
+        // objects only in pipeline mode, those of the pipelines that applied: they run all the same.
+        var run = outcome == Outcome.Applied || objects.Count > 0 ? await runs.StartAsync(entry.Event, objects) : null;
+        var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain)
+        {
+            Run = run,
+            Pipelines = pipelines,
+        };
         metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
-        if (run is null)
+        if (pipelines is { Count: > 0 })
+        {
+            PipelineReports.Report(statuses, entry.Event, pipelines, objects, run);
+        }
+        else if (pipelines is not null)
+        {
+            // No pipelines at the revision: nothing applied, and no check (the design's "no pipelines").
+        }
+        else if (run is null)
         {
             statuses.ReportOutcome(entry.Event, outcome, error, objects);
         }

@@ -30,7 +30,11 @@ public sealed record RefServices(
     IRunControl RunControl,
     QueueOptions QueueOptions,
     RunOptions RunOptions,
-    TimeProvider Time);
+    TimeProvider Time)
+{
+    /// <summary>Pipeline mode (no <c>Handler:ManifestPath</c>): an event's checks are its pipelines', named when it is processed.</summary>
+    public bool PipelineMode { get; init; }
+}
 
 /// <summary>
 /// The plain classes a ref grain delegates to, built in one place: by the grain over its Orleans state, by the
@@ -76,7 +80,7 @@ public sealed class RefParts : IDisposable
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
         var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger);
-        var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time);
+        var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode };
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);
         return new RefParts(queue, deliveries, history, activity, view, summary, runs, events, reruns);
     }

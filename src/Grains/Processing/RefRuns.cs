@@ -101,7 +101,10 @@ public sealed partial class RefRuns(
         }
 
         var teardown = e.Meaning.Teardown;
-        if (!options.CancelSuperseded || (entry.Outcome != Outcome.Applied && !teardown))
+        // In pipeline mode a newer event supersedes the runs of the pipelines it applied, not those it skipped:
+        // an older commit's run of a pipeline the newer one did not touch is still that pipeline's latest word.
+        var applied = entry.Pipelines?.Where(p => p.Status == PipelineStatus.Applied).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        if (!options.CancelSuperseded || (entry.Outcome != Outcome.Applied && applied is not { Count: > 0 } && !teardown))
         {
             return;
         }
@@ -109,12 +112,13 @@ public sealed partial class RefRuns(
         var reason = !teardown ? $"superseded by {e.Delivery}"
             : e.RefDeleted ? $"the ref was deleted ({e.Delivery})"
             : $"the pull request was closed ({e.Delivery})";
+        Func<string?, bool>? superseded = teardown || applied is null ? null : p => p is null || applied.Contains(p);
         try
         {
             foreach (var older in history.Running.Where(h => h.Event.Delivery != e.Delivery).ToList())
             {
                 // Recorded first (the objects marked to stop), then sent: a crash in between leaves the stop to the next activation.
-                await SettleAsync(older, RunBook.Cancel(older.Run!, reason, time.GetUtcNow(), entry.Run));
+                await SettleAsync(older, RunBook.Cancel(older.Run!, reason, time.GetUtcNow(), entry.Run, superseded));
             }
 
             ResumeStops();
@@ -123,6 +127,27 @@ public sealed partial class RefRuns(
         {
             Log.CancelFailed(logger, error, key, e.Delivery);
         }
+    }
+
+    /// <summary>
+    /// Cancels the ref's running runs, or only the objects of <paramref name="pipeline"/> (a trusted <c>/cancel</c>);
+    /// returns how many runs it changed.
+    /// </summary>
+    public async Task<int> CancelAsync(string reason, string? pipeline)
+    {
+        var changed = 0;
+        foreach (var running in history.Running.ToList())
+        {
+            var cancelled = RunBook.Cancel(running.Run!, reason, time.GetUtcNow(), null, pipeline is null ? null : p => p == pipeline);
+            if (cancelled is not null)
+            {
+                changed++;
+                await SettleAsync(running, cancelled);
+            }
+        }
+
+        ResumeStops();
+        return changed;
     }
 
     /// <summary>A run object finished or was deleted.</summary>
@@ -207,6 +232,20 @@ public sealed partial class RefRuns(
         var delivery = entry.Event.Delivery;
         await history.UpdateAsync(entry with { Run = run });
         summary.Publish(delivery);
+        var perPipeline = entry.Pipelines is { Count: > 0 };
+        if (perPipeline)
+        {
+            // Each pipeline's check completes as soon as its own objects finished.
+            foreach (var pipeline in RunBook.PipelinesOf(run))
+            {
+                if (run.Part(pipeline) is { FinishedAt: not null } part && entry.Run is { } before && before.Part(pipeline) is { FinishedAt: null })
+                {
+                    var (partState, partDescription) = RunBook.Report(part);
+                    statuses.Report(entry.Event, partState, partDescription, part.FailedObject() is { } partFailed ? [partFailed] : null, pipeline);
+                }
+            }
+        }
+
         if (run.FinishedAt is not { } finishedAt)
         {
             return;
@@ -214,9 +253,13 @@ public sealed partial class RefRuns(
 
         Log.RunFinished(logger, delivery, key, RunResults.Word(run.Result));
         metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
-        var (state, description) = RunBook.Report(run);
-        // A failed run's report names the object that failed, whose log the check shows (App mode).
-        statuses.Report(entry.Event, state, description, run.FailedObject() is { } failed ? [failed] : null);
+        if (!perPipeline)
+        {
+            var (state, description) = RunBook.Report(run);
+            // A failed run's report names the object that failed, whose log the check shows (App mode).
+            statuses.Report(entry.Event, state, description, run.FailedObject() is { } failed ? [failed] : null);
+        }
+
         try
         {
             await catalog.ForgetRunningAsync(delivery);

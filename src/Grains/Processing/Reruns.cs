@@ -48,9 +48,10 @@ public sealed partial class Reruns(RefEvents events, DeliveryIndex deliveries, i
             RerunOf = original.Delivery,
             NeedsApproval = false,
             RunsIfWriter = null,
+            Pipelines = request.Pipeline is { } pipeline ? [pipeline] : original.Pipelines,
         };
         await beforeStore();
-        var description = $"queued (re-run of {original.Delivery})";
+        var description = request.Pipeline is { } only ? $"queued (re-run of {original.Delivery}, pipeline {only})" : $"queued (re-run of {original.Delivery})";
         if (request.AskedBy is { } by)
         {
             // The asking webhook's id is remembered with the copy, so GitHub's redelivery of it is a duplicate.

@@ -16,18 +16,12 @@ public static class RunBook
     /// <summary>The message of a followed object that a list no longer holds.</summary>
     public const string DeletedUnwatched = "deleted while the service was not watching";
 
-    /// <summary>
-    /// The order in which an unsuccessful run's result is chosen among its objects' results: a failure says
-    /// the most about the code, a timeout about the run, a cancellation only that someone stopped it.
-    /// </summary>
-    private static readonly RunResult[] Severity = [RunResult.Failure, RunResult.TimedOut, RunResult.Cancelled];
-
     /// <summary>The run of an event that applied <paramref name="objects"/>, or null when none of them is of a run kind (<see cref="RunKinds"/>).</summary>
     public static RunRecord? Start(IEnumerable<AppliedObject> objects, DateTimeOffset now)
     {
         var runs = objects
             .Where(o => RunKinds.Find(o.ApiVersion, o.Kind) is not null)
-            .Select(o => new RunObjectRecord(o.ApiVersion, o.Kind, o.Namespace, o.Name, RunResult.Running))
+            .Select(o => new RunObjectRecord(o.ApiVersion, o.Kind, o.Namespace, o.Name, RunResult.Running, Pipeline: o.Pipeline))
             .ToImmutableList();
         return runs.IsEmpty ? null : new RunRecord(RunResult.Running, now, null, runs);
     }
@@ -36,9 +30,7 @@ public static class RunBook
     /// The run's result once every object finished: success only when all succeeded, else the first of
     /// failure, timed out, cancelled that any object ended with; <see cref="RunResult.Running"/> before.
     /// </summary>
-    public static RunResult Aggregate(IReadOnlyCollection<RunObjectRecord> objects) =>
-        objects.Any(o => o.Result == RunResult.Running) ? RunResult.Running
-        : Severity.FirstOrDefault(r => objects.Any(o => o.Result == r), RunResult.Success);
+    public static RunResult Aggregate(IReadOnlyCollection<RunObjectRecord> objects) => RunRecord.Aggregate(objects);
 
     /// <summary>The run after <paramref name="state"/> was reported for one of its objects.</summary>
     public static RunRecord? Observe(RunRecord run, RunObjectState state, DateTimeOffset now)
@@ -88,6 +80,9 @@ public static class RunBook
         return objects == run.Objects ? null : Settle(run with { Objects = objects }, now);
     }
 
+    /// <summary>The pipelines of a run (pipeline mode) in the order their objects were applied; none in single-file mode.</summary>
+    public static IEnumerable<string> PipelinesOf(RunRecord run) => run.Objects.Select(o => o.Pipeline).OfType<string>().Distinct(StringComparer.Ordinal);
+
     /// <summary>The run ended as timed out when it has been running for <paramref name="timeout"/> or longer.</summary>
     public static RunRecord? TimeOut(RunRecord run, TimeSpan timeout, DateTimeOffset now) =>
         run.FinishedAt is null && now - run.StartedAt >= timeout
@@ -98,11 +93,12 @@ public static class RunBook
     /// The run with every object still running ended as cancelled for <paramref name="reason"/>, and those
     /// objects marked to be stopped (<see cref="RunObjectRecord.StopPending"/>) until the cluster confirms it;
     /// except an object that <paramref name="newer"/> (the run of the event that cancels) applied too: that
-    /// object is the newer event's run now, so it is never stopped, only no longer this run's.
+    /// object is the newer event's run now, so it is never stopped, only no longer this run's. With
+    /// <paramref name="pipelines"/>, only the objects of the pipelines it admits are cancelled (pipeline mode).
     /// </summary>
-    public static RunRecord? Cancel(RunRecord run, string reason, DateTimeOffset now, RunRecord? newer = null) =>
-        run.FinishedAt is null
-            ? Settle(run with { Objects = [.. run.Objects.Select(o => o.Result != RunResult.Running ? o
+    public static RunRecord? Cancel(RunRecord run, string reason, DateTimeOffset now, RunRecord? newer = null, Func<string?, bool>? pipelines = null) =>
+        run.FinishedAt is null && (pipelines is null || run.Objects.Any(o => o.Result == RunResult.Running && pipelines(o.Pipeline)))
+            ? Settle(run with { Objects = [.. run.Objects.Select(o => o.Result != RunResult.Running || (pipelines is not null && !pipelines(o.Pipeline)) ? o
                 : newer is not null && newer.Objects.Any(n => Same(n, o.ApiVersion, o.Kind, o.Namespace, o.Name))
                     ? o with { Result = RunResult.Cancelled, Message = $"{reason}, which applied this object again: it is that event's run now" }
                 : o with { Result = RunResult.Cancelled, Message = reason, StopPending = true })] }, now)

@@ -24,7 +24,7 @@ public static class TestClusterHost
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Kubernetes:FollowRuns"] = "false",
             ["Logging:LogLevel:Default"] = "Error",
-        }, ServiceSettings.FastRetry, ServiceSettings.FastRecovery).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        }, ServiceSettings.SingleFile, ServiceSettings.FastRetry, ServiceSettings.FastRecovery).ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;

@@ -40,7 +40,7 @@ public class CrashRecoveryTests
                 ["GitHub:Token"] = FakeGitHubApi.Token,
                 ["Kubernetes:KubeConfig"] = Kubernetes.WriteKubeConfig(directory),
                 ["Logging:LogLevel:Default"] = "Warning",
-            }, ServiceSettings.FastRetry, ServiceSettings.FastRecovery, extra);
+            }, ServiceSettings.SingleFile, ServiceSettings.FastRetry, ServiceSettings.FastRecovery, extra);
 
         /// <summary>Sends <paramref name="count"/> chained pushes for each branch, all answered 202.</summary>
         public async Task PushAsync(HttpClient client, string[] branches, int count)

@@ -45,7 +45,7 @@ public sealed class FollowingEnv(FakeGitHubApi github, FakeKubernetesApi kuberne
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Kubernetes:FollowRuns"] = "true",
             ["Logging:LogLevel:Default"] = "Warning",
-        }), ServiceSettings.FastRetry, ServiceSettings.FastRecovery, .. more]);
+        }), ServiceSettings.SingleFile, ServiceSettings.FastRetry, ServiceSettings.FastRecovery, .. more]);
 
     public Task<TriggerHost> ServiceAsync(Dictionary<string, string>? more = null) =>
         TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory, more));

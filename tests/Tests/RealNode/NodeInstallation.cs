@@ -311,6 +311,7 @@ public sealed class NodeInstallation : IAsyncLifetime
                 ["Orleans:Membership:NumMissedProbesLimit"] = "2",
                 ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
             }),
+            ServiceSettings.SingleFile,
             ServiceSettings.FastRetry,
             ServiceSettings.FastRecovery);
         var environment = settings.ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value);

@@ -28,6 +28,9 @@ public sealed class TriggerHost : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
+    /// <summary>A setting of these tests only: "true" leaves <c>Handler:ManifestPath</c> unset, so the service runs in pipeline mode.</summary>
+    public const string PipelineMode = SiloProcess.PipelineMode;
+
     public static async Task<TriggerHost> StartAsync(
         FakeGitHubApi github,
         FakeKubernetesApi? kubernetes,
@@ -49,7 +52,7 @@ public sealed class TriggerHost : IAsyncDisposable
             ["Handler:ReorderWindow"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Error",
             ["Logging:LogLevel:Orleans"] = "Error",
-        }, ServiceSettings.FastRetry);
+        }, ServiceSettings.SingleFile, ServiceSettings.FastRetry);
         if (kubernetes is null)
         {
             values["Kubernetes:DryRun"] = "true";
@@ -65,6 +68,13 @@ public sealed class TriggerHost : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             values[key] = value;
+        }
+
+        if (values.TryGetValue(PipelineMode, out var mode) && mode == "true")
+        {
+            // Pipeline tests: no Handler:ManifestPath at all, as users of pipelines configure it.
+            values.Remove(PipelineMode);
+            values.Remove("Handler:ManifestPath");
         }
 
         var app = TriggerApp.Create([.. values.Select(kv => $"--{kv.Key}={kv.Value}")], configure);
