@@ -38,9 +38,22 @@ public class RerunRequestReaderTests
         Assert.Equal("", otherwise.RerunOf);
     }
 
+    [Fact]
+    public void A_pipelines_check_names_its_delivery_and_pipeline_and_asks_to_rerun_that_pipeline_only()
+    {
+        var rerun = Assert.IsType<EventReadResult.RerunRequested>(Read("check_run", CheckRun("rerequested", Ours + "/backend-api")));
+
+        Assert.Equal((Ours, "backend-api"), (rerun.Delivery, rerun.Pipeline));
+        Assert.Null(Assert.IsType<EventReadResult.RerunRequested>(Read("check_run", CheckRun("rerequested", Ours))).Pipeline);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("build 17 of another app")]
+    [InlineData("9a0e6d1c-1f2b-11f0-8a51-6f5c1b2e4d3a/Not_A_Pipeline")]
+    [InlineData("9a0e6d1c-1f2b-11f0-8a51-6f5c1b2e4d3a/")]
+    [InlineData("/backend")]
+    [InlineData("9a0e6d1c-1f2b-11f0-8a51-6f5c1b2e4d3a/a/b")]
     [InlineData("-starts-with-a-dash")]
     [InlineData("line\nbreak")]
     [InlineData("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]

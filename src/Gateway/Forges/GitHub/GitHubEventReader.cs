@@ -182,8 +182,8 @@ public static partial class GitHubEventReader
         }
 
         var read = ReadCheckRunOfBranch(delivery, p, at, repo, action, run);
-        return action == "rerequested" && ExternalDelivery(run) is { } original && (ownApp is null || Creator(run) is null || Creator(run) == ownApp)
-            ? new EventReadResult.RerunRequested(repo.FullName, original, null, "", read)
+        return action == "rerequested" && ExternalDelivery(run) is var (original, pipeline) && (ownApp is null || Creator(run) is null || Creator(run) == ownApp)
+            ? new EventReadResult.RerunRequested(repo.FullName, original, null, "", read) { Pipeline = pipeline }
             : read;
     }
 
@@ -267,20 +267,26 @@ public static partial class GitHubEventReader
         && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var value) ? value : null;
 
     /// <summary>
-    /// <c>check_run.external_id</c> when it can be a delivery id of this service, else null. Any App sets this
-    /// field as it likes, so a value that is no delivery id is simply not ours, never a reason to refuse the event.
+    /// <c>check_run.external_id</c> when it can be a delivery id of this service, else null: the delivery alone, or
+    /// (pipeline mode) <c>{delivery}/{pipeline}</c>. Any App sets this field as it likes, so a value that is neither
+    /// is simply not ours, never a reason to refuse the event.
     /// </summary>
-    private static string? ExternalDelivery(JsonElement run)
+    private static (string Delivery, string? Pipeline)? ExternalDelivery(JsonElement run)
     {
         if (!run.TryGetProperty("external_id", out var value) || value.ValueKind != JsonValueKind.String
-            || JsonMarshal.GetRawUtf8Value(value).Length > Names.MaxDeliveryLength + 2)
+            || JsonMarshal.GetRawUtf8Value(value).Length > Names.MaxDeliveryLength + Names.MaxPipelineLength + 3)
         {
             return null;
         }
 
         try
         {
-            return value.GetString() is { } id && Names.IsDeliveryId(id) ? id : null;
+            return value.GetString() switch
+            {
+                { } id when Names.IsDeliveryId(id) => (id, null),
+                { } id when id.LastIndexOf('/') is var slash and > 0 && Names.IsDeliveryId(id[..slash]) && Names.IsPipeline(id[(slash + 1)..]) => (id[..slash], id[(slash + 1)..]),
+                _ => null,
+            };
         }
         catch (InvalidOperationException)
         {
