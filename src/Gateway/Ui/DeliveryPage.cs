@@ -130,7 +130,8 @@ public static class DeliveryPage
 
     private static string PipelineCheck(PageContext page, string pipeline) => $"{page.Links.Settings.StatusContext}/{pipeline}";
 
-    private static string PipelineResult(HistoryEntry result, PipelineRecord pipeline) => pipeline.Status switch
+    /// <summary>A pipeline's result in the words its check uses.</summary>
+    internal static string PipelineResult(HistoryEntry result, PipelineRecord pipeline) => pipeline.Status switch
     {
         PipelineStatus.Skipped => "skipped",
         PipelineStatus.Failed => "failure",

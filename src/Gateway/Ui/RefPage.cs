@@ -117,12 +117,18 @@ public static class RefPage
     {
         var error = h.Error is { Length: > 0 } text ? Html.Of($"<div class=\"error\">{text}</div>") : Html.Empty;
         var outOfChain = h.OutOfChain ? Html.Of($"<div class=\"muted\">out of chain</div>") : Html.Empty;
+        var pipelines = h.Pipelines switch
+        {
+            null => Html.Empty,
+            { Count: 0 } => Html.Of($"<div class=\"muted\">no pipelines</div>"),
+            var each => Html.Of($"<ul class=\"pipelines\">{each.Select(p => Html.Of($"<li><code>{p.Name}</code>: {DeliveryPage.PipelineResult(h, p)}</li>"))}</ul>"),
+        };
         return Html.Of($"""
             <tr>
             <td data-label="Delivery"><a class="delivery" href="{page.Paths.Delivery(h.Event.Delivery)}" title="{h.Event.Delivery}">{Format.Abbreviated(h.Event.Delivery)}</a></td>
             <td data-label="Event">{Format.Event(h.Event.EventType, h.Event.Action)}</td>
             <td data-label="Revision">{Format.Revision(page.Links, h.Event.Repository, h.Event.Revision)}</td>
-            <td data-label="Outcome">{Format.State(EventStates.Of(h))}{outOfChain}{error}</td>
+            <td data-label="Outcome">{Format.State(EventStates.Of(h))}{outOfChain}{error}{pipelines}</td>
             <td data-label="Finished">{Format.Time(h.FinishedAt, page.Now)}</td>
             <td data-label="Duration">{Format.Duration(h.EndToEnd)}</td>
             <td data-label="Attempts">{Attempts(page, h.Attempts)}</td>

@@ -94,6 +94,51 @@ public class AppModeRerunTests
     }
 
     [Fact]
+    public async Task In_pipeline_mode_each_pipeline_has_its_check_run_and_re_running_one_re_applies_that_pipeline_alone()
+    {
+        AppIdentity? app = null;
+        await using var env = await IsolatedService.StartAsync(github => (app = AppIdentity.Register(github)).Settings(new Dictionary<string, string>
+        {
+            [TriggerHost.PipelineMode] = "true",
+            ["GitHub:ReportStatus"] = "true",
+            ["GitHub:StatusContext"] = "ci/trigger",
+        }));
+        using var _ = app;
+        env.GitHub.Install(app!.App, Installation, "octo/app-pipelines");
+        var repo = env.GitHub.Repo("octo/app-pipelines");
+        var after = repo.CommitFiles("main", new Dictionary<string, string>
+        {
+            [".ci/build.yaml"] = SampleManifest.Workflow,
+            [".ci/docs.yaml"] = SampleManifest.Workflow.Replace("team: platform", "team: platform\n    k8s-webhook-handler.io/on-path-change: \"docs/**\"", StringComparison.Ordinal),
+        });
+        var delivery = Guid.NewGuid().ToString();
+        var push = JsonNode.Parse(Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after))!.AsObject();
+        push["commits"] = new JsonArray(new JsonObject { ["id"] = after, ["added"] = new JsonArray(), ["removed"] = new JsonArray(), ["modified"] = new JsonArray("src/main.go") });
+        await env.Service.SendAsync("push", Payloads.Installed(push.ToJsonString(), Installation), delivery);
+        var checks = await Eventually.Until(
+            () => Task.FromResult(env.GitHub.CheckRuns is { Count: 2 } runs && runs.All(r => r.Status == "completed") ? runs : null),
+            TimeSpan.FromSeconds(20), "both pipelines' completed check runs");
+
+        var build = checks.Single(r => r.Name == "ci/trigger/build");
+        var docs = checks.Single(r => r.Name == "ci/trigger/docs");
+        Assert.Equal(($"{delivery}/build", "success"), (build.ExternalId, build.Conclusion));
+        Assert.Equal(($"{delivery}/docs", "skipped"), (docs.ExternalId, docs.Conclusion));
+        Assert.Single(env.Kubernetes.Creations);
+
+        var (status, answer) = await Answer(await env.Service.SendAsync("check_run", CheckRunWebhook(build, "rerequested", app.Id)));
+        Assert.Equal((HttpStatusCode.Accepted, $"{delivery}-rerun-1"), (status, answer["delivery"]!.GetValue<string>()));
+        var rerun = await Eventually.Until(
+            () => Task.FromResult(env.GitHub.CheckRuns.FirstOrDefault(r => r.ExternalId == $"{delivery}-rerun-1/build" && r.Status == "completed")),
+            TimeSpan.FromSeconds(20), "the re-run's completed check run");
+
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the push and its re-run");
+        Assert.Equal(("ci/trigger/build", "success"), (rerun.Name, rerun.Conclusion));
+        Assert.Equal(3, env.GitHub.CheckRuns.Count);
+        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.All(env.Kubernetes.Creations, c => Assert.Equal("build", c["metadata"]!["labels"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_rerequested_check_run_of_another_app_is_handled_as_an_ordinary_check_run_event()
     {
         AppIdentity? app = null;
