@@ -20,13 +20,15 @@ public sealed class GitHubManifestSource(GitHubAccess github, IOptions<ManifestO
         var (repository, gitRef) = (directory.Repository, directory.Revision);
         var (owner, name) = Accept(directory);
         var path = directory.Path.Trim('/');
+
+        // A plain request rather than Octokit's GetAllContentsByRef, whose 404 loses GitHub's message; Octokit puts a
+        // single object (a file at the path) into a list of one. The ref is escaped here, as GetAsync escapes it.
+        var uri = new Uri($"repos/{owner}/{name}/contents/{EscapePath(path)}?ref={Uri.EscapeDataString(gitRef)}", UriKind.Relative);
         IReadOnlyList<RepositoryContent> entries;
         try
         {
-            entries = await CallAsync(directory, $"to list {path} in {repository} at {gitRef}", client =>
-                path.Length == 0
-                    ? client.Repository.Content.GetAllContentsByRef(owner, name, Uri.EscapeDataString(gitRef))
-                    : client.Repository.Content.GetAllContentsByRef(owner, name, EscapePath(path), Uri.EscapeDataString(gitRef)), cancellationToken);
+            entries = (await CallAsync(directory, $"to list {path} in {repository} at {gitRef}",
+                client => client.Connection.Get<List<RepositoryContent>>(uri, null), cancellationToken)).Body ?? [];
         }
         catch (NotFoundException e) when (e.Message.StartsWith("No commit found", StringComparison.Ordinal))
         {
