@@ -12,9 +12,10 @@ namespace CiTrigger.Tests.Fakes;
 /// GitHub Enterprise's REST API (<c>/api/v3/</c>) on loopback Kestrel, as strict as GitHub about what this
 /// service sends: a User-Agent is required, a token must be right when one is configured, refs resolve
 /// the way GitHub resolves them (branch, tag, <c>refs/...</c>, commit id) and the contents endpoint
-/// answers raw bytes only for the raw media types, JSON otherwise. Commit statuses are validated and
+/// answers raw bytes only for the raw media types, JSON otherwise (a directory's listing always JSON). Commit statuses are validated and
 /// recorded. Failures and latency can be injected. GitHub Apps (JWT, installation tokens), check runs,
-/// collaborators' permissions, webhooks and their deliveries live in the other parts of this class.
+/// collaborators' permissions, webhooks and their deliveries, directories, blobs, comparisons and pull requests'
+/// files live in the other parts of this class.
 /// </summary>
 public sealed partial class FakeGitHubApi : IAsyncDisposable
 {
@@ -157,6 +158,11 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             return RouteOrganization(caller, r, request, path["orgs/".Length..]);
         }
 
+        if (path.StartsWith("repositories/", StringComparison.Ordinal))
+        {
+            path = ByRepositoryId(path) ?? path;
+        }
+
         if (!path.StartsWith("repos/", StringComparison.Ordinal))
         {
             return Error(404, "Not Found");
@@ -193,6 +199,11 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             return Error(isStatus || isCheck ? 500 : Random.Shared.Next(2) == 0 ? 502 : 503, "Server Error");
         }
 
+        if (TakeInjectedFailure(r) is { } injectedFailure)
+        {
+            return injectedFailure;
+        }
+
         if (isStatus)
         {
             return Permitted(caller, "statuses", write: true) ?? CreateStatus(repo, Uri.UnescapeDataString(parts[3]), r.Body);
@@ -213,12 +224,19 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             return RouteCollaborators(caller, r, repo, rest);
         }
 
-        if (r.Method != "GET" || parts[2] != "contents" || parts.Length != 4)
+        if (r.Method != "GET" || parts.Length != 4)
         {
             return Error(404, "Not Found");
         }
 
-        return Permitted(caller, "contents", write: false) ?? GetContent(r, request, repo, parts[3]);
+        return parts[2] switch
+        {
+            "contents" => Permitted(caller, "contents", write: false) ?? GetContent(r, request, repo, parts[3]),
+            "git" => Permitted(caller, "contents", write: false) ?? GetBlob(r, repo, parts[3]),
+            "compare" => Permitted(caller, "contents", write: false) ?? Compare(request, repo, parts[3]),
+            "pulls" => Permitted(caller, "pull_requests", write: false) ?? PullRequestFiles(request, repo, parts[3]),
+            _ => Error(404, "Not Found"),
+        };
     }
 
     private Reply GetContent(RecordedGitHubRequest r, HttpRequest request, Repository repo, string encodedPath)
@@ -233,7 +251,8 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
 
         if (!repo.Files.TryGetValue((sha, path), out var content))
         {
-            return Error(404, "Not Found");
+            // A directory: its entries in JSON, whatever the Accept header asks for.
+            return ListDirectory(repo, sha, path.Trim('/'));
         }
 
         var raw = r.Accept.Split(',').Select(a => a.Split(';')[0].Trim())
@@ -242,7 +261,8 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
         {
             var json = new JsonObject
             {
-                ["type"] = "file", ["encoding"] = "base64", ["path"] = path, ["sha"] = sha, ["content"] = Convert.ToBase64String(content),
+                ["type"] = "file", ["encoding"] = "base64", ["name"] = path[(path.LastIndexOf('/') + 1)..], ["path"] = path,
+                ["sha"] = BlobSha(content), ["size"] = content.Length, ["content"] = Convert.ToBase64String(content),
             };
             return Json(200, json);
         }
@@ -302,7 +322,7 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
     private sealed record Reply(int Status, string ContentType, byte[] Body, string? Link = null);
 
     /// <summary>A repository: branches and tags pointing at commits, and files per commit.</summary>
-    public sealed class Repository(string fullName, string defaultBranch)
+    public sealed partial class Repository(string fullName, string defaultBranch)
     {
         private static long lastId = 1_000;
 

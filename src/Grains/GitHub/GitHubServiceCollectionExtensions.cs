@@ -12,7 +12,7 @@ namespace CiTrigger.Grains.GitHub;
 public static class GitHubServiceCollectionExtensions
 {
     /// <summary>
-    /// Everything that talks to GitHub: the identity (token or App), the manifest source, users' permissions, the report of
+    /// Everything that talks to GitHub: the identity (token or App), the manifest source and an event's changed files, users' permissions, the report of
     /// each event (commit statuses in token mode, check runs in App mode, nothing without
     /// <c>GitHub:ReportStatus</c>), and the recovery of missed deliveries.
     /// </summary>
@@ -31,6 +31,7 @@ public static class GitHubServiceCollectionExtensions
         services.AddHostedService<GitHubStartup>();
         services.AddSingleton(CreateAccess);
         services.AddSingleton<IManifestSource, GitHubManifestSource>();
+        services.AddSingleton<IChangedFiles, GitHubChangedFiles>();
         services.AddSingleton<IRepositoryPermissions, GitHubRepositoryPermissions>();
         services.AddSingleton<GitHubCommitStatusReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<GitHubCommitStatusReporter>());
