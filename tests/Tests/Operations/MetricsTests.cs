@@ -45,7 +45,10 @@ public class MetricsTests
         var states = new[] { await Finished("refs/heads/main"), await Finished("refs/heads/broken") };
         var attempts = states.Sum(s => s["history"]![0]!["attempts"]!.AsArray().Count);
 
-        var scrape = await silo.Client.GetStringAsync("/metrics");
+        // The history can show an event finished a moment before its end is counted (the ref's admin answer may
+        // interleave with the turn that records it), so the scrape is taken once both ends are counted.
+        var scrape = await Eventually.Until(async () => await silo.Client.GetStringAsync("/metrics") is var text
+            && Sample(text, "citrigger_events_end_to_end_duration_seconds_count") == 2 ? text : null, TimeSpan.FromSeconds(10), "both events counted");
 
         Assert.Equal(2, Sample(scrape, "citrigger_webhooks_received_total", "event=\"push\"", "status=\"202\""));
         Assert.Equal(1, Sample(scrape, "citrigger_webhooks_received_total", "event=\"ping\"", "status=\"200\""));
