@@ -128,7 +128,7 @@ public static class DeliveryPage
             """),
     };
 
-    private static string PipelineCheck(PageContext page, string pipeline) => $"{page.Links.Settings.StatusContext}/{pipeline}";
+    private static string PipelineCheck(PageContext page, string pipeline) => PipelineChecks.Name(page.Links.Settings.StatusContext, pipeline);
 
     /// <summary>A pipeline's result in the words its check uses.</summary>
     internal static string PipelineResult(HistoryEntry result, PipelineRecord pipeline) => pipeline.Status switch

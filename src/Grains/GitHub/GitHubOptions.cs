@@ -1,3 +1,5 @@
+using CiTrigger.Grains.Abstractions;
+
 namespace CiTrigger.Grains.GitHub;
 
 /// <summary>How to reach GitHub: token, GitHub Enterprise base URL, timeouts, commit statuses.</summary>
@@ -17,7 +19,7 @@ public sealed class GitHubOptions
     public bool ReportStatus { get; set; }
 
     /// <summary>The status context, the name GitHub shows beside the commit.</summary>
-    public string StatusContext { get; set; } = "k8s-webhook-handler";
+    public string StatusContext { get; set; } = PipelineChecks.DefaultContext;
 
     /// <summary>
     /// Target URL of the statuses; placeholders <c>{delivery}</c>, <c>{key}</c>, <c>{repository}</c>,

@@ -43,16 +43,6 @@ public interface IResultReporter
     void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null);
 }
 
-/// <summary>How a pipeline's check is named and found again.</summary>
-public static class PipelineChecks
-{
-    /// <summary>The check's (or commit status') name: the context alone in single-file mode.</summary>
-    public static string Name(string context, string? pipeline) => pipeline is null ? context : context + "/" + pipeline;
-
-    /// <summary>The check run's <c>external_id</c>: the delivery, followed by the pipeline in pipeline mode.</summary>
-    public static string ExternalId(string delivery, string? pipeline) => pipeline is null ? delivery : delivery + "/" + pipeline;
-}
-
 /// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>
 public sealed class NoResultReports : IResultReporter
 {

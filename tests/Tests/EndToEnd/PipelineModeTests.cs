@@ -112,6 +112,15 @@ public sealed class PipelineModeTests : IAsyncLifetime
         Assert.All(applied, o => Assert.Equal(first, (string)o["data"]!["revision"]!));
         var pipelines = state["history"]![0]!["pipelines"]!.AsArray();
         Assert.Equal(["backend", "deploy", "docs"], pipelines.Select(p => (string)p!["name"]!));
+
+        // The status page shows each pipeline with its check and result, and why docs was skipped.
+        var delivery = (string)state["history"]![0]!["event"]!["delivery"]!;
+        var page = System.Net.WebUtility.HtmlDecode(await service.Client.GetStringAsync($"/ui/deliveries/{delivery}"));
+        Assert.Contains("<h2>Pipelines</h2>", page, StringComparison.Ordinal);
+        Assert.True(page.Contains($"<code>{Context}/docs</code>", StringComparison.Ordinal), page[page.IndexOf("<h2>Pipelines", StringComparison.Ordinal)..][..600]);
+        Assert.Contains("on-path-change: no changed file matches docs/**", page, StringComparison.Ordinal);
+        var refPage = System.Net.WebUtility.HtmlDecode(await service.Client.GetStringAsync($"/ui/repos/{repo.FullName}/refs/heads/main"));
+        Assert.Contains("<li><code>docs</code>: skipped</li>", refPage, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class GitHubLinkOptions
 
     public bool ReportStatus { get; set; }
 
-    public string? StatusContext { get; set; }
+    public string StatusContext { get; set; } = PipelineChecks.DefaultContext;
 }
 
 /// <summary>Links from the status page to GitHub (or GitHub Enterprise) and to what an event applied.</summary>
