@@ -179,7 +179,7 @@ public sealed partial class FakeKubernetesApi
             }
         }
 
-        return wanted >= starts.Count ? log : log[starts[starts.Count - (int)wanted]..];
+        return wanted == 0 ? [] : wanted >= starts.Count ? log : log[starts[starts.Count - (int)wanted]..];
     }
 
     /// <summary>An optional int64 query parameter as Go's <c>strconv.ParseInt</c> reads its first value, or the 400 it answers.</summary>
