@@ -14,8 +14,9 @@ namespace CiTrigger.Tests.Fakes;
 /// <summary>
 /// A Kubernetes API server on loopback Kestrel that is as strict as a real one about what this service
 /// sends: discovery documents, <c>Status</c> error bodies, namespace checks, generateName, the apply
-/// patch content type with its required <c>fieldManager</c>, names and label values. It keeps the objects
-/// it was given, records every request, and can fail, slow down or refuse connections on demand.
+/// patch content type with its required <c>fieldManager</c>, names and label values, a pod's log
+/// (<c>pods/{name}/log</c>). It keeps the objects it was given, records every request, and can fail, slow
+/// down or refuse connections on demand.
 /// </summary>
 public sealed partial class FakeKubernetesApi : IAsyncDisposable
 {
@@ -239,6 +240,18 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
             return;
         }
 
+        if (http.Items[TextItem] is byte[] text)
+        {
+            // A log: text/plain as kube-apiserver labels what it streams from the kubelet; a 204 has no body and no type.
+            if (status != 204)
+            {
+                http.Response.ContentType = "text/plain";
+                await http.Response.Body.WriteAsync(text);
+            }
+
+            return;
+        }
+
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(body.ToJsonString());
     }
@@ -273,6 +286,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         if (resource is null)
         {
             return (404, PageNotFound);
+        }
+
+        if (match.Groups["sub"].Success)
+        {
+            return Subresource(resource, ns, name!, match.Groups["sub"].Value, r, http);
         }
 
         if (resource.Namespaced != (ns is not null))
@@ -653,7 +671,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         {
             new JsonObject { ["name"] = r.Plural, ["singularName"] = r.Kind.ToLowerInvariant(), ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch") },
             new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = new JsonArray("get", "patch", "update") },
-        }).ToArray());
+        }.Concat(r.Plural == "pods" && r.Group.Length == 0
+            ? [new JsonObject { ["name"] = "pods/log", ["singularName"] = "", ["namespaced"] = true, ["kind"] = "Pod", ["verbs"] = new JsonArray("get") }]
+            : [])).ToArray());
         return list;
     }
 
@@ -704,7 +724,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return details;
     }
 
-    [GeneratedRegex("^(?:/api/(?<version>v1)|/apis/(?<group>[^/]+)/(?<version>[^/]+))(?:/namespaces/(?<ns>[^/]+))?/(?<plural>[^/]+)(?:/(?<name>[^/]+))?$")]
+    [GeneratedRegex("^(?:/api/(?<version>v1)|/apis/(?<group>[^/]+)/(?<version>[^/]+))(?:/namespaces/(?<ns>[^/]+))?/(?<plural>[^/]+)(?:/(?<name>[^/]+)(?:/(?<sub>[^/]+))?)?$")]
     private static partial Regex ObjectPath();
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]

@@ -17,6 +17,16 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
     private const string Workflows = "/apis/argoproj.io/v1alpha1/namespaces/ci/workflows";
     private const string Jobs = "/apis/batch/v1/namespaces/ci/jobs";
     private const string Job = """{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"job-{id}","labels":{"agreement":"{id}"}},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"a","image":"busybox"}]}}}}""";
+    private const string Pods = "/api/v1/namespaces/ci/pods";
+
+    /// <summary>A pod no node runs: this cluster has no scheduler and no kubelet, so <c>spec.nodeName</c> stays empty.</summary>
+    private const string Pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-{id}","labels":{"agreement":"{id}"}},"spec":{"restartPolicy":"Never","initContainers":[{"name":"init","image":"busybox"}],"containers":[{"name":"main","image":"busybox"},{"name":"sidecar","image":"busybox"}]}}""";
+
+    /// <summary>A pod of one container and an init container, on no node either.</summary>
+    private const string SoloPod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"solo-{id}"},"spec":{"initContainers":[{"name":"init","image":"busybox"}],"containers":[{"name":"only","image":"busybox"}]}}""";
+
+    /// <summary>The query the service sends for a failed container's log (KubernetesRunLogs), without the container.</summary>
+    private const string LogQuery = "tailLines=200&limitBytes=65536";
 
     /// <summary>One request of the table; {id} is replaced by a run-unique word, the same for both servers.</summary>
     private sealed record Exchange(string Name, string Method, string Path, string? ContentType = null, string? Body = null);
@@ -63,6 +73,33 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         new("delete a job in the background", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Background"),
         new("delete a job that is gone", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Background"),
         new("delete with a propagation policy the server does not know", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Eventually"),
+        // A pod's log, as KubernetesRunLogs reads it. This server has no kubelet, so no pod is on a node and a valid
+        // request answers 204; the fake's 200 with a log is tested on the fake alone (Unit/FakePodLogTests).
+        new("create a pod", "POST", Pods, "application/json", Pod),
+        new("log of a pod that does not exist", "GET", $"{Pods}/missing-{{id}}/log?container=main&{LogQuery}"),
+        new("log of a pod no node runs", "GET", $"{Pods}/pod-{{id}}/log?container=main&{LogQuery}"),
+        new("log of a pod's init container", "GET", $"{Pods}/pod-{{id}}/log?container=init&{LogQuery}"),
+        new("log of a container the pod does not have", "GET", $"{Pods}/pod-{{id}}/log?container=other&{LogQuery}"),
+        new("log without a container of a pod that has two", "GET", $"{Pods}/pod-{{id}}/log?{LogQuery}"),
+        new("create a pod of one container", "POST", Pods, "application/json", SoloPod),
+        new("log without a container of a pod that has one", "GET", $"{Pods}/solo-{{id}}/log?{LogQuery}"),
+        new("log by POST", "POST", $"{Pods}/pod-{{id}}/log?container=main", "application/json", "{}"),
+        new("log with negative tailLines", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=-1&limitBytes=65536"),
+        new("log with tailLines that is no number", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=some&limitBytes=65536"),
+        new("log with limitBytes 0", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=200&limitBytes=0"),
+        new("log with negative limitBytes", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=200&limitBytes=-5"),
+        new("log with limitBytes that is no number", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=200&limitBytes=1.5"),
+        new("log with both values invalid", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=-1&limitBytes=0"),
+        new("log of a pod that does not exist, with negative tailLines", "GET", $"{Pods}/missing-{{id}}/log?container=main&tailLines=-1"),
+        new("log of a container the pod does not have, with limitBytes 0", "GET", $"{Pods}/pod-{{id}}/log?container=other&limitBytes=0"),
+        new("log with an empty tailLines", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=&limitBytes=65536"),
+        new("log with tailLines out of range", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=99999999999999999999"),
+        new("log with tailLines given twice", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=-1&tailLines=5"),
+        new("log with a signed limitBytes", "GET", $"{Pods}/pod-{{id}}/log?container=sidecar&limitBytes=%2B3"),
+        new("log of a pod that does not exist, with limitBytes that is no number", "GET", $"{Pods}/missing-{{id}}/log?limitBytes=x"),
+        new("log with a number and a word", "GET", $"{Pods}/pod-{{id}}/log?container=main&tailLines=-1&limitBytes=some"),
+        new("log in a namespace that does not exist", "GET", $"/api/v1/namespaces/nowhere-{{id}}/pods/pod-{{id}}/log?container=main"),
+        new("a subresource of pods that no server serves", "GET", $"{Pods}/pod-{{id}}/bogus"),
         new("a resource of a group the server does not serve", "POST", "/apis/example.com/v1/namespaces/ci/gadgets", "application/json",
             """{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"generateName":"g-"}}"""),
         new("a resource a served group lacks", "POST", "/apis/argoproj.io/v1alpha1/namespaces/ci/gizmos", "application/json",
@@ -161,7 +198,7 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
             // The fake serves more kinds than this cluster has; the ones the service uses must look the same.
             shape["list"] = Pick(json, "kind", "apiVersion", "groupVersion");
             shape["resources"] = new JsonArray([.. json["resources"]!.AsArray()
-                .Where(r => r!["name"]!.GetValue<string>() is "workflows" or "workflows/status" or "configmaps" or "pods")
+                .Where(r => r!["name"]!.GetValue<string>() is "workflows" or "workflows/status" or "configmaps" or "pods" or "pods/log")
                 .Select(r => (JsonNode?)new JsonObject
                 {
                     ["name"] = r!["name"]!.DeepClone(),
@@ -197,9 +234,9 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         }
         else
         {
-            // A Job's spec is defaulted by the real server (selector, pod template fields), which the fake does not
+            // A Job's or Pod's spec is defaulted by the real server (selector, pod template fields), which the fake does not
             // imitate: the service never reads it.
-            shape["object"] = json["kind"]?.GetValue<string>() == "Job" ? Pick(json, "kind", "apiVersion") : Pick(json, "kind", "apiVersion", "spec");
+            shape["object"] = json["kind"]?.GetValue<string>() is "Job" or "Pod" ? Pick(json, "kind", "apiVersion") : Pick(json, "kind", "apiVersion", "spec");
             shape["metadata"] = Pick(json["metadata"]!.AsObject(), "name", "generateName", "namespace", "labels");
         }
 
