@@ -59,10 +59,14 @@ public sealed partial class KubernetesRunLogs(IKubernetes client, ILogger<Kubern
             }
 
             await using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Name(), run.Namespace, container: container,
-                limitBytes: RunLogText.MaxBytes, tailLines: RunLogText.Lines, cancellationToken: cancellationToken);
+                limitBytes: RunLogText.ReadBytes, tailLines: RunLogText.Lines, cancellationToken: cancellationToken);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             var log = await reader.ReadToEndAsync(cancellationToken);
-            return new RunLog(pod.Name(), container, RunLogText.Tail(RunLogText.Masked(log, secrets)));
+
+            // A pod that never ran on a node answers 204, and a container may write nothing: no empty block in the check.
+            return log.Length == 0
+                ? new RunLog(pod.Name(), container, null, "the container wrote no log (or its pod never ran on a node)")
+                : new RunLog(pod.Name(), container, RunLogText.Tail(RunLogText.Masked(log, secrets)));
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {

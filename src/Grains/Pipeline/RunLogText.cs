@@ -17,6 +17,13 @@ public static partial class RunLogText
     /// <summary>Bytes of the log read at most (<c>limitBytes</c>) and shown at most.</summary>
     public const int MaxBytes = 64 * 1024;
 
+    /// <summary>
+    /// How much of the last <see cref="Lines"/> lines is asked of the kubelet (its <c>limitBytes</c>, which keeps the
+    /// <em>first</em> bytes of those lines): far more than is shown, so the end of the log, usually the error, is
+    /// what <see cref="Tail"/> keeps, unless the lines together outgrow even this.
+    /// </summary>
+    public const int ReadBytes = 16 * MaxBytes;
+
     /// <summary>Secret values shorter than this are not masked: a one- or two-character value would hide half the log.</summary>
     public const int ShortestMasked = 3;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Kubernetes;
+using CiTrigger.Grains.Pipeline;
 using CiTrigger.Tests.Fakes;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -117,7 +118,18 @@ public sealed class FakePodLogTests
         Assert.Equal(("/api/v1/namespaces/ci/pods/build-x1/log", 200), (read.Path, read.Status));
         Assert.Contains("container=test", read.Query, StringComparison.Ordinal);
         Assert.Contains("tailLines=50", read.Query, StringComparison.Ordinal);
-        Assert.Contains("limitBytes=65536", read.Query, StringComparison.Ordinal);
+        Assert.Contains("limitBytes=1048576", read.Query, StringComparison.Ordinal);
+
+        // Long lines: the last 50 are more than the 64 KiB shown, and what is shown is their end, where the error is.
+        fake.SetPodLog("ci", "build-x1", "test", string.Concat(Enumerable.Range(1, 60).Select(i => new string('a', 2000) + $" line {i}\n")) + "error: the test failed\n");
+        var longLines = await logs.FailedLogAsync(new AppliedObject("batch/v1", "Job", "ci", "build", "created"), CancellationToken.None);
+        Assert.EndsWith("error: the test failed", longLines!.Text, StringComparison.Ordinal);
+        Assert.Equal(RunLogText.MaxBytes, longLines.Text!.Length);
+
+        // Nothing written: no empty log, a reason.
+        fake.SetPodLog("ci", "build-x1", "test", "");
+        var empty = await logs.FailedLogAsync(new AppliedObject("batch/v1", "Job", "ci", "build", "created"), CancellationToken.None);
+        Assert.Equal((null, "the container wrote no log (or its pod never ran on a node)"), (empty!.Text, empty.Withheld));
     }
 
     private static HttpClient Client(FakeKubernetesApi fake)
