@@ -143,10 +143,16 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             "warm-up until the last event was applied, per event (commit statuses are off: GitHub:ReportStatus unset); API calls add the Kubernetes calls.");
         Console.WriteLine();
         Table("store", "accepted/s", "applied/s", "ideal/s", "% of ideal", "e2e p50 ms", "e2e p99 ms", "GitHub requests/event", "API calls/event", "lost", "duplicates", "order violations");
-        await EndToEndRowAsync("embedded (SQLite)", null, events, latency);
+        List<string> notes = [await EndToEndRowAsync("embedded (SQLite)", null, events, latency)];
         if (redis is not null)
         {
-            await EndToEndRowAsync("Redis (1 silo)", redis, events, latency);
+            notes.Add(await EndToEndRowAsync("Redis (1 silo)", redis, events, latency));
+        }
+
+        Console.WriteLine();
+        foreach (var note in notes)
+        {
+            Console.WriteLine(note);
         }
 
         Console.WriteLine();
@@ -250,7 +256,8 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         Console.WriteLine();
     }
 
-    private async Task EndToEndRowAsync(string name, string? redisConnection, int events, TimeSpan latency)
+    /// <summary>Prints the row; returns a line on the GitHub requests it counted, by kind, in the warm-up and the measured events.</summary>
+    private async Task<string> EndToEndRowAsync(string name, string? redisConnection, int events, TimeSpan latency)
     {
         await using var fakes = await Fakes.StartAsync(latency, options.Pipelines);
         var calls = 0;
@@ -265,7 +272,12 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             return Task.CompletedTask;
         };
         var gitHubRequests = 0;
-        fakes.GitHub.Answered = _ => Interlocked.Increment(ref gitHubRequests);
+        var byKind = new GitHubRequestKinds();
+        fakes.GitHub.Answered = r =>
+        {
+            Interlocked.Increment(ref gitHubRequests);
+            byKind.Count(r.Path);
+        };
         await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), redisConnection);
         using var load = new Load(service.Address, options.Concurrency);
 
@@ -276,6 +288,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         await warmup.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
         Interlocked.Exchange(ref calls, 0);
         Interlocked.Exchange(ref gitHubRequests, 0);
+        var warmupKinds = byKind.Take();
         var tracker = new Tracker(options.Pipelines);
         fakes.Kubernetes.Created = tracker.Created;
         var stream = new Webhooks.Sequence($"e{++runs}", options.EndToEndRefs);
@@ -283,6 +296,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
         var gitHubPerEvent = Volatile.Read(ref gitHubRequests) / (double)Math.Max(1, tracker.Applied);
         var kubernetesPerEvent = Volatile.Read(ref calls) / (double)Math.Max(1, tracker.Applied);
+        var measuredKinds = byKind.Take();
         var ideal = options.EndToEndRefs / (SequentialCallsPerEvent * latency.TotalSeconds);
         Check(tracker, complete);
         Row(name, acceptedPerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
@@ -291,6 +305,42 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             gitHubPerEvent.ToString("N2", CultureInfo.InvariantCulture),
             (gitHubPerEvent + kubernetesPerEvent).ToString("N2", CultureInfo.InvariantCulture),
             tracker.Lost.ToString(CultureInfo.InvariantCulture), tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"- {name}: GitHub requests in the warm-up, {warmup.Applied:N0} events: {warmupKinds}; in the measured {tracker.Applied:N0} events: {measuredKinds}.");
+    }
+
+    /// <summary>The GitHub requests of an e2e row by kind, counted as the fake answers them.</summary>
+    private sealed class GitHubRequestKinds
+    {
+        private int contents;
+        private int blobs;
+        private int statuses;
+        private int other;
+
+        public void Count(string path)
+        {
+            if (path.Contains("/contents/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref contents);
+            }
+            else if (path.Contains("/git/blobs/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref blobs);
+            }
+            else if (path.Contains("/statuses/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref statuses);
+            }
+            else
+            {
+                Interlocked.Increment(ref other);
+            }
+        }
+
+        /// <summary>The counts so far, which start again from 0.</summary>
+        public string Take() => string.Create(CultureInfo.InvariantCulture,
+            $"{Interlocked.Exchange(ref contents, 0):N0} contents (file reads or listings of .ci), {Interlocked.Exchange(ref blobs, 0):N0} blob reads, " +
+            $"{Interlocked.Exchange(ref statuses, 0):N0} statuses, {Interlocked.Exchange(ref other, 0):N0} other");
     }
 
     private async Task FaultRowAsync(string name, int refs, int perRef, TimeSpan latency, Action<Fakes> breakThem, string notes)
