@@ -79,7 +79,7 @@ public sealed class Following(BenchOptions options, string? redis, Func<string> 
 
     private async Task<Row> RowAsync(string store, string? redisConnection, bool follow, int events, Webhooks.Sequence stream)
     {
-        await using var fakes = await Fakes.StartAsync(options.ApiLatency, retain: true);
+        await using var fakes = await Fakes.StartAsync(options.ApiLatency, options.Pipelines, retain: true);
         fakes.Kubernetes.RunsSucceed = false;
 
         // Statuses are accepted only for commits the repository has, as on GitHub.
@@ -92,15 +92,23 @@ public sealed class Following(BenchOptions options, string? redis, Func<string> 
             }
         }
 
+        // A revision is complete once each of its checks (with pipelines: one a pipeline, "{context}/{pipeline}") succeeded.
         var completed = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var succeeded = new ConcurrentDictionary<(string Revision, string Context), bool>();
+        var successes = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var gitHubCalls = 0;
         fakes.GitHub.Answered = r =>
         {
             Interlocked.Increment(ref gitHubCalls);
             if (r is { Method: "POST", Status: 201 } && r.Path.Contains("/statuses/", StringComparison.Ordinal)
-                && JsonNode.Parse(r.Body)?["state"]?.GetValue<string>() == "success")
+                && JsonNode.Parse(r.Body) is { } status && status["state"]?.GetValue<string>() == "success")
             {
-                completed.TryAdd(r.Path[(r.Path.LastIndexOf('/') + 1)..], Stopwatch.GetTimestamp());
+                var revision = r.Path[(r.Path.LastIndexOf('/') + 1)..];
+                if (succeeded.TryAdd((revision, status["context"]?.GetValue<string>() ?? ""), true)
+                    && successes.AddOrUpdate(revision, 1, (_, n) => n + 1) >= Math.Max(1, options.Pipelines))
+                {
+                    completed.TryAdd(revision, Stopwatch.GetTimestamp());
+                }
             }
         };
         var kubernetesCalls = 0;

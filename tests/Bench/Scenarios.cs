@@ -43,7 +43,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
 
         await Measure("B", async () => await Baseline.BareAsync());
         await Measure("D-sqlite", async () => await Baseline.SqliteAsync(NewDirectory()));
-        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
+        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines))
         {
             await Measure("S-sqlite", async () => await Service.StartAsync("S   service, embedded (SQLite)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null));
         }
@@ -51,7 +51,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         if (redis is not null)
         {
             await Measure("D-redis", async () => await Baseline.RedisAsync(redis));
-            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines);
             await Measure("S-redis", async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
         }
 
@@ -70,14 +70,14 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             return service;
         }
 
-        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
+        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines))
         {
             await Measure("A-sqlite", async () => await Paused("S   service, embedded, processing paused", null, fakes));
         }
 
         if (redis is not null)
         {
-            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines);
             await Measure("A-redis", async () => await Paused("S   service, Redis mode, processing paused", redis, fakes));
         }
 
@@ -112,14 +112,14 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         }
 
         await Open("O-B", async () => await Baseline.BareAsync());
-        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero))
+        await using (var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines))
         {
             await Open("O-sqlite", async () => await Service.StartAsync("S   service, embedded (SQLite)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null));
         }
 
         if (redis is not null)
         {
-            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines);
             await Open("O-redis", async () => await Service.StartAsync("S   service, Redis mode (1 silo)", fakes.GitHub, fakes.Kubernetes, NewDirectory(), redis));
         }
 
@@ -133,18 +133,36 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         var latency = options.ApiLatency;
         Console.WriteLine($"## End to end: {options.EndToEndRefs} refs × {options.EventsPerRef} events, every GitHub and Kubernetes call takes {latency.TotalMilliseconds:0} ms");
         Console.WriteLine();
-        Console.WriteLine("Each event costs one GitHub read and one Kubernetes create (discovery is cached, the delivery-label lookup only runs on retries), " +
-            $"so one ref can apply at most 1 / ({2 * latency.TotalMilliseconds:0} ms) events per second; the ideal is refs / {2 * latency.TotalMilliseconds:0} ms.");
+        var sequential = SequentialCallsPerEvent;
+        var mode = options.Pipelines == 0
+            ? "Single-file mode (.ci/workflow.yaml). Each event costs one GitHub read and one Kubernetes create (discovery is cached, the delivery-label lookup only runs on retries), "
+            : $"Pipeline mode, {options.Pipelines} pipeline{(options.Pipelines == 1 ? "" : "s")} without rules in .ci (every one runs). Each event costs one listing of .ci " +
+                $"(the blobs are read once, by the warm-up) and {options.Pipelines} Kubernetes create{(options.Pipelines == 1 ? "" : "s")} in file-name order, ";
+        Console.WriteLine(mode + $"so one ref can apply at most 1 / ({sequential * latency.TotalMilliseconds:0} ms) events per second; the ideal is refs / {sequential * latency.TotalMilliseconds:0} ms. " +
+            "An event is applied when the objects of all its pipelines are. GitHub requests: every request the fake GitHub answered from the end of the " +
+            "warm-up until the last event was applied, per event (commit statuses are off: GitHub:ReportStatus unset); API calls add the Kubernetes calls.");
         Console.WriteLine();
-        Table("store", "accepted/s", "applied/s", "ideal/s", "% of ideal", "e2e p50 ms", "e2e p99 ms", "API calls/event", "lost", "duplicates", "order violations");
-        await EndToEndRowAsync("embedded (SQLite)", null, events, latency);
+        Table("store", "accepted/s", "applied/s", "ideal/s", "% of ideal", "e2e p50 ms", "e2e p99 ms", "GitHub requests/event", "API calls/event", "lost", "duplicates", "order violations");
+        List<string> notes = [await EndToEndRowAsync("embedded (SQLite)", null, events, latency)];
         if (redis is not null)
         {
-            await EndToEndRowAsync("Redis (1 silo)", redis, events, latency);
+            notes.Add(await EndToEndRowAsync("Redis (1 silo)", redis, events, latency));
+        }
+
+        Console.WriteLine();
+        foreach (var note in notes)
+        {
+            Console.WriteLine(note);
         }
 
         Console.WriteLine();
     }
+
+    /// <summary>
+    /// The API calls one event makes one after the other: the manifest's read (single-file mode) or the listing of
+    /// <c>.ci</c> (pipelines, whose blobs a warm-up has read), then each pipeline's create.
+    /// </summary>
+    private int SequentialCallsPerEvent => 1 + Math.Max(1, options.Pipelines);
 
     /// <summary>Cost per event and memory per ref as the number of refs grows.</summary>
     public async Task ScaleAsync()
@@ -154,10 +172,10 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         Table("refs", "accepted/s", "applied/s", "CPU µs/event", "working set MB", "heap KB/ref, active", "heap KB/ref, after deactivation", "heap MB before → after", "lost", "order violations");
         foreach (var refs in options.ScaleRefs)
         {
-            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero);
+            await using var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines);
             await using var service = await Service.StartAsync("scale", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null,
                 new Dictionary<string, string> { ["Orleans:CollectionAge"] = "00:10:00", ["Orleans:ReminderRefreshPeriod"] = ReminderRefresh.ToString() });
-            var tracker = new Tracker();
+            var tracker = new Tracker(options.Pipelines);
             fakes.Kubernetes.Created = tracker.Created;
             using var load = new Load(service.Address, options.Concurrency);
 
@@ -173,7 +191,7 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
             var heapBefore = await SettledHeapAsync();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 
-            tracker = new Tracker();
+            tracker = new Tracker(options.Pipelines);
             fakes.Kubernetes.Created = tracker.Created;
             var stream = new Webhooks.Sequence($"s{++runs}", refs);
             var origin = Stopwatch.GetTimestamp();
@@ -238,9 +256,10 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
         Console.WriteLine();
     }
 
-    private async Task EndToEndRowAsync(string name, string? redisConnection, int events, TimeSpan latency)
+    /// <summary>Prints the row; returns a line on the GitHub requests it counted, by kind, in the warm-up and the measured events.</summary>
+    private async Task<string> EndToEndRowAsync(string name, string? redisConnection, int events, TimeSpan latency)
     {
-        await using var fakes = await Fakes.StartAsync(latency);
+        await using var fakes = await Fakes.StartAsync(latency, options.Pipelines);
         var calls = 0;
         fakes.Kubernetes.Hold = r =>
         {
@@ -252,34 +271,83 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
 
             return Task.CompletedTask;
         };
+        var gitHubRequests = 0;
+        var byKind = new GitHubRequestKinds();
+        fakes.GitHub.Answered = r =>
+        {
+            Interlocked.Increment(ref gitHubRequests);
+            byKind.Count(r.Path);
+        };
         await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), redisConnection);
         using var load = new Load(service.Address, options.Concurrency);
 
         // Warm up on refs of their own (JIT, pools, discovery cache), then measure on fresh refs.
-        var warmup = new Tracker();
+        var warmup = new Tracker(options.Pipelines);
         fakes.Kubernetes.Created = warmup.Created;
         await load.ClosedLoopAsync(options.Concurrency, options.Warmup, new Webhooks.Sequence($"ew{++runs}", options.EndToEndRefs).Next, warmup.Ack);
         await warmup.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
-        calls = 0;
-        var tracker = new Tracker();
+        Interlocked.Exchange(ref calls, 0);
+        Interlocked.Exchange(ref gitHubRequests, 0);
+        var warmupKinds = byKind.Take();
+        var tracker = new Tracker(options.Pipelines);
         fakes.Kubernetes.Created = tracker.Created;
         var stream = new Webhooks.Sequence($"e{++runs}", options.EndToEndRefs);
         var acceptedPerSecond = await SendAsync(load, stream, options.EndToEndRefs, events, tracker);
         var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
-        var ideal = options.EndToEndRefs / (2 * latency.TotalSeconds);
+        var gitHubPerEvent = Volatile.Read(ref gitHubRequests) / (double)Math.Max(1, tracker.Applied);
+        var kubernetesPerEvent = Volatile.Read(ref calls) / (double)Math.Max(1, tracker.Applied);
+        var measuredKinds = byKind.Take();
+        var ideal = options.EndToEndRefs / (SequentialCallsPerEvent * latency.TotalSeconds);
         Check(tracker, complete);
         Row(name, acceptedPerSecond.ToString("N0", CultureInfo.InvariantCulture), tracker.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
             ideal.ToString("N0", CultureInfo.InvariantCulture), (100 * tracker.AppliedPerSecond / ideal).ToString("N0", CultureInfo.InvariantCulture) + " %",
             Ms(tracker.EndToEnd.Percentile(50)), Ms(tracker.EndToEnd.Percentile(99)),
-            (1 + (calls / (double)Math.Max(1, tracker.Applied))).ToString("N2", CultureInfo.InvariantCulture),
+            gitHubPerEvent.ToString("N2", CultureInfo.InvariantCulture),
+            (gitHubPerEvent + kubernetesPerEvent).ToString("N2", CultureInfo.InvariantCulture),
             tracker.Lost.ToString(CultureInfo.InvariantCulture), tracker.Duplicates.ToString(CultureInfo.InvariantCulture), tracker.OrderViolations.ToString(CultureInfo.InvariantCulture));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"- {name}: GitHub requests in the warm-up, {warmup.Applied:N0} events: {warmupKinds}; in the measured {tracker.Applied:N0} events: {measuredKinds}.");
+    }
+
+    /// <summary>The GitHub requests of an e2e row by kind, counted as the fake answers them.</summary>
+    private sealed class GitHubRequestKinds
+    {
+        private int contents;
+        private int blobs;
+        private int statuses;
+        private int other;
+
+        public void Count(string path)
+        {
+            if (path.Contains("/contents/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref contents);
+            }
+            else if (path.Contains("/git/blobs/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref blobs);
+            }
+            else if (path.Contains("/statuses/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref statuses);
+            }
+            else
+            {
+                Interlocked.Increment(ref other);
+            }
+        }
+
+        /// <summary>The counts so far, which start again from 0.</summary>
+        public string Take() => string.Create(CultureInfo.InvariantCulture,
+            $"{Interlocked.Exchange(ref contents, 0):N0} contents (file reads or listings of .ci), {Interlocked.Exchange(ref blobs, 0):N0} blob reads, " +
+            $"{Interlocked.Exchange(ref statuses, 0):N0} statuses, {Interlocked.Exchange(ref other, 0):N0} other");
     }
 
     private async Task FaultRowAsync(string name, int refs, int perRef, TimeSpan latency, Action<Fakes> breakThem, string notes)
     {
-        await using var fakes = await Fakes.StartAsync(latency, retain: true);
+        await using var fakes = await Fakes.StartAsync(latency, options.Pipelines, retain: true);
         await using var service = await Service.StartAsync(name, fakes.GitHub, fakes.Kubernetes, NewDirectory(), null);
-        var tracker = new Tracker();
+        var tracker = new Tracker(options.Pipelines);
         fakes.Kubernetes.Created = tracker.Created;
         breakThem(fakes);
         using var load = new Load(service.Address, options.Concurrency);
@@ -297,13 +365,13 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
     /// <summary>Two silo processes on one Redis; one is killed with SIGKILL while webhooks keep arriving.</summary>
     private async Task KilledSiloRowAsync()
     {
-        await using var fakes = await Fakes.StartAsync(TimeSpan.FromMilliseconds(20), retain: true);
-        var tracker = new Tracker();
+        await using var fakes = await Fakes.StartAsync(TimeSpan.FromMilliseconds(20), options.Pipelines, retain: true);
+        var tracker = new Tracker(options.Pipelines);
         fakes.Kubernetes.Created = tracker.Created;
         var serviceId = "bench-kill-" + Guid.NewGuid().ToString("N")[..6];
         Task<SiloProcess> StartSilo() => SiloProcess.StartAsync(ServiceSettings.Combine(
             Service.Common(fakes.GitHub, fakes.Kubernetes, NewDirectory()), ServiceSettings.FastRecovery, ServiceSettings.RedisSilo(redis!),
-            new Dictionary<string, string> { ["Orleans:ServiceId"] = serviceId }));
+            new Dictionary<string, string> { ["Orleans:ServiceId"] = serviceId }, Service.SiloMode(fakes.GitHub)));
         await using var survivor = await StartSilo();
         var doomed = await StartSilo();
         using var toSurvivor = new Load(survivor.Address, 8);
@@ -451,11 +519,15 @@ public sealed class Fakes : IAsyncDisposable
     public FakeKubernetesApi Kubernetes { get; }
 
     /// <param name="latency">Added to every GitHub and Kubernetes call.</param>
+    /// <param name="pipelines">
+    /// 0: every repository holds <c>.ci/workflow.yaml</c> (the single-file mode); N: it holds the pipelines
+    /// <c>.ci/p1.yaml</c> … <c>.ci/pN.yaml</c> instead, and the services started against these fakes run in the pipeline mode.
+    /// </param>
     /// <param name="retain">
     /// Keep created objects. Fault runs need it: after a crash the service looks for objects by their delivery
     /// label, and a fake that forgets them would make it create them again.
     /// </param>
-    public static async Task<Fakes> StartAsync(TimeSpan latency, bool retain = false)
+    public static async Task<Fakes> StartAsync(TimeSpan latency, int pipelines, bool retain = false)
     {
         var github = await FakeGitHubApi.StartAsync();
         var kubernetes = await FakeKubernetesApi.StartAsync();
@@ -463,9 +535,25 @@ public sealed class Fakes : IAsyncDisposable
         kubernetes.Retain = retain;
         github.Latency = latency;
         kubernetes.Latency = latency;
-        github.AnyManifest = Encoding.UTF8.GetBytes(SampleManifest.Workflow);
+        if (pipelines == 0)
+        {
+            github.AnyManifest = Encoding.UTF8.GetBytes(SampleManifest.Workflow);
+        }
+        else
+        {
+            github.AnyPipelines = Pipelines(pipelines);
+        }
+
         return new Fakes(github, kubernetes);
     }
+
+    /// <summary>
+    /// <c>p1.yaml</c> … <c>pN.yaml</c>, each the sample Workflow under a generateName of its own (so each is a blob of its
+    /// own, read and parsed once), without rules: every pipeline runs for every event.
+    /// </summary>
+    public static IReadOnlyDictionary<string, byte[]> Pipelines(int count) =>
+        Enumerable.Range(1, count).ToDictionary(i => $"p{i}.yaml",
+            i => Encoding.UTF8.GetBytes(SampleManifest.Workflow.Replace("generateName: ci-", $"generateName: p{i}-", StringComparison.Ordinal)));
 
     public async ValueTask DisposeAsync()
     {

@@ -161,7 +161,8 @@ public sealed class Service : ITarget
 
     /// <summary>
     /// What every service the benchmark starts is given: the fakes, the shared fast retries (the production
-    /// reminder period and reorder window stay), and no giving up, since fault runs count every event.
+    /// reminder period and reorder window stay), and no giving up, since fault runs count every event. The
+    /// single-file mode (<c>Handler:ManifestPath</c>) unless the fake GitHub serves pipelines.
     /// </summary>
     public static Dictionary<string, string> Common(FakeGitHubApi github, FakeKubernetesApi kubernetes, string directory) =>
         ServiceSettings.Combine(new Dictionary<string, string>
@@ -171,7 +172,14 @@ public sealed class Service : ITarget
             ["Kubernetes:KubeConfig"] = kubernetes.WriteKubeConfig(directory),
             ["Handler:MaxAttempts"] = "1000",
             ["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("BENCH_LOG") ?? "Error",
-        }, ServiceSettings.SingleFile, ServiceSettings.FastRetry);
+        }, github.AnyPipelines is null ? ServiceSettings.SingleFile : null, ServiceSettings.FastRetry);
+
+    /// <summary>
+    /// What a silo process (<see cref="SiloProcess"/>) must be told besides <see cref="Common"/>: the pipeline mode when
+    /// the fake GitHub serves pipelines (it adds the single-file mode otherwise).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string>? SiloMode(FakeGitHubApi github) =>
+        github.AnyPipelines is null ? null : new Dictionary<string, string> { [SiloProcess.PipelineMode] = "true" };
 
     public async ValueTask DisposeAsync()
     {

@@ -7,13 +7,16 @@ namespace CiTrigger.Bench;
 
 /// <summary>
 /// What was acknowledged and what the fake cluster created, with timestamps: the source of end-to-end
-/// latency, throughput, lost events, duplicates and order violations.
+/// latency, throughput, lost events, duplicates and order violations. With pipelines an event is applied once the
+/// object of each of its pipelines was created (at the last one); duplicates and order are judged per pipeline.
 /// </summary>
-public sealed class Tracker
+/// <param name="pipelines">The pipelines each event runs (every one matches), 0 in the single-file mode.</param>
+public sealed class Tracker(int pipelines = 0)
 {
     private readonly ConcurrentDictionary<string, long> acked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> created = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> creations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> parts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, List<(int Sequence, string Delivery)>> sequences = new(StringComparer.Ordinal);
     private long firstCreated = long.MaxValue;
     private long lastCreated;
@@ -32,9 +35,14 @@ public sealed class Tracker
         var annotations = obj["metadata"]!["annotations"]!;
         var gitRef = annotations["k8s-webhook-handler.io/ref"]!.GetValue<string>();
         var revision = annotations["k8s-webhook-handler.io/revision"]!.GetValue<string>();
-        created.TryAdd(delivery, at);
-        creations.AddOrUpdate(delivery, 1, (_, n) => n + 1);
-        var list = sequences.GetOrAdd(gitRef, _ => []);
+        var pipeline = annotations["k8s-webhook-handler.io/pipeline"]?.GetValue<string>();
+        var key = pipeline is null ? delivery : $"{delivery} {pipeline}";
+        if (creations.AddOrUpdate(key, 1, (_, n) => n + 1) == 1 && parts.AddOrUpdate(delivery, 1, (_, n) => n + 1) >= Math.Max(1, pipelines))
+        {
+            created.TryAdd(delivery, at);
+        }
+
+        var list = sequences.GetOrAdd(pipeline is null ? gitRef : $"{gitRef} ({pipeline})", _ => []);
         lock (list)
         {
             list.Add((int.Parse(revision[8..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), delivery));
@@ -44,17 +52,25 @@ public sealed class Tracker
         InterlockedMax(ref lastCreated, at);
     }
 
-    /// <summary>Acknowledged deliveries the cluster never saw.</summary>
+    /// <summary>Acknowledged deliveries the cluster never saw (with pipelines: not for each pipeline).</summary>
     public int Lost => acked.Keys.Count(d => !created.ContainsKey(d));
 
+    /// <summary>Objects (with pipelines: a delivery's object of one pipeline) created more than once.</summary>
     public int Duplicates => creations.Values.Count(n => n > 1);
 
     /// <summary>Diagnostics for duplicated deliveries: when each was acknowledged and first created.</summary>
-    public IEnumerable<string> DescribeDuplicates(long origin) => creations.Where(c => c.Value > 1).Select(c =>
-        $"{c.Key}: created {c.Value}x, first at {Stopwatch.GetElapsedTime(origin, created[c.Key]).TotalSeconds:N2}s, " +
-        $"acked {(acked.TryGetValue(c.Key, out var a) ? Stopwatch.GetElapsedTime(origin, a).TotalSeconds.ToString("N2", CultureInfo.InvariantCulture) + "s" : "never")}");
+    public IEnumerable<string> DescribeDuplicates(long origin)
+    {
+        string At(string delivery, ConcurrentDictionary<string, long> times) => times.TryGetValue(delivery, out var t)
+            ? Stopwatch.GetElapsedTime(origin, t).TotalSeconds.ToString("N2", CultureInfo.InvariantCulture) + "s"
+            : "never";
 
-    /// <summary>Refs whose pushes were created out of their chain's order, counted per misplaced creation.</summary>
+        // A key is the delivery, with pipelines followed by a space and the pipeline.
+        return creations.Where(c => c.Value > 1).Select(c =>
+            $"{c.Key}: created {c.Value}x, applied at {At(c.Key.Split(' ')[0], created)}, acked {At(c.Key.Split(' ')[0], acked)}");
+    }
+
+    /// <summary>Refs (with pipelines: each pipeline of a ref) whose pushes were created out of their chain's order, counted per misplaced creation.</summary>
     public int OrderViolations => sequences.Values.Sum(list =>
     {
         lock (list)

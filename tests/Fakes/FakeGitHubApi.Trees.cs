@@ -29,6 +29,20 @@ public sealed partial class FakeGitHubApi
 
     private readonly ConcurrentQueue<(string PathPart, int Status)> injected = new();
 
+    private AnyPipelineFiles? anyPipelines;
+
+    /// <summary>
+    /// When set (file name to bytes), the pipelines of <c>.ci</c> in any repository at any ref, for load runs as
+    /// <see cref="AnyManifest"/> is: the contents API on <c>.ci</c> lists them as a directory of files whose blob ids are
+    /// the bytes' git blob ids, and <c>git/blobs/{sha}</c> of any repository answers those blobs. The listing is
+    /// serialized once when this is set; a request only puts its repository and ref into it.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]>? AnyPipelines
+    {
+        get => anyPipelines?.Files;
+        set => anyPipelines = value is null ? null : new AnyPipelineFiles(value, Listing(value));
+    }
+
     /// <summary>Blob requests answered so far.</summary>
     public IReadOnlyList<RecordedGitHubRequest> BlobRequests =>
         [.. requests.Where(r => r.Path.Contains("/git/blobs/", StringComparison.Ordinal))];
@@ -87,26 +101,70 @@ public sealed partial class FakeGitHubApi
         var entries = new List<JsonNode>();
         foreach (var (key, content) in below.Where(f => !f.Key.Path[prefix.Length..].Contains('/', StringComparison.Ordinal)).OrderBy(f => f.Key.Path, StringComparer.Ordinal))
         {
-            entries.Add(Entry(repo, sha, "file", key.Path, BlobSha(content), content.Length));
+            entries.Add(Entry(repo.FullName, sha, "file", key.Path, BlobSha(content), content.Length));
         }
 
         foreach (var directory in below.Select(f => f.Key.Path[prefix.Length..]).Where(p => p.Contains('/', StringComparison.Ordinal))
             .Select(p => prefix + p[..p.IndexOf('/', StringComparison.Ordinal)]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
-            entries.Add(Entry(repo, sha, "dir", directory, TreeSha(sha, directory), 0));
+            entries.Add(Entry(repo.FullName, sha, "dir", directory, TreeSha(sha, directory), 0));
         }
 
         return Json(200, new JsonArray([.. entries.OrderBy(e => e["name"]!.GetValue<string>(), StringComparer.Ordinal)]));
     }
 
+    // Stand-ins for the repository and the ref in the serialized listing of AnyPipelines: JSON leaves them as they are.
+    private const string AnyRepository = "__any_repository__";
+    private const string AnyRef = "__any_ref__";
+
+    /// <summary>The JSON listing of <c>.ci</c> holding <paramref name="files"/>, with stand-ins for repository and ref.</summary>
+    private string Listing(IReadOnlyDictionary<string, byte[]> files) =>
+        new JsonArray([.. files.OrderBy(f => f.Key, StringComparer.Ordinal)
+            .Select(f => (JsonNode)Entry(AnyRepository, AnyRef, "file", ".ci/" + f.Key, BlobSha(f.Value), f.Value.Length))]).ToJsonString();
+
+    /// <summary>
+    /// What <see cref="AnyPipelines"/> answers for a GET by anyone but an App's JWT (which reads no contents, as with
+    /// <see cref="AnyManifest"/>): the listing of <c>.ci</c>, or one of its blobs; null for every other request.
+    /// </summary>
+    private Reply? AnyPipelineReply(RecordedGitHubRequest r, HttpRequest request, string[] parts, Caller caller)
+    {
+        if (anyPipelines is not { } any || r.Method != "GET" || caller is AppCaller)
+        {
+            return null;
+        }
+
+        if (parts is [var owner, var name, "contents", ".ci" or ".ci/"])
+        {
+            var gitRef = request.Query["ref"].ToString();
+            var listing = any.Listing.Replace(AnyRepository, $"{owner}/{name}", StringComparison.Ordinal)
+                .Replace(AnyRef, gitRef.Length == 0 ? "main" : Uri.EscapeDataString(gitRef), StringComparison.Ordinal);
+            return new Reply(200, "application/json; charset=utf-8", Encoding.UTF8.GetBytes(listing));
+        }
+
+        return parts is [var blobOwner, var blobName, "git", var rest] && rest.StartsWith("blobs/", StringComparison.Ordinal)
+            && any.Blobs.TryGetValue(rest["blobs/".Length..], out var blob)
+            ? Blob(r, $"{blobOwner}/{blobName}", rest["blobs/".Length..], blob)
+            : null;
+    }
+
+    /// <summary><see cref="AnyPipelines"/>' files, their blobs by id and the listing of <c>.ci</c> with stand-ins for repository and ref.</summary>
+    private sealed class AnyPipelineFiles(IReadOnlyDictionary<string, byte[]> files, string listing)
+    {
+        public IReadOnlyDictionary<string, byte[]> Files { get; } = files;
+
+        public Dictionary<string, byte[]> Blobs { get; } = files.Values.DistinctBy(BlobSha).ToDictionary(BlobSha, StringComparer.Ordinal);
+
+        public string Listing { get; } = listing;
+    }
+
     /// <summary>An entry of the contents API as GitHub writes it, links included.</summary>
-    private JsonObject Entry(Repository repo, string commit, string type, string path, string sha, long size)
+    private JsonObject Entry(string repository, string commit, string type, string path, string sha, long size)
     {
         var escaped = string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
-        var api = $"{BaseAddress}api/v3/repos/{repo.FullName}";
+        var api = $"{BaseAddress}api/v3/repos/{repository}";
         var self = $"{api}/contents/{escaped}?ref={commit}";
         var git = type == "dir" ? $"{api}/git/trees/{sha}" : $"{api}/git/blobs/{sha}";
-        var html = $"{BaseAddress}{repo.FullName}/{(type == "dir" ? "tree" : "blob")}/{commit}/{escaped}";
+        var html = $"{BaseAddress}{repository}/{(type == "dir" ? "tree" : "blob")}/{commit}/{escaped}";
         return new JsonObject
         {
             ["name"] = path[(path.LastIndexOf('/') + 1)..],
@@ -116,7 +174,7 @@ public sealed partial class FakeGitHubApi
             ["url"] = self,
             ["html_url"] = html,
             ["git_url"] = git,
-            ["download_url"] = type == "dir" ? null : $"{BaseAddress}raw/{repo.FullName}/{commit}/{escaped}",
+            ["download_url"] = type == "dir" ? null : $"{BaseAddress}raw/{repository}/{commit}/{escaped}",
             ["type"] = type,
             ["_links"] = new JsonObject { ["self"] = self, ["git"] = git, ["html"] = html },
         };
@@ -137,11 +195,14 @@ public sealed partial class FakeGitHubApi
             return Error(422, "The sha parameter must be exactly 40 characters and contain only [0-9a-f].");
         }
 
-        if (repo.Files.Values.FirstOrDefault(content => BlobSha(content) == sha) is not { } blob)
-        {
-            return Error(404, "Not Found");
-        }
+        return repo.Files.Values.FirstOrDefault(content => BlobSha(content) == sha) is { } blob
+            ? Blob(r, repo.FullName, sha, blob)
+            : Error(404, "Not Found");
+    }
 
+    /// <summary>A blob as GitHub answers it: its bytes for a raw media type, else base64 in JSON with a newline every 60 characters.</summary>
+    private Reply Blob(RecordedGitHubRequest r, string repository, string sha, byte[] blob)
+    {
         var raw = r.Accept.Split(',').Select(a => a.Split(';')[0].Trim())
             .FirstOrDefault(a => a is "application/vnd.github.v3.raw" or "application/vnd.github.raw" or "application/vnd.github.raw+json");
         if (raw is not null)
@@ -161,7 +222,7 @@ public sealed partial class FakeGitHubApi
             ["sha"] = sha,
             ["node_id"] = "B_" + Convert.ToBase64String(Encoding.ASCII.GetBytes(sha))[..20],
             ["size"] = blob.Length,
-            ["url"] = $"{BaseAddress}api/v3/repos/{repo.FullName}/git/blobs/{sha}",
+            ["url"] = $"{BaseAddress}api/v3/repos/{repository}/git/blobs/{sha}",
             ["content"] = lines.ToString(),
             ["encoding"] = "base64",
         });

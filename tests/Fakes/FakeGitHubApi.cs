@@ -174,6 +174,11 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
             return new Reply(200, "application/vnd.github.v3.raw; charset=utf-8", any);
         }
 
+        if (AnyPipelineReply(r, request, parts, caller) is { } pipelines)
+        {
+            return pipelines;
+        }
+
         if (parts.Length < 3 || !repositories.TryGetValue($"{parts[0]}/{parts[1]}", out var repo))
         {
             return Error(404, "Not Found");

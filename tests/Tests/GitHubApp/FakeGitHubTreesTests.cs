@@ -88,6 +88,26 @@ public sealed class FakeGitHubTreesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Any_pipelines_are_listed_in_ci_of_any_repository_as_a_commit_of_them_is_and_their_blobs_read_by_id()
+    {
+        var files = new Dictionary<string, string> { [".ci/build.yaml"] = "kind: Build\n", [".ci/test.yaml"] = "kind: Test\n" };
+        var same = github.Repo("octo/same").CommitFiles("main", files);
+        var (_, committed, _) = await GetAsync($"repos/octo/same/contents/.ci?ref={same}");
+
+        github.AnyPipelines = files.ToDictionary(f => f.Key[".ci/".Length..], f => Encoding.UTF8.GetBytes(f.Value));
+        var (status, listed, _) = await GetAsync($"repos/someone/elsewhere/contents/.ci?ref={same}");
+        var sha = FakeGitHubApi.BlobSha(Encoding.UTF8.GetBytes("kind: Test\n"));
+        var (blobStatus, blob, _) = await GetAsync($"repos/someone/elsewhere/git/blobs/{sha}");
+        var (unknownStatus, _, _) = await GetAsync($"repos/someone/elsewhere/git/blobs/{new string('a', 40)}");
+
+        Assert.Equal(200, status);
+        Assert.Equal(committed!.ToJsonString().Replace("octo/same", "someone/elsewhere", StringComparison.Ordinal), listed!.ToJsonString());
+        Assert.Equal(200, blobStatus);
+        Assert.Equal("kind: Test\n", Encoding.UTF8.GetString(Convert.FromBase64String(blob!["content"]!.GetValue<string>().Replace("\n", "", StringComparison.Ordinal))));
+        Assert.Equal(404, unknownStatus);
+    }
+
+    [Fact]
     public async Task A_pull_requests_files_come_at_most_100_a_page_with_githubs_link_header()
     {
         repo.SetPullRequestFiles(5, Enumerable.Range(0, 250).Select(i => $"f{i}"));
