@@ -52,7 +52,7 @@ public sealed class PipelineRunner(
 
                 try
                 {
-                    var pipeline = await parsed.ReadPipelineAsync(file.BlobSha, options.Limits, file.Path,
+                    var pipeline = await parsed.ReadPipelineAsync(file.BlobSha, options.Limits,
                         ct => source.GetBlobAsync(new ManifestFile(e.Forge, e.ManifestRepository, file.Path, e.ManifestRef, e.InstallationId), file.BlobSha, ct),
                         cancellationToken);
                     var skip = await DecideAsync(e, name, pipeline, cancellationToken);
