@@ -123,7 +123,9 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
     {
         if (mayExist)
         {
-            var selector = $"{ManifestAnnotator.DeliveryLabel}={ManifestAnnotator.LabelValue(delivery)}";
+            // In pipeline mode each pipeline numbers its documents from 0: its label tells its objects from the others'.
+            var selector = $"{ManifestAnnotator.DeliveryLabel}={ManifestAnnotator.LabelValue(delivery)}"
+                + (Annotation(document, ManifestAnnotator.PipelineAnnotation) is { } pipeline ? $",{ManifestAnnotator.PipelineAnnotation}={pipeline}" : "");
             var existing = target.Namespace is { } ns
                 ? await client.CustomObjects.ListNamespacedCustomObjectAsync(r.Group, r.Version, ns, r.Plural, labelSelector: selector, cancellationToken: ct)
                 : await client.CustomObjects.ListClusterCustomObjectAsync(r.Group, r.Version, r.Plural, labelSelector: selector, cancellationToken: ct);

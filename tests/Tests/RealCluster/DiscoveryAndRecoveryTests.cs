@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CiTrigger.Tests.Fakes;
+using CiTrigger.Tests.Support;
 using Xunit;
 using k8s.Models;
 using k8s;
@@ -74,6 +75,41 @@ public sealed class DiscoveryAndRecoveryTests(RealClusterServiceFixture fixture)
         Assert.Equal("existing", recorded["action"]!.GetValue<string>());
         var workflow = Assert.Single(await Cluster.WorkflowsOfDeliveryAsync(delivery));
         Assert.Equal(workflow["metadata"]!["name"]!.GetValue<string>(), recorded["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task In_pipeline_mode_a_lost_create_is_found_again_by_its_pipeline_and_the_pipeline_that_applied_is_not_applied_again()
+    {
+        await using var proxy = await LossyApiProxy.StartAsync(Cluster.Server);
+        var posts = 0;
+        proxy.LoseAnswer = request => request.Method == "POST" && request.Path.Value!.EndsWith("/workflows", StringComparison.Ordinal)
+            && Interlocked.Increment(ref posts) == 2;
+        await using var service = await RealClusterService.StartAsync(Cluster, directory => Cluster.WriteKubeConfig(directory, Cluster.ServiceAccountToken, proxy.Url),
+            new Dictionary<string, string> { [TriggerHost.PipelineMode] = "true" });
+        var repo = service.NewRepo();
+        var after = repo.CommitFiles("main", new Dictionary<string, string>
+        {
+            [".ci/a.yaml"] = SampleManifest.Workflow,
+            [".ci/b.yaml"] = SampleManifest.Workflow,
+        });
+        var delivery = Guid.NewGuid().ToString();
+        using (var response = await service.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after), delivery))
+        {
+            Assert.True(response.IsSuccessStatusCode);
+        }
+
+        var state = await service.FinishedAsync(repo);
+
+        // b's create was answered to nobody: the retry skips a, finds b's own workflow by its pipeline label, creates nothing.
+        Assert.Equal(1, proxy.Lost);
+        var entry = state["history"]![0]!;
+        Assert.Equal(("applied", 2), (entry["outcome"]!.GetValue<string>(), entry["attempts"]!.AsArray().Count));
+        var workflows = await Cluster.WorkflowsOfDeliveryAsync(delivery);
+        Assert.Equal(2, workflows.Count);
+        var byPipeline = workflows.ToDictionary(w => w["metadata"]!["labels"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>(), w => w["metadata"]!["name"]!.GetValue<string>());
+        var recorded = entry["objects"]!.AsArray().Select(o => (o!["pipeline"]!.GetValue<string>(), o["name"]!.GetValue<string>(), o["action"]!.GetValue<string>())).ToList();
+        Assert.Equal([("a", byPipeline["a"], "created"), ("b", byPipeline["b"], "existing")], recorded);
+        Assert.Equal(2, posts);
     }
 
     private static V1CustomResourceDefinition Gadgets(string group) => new()

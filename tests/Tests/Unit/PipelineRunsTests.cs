@@ -3,6 +3,7 @@ using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.Support;
 using Xunit;
+using static CiTrigger.Tests.Support.RefSteps;
 
 namespace CiTrigger.Tests.Unit;
 
@@ -39,15 +40,6 @@ public sealed class PipelineRunsTests : IDisposable
 
     private AttemptResult Applied(IReadOnlyList<AppliedObject> objects, params PipelineRecord[] pipelines) =>
         new(objects, null, new AttemptRecord(memory.Time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false)) { Pipelines = [.. pipelines] };
-
-    private static RunObjectState State(string delivery, AppliedObject o, RunResult result, string? message = null) =>
-        new(delivery, HookEvents.Repository, HookEvents.Ref, o.ApiVersion, o.Kind, o.Namespace, o.Name, result, message);
-
-    private static async Task ApplyAsync(RefEvents events, HookEvent e, AttemptResult attempt)
-    {
-        await events.AddAsync(e);
-        await events.RecordAsync(events.Pending.Single(p => p.Event.Delivery == e.Delivery), attempt, outOfChain: false);
-    }
 
     [Fact]
     public async Task Each_pipeline_gets_its_own_check_and_a_skipped_one_says_which_rule_did_not_hold()

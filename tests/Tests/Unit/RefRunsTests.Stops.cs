@@ -4,6 +4,7 @@ using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.Support;
 using Xunit;
+using static CiTrigger.Tests.Support.RefSteps;
 
 namespace CiTrigger.Tests.Unit;
 

@@ -7,6 +7,7 @@ using CiTrigger.Grains.Storage;
 using CiTrigger.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
+using static CiTrigger.Tests.Support.RefSteps;
 
 namespace CiTrigger.Tests.Unit;
 
@@ -70,15 +71,6 @@ public sealed partial class RefRunsTests : IDisposable
     private AttemptResult Applied(params AppliedObject[] objects) => new(objects, null, new AttemptRecord(time.GetUtcNow(), TimeSpan.FromSeconds(1), null, false));
 
     private static RunListScope WorkflowsIn(string ns) => new("argoproj.io/v1alpha1", "Workflow", ns);
-
-    private static RunObjectState State(string delivery, AppliedObject o, RunResult result, string? message = null) =>
-        new(delivery, HookEvents.Repository, HookEvents.Ref, o.ApiVersion, o.Kind, o.Namespace, o.Name, result, message);
-
-    private static async Task ApplyAsync(RefEvents events, HookEvent e, AttemptResult attempt)
-    {
-        await events.AddAsync(e);
-        await events.RecordAsync(events.Pending.Single(p => p.Event.Delivery == e.Delivery), attempt, outOfChain: false);
-    }
 
     [Fact]
     public async Task An_applied_event_with_a_run_object_is_running_in_its_history_in_the_unfinished_set_and_reported_in_progress()
