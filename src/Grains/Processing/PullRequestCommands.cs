@@ -73,15 +73,19 @@ public static class PullRequestCommands
     /// or to the pipelines a comment's <paramref name="commentLine"/> matches.
     /// </summary>
     private static async Task AddRunAsync(
-        RefEvents events, HookEvent command, HookEvent newest, string kind, System.Collections.Immutable.ImmutableList<string>? pipelines, string? commentLine, string description) =>
+        RefEvents events, HookEvent command, HookEvent newest, string kind, System.Collections.Immutable.ImmutableList<string>? pipelines, string? commentLine, string description)
+    {
+        // A copy of a copy names the original: the ids stay {delivery}-{kind}-{n}, and every copy re-runs the event GitHub sent.
+        var original = newest.IsRerun ? newest.RerunOf : newest.Delivery;
         await events.AddCopyAsync(newest with
         {
-            Delivery = await DerivedDeliveryId.NextAsync(newest.Delivery, kind, events.IsKnownAsync),
+            Delivery = await DerivedDeliveryId.NextAsync(original, kind, events.IsKnownAsync),
             ReceivedAt = command.ReceivedAt,
-            RerunOf = newest.Delivery,
+            RerunOf = original,
             Pipelines = pipelines,
             CommentLine = commentLine,
         }, description);
+    }
 
     /// <summary>
     /// The pipelines whose newest result at <paramref name="head"/>'s revision is not success: failed, skipped for an

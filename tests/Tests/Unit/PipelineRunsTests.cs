@@ -145,4 +145,55 @@ public sealed class PipelineRunsTests : IDisposable
         await parts.Runs.ChangedAsync(State(again.Event.Delivery, deployAgain, RunResult.Success));
         Assert.Equal(["lint"], PullRequestCommands.Unsuccessful(parts.History, head));
     }
+
+    private static HookEvent PullRequest(int n) => HookEvents.Push(n) with { EventType = "pull_request", Action = "opened", PullRequest = 5, BaseRef = "refs/heads/main" };
+
+    private static HookEvent Command(string delivery, string command, string? pipeline = null, string? line = null) =>
+        PullRequest(9) with { Delivery = delivery, EventType = "issue_comment", Action = "created", Command = command, Pipelines = pipeline is null ? null : [pipeline], CommentLine = line };
+
+    [Fact]
+    public async Task Trusted_comments_queue_the_heads_pipelines_cancel_them_and_retest_only_what_did_not_succeed()
+    {
+        using var parts = await OpenAsync();
+        var head = PullRequest(1);
+        await ApplyAsync(parts.Events, head, Applied([Backend, Deploy],
+            new PipelineRecord("backend", PipelineStatus.Applied), new PipelineRecord("deploy", PipelineStatus.Applied)));
+
+        // /cancel deploy stops deploy's run only; its check says who asked.
+        await parts.Events.AddAsync(Command("c1", HookEvent.CancelCommand, "deploy"));
+        var run = parts.History.Find("d1")!.Run!;
+        Assert.Equal([RunResult.Running, RunResult.Cancelled], run.Objects.Select(o => o.Result));
+        Assert.Contains(("deploy", StatusState.Cancelled), memory.Statuses.PipelineReports.Select(r => (r.Pipeline, r.State)));
+        Assert.Contains("/cancel deploy (c1)", memory.Statuses.PipelineReports.Single(r => r.State == StatusState.Cancelled).Description, StringComparison.Ordinal);
+
+        // /retest runs again what did not succeed (deploy, cancelled), not backend (still running).
+        await parts.Events.AddAsync(Command("c2", HookEvent.RetestCommand));
+        var retest = Assert.Single(parts.Events.Pending).Event;
+        Assert.Equal(("d1-retest-1", "d1"), (retest.Delivery, retest.RerunOf));
+        Assert.Equal(["deploy"], retest.Pipelines!);
+        await parts.Events.RecordAsync(parts.Events.Pending.Single(), Applied([], new PipelineRecord("deploy", PipelineStatus.Applied)), outOfChain: true);
+
+        // /test NAME names one pipeline; any other comment carries its line for on-comment rules; a redelivered command is a duplicate.
+        await parts.Events.AddAsync(Command("c3", HookEvent.TestCommand, "backend"));
+        await parts.Events.AddAsync(Command("c4", HookEvent.CommentCommand, line: "deploy please"));
+        Assert.Equal(EnqueueStatus.Duplicate, await parts.Events.RefusalAsync("c4", 100));
+        Assert.Equal(
+            [("d1-test-1", (string?)"backend", (string?)null), ("d1-comment-1", null, "deploy please")],
+            parts.Events.Pending.Select(p => (p.Event.Delivery, p.Event.Pipelines?.Single(), p.Event.CommentLine)));
+    }
+
+    [Fact]
+    public async Task A_pull_request_waiting_for_approval_shows_it_on_the_context_alone_and_approval_completes_that_check_skipped()
+    {
+        using var parts = await OpenAsync();
+        await parts.Events.AddAsync(PullRequest(1) with { NeedsApproval = true });
+        Assert.Equal([("d1", StatusState.ActionRequired)], memory.Statuses.Reported.Select(r => (r.Delivery, r.State)));
+
+        await parts.Events.AddAsync(Command("c1", HookEvent.ApproveCommand));
+
+        Assert.Equal([("d1", StatusState.ActionRequired), ("d1", StatusState.Skipped)], memory.Statuses.Reported.Select(r => (r.Delivery, r.State)));
+        Assert.StartsWith("approved: each pipeline reports in a check of its own", memory.Statuses.Reported[^1].Description, StringComparison.Ordinal);
+        Assert.False(Assert.Single(parts.Events.Pending).AwaitingApproval);
+        Assert.Empty(memory.Statuses.PipelineReports);
+    }
 }
