@@ -242,4 +242,45 @@ public sealed class PipelineModeTests : IAsyncLifetime
         Assert.Equal("success", (string)docs["state"]!);
         Assert.Equal(2, IsolatedService.Finished(await service.Client.GetFromJsonAsync<JsonObject>($"/admin/repos/{repo.FullName}/refs/pull/5/head") ?? []));
     }
+
+    [Fact]
+    public async Task A_trusted_comment_runs_the_pipelines_whose_on_comment_matches_its_first_line_and_nothing_else()
+    {
+        var repo = github.Repo("octo/mono-" + Guid.NewGuid().ToString("N")[..8]);
+        var files = new Dictionary<string, string>(Monorepo) { [".ci/preview.yaml"] = Pipeline("preview", "k8s-webhook-handler.io/on-comment: \"^/preview( |$)\"") };
+        var baseSha = repo.CommitFiles("main", files);
+        var head = repo.CommitFiles("feature", files);
+        repo.SetPullRequestFiles(6, ["README.md"]);
+        var delivery = Guid.NewGuid().ToString();
+        using (var opened = await service.SendAsync("pull_request", Payloads.PullRequest(repo.FullName, 6, "opened", head, baseSha, "OWNER"), delivery))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, opened.StatusCode);
+        }
+
+        var first = await FinishedAsync(repo.FullName, "refs/pull/6/head");
+        var skipped = first["history"]![0]!["pipelines"]!.AsArray().Single(p => (string)p!["name"]! == "preview")!;
+        Assert.Equal("skipped", (string)skipped["status"]!);
+        Assert.StartsWith("on-comment", (string)skipped["reason"]!, StringComparison.Ordinal);
+
+        // A comment no rule answers runs nothing; "/preview please" from a member runs preview alone.
+        using (var hello = await service.SendAsync("issue_comment", Payloads.IssueComment(repo.FullName, 6, "looks good", "MEMBER")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, hello.StatusCode);
+        }
+
+        using (var preview = await service.SendAsync("issue_comment", Payloads.IssueComment(repo.FullName, 6, "/preview please\nwith a second line", "MEMBER")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, preview.StatusCode);
+        }
+
+        var state = await FinishedAsync(repo.FullName, "refs/pull/6/head", 3);
+        var history = state["history"]!.AsArray();
+        Assert.Equal([$"{delivery}-comment-2", $"{delivery}-comment-1", delivery], history.Select(h => (string)h!["event"]!["delivery"]!));
+        Assert.Empty(history[1]!["pipelines"]!.AsArray());
+        Assert.Equal(["preview"], history[0]!["pipelines"]!.AsArray().Select(p => (string)p!["name"]!));
+        Assert.Equal("applied", (string)history[0]!["pipelines"]![0]!["status"]!);
+        var previews = kubernetes.Objects.Count(o => o["metadata"]!["labels"]?["k8s-webhook-handler.io/pipeline"]?.GetValue<string>() == "preview"
+            && (string?)o["metadata"]!["annotations"]!["k8s-webhook-handler.io/repo_name"] == repo.FullName);
+        Assert.Equal(1, previews);
+    }
 }
