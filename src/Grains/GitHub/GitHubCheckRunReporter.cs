@@ -34,15 +34,22 @@ public sealed partial class GitHubCheckRunReporter(
     // accepted it, or this one restarted) is looked up on GitHub by its external_id.
     private readonly ConcurrentDictionary<string, long> runs = new(StringComparer.Ordinal);
 
-    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null)
+    public void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null) =>
+        Queue(new PendingReport(hookEvent, state, description, objects ?? [], pipeline, First: false));
+
+    public void ReportFirst(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects, string pipeline) =>
+        Queue(new PendingReport(hookEvent, state, description, objects ?? [], pipeline, First: true));
+
+    private void Queue(PendingReport report)
     {
+        var hookEvent = report.Event;
         if (hookEvent.Revision.Length == 0 || GitSha.IsZero(hookEvent.Revision))
         {
             return;
         }
 
         // One lane per event: its pipelines' checks keep their order among themselves.
-        if (!lanes.TryWrite(hookEvent.Delivery, new PendingReport(hookEvent, state, description, objects ?? [], pipeline)))
+        if (!lanes.TryWrite(hookEvent.Delivery, report))
         {
             metrics.StatusReported("dropped");
             Log.Dropped(logger, hookEvent.Delivery);
@@ -55,12 +62,15 @@ public sealed partial class GitHubCheckRunReporter(
         var log = report.State is StatusState.Failure or StatusState.TimedOut && report.Objects.Count > 0 && runLogs is not null
             ? await runLogs.FailedLogAsync(report.Objects[0], cancellationToken)
             : null;
+        var first = report.First;
         foreach (var step in Steps(report, log))
         {
-            if (!await PostAsync(report.Event, report.Pipeline, step, cancellationToken))
+            if (!await PostAsync(report.Event, report.Pipeline, step, first, cancellationToken))
             {
                 break;
             }
+
+            first = false;
         }
     }, stoppingToken);
 
@@ -157,7 +167,7 @@ public sealed partial class GitHubCheckRunReporter(
     private static string Truncate(string text) => text.Length <= MaxSummary ? text : text[..(MaxSummary - 1)] + "…";
 
     /// <summary>Posts one step, retried by the shared policy; false when it could not be posted (later steps of the report are dropped).</summary>
-    private async Task<bool> PostAsync(HookEvent e, string? pipeline, Step step, CancellationToken stoppingToken)
+    private async Task<bool> PostAsync(HookEvent e, string? pipeline, Step step, bool create, CancellationToken stoppingToken)
     {
         var (owner, name) = Names.SplitRepository(e.Repository);
         var failure = await retry.RunAsync(async cancellationToken =>
@@ -165,7 +175,7 @@ public sealed partial class GitHubCheckRunReporter(
             try
             {
                 var client = await github.ForRepositoryAsync(e.Repository, e.InstallationId, cancellationToken);
-                await SendAsync(client, owner, name, e, pipeline, step).WaitAsync(cancellationToken);
+                await SendAsync(client, owner, name, e, pipeline, step, create).WaitAsync(cancellationToken);
             }
             catch (Exception error) when (GitHubFailures.Classify(error, $"the check run of {e.Delivery}") is { } classified)
             {
@@ -181,12 +191,13 @@ public sealed partial class GitHubCheckRunReporter(
         return failure is null;
     }
 
-    private async Task SendAsync(IGitHubClient client, string owner, string name, HookEvent e, string? pipeline, Step step)
+    // With create, the check cannot exist yet (a pipeline's first report): it is created without looking for it.
+    private async Task SendAsync(IGitHubClient client, string owner, string name, HookEvent e, string? pipeline, Step step, bool create)
     {
         var context = PipelineChecks.Name(options.Value.StatusContext, pipeline);
         var externalId = PipelineChecks.ExternalId(e.Delivery, pipeline);
         var id = runs.TryGetValue(externalId, out var known) ? known
-            : step.Status == "queued" ? (long?)null
+            : step.Status == "queued" || create ? (long?)null
             : await FindAsync(client, owner, name, e, context, externalId);
         if (id is null)
         {
@@ -249,7 +260,7 @@ public sealed partial class GitHubCheckRunReporter(
         _ => CheckStatus.Completed,
     };
 
-    private sealed record PendingReport(HookEvent Event, StatusState State, string Description, IReadOnlyList<AppliedObject> Objects, string? Pipeline);
+    private sealed record PendingReport(HookEvent Event, StatusState State, string Description, IReadOnlyList<AppliedObject> Objects, string? Pipeline, bool First);
 
     private sealed record Step(string Status, CheckConclusion? Conclusion, string? DetailsUrl, NewCheckRunOutput? Output);
 

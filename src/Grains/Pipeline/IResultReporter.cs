@@ -41,6 +41,14 @@ public interface IResultReporter
     /// <c>{GitHub:StatusContext}/{pipeline}</c>, its <c>external_id</c> <c>{delivery}/{pipeline}</c>.
     /// </summary>
     void Report(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects = null, string? pipeline = null);
+
+    /// <summary>
+    /// As <see cref="Report"/>, for the first report of a pipeline's check, made once when its event is processed: no
+    /// check of that name and <c>external_id</c> can exist yet, so a reporter that would look for one (on another
+    /// silo's behalf) need not.
+    /// </summary>
+    void ReportFirst(HookEvent hookEvent, StatusState state, string description, IReadOnlyList<AppliedObject>? objects, string pipeline) =>
+        Report(hookEvent, state, description, objects, pipeline);
 }
 
 /// <summary>Used when <c>GitHub:ReportStatus</c> is off.</summary>

@@ -18,21 +18,21 @@ public static class PipelineReports
             switch (pipeline.Status)
             {
                 case PipelineStatus.Skipped:
-                    statuses.Report(e, StatusState.Skipped, "skipped: " + pipeline.Reason, null, pipeline.Name);
+                    statuses.ReportFirst(e, StatusState.Skipped, "skipped: " + pipeline.Reason, null, pipeline.Name);
                     break;
                 case PipelineStatus.Failed:
-                    statuses.Report(e, StatusState.Failure, pipeline.Reason ?? "failed", null, pipeline.Name);
+                    statuses.ReportFirst(e, StatusState.Failure, pipeline.Reason ?? "failed", null, pipeline.Name);
                     break;
                 default:
                     var mine = objects.Where(o => o.Pipeline == pipeline.Name).ToList();
                     if (run is not null && run.Part(pipeline.Name) is { } part)
                     {
                         var (state, description) = RunBook.Report(part);
-                        statuses.Report(e, state, description, state is StatusState.Failure or StatusState.TimedOut && part.FailedObject() is { } failed ? [failed] : mine, pipeline.Name);
+                        statuses.ReportFirst(e, state, description, state is StatusState.Failure or StatusState.TimedOut && part.FailedObject() is { } failed ? [failed] : mine, pipeline.Name);
                     }
                     else
                     {
-                        statuses.Report(e, StatusState.Success, StatusReporting.AppliedDescription(mine), mine, pipeline.Name);
+                        statuses.ReportFirst(e, StatusState.Success, StatusReporting.AppliedDescription(mine), mine, pipeline.Name);
                     }
 
                     break;

@@ -18,6 +18,7 @@ public class CostBudgetTests(ITestOutputHelper output)
     [Theory]
     [InlineData("sqlite")]
     [InlineData("redis")]
+    [InlineData("sqlite" + CostScenario.PipelinesSuffix)]
     public async Task A_fully_processed_event_costs_no_more_than_its_budget(string store)
     {
         var budget = CostBudget.Load().Stores[store];

@@ -45,8 +45,26 @@ public sealed class CostScenario : IAsyncDisposable
     public const string GrainCalls = "grain calls";
     public const string AllocatedBytes = "allocated bytes";
 
+    /// <summary>
+    /// The pipeline mode's variant of a store's scenario (<c>sqlite-pipelines</c>): each push commits three pipelines,
+    /// <c>build</c> (the Workflow, no rules), <c>release</c> (<c>on-branch: release/*</c>) and <c>review</c>
+    /// (<c>on-event: pull_request</c>), so an event applies one Workflow and reports two more checks, skipped.
+    /// </summary>
+    public const string PipelinesSuffix = "-pipelines";
+
+    private static readonly Dictionary<string, string> PipelineFiles = new()
+    {
+        [".ci/build.yaml"] = SampleManifest.Workflow,
+        [".ci/release.yaml"] = SampleManifest.Workflow.Replace("team: platform", "team: platform\n    k8s-webhook-handler.io/on-branch: release/*", StringComparison.Ordinal),
+        [".ci/review.yaml"] = SampleManifest.Workflow.Replace("team: platform", "team: platform\n    k8s-webhook-handler.io/on-event: pull_request", StringComparison.Ordinal),
+    };
+
+    private static bool IsRedis(string store) => store.StartsWith("redis", StringComparison.Ordinal);
+
+    private bool Pipelines => store.EndsWith(PipelinesSuffix, StringComparison.Ordinal);
+
     /// <summary>The figures of a store, in the order they are printed.</summary>
-    public static IReadOnlyList<string> Figures(string store) => store == "redis"
+    public static IReadOnlyList<string> Figures(string store) => IsRedis(store)
         ? [StoreWrites, StoreBytes, RedisWriteCommands, RedisBytesReceived, GitHubRequests, KubernetesRequests, GrainCalls, AllocatedBytes]
         : [StoreWrites, StoreBytes, GitHubRequests, KubernetesRequests, GrainCalls, AllocatedBytes];
 
@@ -117,7 +135,7 @@ public sealed class CostScenario : IAsyncDisposable
         var kubernetes = await FakeKubernetesApi.StartAsync(runsSucceed: false);
         var app = AppIdentity.Register(github);
         github.Install(app.App, FollowingEnv.Installation, Repository);
-        var redis = store == "redis" ? await RedisServer.StartAsync() : null;
+        var redis = IsRedis(store) ? await RedisServer.StartAsync() : null;
         var directory = Directory.CreateTempSubdirectory("citrigger-cost-").FullName;
         var settings = FollowingEnv.Settings(github, kubernetes, app, directory, ServiceSettings.EmbeddedSilo(directory), new Dictionary<string, string>
         {
@@ -125,7 +143,8 @@ public sealed class CostScenario : IAsyncDisposable
             ["Handler:ReminderPeriod"] = "00:10:00",
             ["Handler:CatalogDelay"] = (ProfileDirectory is null ? CatalogDelay : ProfileCatalogDelay).ToString(),
             ["Orleans:ServiceId"] = ServiceId,
-        }, redis is null ? null : new Dictionary<string, string>
+        }, store.EndsWith(PipelinesSuffix, StringComparison.Ordinal) ? new Dictionary<string, string> { [SiloProcess.PipelineMode] = "true" } : null,
+        redis is null ? null : new Dictionary<string, string>
         {
             ["Storage:Provider"] = "Redis",
             ["ConnectionStrings:Redis"] = redis.ConnectionString,
@@ -222,8 +241,12 @@ public sealed class CostScenario : IAsyncDisposable
         }
     }
 
-    private bool CheckRuns(IReadOnlyCollection<string> deliveries, Func<FakeGitHubApi.CheckRun, bool> state) =>
-        github.CheckRuns.Count(c => c.ExternalId is { } id && deliveries.Contains(id) && state(c)) == deliveries.Count;
+    /// <summary>Whether the check of each delivery (its <c>build</c> pipeline's, in the pipeline mode) is in <paramref name="state"/>.</summary>
+    private bool CheckRuns(IReadOnlyCollection<string> deliveries, Func<FakeGitHubApi.CheckRun, bool> state)
+    {
+        var ids = Pipelines ? deliveries.Select(d => PipelineChecks.ExternalId(d, "build")).ToHashSet(StringComparer.Ordinal) : deliveries;
+        return github.CheckRuns.Count(c => c.ExternalId is { } id && ids.Contains(id) && state(c)) == deliveries.Count;
+    }
 
     /// <summary>Whether the catalog's recent events show every one of <paramref name="deliveries"/> in <paramref name="state"/>, read from the store itself.</summary>
     private async Task<bool> CatalogStatesAsync(IReadOnlyCollection<string> deliveries, string state)
@@ -261,7 +284,7 @@ public sealed class CostScenario : IAsyncDisposable
 
     private async Task<string> PushAsync(string branch, int round)
     {
-        var after = repo.Commit(branch, ".ci/workflow.yaml", SampleManifest.Workflow);
+        var after = Pipelines ? repo.CommitFiles(branch, PipelineFiles) : repo.Commit(branch, ".ci/workflow.yaml", SampleManifest.Workflow);
         string before;
         lock (heads)
         {
