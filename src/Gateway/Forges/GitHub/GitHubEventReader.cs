@@ -20,8 +20,11 @@ public static partial class GitHubEventReader
     /// <summary>A push payload lists at most this many commits (GitHub's cap): one with as many may lack some.</summary>
     public const int MaxPushCommits = 2048;
 
-    /// <summary>The most changed files a push's event carries; beyond them the processor asks GitHub.</summary>
-    public const int MaxChangedFiles = 1000;
+    /// <summary>
+    /// The most changed files a push's event carries; beyond them the processor asks GitHub, whose comparison lists
+    /// 300 at most too (more is "unknown" either way), so a larger list would only make every stored copy bigger.
+    /// </summary>
+    public const int MaxChangedFiles = 300;
 
     /// <summary>The longest changed file's path kept; a longer one leaves the changed files unknown.</summary>
     public const int MaxPathLength = 4096;
@@ -30,7 +33,7 @@ public static partial class GitHubEventReader
     /// The most characters of changed files' paths an event carries, all together: the event is stored in its ref's queue
     /// and history, so it stays small; beyond this the changed files are left unknown like beyond <see cref="MaxChangedFiles"/>.
     /// </summary>
-    public const int MaxChangedFilesChars = 256 * 1024;
+    public const int MaxChangedFilesChars = 64 * 1024;
 
     /// <summary>Every event name the service knows: the supported ones and GitHub's <c>ping</c>.</summary>
     public static readonly IReadOnlySet<string> KnownEvents = new HashSet<string>(SupportedEvents.Append("ping"), StringComparer.Ordinal);
