@@ -11,4 +11,13 @@ public static class PipelineChecks
 
     /// <summary>The check run's <c>external_id</c>: the delivery, followed by the pipeline in pipeline mode.</summary>
     public static string ExternalId(string delivery, string? pipeline) => pipeline is null ? delivery : delivery + "/" + pipeline;
+
+    /// <summary>
+    /// The delivery and pipeline an <c>external_id</c> made by <see cref="ExternalId"/> names; null for any other value
+    /// (another App's, or one that is no delivery id and pipeline name).
+    /// </summary>
+    public static (string Delivery, string? Pipeline)? ParseExternalId(string id) =>
+        Names.IsDeliveryId(id) ? (id, null)
+        : id.LastIndexOf('/') is var slash and > 0 && Names.IsDeliveryId(id[..slash]) && Names.IsPipeline(id[(slash + 1)..]) ? (id[..slash], id[(slash + 1)..])
+        : null;
 }

@@ -45,10 +45,6 @@ public sealed record RunRecord(
     [property: Id(3)] ImmutableList<RunObjectRecord> Objects)
 {
     /// <summary>
-    /// The object a finished run failed or timed out by (the one its report names), as the log reader takes it;
-    /// null when the run did neither.
-    /// </summary>
-    /// <summary>
     /// The part of the run that one pipeline's objects make (pipeline mode), as a run of its own: finished once they
     /// all finished, whatever the others do; null when the pipeline has no object in the run.
     /// </summary>
@@ -75,6 +71,10 @@ public sealed record RunRecord(
 
     private static readonly RunResult[] Severity = [RunResult.Failure, RunResult.TimedOut, RunResult.Cancelled];
 
+    /// <summary>
+    /// The object a finished run failed or timed out by (the one its report names), as the log reader takes it;
+    /// null when the run did neither.
+    /// </summary>
     public AppliedObject? FailedObject() =>
         FinishedAt is not null && Result is RunResult.Failure or RunResult.TimedOut && Objects.FirstOrDefault(o => o.Result == Result) is { } failed
             ? new AppliedObject(failed.ApiVersion, failed.Kind, failed.Namespace, failed.Name, "failed")

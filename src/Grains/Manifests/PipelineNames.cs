@@ -8,12 +8,9 @@ namespace CiTrigger.Grains.Manifests;
 /// </summary>
 public static class PipelineNames
 {
-    /// <summary>1 to 63 lower-case ASCII letters, digits and '-'.</summary>
-    public static bool IsValid(string name) => Names.IsPipeline(name);
-
     /// <summary>
     /// The pipeline name of a file name (no directory) that ends in <c>.yaml</c> or <c>.yml</c>: false for any other
-    /// file, which is not a pipeline (not an error). The name may still be invalid: check it with <see cref="IsValid"/>.
+    /// file, which is not a pipeline (not an error). The name may still be invalid: check it with <see cref="Names.IsPipeline"/>.
     /// </summary>
     public static bool TryFromFileName(string fileName, out string name)
     {

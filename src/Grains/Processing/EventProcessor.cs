@@ -34,7 +34,8 @@ public sealed partial class EventProcessor(
         var manifest = options.Value;
         if (!manifest.SingleFile)
         {
-            return await pipelines.ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, cancellationToken);
+            return await new PipelineRunner(source, applier, parsed, changedFiles, manifest, Keep)
+                .ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, cancellationToken);
         }
 
         var path = manifest.ManifestPath!;
@@ -59,8 +60,6 @@ public sealed partial class EventProcessor(
             Keep(e.Delivery, annotated);
         }
     }
-
-    private PipelineRunner pipelines => new(source, applier, parsed, changedFiles, options.Value, Keep);
 
     /// <summary>Keeps what was sent for operators, in the background.</summary>
     private void Keep(string delivery, IReadOnlyList<System.Text.Json.Nodes.JsonObject> documents) => _ = KeepAsync(delivery, Render(documents));

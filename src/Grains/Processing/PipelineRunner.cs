@@ -109,7 +109,7 @@ public sealed class PipelineRunner(
                 continue;
             }
 
-            if (!PipelineNames.IsValid(name))
+            if (!Names.IsPipeline(name))
             {
                 throw new ManifestException($"{directory}/{file.Name} at {revision}: '{name}' is not a pipeline name (lower-case letters, digits and '-', at most 63)");
             }

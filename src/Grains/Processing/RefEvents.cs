@@ -226,13 +226,10 @@ public sealed class RefEvents(
         };
         metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
-        if (pipelines is { Count: > 0 })
+        if (pipelines is not null)
         {
+            // A check per pipeline; no pipelines at the revision: nothing applied, and no check (the design's "no pipelines").
             PipelineReports.Report(statuses, entry.Event, pipelines, objects, run);
-        }
-        else if (pipelines is not null)
-        {
-            // No pipelines at the revision: nothing applied, and no check (the design's "no pipelines").
         }
         else if (run is null)
         {

@@ -240,8 +240,7 @@ public sealed partial class RefRuns(
             {
                 if (run.Part(pipeline) is { FinishedAt: not null } part && entry.Run is { } before && before.Part(pipeline) is { FinishedAt: null })
                 {
-                    var (partState, partDescription) = RunBook.Report(part);
-                    statuses.Report(entry.Event, partState, partDescription, part.FailedObject() is { } partFailed ? [partFailed] : null, pipeline);
+                    ReportFinished(entry.Event, part, pipeline);
                 }
             }
         }
@@ -255,9 +254,7 @@ public sealed partial class RefRuns(
         metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
         if (!perPipeline)
         {
-            var (state, description) = RunBook.Report(run);
-            // A failed run's report names the object that failed, whose log the check shows (App mode).
-            statuses.Report(entry.Event, state, description, run.FailedObject() is { } failed ? [failed] : null);
+            ReportFinished(entry.Event, run, null);
         }
 
         try
@@ -269,6 +266,13 @@ public sealed partial class RefRuns(
             // Left in the set, the delivery only brings the ref the next list, which forgets it.
             Log.ForgetFailed(logger, error, delivery);
         }
+    }
+
+    /// <summary>A finished run's (or pipeline's part's) report; a failed one names the object that failed, whose log the check shows (App mode).</summary>
+    private void ReportFinished(HookEvent e, RunRecord run, string? pipeline)
+    {
+        var (state, description) = RunBook.Report(run);
+        statuses.Report(e, state, description, run.FailedObject() is { } failed ? [failed] : null, pipeline);
     }
 
     private static partial class Log

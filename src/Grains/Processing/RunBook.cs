@@ -26,12 +26,6 @@ public static class RunBook
         return runs.IsEmpty ? null : new RunRecord(RunResult.Running, now, null, runs);
     }
 
-    /// <summary>
-    /// The run's result once every object finished: success only when all succeeded, else the first of
-    /// failure, timed out, cancelled that any object ended with; <see cref="RunResult.Running"/> before.
-    /// </summary>
-    public static RunResult Aggregate(IReadOnlyCollection<RunObjectRecord> objects) => RunRecord.Aggregate(objects);
-
     /// <summary>The run after <paramref name="state"/> was reported for one of its objects.</summary>
     public static RunRecord? Observe(RunRecord run, RunObjectState state, DateTimeOffset now)
     {
@@ -158,7 +152,7 @@ public static class RunBook
         Settle(run with { Objects = [.. run.Objects.Select(o => o.Result == RunResult.Running ? o with { Result = result, Message = message } : o)] }, now);
 
     private static RunRecord Settle(RunRecord run, DateTimeOffset now) =>
-        Aggregate(run.Objects) is var result and not RunResult.Running ? run with { Result = result, FinishedAt = now } : run;
+        RunRecord.Aggregate(run.Objects) is var result and not RunResult.Running ? run with { Result = result, FinishedAt = now } : run;
 
     /// <summary>The same object: kind, namespace and name, and the API group (a version may be listed under another).</summary>
     private static bool Same(RunObjectRecord o, string apiVersion, string kind, string ns, string name) =>

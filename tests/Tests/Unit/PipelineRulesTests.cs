@@ -210,15 +210,15 @@ public class PipelineRulesTests
     [InlineData("b\u00fcild", false)]
     public void Pipeline_names_are_lower_case_letters_digits_and_hyphens(string name, bool valid)
     {
-        Assert.Equal(valid, PipelineNames.IsValid(name));
+        Assert.Equal(valid, Names.IsPipeline(name));
         Assert.Equal(valid, Names.IsPipeline(name));
     }
 
     [Fact]
     public void A_pipeline_name_is_at_most_63_characters()
     {
-        Assert.True(PipelineNames.IsValid(new string('a', 63)));
-        Assert.False(PipelineNames.IsValid(new string('a', 64)));
+        Assert.True(Names.IsPipeline(new string('a', 63)));
+        Assert.False(Names.IsPipeline(new string('a', 64)));
     }
 
     [Theory]

@@ -40,7 +40,7 @@ public class RunBookTests
     {
         var objects = results.Select((r, i) => new RunObjectRecord("batch/v1", "Job", "ci", $"j{i}", r)).ToList();
 
-        Assert.Equal(expected, RunBook.Aggregate(objects));
+        Assert.Equal(expected, RunRecord.Aggregate(objects));
     }
 
     [Fact]

@@ -284,12 +284,7 @@ public static partial class GitHubEventReader
 
         try
         {
-            return value.GetString() switch
-            {
-                { } id when Names.IsDeliveryId(id) => (id, null),
-                { } id when id.LastIndexOf('/') is var slash and > 0 && Names.IsDeliveryId(id[..slash]) && Names.IsPipeline(id[(slash + 1)..]) => (id[..slash], id[(slash + 1)..]),
-                _ => null,
-            };
+            return value.GetString() is { } id ? PipelineChecks.ParseExternalId(id) : null;
         }
         catch (InvalidOperationException)
         {
