@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace CiTrigger.Gateway;
@@ -21,6 +22,7 @@ public static class GatewayExtensions
 
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
+        services.TryAddSingleton<IRepositorySettings>(NoRepositorySettings.Instance);
         services.AddValidatedOptions<WebhookOptions>(WebhookOptions.Section, o => o.Validate())
             .PostConfigure(o => o.Secrets = string.IsNullOrWhiteSpace(o.Secrets) ? configuration["WEBHOOK_SECRET"] : o.Secrets);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.Section, o => o.Validate(runsInPod: !string.IsNullOrEmpty(configuration["KUBERNETES_SERVICE_HOST"])));

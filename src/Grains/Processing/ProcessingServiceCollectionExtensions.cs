@@ -36,6 +36,7 @@ public static class ProcessingServiceCollectionExtensions
 
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
+        services.TryAddSingleton<IRepositorySettings>(NoRepositorySettings.Instance);
         services.AddSingleton<IRunObserver, RunObserver>();
         services.AddSingleton(sp => new RefServices(
             sp.GetRequiredService<IRefCatalog>(),
