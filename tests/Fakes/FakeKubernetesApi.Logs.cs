@@ -76,6 +76,11 @@ public sealed partial class FakeKubernetesApi
     /// <summary>A subresource of an object: a pod's log, or the 404 kube-apiserver answers for one it does not serve.</summary>
     private (int, JsonNode) Subresource(Resource resource, string? ns, string name, string subresource, RecordedRequest r, HttpContext http)
     {
+        if (resource == RepositoryResource && subresource == "status" && ns is not null && r.Method == "PATCH")
+        {
+            return PatchStatus(resource, ns, name, r);
+        }
+
         if (resource.ApiVersion != "v1" || resource.Plural != "pods" || subresource != "log" || ns is null)
         {
             return Failure(404, "NotFound", "the server could not find the requested resource", Details(null, "", null));

@@ -26,6 +26,7 @@ public static class AdminEndpoints
         admin.MapGet("/deliveries/{delivery}/manifest", GetManifest);
         admin.MapPost("/deliveries/{delivery}/rerun", Rerun);
         admin.MapGet("/repos/{owner}/{repo}", GetRepository);
+        admin.MapGet("/repositories", ListRepositories);
         admin.MapPost("/repos/{owner}/{repo}/{action:regex(^(pause|resume)$)}", ActOnRepository);
         admin.MapGet("/recovery", async (IGrainFactory grains) => TypedResults.Ok(await grains.GetGrain<IDeliveryRecoveryGrain>(0).GetStatus()));
         return app;
@@ -97,7 +98,16 @@ public static class AdminEndpoints
         };
     }
 
-    private static async Task<Results<Ok<RepositoryView>, BadRequest<AdminError>>> GetRepository(IGrainFactory grains, string owner, string repo, string? after)
+    private static async Task<Ok<RepositoryList>> ListRepositories(IGrainFactory grains, IRepositorySettings repositories) =>
+        TypedResults.Ok(new RepositoryList(repositories.Synced, await Task.WhenAll(repositories.All.Select(r => EntryAsync(grains, r)))));
+
+    /// <summary>A Repository object with its runs under its limit (asked of its repository's grain only when it has one).</summary>
+    public static async Task<RepositoryEntry> EntryAsync(IGrainFactory grains, RepositoryResource r) =>
+        new(r.Resource, r.Repository, r.Ready, r.Reason, r.Message, r.Settings,
+            r.Settings?.ConcurrencyLimit is null ? null : await grains.GetGrain<IRepositoryGrain>(r.Repository).GetRuns());
+
+    private static async Task<Results<Ok<RepositoryView>, BadRequest<AdminError>>> GetRepository(
+        IGrainFactory grains, IRepositorySettings repositories, string owner, string repo, string? after)
     {
         var repository = owner + "/" + repo;
         if (!Names.IsRepository(repository))
@@ -108,7 +118,8 @@ public static class AdminEndpoints
         var key = repository.ToLowerInvariant();
         var paused = await grains.GetGrain<IRepositoryGrain>(key).IsPaused();
         var refs = await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(null, key, MaxPage, after));
-        return TypedResults.Ok(new RepositoryView(key, paused, refs.Refs, refs.Next));
+        var resource = repositories.All.Where(r => r.Repository == key).OrderByDescending(r => r.Ready).FirstOrDefault();
+        return TypedResults.Ok(new RepositoryView(key, paused, refs.Refs, refs.Next) { Resource = resource is null ? null : await EntryAsync(grains, resource) });
     }
 
     private static async Task<Results<Ok<RepositoryActionResult>, BadRequest<AdminError>>> ActOnRepository(IGrainFactory grains, string owner, string repo, string action)

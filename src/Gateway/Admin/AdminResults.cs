@@ -17,7 +17,21 @@ public sealed record RefActionResult(string Key, string Message, string? Deliver
 public sealed record RefActionConflict(string Key, string Error, string? Delivery);
 
 /// <summary>A repository: its pause and one page of its refs.</summary>
-public sealed record RepositoryView(string Repository, bool Paused, IReadOnlyList<RefSummary> Refs, string? Next);
+public sealed record RepositoryView(string Repository, bool Paused, IReadOnlyList<RefSummary> Refs, string? Next)
+{
+    /// <summary>Its Repository resource as the service read it (usable or not); null when none names it.</summary>
+    public RepositoryEntry? Resource { get; init; }
+}
+
+/// <summary>
+/// One Repository object: what the service made of it (its Ready condition), its settings when usable, and under a
+/// <c>concurrencyLimit</c> the runs holding its slots and the deliveries waiting for one.
+/// </summary>
+public sealed record RepositoryEntry(
+    string Resource, string Repository, bool Ready, string Reason, string Message, RepositorySettings? Settings, RepositoryRuns? Runs);
+
+/// <summary>Every Repository object the service knows, and whether it has listed them yet.</summary>
+public sealed record RepositoryList(bool Synced, IReadOnlyList<RepositoryEntry> Repositories);
 
 /// <summary>A re-run queued by an operator: its new delivery id, its ref, and the delivery it runs again.</summary>
 public sealed record RerunAccepted(string Delivery, string Key, string RerunOf);

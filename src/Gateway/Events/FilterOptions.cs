@@ -16,6 +16,9 @@ public sealed class FilterOptions
     /// <summary>When set, only repositories whose whole <c>owner/name</c> matches this regular expression, in any case, are handled.</summary>
     public string? Repositories { get; set; }
 
+    /// <summary>Handle only repositories that have a usable <c>Repository</c> resource; the others are answered <c>200 ignored: no Repository</c>.</summary>
+    public bool RequireRepository { get; set; }
+
     /// <summary>When set, only refs whose whole name matches this regular expression are handled.</summary>
     public string? Refs { get; set; }
 

@@ -19,6 +19,8 @@ public sealed partial class WebhookReceiver(
     IOptions<WebhookOptions> options,
     UnverifiedBodyBudget budget,
     EventFilter filter,
+    IOptions<FilterOptions> filters,
+    IRepositorySettings repositories,
     WebhookReruns reruns,
     WebhookMetrics metrics,
     TimeProvider time,
@@ -92,6 +94,14 @@ public sealed partial class WebhookReceiver(
         if ((filter.ActionIgnoreReason(hookEvent) ?? filter.IgnoreReason(hookEvent.Repository, hookEvent.Ref)) is { } reason)
         {
             return Ignore(delivery, reason);
+        }
+
+        if (filters.Value.RequireRepository && repositories.Find(RefKey.Repository(hookEvent.Forge, hookEvent.Repository)) is null)
+        {
+            // Before the first list nobody can say whether the repository has one: the forge delivers again.
+            return repositories.Synced
+                ? Ignore(delivery, $"no Repository: {hookEvent.Repository} has no usable Repository resource and Handler:RequireRepository is true")
+                : Refuse(StatusCodes.Status503ServiceUnavailable, "the Repository resources have not been listed yet (Handler:RequireRepository); nothing was acknowledged, retry later");
         }
 
         return await EnqueueAsync(hookEvent, timeout, aborted);

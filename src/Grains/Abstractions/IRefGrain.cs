@@ -53,7 +53,14 @@ public interface IRefGrain : IGrainWithStringKey
     /// </summary>
     Task RunsListed(RunListScope scope, System.Collections.Immutable.ImmutableArray<string> deliveries, System.Collections.Immutable.ImmutableList<RunObjectState> objects);
 
-    /// <summary>Resumes processing of pending work, if any; used at start-up and by recovery.</summary>
+    /// <summary>Resumes processing of pending work, if any; used at start-up, by recovery, and when a run slot it waits for is its own.</summary>
     [OneWay]
     Task Wake();
+
+    /// <summary>
+    /// Whether the delivery still needs the run slot its repository gave it: it is queued here, or its run has not finished.
+    /// Interleaved, so the repository grain can ask while this ref waits for it.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> HoldsRun(string delivery);
 }

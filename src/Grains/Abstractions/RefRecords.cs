@@ -98,6 +98,12 @@ public sealed record PendingEvent(
     /// <summary>In pipeline mode, what earlier attempts settled; null before any did.</summary>
     [Id(4)] public PipelineProgress? Progress { get; init; }
 
+    /// <summary>
+    /// Set the first time the event had to wait for a run slot of its repository (<c>concurrencyLimit</c>), when its
+    /// check said so: pipeline mode completes that check once the event starts.
+    /// </summary>
+    [Id(5)] public bool WaitedForSlot { get; init; }
+
     /// <summary>A pull request event of an untrusted author, held (not applied) until it is approved.</summary>
     public bool AwaitingApproval => Event.NeedsApproval;
 }

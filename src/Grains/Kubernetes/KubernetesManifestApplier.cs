@@ -18,7 +18,7 @@ namespace CiTrigger.Grains.Kubernetes;
 /// generateName are created, after looking for one this delivery already created (by its delivery label
 /// and document index), so a crash between "created" and "recorded" never yields a second Workflow.
 /// </summary>
-public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery discovery, IOptions<ManifestOptions> options) : IManifestApplier
+public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery discovery, IOptions<ManifestOptions> options, IRepositorySettings? repositories = null) : IManifestApplier
 {
     public const string FieldManager = "k8s-webhook-handler";
 
@@ -31,7 +31,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
 
     public async Task<IReadOnlyList<AppliedObject>> ApplyAsync(IReadOnlyList<JsonObject> documents, string delivery, bool mayExist, CancellationToken cancellationToken)
     {
-        var policy = new ManifestPolicy(options.Value);
+        var policy = new ManifestPolicy(options.Value, repositories);
         var plans = new List<(JsonObject Document, ObjectRef Ref, ApiResource Resource)>(documents.Count);
         for (var i = 0; i < documents.Count; i++)
         {

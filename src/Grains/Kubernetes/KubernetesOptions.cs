@@ -30,8 +30,18 @@ public sealed class KubernetesOptions
     /// </summary>
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Where the <c>Repository</c> objects are read from: the service's own namespace (<c>POD_NAMESPACE</c> in a pod), else <c>Handler:Namespace</c>.
+    /// </summary>
+    public string? RepositoryNamespace { get; set; }
+
     public IEnumerable<string> Validate()
     {
+        if (RepositoryNamespace is not null && !Manifests.KubernetesNames.IsDnsLabel(RepositoryNamespace))
+        {
+            yield return $"{Section}:RepositoryNamespace: '{RepositoryNamespace}' is not a valid namespace name";
+        }
+
         if (!string.IsNullOrWhiteSpace(KubeConfig) && !File.Exists(KubeConfig))
         {
             yield return $"{Section}:KubeConfig: the file '{KubeConfig}' does not exist";

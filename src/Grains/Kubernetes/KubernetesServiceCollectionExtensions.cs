@@ -16,15 +16,20 @@ public static partial class KubernetesServiceCollectionExtensions
     /// in-cluster, ~/.kube/config), or dry-run. The applier is built when the host starts. With a cluster,
     /// <see cref="KubernetesRunFollower"/> is the <see cref="IRunControl"/> and follows run objects for the
     /// <see cref="IRunObserver"/> the processing side registers; in dry-run or with <c>Kubernetes:FollowRuns=false</c> <see cref="NoRunControl"/> is.
+    /// With a cluster, <see cref="RepositoryWatcher"/> is the <see cref="IRepositorySettings"/>.
     /// With a cluster and <c>Handler:LogSnippets</c> (on by default), <see cref="KubernetesRunLogs"/> reads why a run failed.
     /// </summary>
     public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<KubernetesOptions>(KubernetesOptions.Section, o => o.Validate())
-            .PostConfigure(o => o.KubeConfig ??= configuration["KUBECONFIG"] is { Length: > 0 } path ? path : null);
+            .PostConfigure(o =>
+            {
+                o.KubeConfig ??= configuration["KUBECONFIG"] is { Length: > 0 } path ? path : null;
+                o.RepositoryNamespace ??= configuration["POD_NAMESPACE"] is { Length: > 0 } ns ? ns : null;
+            });
         services.AddSingleton(CreateCluster);
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
-            ? new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>())
+            ? new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>(), sp.GetRequiredService<IRepositorySettings>())
             : (IManifestApplier)ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp));
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
                 && sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.FollowRuns
@@ -35,7 +40,11 @@ public static partial class KubernetesServiceCollectionExtensions
                 && sp.GetRequiredService<IOptions<RunLogOptions>>().Value.LogSnippets
             ? ActivatorUtilities.CreateInstance<KubernetesRunLogs>(sp, client)
             : (IRunLogs)new NoRunLogs());
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client }
+            ? ActivatorUtilities.CreateInstance<RepositoryWatcher>(sp, client)
+            : (IRepositorySettings)NoRepositorySettings.Instance);
         services.AddHostedService<ApplierStartup>();
+        services.AddHostedService<RepositoryWatching>();
         services.AddHostedService<RunFollowingStartup>();
         return services;
     }

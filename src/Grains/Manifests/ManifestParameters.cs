@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -15,14 +16,17 @@ namespace CiTrigger.Grains.Manifests;
 public static partial class ManifestParameters
 {
     /// <summary>
-    /// The names replaced today. <c>git_auth_secret</c> and a repository's own parameters come with Repository
-    /// resources; until then <c>{{ git_auth_secret }}</c> is left as it is.
+    /// The fixed names, replaced for every event; a Repository's <c>spec.params</c> add names of their own, never these.
+    /// <c>git_auth_secret</c> comes with per-run credentials; until then <c>{{ git_auth_secret }}</c> is left as it is.
     /// </summary>
     public static readonly IReadOnlyList<string> Names =
     [
         "revision", "ref", "branch", "tag", "repo_name", "repo_url", "repo_ssh", "event_type", "event_action",
         "delivery", "pipeline", "pull_request", "base_ref", "head_repo_url",
     ];
+
+    /// <summary>The names a Repository's <c>spec.params</c> may not take: the fixed ones and <c>git_auth_secret</c>.</summary>
+    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>([.. Names, "git_auth_secret"], StringComparer.Ordinal);
 
     /// <summary>Whether a manifest's bytes may hold a parameter at all: most do not, and they cost no walk.</summary>
     public static bool MayMention(ReadOnlySpan<byte> manifest) => manifest.IndexOf("{{"u8) >= 0;
@@ -32,13 +36,16 @@ public static partial class ManifestParameters
     /// base branch), <c>tag</c> the tag a push names, each empty otherwise; <c>pipeline</c> the manifest file's
     /// name without its extension.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath)
+    /// <param name="e">The event.</param>
+    /// <param name="manifestPath">The manifest file's path in the repository.</param>
+    /// <param name="extra">A Repository's <c>spec.params</c>: added under their own names, never in place of a fixed one.</param>
+    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath, IReadOnlyDictionary<string, string>? extra = null)
     {
         const string heads = "refs/heads/", tags = "refs/tags/";
         var branch = e.Ref.StartsWith(heads, StringComparison.Ordinal) ? e.Ref[heads.Length..]
             : e.PullRequest > 0 && e.BaseRef.StartsWith(heads, StringComparison.Ordinal) ? e.BaseRef[heads.Length..]
             : "";
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["revision"] = e.Revision,
             ["ref"] = e.Ref,
@@ -55,6 +62,12 @@ public static partial class ManifestParameters
             ["base_ref"] = e.BaseRef,
             ["head_repo_url"] = e.HeadRepoUrl,
         };
+        foreach (var (name, value) in extra ?? ImmutableDictionary<string, string>.Empty)
+        {
+            values.TryAdd(name, value);
+        }
+
+        return values;
     }
 
     /// <summary>Replaces the parameters in every string scalar of <paramref name="node"/> (changed in place).</summary>
@@ -115,6 +128,6 @@ public static partial class ManifestParameters
         return any ? result : null;
     }
 
-    [GeneratedRegex(@"\{\{\s*([a-z_]+)\s*\}\}", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}", RegexOptions.CultureInvariant)]
     private static partial Regex Parameter();
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Pipeline;
 
@@ -10,7 +11,7 @@ namespace CiTrigger.Grains.Manifests;
 /// <see cref="RunKinds"/>) must be created by generateName, so every event's run is new. Checked for every document
 /// before the first one is applied, so a refused manifest changes nothing.
 /// </summary>
-public sealed class ManifestPolicy(ManifestOptions options)
+public sealed class ManifestPolicy(ManifestOptions options, IRepositorySettings? repositories = null)
 {
     /// <summary>The document's identity; throws <see cref="ManifestException"/> for a refusal.</summary>
     public ObjectRef Check(JsonObject document, int index, bool? namespaced)
@@ -44,7 +45,14 @@ public sealed class ManifestPolicy(ManifestOptions options)
             return new ObjectRef(apiVersion, kind, null, name, generateName);
         }
 
-        var ns = Text(metadata, "namespace", index) ?? options.Namespace;
+        // A repository whose Repository names a namespace is confined to it: one team's manifests cannot reach another's.
+        var confined = ConfinedBy(metadata);
+        var ns = Text(metadata, "namespace", index) ?? confined?.Namespace ?? options.Namespace;
+        if (confined is { Namespace: { } only } && ns != only)
+        {
+            throw Refuse(index, $"({kind}) names namespace '{ns}'; only '{only}' allowed (spec.namespace of the Repository {confined.Resource})");
+        }
+
         if (!options.NamespaceSet.Contains(ns))
         {
             throw Refuse(index, $"({kind}) names namespace '{ns}'; only '{string.Join("', '", options.NamespaceSet)}' allowed (Handler:Namespace, Handler:AllowedNamespaces)");
@@ -52,6 +60,19 @@ public sealed class ManifestPolicy(ManifestOptions options)
 
         metadata["namespace"] = ns;
         return new ObjectRef(apiVersion, kind, ns, name, generateName);
+    }
+
+    /// <summary>The Repository of the document's repository (its annotations, added before policy looks) when it names a namespace.</summary>
+    private RepositorySettings? ConfinedBy(JsonObject metadata)
+    {
+        if (repositories is null || metadata["annotations"] is not JsonObject annotations
+            || annotations[ManifestAnnotator.RepositoryAnnotation] is not JsonValue name || !name.TryGetValue<string>(out var repository))
+        {
+            return null;
+        }
+
+        var forge = annotations[ManifestAnnotator.ForgeAnnotation] is JsonValue f && f.TryGetValue<string>(out var other) ? other : ForgeNames.GitHub;
+        return repositories.Find(RefKey.Repository(forge, repository)) is { Namespace: not null } settings ? settings : null;
     }
 
     private static string? Text(JsonObject metadata, string field, int index) => metadata[field] switch

@@ -53,6 +53,12 @@ public sealed partial class AttemptRunner(
             Log.Abandoned(logger, error, e.Delivery);
             return null;
         }
+        catch (WaitingForRunSlotException waiting)
+        {
+            // Not a failure and not counted as an attempt: the ref waits for its repository to hand it a slot.
+            Log.Waiting(logger, e.Delivery, e.Repository, waiting.Message);
+            return new AttemptResult(null, waiting, new AttemptRecord(started, watch.Elapsed, waiting.Message, true));
+        }
         catch (PipelinesUnfinishedException unfinished)
         {
             return Failed(entry, attempt, unfinished.InnerException!, started, watch) with { Progress = unfinished.Progress };
@@ -88,6 +94,9 @@ public sealed partial class AttemptRunner(
 
         [LoggerMessage(4, LogLevel.Warning, "Attempt {Attempt} for {Delivery} ({Repository} {Ref}) failed, transient: {Transient}: {Error}")]
         public static partial void AttemptFailed(ILogger logger, string delivery, string repository, string @ref, int attempt, bool transient, string error);
+
+        [LoggerMessage(184, LogLevel.Information, "{Delivery} of {Repository} waits: {Reason}")]
+        public static partial void Waiting(ILogger logger, string delivery, string repository, string reason);
 
         [LoggerMessage(5, LogLevel.Information, "Attempt for {Delivery} abandoned because the silo is stopping; it will run again")]
         public static partial void Abandoned(ILogger logger, Exception error, string delivery);

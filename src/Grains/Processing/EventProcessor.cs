@@ -14,7 +14,7 @@ namespace CiTrigger.Grains.Processing;
 /// </summary>
 public sealed partial class EventProcessor(
     IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IRepositoryPermissions permissions,
-    IChangedFiles changedFiles, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
+    IChangedFiles changedFiles, IRepositorySettings repositories, IRunSlots slots, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
 {
     /// <summary>How much of an annotated manifest is kept for operators to read back.</summary>
     public const int MaxKeptManifestChars = 256 * 1024;
@@ -32,9 +32,10 @@ public sealed partial class EventProcessor(
         }
 
         var manifest = options.Value;
+        var repository = repositories.Find(RefKey.Repository(e.Forge, e.Repository));
         if (!manifest.SingleFile)
         {
-            return await new PipelineRunner(source, applier, parsed, changedFiles, manifest, Keep)
+            return await new PipelineRunner(source, applier, parsed, changedFiles, manifest, repository, Keep, () => TakeSlotAsync(e, repository))
                 .ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, cancellationToken);
         }
 
@@ -46,8 +47,9 @@ public sealed partial class EventProcessor(
             throw new ManifestException($"{path} at {e.ManifestRef} holds no documents");
         }
 
-        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path) : null;
+        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path, repository?.Params) : null;
         var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters)).ToList();
+        await TakeSlotAsync(e, repository);
 
         try
         {
@@ -60,6 +62,14 @@ public sealed partial class EventProcessor(
             Keep(e.Delivery, annotated);
         }
     }
+
+    /// <summary>
+    /// Under a Repository's <c>concurrencyLimit</c>, returns once the event holds one of its repository's run slots, taken
+    /// just before the first object is applied (an event that applies nothing never waits); throws
+    /// <see cref="WaitingForRunSlotException"/> while it must wait.
+    /// </summary>
+    private Task TakeSlotAsync(HookEvent e, RepositorySettings? repository) =>
+        repository?.ConcurrencyLimit is { } limit ? slots.AcquireAsync(e, limit) : Task.CompletedTask;
 
     /// <summary>Keeps what was sent for operators, in the background.</summary>
     private void Keep(string delivery, IReadOnlyList<System.Text.Json.Nodes.JsonObject> documents) => _ = KeepAsync(delivery, Render(documents));

@@ -21,21 +21,22 @@ public sealed class PipelinesUnfinishedException(Exception cause, PipelineProgre
 
 /// <summary>
 /// Pipeline mode's part of an attempt (the design's "Pipelines"): lists the pipeline directory once at the
-/// event's revision, reads each pipeline by its blob id (parsed once per blob, <see cref="ParsedManifestCache"/>),
+/// event's revision (the directory its Repository names, else <c>Handler:PipelineDirectory</c>), reads each pipeline by its blob id (parsed once per blob, <see cref="ParsedManifestCache"/>),
 /// decides by its rules whether it runs, and applies each that runs as one unit, in file-name order. A pipeline
 /// that fails for good is recorded as failed and the others go on; one that may succeed on another try stops the
 /// attempt with what was settled so far (<see cref="PipelinesUnfinishedException"/>), so no pipeline applies twice.
 /// </summary>
 public sealed class PipelineRunner(
     IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IChangedFiles changedFiles, ManifestOptions options,
-    Action<string, IReadOnlyList<JsonObject>> keep)
+    RepositorySettings? repository, Action<string, IReadOnlyList<JsonObject>> keep, Func<Task> beforeFirstApply)
 {
     private bool changedAsked;
+    private bool applying;
     private IReadOnlyList<string>? changed;
 
     public async Task<ProcessResult> ProcessAsync(HookEvent e, bool mayHaveRun, PipelineProgress progress, CancellationToken cancellationToken)
     {
-        var directory = options.PipelineDirectory;
+        var directory = repository?.PipelineDirectory ?? options.PipelineDirectory;
         var listed = await source.ListAsync(new ManifestFile(e.Forge, e.ManifestRepository, directory, e.ManifestRef, e.InstallationId), cancellationToken);
         var files = Pipelines(listed ?? [], directory, e.ManifestRef);
         var records = progress.Pipelines.ToBuilder();
@@ -66,12 +67,24 @@ public sealed class PipelineRunner(
                         continue;
                     }
 
-                    var parameters = pipeline.MayMention ? ManifestParameters.For(e, file.Path) : null;
+                    var parameters = pipeline.MayMention ? ManifestParameters.For(e, file.Path, repository?.Params) : null;
                     var annotated = pipeline.Documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, name)).ToList();
+                    if (!applying)
+                    {
+                        // A run slot (concurrencyLimit) is taken only by an event that applies something.
+                        await beforeFirstApply();
+                        applying = true;
+                    }
+
                     sent.AddRange(annotated);
                     var applied = await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
                     objects.AddRange(applied.Select(o => o with { Pipeline = name }));
                     records.Add(new PipelineRecord(name, PipelineStatus.Applied));
+                }
+                catch (WaitingForRunSlotException)
+                {
+                    // Nothing of this attempt was applied: the next one decides again, once the slot is its own.
+                    throw;
                 }
                 catch (PermanentException refused)
                 {

@@ -37,6 +37,7 @@ public static class ProcessingServiceCollectionExtensions
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
         services.TryAddSingleton<IRepositorySettings>(NoRepositorySettings.Instance);
+        services.TryAddSingleton<IRunSlots, GrainRunSlots>();
         services.AddSingleton<IRunObserver, RunObserver>();
         services.AddSingleton(sp => new RefServices(
             sp.GetRequiredService<IRefCatalog>(),
@@ -49,6 +50,8 @@ public static class ProcessingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>())
         {
             PipelineMode = !sp.GetRequiredService<IOptions<ManifestOptions>>().Value.SingleFile,
+            Repositories = sp.GetRequiredService<IRepositorySettings>(),
+            RunSlots = sp.GetRequiredService<IRunSlots>(),
         });
         services.AddHostedService<PendingWorkWaker>();
         return services;

@@ -11,4 +11,10 @@ public sealed class RefActivity
     public string? InFlight { get; set; }
 
     public bool? RepositoryPaused { get; set; }
+
+    /// <summary>
+    /// While the ref waits for a run slot of its repository: when to ask again should no wake come (the repository
+    /// wakes the ref when the slot is its own).
+    /// </summary>
+    public DateTimeOffset? SlotWaitUntil { get; set; }
 }

@@ -31,6 +31,15 @@ public sealed class RefEvents(
     /// </summary>
     public bool PipelineMode { get; init; }
 
+    /// <summary>The repositories' own settings; a Repository's <c>concurrencyLimit</c> makes events wait for run slots.</summary>
+    public IRepositorySettings Repositories { get; init; } = NoRepositorySettings.Instance;
+
+    /// <summary>The repositories' run slots.</summary>
+    public IRunSlots Slots { get; init; } = NoRunSlots.Instance;
+
+    /// <summary>How long a ref waiting for a run slot sleeps before it asks again, should the repository's wake be lost.</summary>
+    public static readonly TimeSpan SlotRecheck = TimeSpan.FromSeconds(30);
+
     public RefHistory History => history;
 
     public bool Paused => queue.Paused;
@@ -161,6 +170,16 @@ public sealed class RefEvents(
     {
         metrics.QueueDepthChanged(-await history.DropFinishedAsync(queue));
         var now = time.GetUtcNow();
+        if (activity.SlotWaitUntil is { } asleep)
+        {
+            // The head waits for a run slot, and the ref's order with it.
+            if (asleep > now)
+            {
+                return new NextWork(null, false, asleep);
+            }
+
+            activity.SlotWaitUntil = null;
+        }
 
         // Events waiting for approval are held where they are; nothing behind them in the ref waits for them.
         var runnable = queue.Pending.RemoveAll(p => p.AwaitingApproval);
@@ -186,6 +205,19 @@ public sealed class RefEvents(
             var failed = attempt.Pipelines?.Where(p => p.Status == PipelineStatus.Failed).ToList() ?? [];
             await CompleteAsync(attempted, failed.Count == 0 ? Outcome.Applied : Outcome.Failed,
                 failed.Count == 0 ? null : string.Join("; ", failed.Select(p => $"pipeline {p.Name}: {p.Reason}")), attempt.Objects!, outOfChain, attempt.Pipelines);
+            return;
+        }
+
+        if (attempt.Error is WaitingForRunSlotException waiting)
+        {
+            // Not an attempt: the event keeps its place in its repository's line, and the ref sleeps until woken.
+            activity.SlotWaitUntil = time.GetUtcNow() + SlotRecheck;
+            if (!entry.WaitedForSlot)
+            {
+                await queue.ReplaceAsync(entry with { WaitedForSlot = true });
+                statuses.Report(entry.Event, StatusState.Pending, waiting.Message);
+            }
+
             return;
         }
 
@@ -226,8 +258,20 @@ public sealed class RefEvents(
         };
         metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
+        if (run is null)
+        {
+            // Nothing of it runs on: a slot it took is free again.
+            await runs.ReleaseSlotAsync(entry.Event.Delivery);
+        }
+
         if (pipelines is not null)
         {
+            if (entry.WaitedForSlot)
+            {
+                // The waiting was shown on the check of GitHub:StatusContext; the pipelines report in checks of their own.
+                statuses.Report(entry.Event, StatusState.Skipped, "started after waiting for a run slot: each pipeline reports in a check of its own");
+            }
+
             // A check per pipeline; no pipelines at the revision: nothing applied, and no check (the design's "no pipelines").
             PipelineReports.Report(statuses, entry.Event, pipelines, objects, run);
         }

@@ -188,9 +188,12 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     public Task Wake()
     {
+        parts.Activity.SlotWaitUntil = null;
         drain.Request(TimeSpan.Zero);
         return Task.CompletedTask;
     }
+
+    public Task<bool> HoldsRun(string delivery) => Task.FromResult(Runs.HoldsRun(delivery));
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {

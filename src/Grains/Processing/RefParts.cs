@@ -1,3 +1,4 @@
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
@@ -34,6 +35,12 @@ public sealed record RefServices(
 {
     /// <summary>Pipeline mode (no <c>Handler:ManifestPath</c>): an event's checks are its pipelines', named when it is processed.</summary>
     public bool PipelineMode { get; init; }
+
+    /// <summary>The repositories' own settings (Repository resources); none by default.</summary>
+    public IRepositorySettings Repositories { get; init; } = NoRepositorySettings.Instance;
+
+    /// <summary>The repositories' run slots (<c>concurrencyLimit</c>); none to wait for by default.</summary>
+    public IRunSlots RunSlots { get; init; } = NoRunSlots.Instance;
 }
 
 /// <summary>
@@ -79,8 +86,8 @@ public sealed class RefParts : IDisposable
         var activity = new RefActivity();
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
-        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger);
-        var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode };
+        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger) { Repositories = services.Repositories, Slots = services.RunSlots };
+        var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode, Repositories = services.Repositories, Slots = services.RunSlots };
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);
         return new RefParts(queue, deliveries, history, activity, view, summary, runs, events, reruns);
     }

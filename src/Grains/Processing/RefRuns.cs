@@ -32,6 +32,12 @@ public sealed partial class RefRuns(
     // faster than the ref, which records the event after the create returned. Applied once the event is recorded.
     private readonly Dictionary<string, List<RunObjectState>> early = new(StringComparer.Ordinal);
 
+    /// <summary>The repositories' own settings: a Repository's <c>cancelSuperseded</c> wins over <see cref="RunOptions.CancelSuperseded"/>.</summary>
+    public IRepositorySettings Repositories { get; init; } = NoRepositorySettings.Instance;
+
+    /// <summary>The repositories' run slots: a finished run hands its slot on.</summary>
+    public IRunSlots Slots { get; init; } = NoRunSlots.Instance;
+
     /// <summary>A run is still followed, or a stop still to be confirmed: the ref's reminder must stay.</summary>
     public bool HasUnfinished => history.OwesWork;
 
@@ -104,7 +110,8 @@ public sealed partial class RefRuns(
         // In pipeline mode a newer event supersedes the runs of the pipelines it applied, not those it skipped:
         // an older commit's run of a pipeline the newer one did not touch is still that pipeline's latest word.
         var applied = entry.Pipelines?.Where(p => p.Status == PipelineStatus.Applied).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        if (!options.CancelSuperseded || (entry.Outcome != Outcome.Applied && applied is not { Count: > 0 } && !teardown))
+        var cancelSuperseded = Repositories.Find(RefKey.Split(key).Repository)?.CancelSuperseded ?? options.CancelSuperseded;
+        if (!cancelSuperseded || (entry.Outcome != Outcome.Applied && applied is not { Count: > 0 } && !teardown))
         {
             return;
         }
@@ -252,6 +259,7 @@ public sealed partial class RefRuns(
 
         Log.RunFinished(logger, delivery, key, RunResults.Word(run.Result));
         metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
+        await ReleaseSlotAsync(delivery);
         if (!perPipeline)
         {
             ReportFinished(entry.Event, run, null);
@@ -267,6 +275,17 @@ public sealed partial class RefRuns(
             Log.ForgetFailed(logger, error, delivery);
         }
     }
+
+    /// <summary>Hands the delivery's run slot on when its repository has a <c>concurrencyLimit</c> (only then can it hold one).</summary>
+    public Task ReleaseSlotAsync(string delivery)
+    {
+        var repository = RefKey.Split(key).Repository;
+        return Repositories.Find(repository)?.ConcurrencyLimit is null ? Task.CompletedTask : Slots.ReleaseAsync(repository, delivery);
+    }
+
+    /// <summary>Whether the delivery still needs its run slot: queued here, or its run not finished.</summary>
+    public bool HoldsRun(string delivery) =>
+        queue.Contains(delivery) || history.Find(delivery) is { Run.FinishedAt: null };
 
     /// <summary>A finished run's (or pipeline's part's) report; a failed one names the object that failed, whose log the check shows (App mode).</summary>
     private void ReportFinished(HookEvent e, RunRecord run, string? pipeline)

@@ -11,7 +11,7 @@ namespace CiTrigger.Tests.RealCluster;
 
 /// <summary>
 /// A real API server prepared the way a user's cluster is before the service is installed: the Workflow
-/// CRD (and Tekton's PipelineRun and TaskRun CRDs), namespace <c>ci</c>, and the ServiceAccount, Role and RoleBinding rendered from <c>k8s/</c>. The
+/// CRD (and Tekton's PipelineRun and TaskRun CRDs), the service's own Repository CRD from <c>k8s/</c>, namespace <c>ci</c>, and the ServiceAccount, Role and RoleBinding rendered from <c>k8s/</c>. The
 /// service gets a token of that service account from the TokenRequest API, so it runs with exactly the
 /// rights the shipped Role gives it.
 /// </summary>
@@ -52,6 +52,12 @@ public sealed class RealCluster : IAsyncDisposable
             await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } });
 
             var rendered = RepositoryFiles.Kustomize("k8s");
+            foreach (var document in rendered.Where(d => d["kind"]!.GetValue<string>() == "CustomResourceDefinition"))
+            {
+                // The service's own CRD (Repository), as a user installs it with the base.
+                await InstallCrdAsync(admin, server, KubernetesJson.Deserialize<V1CustomResourceDefinition>(document.ToJsonString()));
+            }
+
             foreach (var document in rendered.Where(d => d["kind"]!.GetValue<string>() is "ServiceAccount" or "Role" or "RoleBinding"))
             {
                 var json = document.ToJsonString();

@@ -101,6 +101,27 @@ public class ManifestParametersTests
     }
 
     [Fact]
+    public void A_repositorys_params_add_names_of_their_own_and_never_replace_a_fixed_one()
+    {
+        var e = Push("refs/heads/main");
+        var extra = new Dictionary<string, string> { ["registry"] = "registry.team-a:5000", ["cache_2"] = "c", ["revision"] = "forged" };
+        var document = ManifestAnnotator.Annotate(ManifestReader.Read(Encoding.UTF8.GetBytes("""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              generateName: ci-
+            data:
+              image: "{{ registry }}/app:{{ revision }}"
+              cache: "{{cache_2}}"
+              unknown: "{{ not_given }}"
+            """), new ManifestOptions().Limits)[0], e, 0, ManifestParameters.For(e, ".ci/workflow.yaml", extra));
+
+        Assert.Equal($"registry.team-a:5000/app:{new string('a', 40)}", document["data"]!["image"]!.GetValue<string>());
+        Assert.Equal("c", document["data"]!["cache"]!.GetValue<string>());
+        Assert.Equal("{{ not_given }}", document["data"]!["unknown"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Only_manifests_with_double_braces_are_walked()
     {
         Assert.True(ManifestParameters.MayMention("a: '{{ x }}'"u8));

@@ -17,7 +17,7 @@ namespace CiTrigger.Gateway.Forges.GitHub;
 /// <c>ping</c>, and the payloads (<see cref="GitHubEventReader"/>). Checks run cheapest first: the headers before
 /// the payload is copied, the event type against <c>Handler:Events</c> before the payload is parsed.
 /// </summary>
-public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequests, IConfiguration configuration) : IWebhookForge
+public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequests, IConfiguration configuration, IRepositorySettings repositories) : IWebhookForge
 {
     public static ForgeEntry Entry { get; } = new(GitHubEventReader.SupportedEvents, GitHubEventReader.KnownEvents, Add);
 
@@ -67,7 +67,7 @@ public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequest
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, receivedAt, pullRequests.Value.Policy, ownApp);
+            read = GitHubEventReader.Read(eventType, delivery, document.RootElement, receivedAt, PolicyOf(document.RootElement), ownApp);
         }
         catch (JsonException e)
         {
@@ -76,6 +76,20 @@ public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequest
 
         // A Re-run button asks by the action "rerequested": unless Handler:Actions handles it, the webhook reads as it otherwise would.
         return read is EventReadResult.RerunRequested rerun && filter.ActionIgnoreReason(eventType, "rerequested") is not null ? rerun.Otherwise : read;
+    }
+
+    /// <summary>
+    /// Whom the repository's pull requests trust: its Repository's <c>trustedAssociations</c> when it has them, else
+    /// <c>Handler:TrustedAssociations</c>. The payload's repository is read here only to choose; the reader checks it.
+    /// </summary>
+    private PullRequestPolicy PolicyOf(JsonElement payload)
+    {
+        var policy = pullRequests.Value.Policy;
+        return payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("repository", out var repository) && repository.ValueKind == JsonValueKind.Object
+            && repository.TryGetProperty("full_name", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { } fullName
+            && Names.IsRepository(fullName) && repositories.Find(RefKey.Repository(ForgeNames.GitHub, fullName)) is { TrustedAssociations: { } trusted }
+            ? policy with { TrustedAssociations = trusted.ToHashSet(StringComparer.Ordinal) }
+            : policy;
     }
 
     private static void Add(IServiceCollection services)

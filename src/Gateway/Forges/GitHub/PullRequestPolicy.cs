@@ -1,3 +1,5 @@
+using CiTrigger.Grains.Abstractions;
+
 namespace CiTrigger.Gateway.Forges.GitHub;
 
 /// <summary>
@@ -8,10 +10,7 @@ namespace CiTrigger.Gateway.Forges.GitHub;
 public sealed record PullRequestPolicy(IReadOnlySet<string> TrustedAssociations, string OkToTestLabel)
 {
     /// <summary>The values GitHub sends in <c>author_association</c>.</summary>
-    public static readonly IReadOnlySet<string> Associations = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE",
-    };
+    public static IReadOnlySet<string> Associations => AuthorAssociations.All;
 
     public static readonly PullRequestPolicy Default = new PullRequestOptions().Policy;
 
