@@ -82,7 +82,8 @@ public sealed partial class GitHubCheckRunReporter(
         switch (report.State)
         {
             case StatusState.Pending:
-                yield return new Step("queued", null, null, null);
+                // Plainly queued says nothing more; a check that waits (for an approval's word, a run slot) says for what.
+                yield return new Step("queued", null, null, report.Description == "queued" ? null : new NewCheckRunOutput("queued", Truncate(report.Description)));
                 break;
             case StatusState.Running:
                 yield return InProgress(report, settings);

@@ -47,6 +47,9 @@ public sealed class FollowingEnv(FakeGitHubApi github, FakeKubernetesApi kuberne
             ["Logging:LogLevel:Default"] = "Warning",
         }), ServiceSettings.SingleFile, ServiceSettings.FastRetry, ServiceSettings.FastRecovery, .. more]);
 
+    /// <summary>What <see cref="Settings"/> gives this environment, plus <paramref name="more"/>.</summary>
+    public Dictionary<string, string> SettingsWith(params IEnumerable<KeyValuePair<string, string>>?[] more) => Settings(github, kubernetes, app, directory, more);
+
     public Task<TriggerHost> ServiceAsync(Dictionary<string, string>? more = null) =>
         TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory, more));
 
