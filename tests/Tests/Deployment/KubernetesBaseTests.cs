@@ -103,9 +103,12 @@ public class KubernetesBaseTests
         {
             "ServiceAccount/k8s-webhook-handler", "Role/k8s-webhook-handler", "RoleBinding/k8s-webhook-handler",
             "Deployment/k8s-webhook-handler", "Service/k8s-webhook-handler", "PodDisruptionBudget/k8s-webhook-handler",
-            "StatefulSet/redis", "Service/redis",
+            "StatefulSet/redis", "Service/redis", "CustomResourceDefinition/repositories.k8s-webhook-handler.io",
         }, kinds);
-        Assert.All(Rendered.Value, o => Assert.Equal("ci", o["metadata"]!["namespace"]?.GetValue<string>()));
+        // Everything in the service's namespace but the Repository CRD, which is cluster-scoped like every CRD.
+        Assert.All(Rendered.Value.Where(o => o["kind"]!.GetValue<string>() != "CustomResourceDefinition"),
+            o => Assert.Equal("ci", o["metadata"]!["namespace"]?.GetValue<string>()));
+        Assert.Null(Rendered.Value.Single(o => o["kind"]!.GetValue<string>() == "CustomResourceDefinition")["metadata"]!["namespace"]);
         Assert.Equal(3, Silo["spec"]!["replicas"]!.GetValue<long>());
     }
 

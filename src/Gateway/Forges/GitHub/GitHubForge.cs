@@ -17,11 +17,16 @@ namespace CiTrigger.Gateway.Forges.GitHub;
 /// <c>ping</c>, and the payloads (<see cref="GitHubEventReader"/>). Checks run cheapest first: the headers before
 /// the payload is copied, the event type against <c>Handler:Events</c> before the payload is parsed.
 /// </summary>
-public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequests, IConfiguration configuration, IRepositorySettings repositories) : IWebhookForge
+public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequests, IConfiguration configuration, IServiceProvider services) : IWebhookForge
 {
     public static ForgeEntry Entry { get; } = new(GitHubEventReader.SupportedEvents, GitHubEventReader.KnownEvents, Add);
 
     private readonly long? ownApp = OwnApp(configuration);
+
+    // Resolved at the first webhook: the forge is made when routes are mapped, before a cluster should be looked for.
+    private IRepositorySettings? repositories;
+
+    private IRepositorySettings Repositories => repositories ??= services.GetRequiredService<IRepositorySettings>();
 
     public string Name => ForgeNames.GitHub;
 
@@ -85,11 +90,19 @@ public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequest
     private PullRequestPolicy PolicyOf(JsonElement payload)
     {
         var policy = pullRequests.Value.Policy;
-        return payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("repository", out var repository) && repository.ValueKind == JsonValueKind.Object
-            && repository.TryGetProperty("full_name", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { } fullName
-            && Names.IsRepository(fullName) && repositories.Find(RefKey.Repository(ForgeNames.GitHub, fullName)) is { TrustedAssociations: { } trusted }
-            ? policy with { TrustedAssociations = trusted.ToHashSet(StringComparer.Ordinal) }
-            : policy;
+        try
+        {
+            return payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("repository", out var repository) && repository.ValueKind == JsonValueKind.Object
+                && repository.TryGetProperty("full_name", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { } fullName
+                && Names.IsRepository(fullName) && Repositories.Find(RefKey.Repository(ForgeNames.GitHub, fullName)) is { TrustedAssociations: { } trusted }
+                ? policy with { TrustedAssociations = trusted.ToHashSet(StringComparer.Ordinal) }
+                : policy;
+        }
+        catch (InvalidOperationException)
+        {
+            // A name that is no text (a lone surrogate): the reader refuses the payload with the field's name.
+            return policy;
+        }
     }
 
     private static void Add(IServiceCollection services)
