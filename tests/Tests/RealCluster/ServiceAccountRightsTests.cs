@@ -30,7 +30,10 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
             .Concat(PodVerbs.Select(verb => (verb, "pods", "ci")))
             .Concat(RunKinds.All.SelectMany(k => k.Verbs.Select(verb => (verb, k.Group.Length == 0 ? k.Plural : $"{k.Plural}.{k.Group}", "ci"))))
             // Why a run failed: the failed container's log, and the Secrets its pod uses, to mask their values.
-            .Concat(new (string verb, string, string)[] { ("get", "pods/log", "ci"), ("get", "secrets", "ci") });
+            .Concat(new (string verb, string, string)[] { ("get", "pods/log", "ci"), ("get", "secrets", "ci") })
+            // Repository resources: listed and watched (their Ready condition is written through the status subresource,
+            // which RepositoryResourceTests sees the service do with this Role).
+            .Concat(new (string verb, string, string)[] { ("list", "repositories.k8s-webhook-handler.io", "ci"), ("watch", "repositories.k8s-webhook-handler.io", "ci") });
         (string Verb, string Resource, string Namespace)[] wider =
         [
             ("get", "workflows.argoproj.io", "ci"), ("get", "jobs.batch", "ci"), ("get", "pipelineruns.tekton.dev", "ci"),
@@ -43,6 +46,8 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
             ("create", "pods", "ci"), ("delete", "pods", "ci"), ("create", "pods/exec", "ci"),
             ("create", "roles.rbac.authorization.k8s.io", "ci"), ("create", "rolebindings.rbac.authorization.k8s.io", "ci"),
             ("create", "serviceaccounts/token", "ci"), ("list", "namespaces", ""), ("create", "customresourcedefinitions.apiextensions.k8s.io", ""),
+            ("create", "repositories.k8s-webhook-handler.io", "ci"), ("patch", "repositories.k8s-webhook-handler.io", "ci"), ("delete", "repositories.k8s-webhook-handler.io", "ci"),
+            ("get", "repositories.k8s-webhook-handler.io", "ci"), ("list", "repositories.k8s-webhook-handler.io", "default"),
         ];
 
         var answers = new List<string>();
