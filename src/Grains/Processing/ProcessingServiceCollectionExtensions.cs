@@ -37,6 +37,9 @@ public static class ProcessingServiceCollectionExtensions
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
         services.TryAddSingleton<IRepositorySettings>(NoRepositorySettings.Instance);
+
+        // Likewise its pruner (keepRuns), with a cluster.
+        services.TryAddSingleton<IRunPruner>(NoRunPruner.Instance);
         services.AddSingleton<IRunObserver, RunObserver>();
         services.AddSingleton(sp => new RefServices(
             sp.GetRequiredService<IRefCatalog>(),
@@ -49,6 +52,8 @@ public static class ProcessingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>())
         {
             PipelineMode = !sp.GetRequiredService<IOptions<ManifestOptions>>().Value.SingleFile,
+            Pruner = sp.GetRequiredService<IRunPruner>(),
+            Repositories = sp.GetRequiredService<IRepositorySettings>(),
         });
         services.AddHostedService<PendingWorkWaker>();
         return services;

@@ -1,3 +1,4 @@
+using CiTrigger.Grains.Abstractions;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
@@ -34,6 +35,12 @@ public sealed record RefServices(
 {
     /// <summary>Pipeline mode (no <c>Handler:ManifestPath</c>): an event's checks are its pipelines', named when it is processed.</summary>
     public bool PipelineMode { get; init; }
+
+    /// <summary>Deletes a ref's finished run objects beyond its repository's <c>keepRuns</c>; nothing without a cluster.</summary>
+    public IRunPruner Pruner { get; init; } = NoRunPruner.Instance;
+
+    /// <summary>What each repository's Repository resource says (its <c>keepRuns</c>); none by default.</summary>
+    public IRepositorySettings Repositories { get; init; } = NoRepositorySettings.Instance;
 }
 
 /// <summary>
@@ -79,7 +86,8 @@ public sealed class RefParts : IDisposable
         var activity = new RefActivity();
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
-        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger);
+        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger,
+            services.Pruner, services.Repositories);
         var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode };
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);
         return new RefParts(queue, deliveries, history, activity, view, summary, runs, events, reruns);

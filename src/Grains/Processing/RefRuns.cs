@@ -13,11 +13,13 @@ namespace CiTrigger.Grains.Processing;
 /// history and forgotten after it, so a list always reaches every ref that waits. The rules themselves
 /// are <see cref="RunBook"/>'s; this class applies them, stores, reports and counts. What the cluster
 /// reports about an event still in the <paramref name="queue"/> is kept for it; a changed run has its
-/// catalog line written again through the <paramref name="summary"/>.
+/// catalog line written again through the <paramref name="summary"/>. A finished run has the ref's older finished
+/// run objects beyond its repository's <c>keepRuns</c> deleted through the <paramref name="pruner"/> (RefRuns.Prunes.cs).
 /// </summary>
 public sealed partial class RefRuns(
     string key, RefHistory history, PendingQueue queue, SummaryPublisher summary, IRefCatalog catalog, IRunControl control,
-    RetryPolicy retry, IResultReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
+    RetryPolicy retry, IResultReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger,
+    IRunPruner pruner, IRepositorySettings repositories)
 {
     /// <summary>
     /// A list may have been taken just before a young run's objects were created; the watch that continues
@@ -241,6 +243,7 @@ public sealed partial class RefRuns(
                 if (run.Part(pipeline) is { FinishedAt: not null } part && entry.Run is { } before && before.Part(pipeline) is { FinishedAt: null })
                 {
                     ReportFinished(entry.Event, part, pipeline);
+                    Prune(part, pipeline);
                 }
             }
         }
@@ -255,6 +258,7 @@ public sealed partial class RefRuns(
         if (!perPipeline)
         {
             ReportFinished(entry.Event, run, null);
+            Prune(run, null);
         }
 
         try
