@@ -63,10 +63,10 @@ public sealed partial class KubernetesRunPruner(
                     deleted.Add(new RunObjectRecord(s.ApiVersion, s.Kind, s.Namespace, s.Name, s.Result, s.Message, Pipeline: doomed.Pipeline));
                 }
             }
-            catch (Exception e) when (failure is null && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 // The others are still deleted; the first failure is the prune's.
-                failure = e;
+                failure ??= e;
             }
         }
 
