@@ -19,8 +19,17 @@ public sealed partial class RefRuns
     /// </summary>
     private void Prune(RunRecord finished, string? pipeline)
     {
-        if (KeepRuns() is null)
+        try
         {
+            if (KeepRuns() is null)
+            {
+                return;
+            }
+        }
+        catch (Exception error)
+        {
+            // The settings could not be read: the run is done all the same.
+            Log.PruneFailed(logger, error, key, pipeline ?? "(none)");
             return;
         }
 
@@ -87,7 +96,8 @@ public sealed partial class RefRuns
     }
 
     /// <summary>The finished run objects the repository keeps per ref and pipeline; null when it keeps them all.</summary>
-    private int? KeepRuns() => repositories.Find(RefKey.Split(key).Repository)?.KeepRuns is { } keep and >= 0 ? keep : null;
+    private int? KeepRuns() =>
+        RefKey.TryParse(key, out var repository, out _) && repositories.Find(repository)?.KeepRuns is { } keep and >= 0 ? keep : null;
 
     private static partial class Log
     {

@@ -77,8 +77,12 @@ public partial class MetricsLintTests
         }
     }
 
-    /// <summary>The lint findings in Orleans' and the .NET runtime's own metric names, and nothing else.</summary>
-    [GeneratedRegex("""^(orleans_[a-z_]+ (no help text|use base unit "(seconds|bytes)" instead of "(milliseconds|megabytes)")|dotnet_[a-z_]+_count non-histogram and non-summary metrics should not have "_count" suffix)$""")]
+    /// <summary>
+    /// The lint findings in Orleans' and the .NET runtime's own metric names, and nothing else. Orleans' messaging
+    /// histograms carry camelCase labels, seen here when another test's in-process cluster (silos and a client) has
+    /// exchanged messages meanwhile: Orleans' meters are static, so this service's scrape shows that traffic too.
+    /// </summary>
+    [GeneratedRegex("""^(orleans_[a-z_]+ (no help text|use base unit "(seconds|bytes)" instead of "(milliseconds|megabytes)"|label names should be written in 'snake_case' not 'camelCase')|dotnet_[a-z_]+_count non-histogram and non-summary metrics should not have "_count" suffix)$""")]
     private static partial Regex UpstreamLint();
 
     [GeneratedRegex(@"\}?\s([0-9.eE+-]+|NaN)(\s\d+)?$")]
