@@ -287,9 +287,40 @@ public sealed partial class FakeKubernetesApi
         return result;
     }
 
-    private (int, JsonNode) Delete(Resource resource, string? ns, string name, IQueryCollection query)
+    /// <summary>
+    /// A DELETE as kube-apiserver answers it: its DeleteOptions come from the body when there is one (the query's are then
+    /// ignored) and from the query otherwise; a precondition (uid, resourceVersion) the object no longer meets is a 409;
+    /// an object deleted in the background (the default, but for a batch/v1 Job, which orphans its pods by default) is
+    /// gone at once; one deleted with orphans or in the foreground stays, marked with the finalizer the garbage collector
+    /// would act on, since this server, like an API server alone, has none.
+    /// </summary>
+    private (int, JsonNode) Delete(Resource resource, string? ns, string name, RecordedRequest r, IQueryCollection query)
     {
-        var policy = query["propagationPolicy"].ToString();
+        string policy;
+        JsonObject? preconditions = null;
+        if (r.Body.Length > 0)
+        {
+            if (MediaType(r) != "application/json")
+            {
+                return Failure(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {r.ContentType})");
+            }
+
+            try
+            {
+                var options = JsonNode.Parse(r.Body) as JsonObject ?? throw new System.Text.Json.JsonException("not an object");
+                policy = options["propagationPolicy"]?.GetValue<string>() ?? "";
+                preconditions = options["preconditions"] as JsonObject;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+            {
+                return Failure(400, "BadRequest", $"couldn't get version/kind; json parse error: {e.Message}");
+            }
+        }
+        else
+        {
+            policy = query["propagationPolicy"].ToString();
+        }
+
         if (policy is not ("" or "Foreground" or "Background" or "Orphan"))
         {
             var message = $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"";
@@ -298,13 +329,45 @@ public sealed partial class FakeKubernetesApi
         }
 
         var key = Key(resource, ns, name);
-        if (!objects.TryRemove(key, out var removed))
+        if (!objects.TryGetValue(key, out var live))
         {
             return Failure(404, "NotFound", $"{resource.Qualified()} \"{name}\" not found", Details(name, resource.Group, resource.Plural));
         }
 
+        var metadata = live["metadata"]!;
+        foreach (var (field, words, why) in new[] { ("uid", "UID", "deleted and then recreated"), ("resourceVersion", "ResourceVersion", "modified") })
+        {
+            if (preconditions?[field]?.GetValue<string>() is { } expected && expected != metadata[field]?.GetValue<string>())
+            {
+                return Failure(409, "Conflict", $"Operation cannot be fulfilled on {resource.Qualified(resource.Kind)} \"{name}\": the {words} in the precondition ({expected}) does not match the {words} in record ({metadata[field]}). The object might have been {why}",
+                    Details(name, resource.Group, resource.Kind));
+            }
+        }
+
+        if (metadata["deletionTimestamp"] is not null)
+        {
+            return Failure(500, "InternalError", "the fake does not imitate deleting an object that is already being deleted");
+        }
+
+        var effective = policy.Length > 0 ? policy : resource.ApiVersion == "batch/v1" && resource.Kind == "Job" ? "Orphan" : "Background";
+        if (effective != "Background")
+        {
+            var marked = (JsonObject)live.DeepClone();
+            var markedMetadata = marked["metadata"]!.AsObject();
+            if (markedMetadata["finalizers"] is not JsonArray finalizers)
+            {
+                markedMetadata["finalizers"] = finalizers = new JsonArray();
+            }
+
+            finalizers.Add(effective == "Orphan" ? "orphan" : "foregroundDeletion");
+            markedMetadata["deletionTimestamp"] = Clock.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            markedMetadata["deletionGracePeriodSeconds"] = 0;
+            return StoreChanged(resource, ns, key, live, marked);
+        }
+
+        objects.TryRemove(key, out var removed);
         fieldOwners.TryRemove(key, out _);
-        removed["metadata"]!["resourceVersion"] = NextVersion();
+        removed!["metadata"]!["resourceVersion"] = NextVersion();
         Publish("DELETED", resource, ns, removed);
         var details = Details(name, resource.Group, resource.Plural);
         details["uid"] = removed["metadata"]!["uid"]?.DeepClone();

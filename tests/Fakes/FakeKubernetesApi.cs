@@ -85,6 +85,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Called with every object the moment it is first created.</summary>
     public Action<JsonObject>? Created { get; set; }
 
+    /// <summary>The server's clock, which stamps <c>creationTimestamp</c> (a test that orders objects by it advances a fake one).</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>Added to every request before it is answered.</summary>
     public TimeSpan Latency { get; set; }
 
@@ -315,7 +318,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
                 ("POST", null) => Create(resource, ns, r, http.Request.Query),
                 ("PATCH", { } n) when MediaType(r) == "application/merge-patch+json" => MergePatch(resource, ns, n, r),
                 ("PATCH", { } n) => Apply(resource, ns, n, r, http.Request.Query),
-                ("DELETE", { } n) => Delete(resource, ns, n, http.Request.Query),
+                ("DELETE", { } n) => Delete(resource, ns, n, r, http.Request.Query),
                 ("GET", null) => Failure(400, "BadRequest", $"watch: invalid value '{http.Request.Query["watch"]}'"),
                 _ => Failure(405, "MethodNotAllowed", $"{r.Method} is not supported here"),
             };
@@ -625,7 +628,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         metadata["uid"] ??= Guid.NewGuid().ToString();
         metadata["resourceVersion"] = NextVersion();
-        metadata["creationTimestamp"] ??= DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        metadata["creationTimestamp"] ??= Clock.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private string NextVersion() => Interlocked.Increment(ref resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -17,6 +17,7 @@ public static partial class KubernetesServiceCollectionExtensions
     /// <see cref="KubernetesRunFollower"/> is the <see cref="IRunControl"/> and follows run objects for the
     /// <see cref="IRunObserver"/> the processing side registers; in dry-run or with <c>Kubernetes:FollowRuns=false</c> <see cref="NoRunControl"/> is.
     /// With a cluster, <see cref="RepositoryWatcher"/> is the <see cref="IRepositorySettings"/>.
+    /// With a cluster, <see cref="KubernetesRunPruner"/> deletes finished run objects beyond a repository's <c>keepRuns</c>; in dry-run <see cref="NoRunPruner"/> deletes nothing.
     /// With a cluster and <c>Handler:LogSnippets</c> (on by default), <see cref="KubernetesRunLogs"/> reads why a run failed.
     /// </summary>
     public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
@@ -35,6 +36,9 @@ public static partial class KubernetesServiceCollectionExtensions
                 && sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.FollowRuns
             ? ActivatorUtilities.CreateInstance<KubernetesRunFollower>(sp, client, discovery)
             : (IRunControl)new NoRunControl());
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
+            ? ActivatorUtilities.CreateInstance<KubernetesRunPruner>(sp, client, discovery)
+            : (IRunPruner)NoRunPruner.Instance);
         services.AddValidatedOptions<RunLogOptions>(RunLogOptions.Section, _ => []);
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client }
                 && sp.GetRequiredService<IOptions<RunLogOptions>>().Value.LogSnippets

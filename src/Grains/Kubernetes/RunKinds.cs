@@ -19,15 +19,18 @@ public sealed record RunStop(string Verb, string? MergePatch)
 
 /// <summary>
 /// A kind of run object the service follows: its API group, kind and plural resource name, the version docs and
-/// tests write (following uses the version the cluster prefers), how its status reads as a result, and how it is
+/// tests write (following and pruning use the version the cluster prefers), how its status reads as a result, and how it is
 /// stopped. The Role in k8s/ (rbac.yaml) must grant <see cref="Verbs"/> on <see cref="Plural"/> in <see cref="Group"/>.
 /// </summary>
 public sealed record RunKind(string Group, string Kind, string Plural, string DefaultVersion, RunStatusReader ReadStatus, RunStop Stop)
 {
     public string DefaultApiVersion => $"{Group}/{DefaultVersion}";
 
-    /// <summary>The verbs following (<see cref="RunKinds.FollowVerbs"/>) and stopping a run of this kind need.</summary>
-    public IReadOnlyList<string> Verbs => [.. RunKinds.FollowVerbs, Stop.Verb];
+    /// <summary>
+    /// The verbs following (<see cref="RunKinds.FollowVerbs"/>), stopping and pruning (<see cref="RunKinds.PruneVerbs"/>)
+    /// runs of this kind need.
+    /// </summary>
+    public IReadOnlyList<string> Verbs => [.. RunKinds.FollowVerbs.Append(Stop.Verb).Concat(RunKinds.PruneVerbs).Distinct(StringComparer.Ordinal)];
 }
 
 /// <summary>
@@ -38,6 +41,12 @@ public static class RunKinds
 {
     /// <summary>The verbs following needs on each run kind's resource: one list, then one watch from it.</summary>
     public static readonly IReadOnlyList<string> FollowVerbs = ["list", "watch"];
+
+    /// <summary>
+    /// The verbs pruning (a repository's <c>keepRuns</c>, <see cref="KubernetesRunPruner"/>) needs on each run kind's
+    /// resource: a list of a ref's objects, and a delete of each finished one beyond those kept.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PruneVerbs = ["list", "delete"];
 
     public static readonly IReadOnlyList<RunKind> All =
     [

@@ -9,7 +9,7 @@ namespace CiTrigger.Grains.Manifests;
 /// <summary>
 /// Adds the event's annotations to a manifest document, merged into the document's own annotations
 /// (ours win on our own keys, theirs are kept), and labels it with the delivery id so a created
-/// object can be found again after a crash.
+/// object can be found again after a crash, and with its ref so a ref's run objects can be listed (<c>keepRuns</c>).
 /// </summary>
 public static class ManifestAnnotator
 {
@@ -19,6 +19,12 @@ public static class ManifestAnnotator
     /// <summary>The delivery id as it is (the label holds a hash of ids that are not valid label values).</summary>
     public const string DeliveryAnnotation = Prefix + "delivery";
     public const string DocumentAnnotation = Prefix + "document";
+
+    /// <summary>
+    /// A hash of the ref an object was applied for (<see cref="RefLabelValue"/>), so a ref's run objects are listed by one
+    /// label selector. Only a hash: whose object it is is read from the <c>repo_name</c> and <c>ref</c> annotations.
+    /// </summary>
+    public const string RefLabel = Prefix + "ref-hash";
 
     /// <summary>The pipeline an object belongs to (pipeline mode), as annotation and label.</summary>
     public const string PipelineAnnotation = Prefix + "pipeline";
@@ -86,6 +92,7 @@ public static class ManifestAnnotator
         annotations[DocumentAnnotation] = documentIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var labels = Child(metadata, "labels", "metadata.labels");
         labels[DeliveryLabel] = LabelValue(e.Delivery);
+        labels[RefLabel] = RefLabelValue(e.Key);
         if (pipeline is not null)
         {
             // A pipeline name is a valid label value (PipelineNames), so the label finds a pipeline's objects.
@@ -104,6 +111,13 @@ public static class ManifestAnnotator
         Names.IsDeliveryId(delivery)
             ? delivery
             : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(delivery)))[..40];
+
+    /// <summary>
+    /// The <see cref="RefLabel"/> value of a ref key (<see cref="RefKey.For"/>): 32 hex digits of its SHA-256, a valid label
+    /// value whatever the repository and ref are. Two refs may share one only by a collision, which readers rule out by the annotations.
+    /// </summary>
+    public static string RefLabelValue(string refKey) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(refKey)))[..32];
 
     private static JsonObject Child(JsonObject parent, string name, string path)
     {

@@ -38,6 +38,9 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddSingleton<IRunControl, NoRunControl>();
         services.TryAddSingleton<IRepositorySettings>(NoRepositorySettings.Instance);
         services.TryAddSingleton<IRunSlots, GrainRunSlots>();
+
+        // Likewise its pruner (keepRuns), with a cluster.
+        services.TryAddSingleton<IRunPruner>(NoRunPruner.Instance);
         services.AddSingleton<IRunObserver, RunObserver>();
         services.AddSingleton(sp => new RefServices(
             sp.GetRequiredService<IRefCatalog>(),
@@ -50,6 +53,7 @@ public static class ProcessingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>())
         {
             PipelineMode = !sp.GetRequiredService<IOptions<ManifestOptions>>().Value.SingleFile,
+            Pruner = sp.GetRequiredService<IRunPruner>(),
             Repositories = sp.GetRequiredService<IRepositorySettings>(),
             RunSlots = sp.GetRequiredService<IRunSlots>(),
         });

@@ -36,6 +36,9 @@ public sealed record RefServices(
     /// <summary>Pipeline mode (no <c>Handler:ManifestPath</c>): an event's checks are its pipelines', named when it is processed.</summary>
     public bool PipelineMode { get; init; }
 
+    /// <summary>Deletes a ref's finished run objects beyond its repository's <c>keepRuns</c>; nothing without a cluster.</summary>
+    public IRunPruner Pruner { get; init; } = NoRunPruner.Instance;
+
     /// <summary>The repositories' own settings (Repository resources); none by default.</summary>
     public IRepositorySettings Repositories { get; init; } = NoRepositorySettings.Instance;
 
@@ -86,7 +89,8 @@ public sealed class RefParts : IDisposable
         var activity = new RefActivity();
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
-        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger) { Repositories = services.Repositories, Slots = services.RunSlots };
+        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger,
+            services.Pruner, services.Repositories) { Slots = services.RunSlots };
         var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode, Repositories = services.Repositories, Slots = services.RunSlots };
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);
         return new RefParts(queue, deliveries, history, activity, view, summary, runs, events, reruns);

@@ -13,11 +13,13 @@ namespace CiTrigger.Grains.Processing;
 /// history and forgotten after it, so a list always reaches every ref that waits. The rules themselves
 /// are <see cref="RunBook"/>'s; this class applies them, stores, reports and counts. What the cluster
 /// reports about an event still in the <paramref name="queue"/> is kept for it; a changed run has its
-/// catalog line written again through the <paramref name="summary"/>.
+/// catalog line written again through the <paramref name="summary"/>. A finished run has the ref's older finished
+/// run objects beyond its repository's <c>keepRuns</c> deleted through the <paramref name="pruner"/> (RefRuns.Prunes.cs).
 /// </summary>
 public sealed partial class RefRuns(
     string key, RefHistory history, PendingQueue queue, SummaryPublisher summary, IRefCatalog catalog, IRunControl control,
-    RetryPolicy retry, IResultReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger)
+    RetryPolicy retry, IResultReporter statuses, TriggerMetrics metrics, RunOptions options, TimeProvider time, ILogger logger,
+    IRunPruner pruner, IRepositorySettings repositories)
 {
     /// <summary>
     /// A list may have been taken just before a young run's objects were created; the watch that continues
@@ -31,9 +33,6 @@ public sealed partial class RefRuns(
     // What the cluster reported about the objects of an event the history does not hold yet: the watch can be
     // faster than the ref, which records the event after the create returned. Applied once the event is recorded.
     private readonly Dictionary<string, List<RunObjectState>> early = new(StringComparer.Ordinal);
-
-    /// <summary>The repositories' own settings: a Repository's <c>cancelSuperseded</c> wins over <see cref="RunOptions.CancelSuperseded"/>.</summary>
-    public IRepositorySettings Repositories { get; init; } = NoRepositorySettings.Instance;
 
     /// <summary>The repositories' run slots: a finished run hands its slot on.</summary>
     public IRunSlots Slots { get; init; } = NoRunSlots.Instance;
@@ -110,7 +109,7 @@ public sealed partial class RefRuns(
         // In pipeline mode a newer event supersedes the runs of the pipelines it applied, not those it skipped:
         // an older commit's run of a pipeline the newer one did not touch is still that pipeline's latest word.
         var applied = entry.Pipelines?.Where(p => p.Status == PipelineStatus.Applied).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        var cancelSuperseded = Repositories.Find(RefKey.Split(key).Repository)?.CancelSuperseded ?? options.CancelSuperseded;
+        var cancelSuperseded = repositories.Find(RefKey.Split(key).Repository)?.CancelSuperseded ?? options.CancelSuperseded;
         if (!cancelSuperseded || (entry.Outcome != Outcome.Applied && applied is not { Count: > 0 } && !teardown))
         {
             return;
@@ -248,6 +247,7 @@ public sealed partial class RefRuns(
                 if (run.Part(pipeline) is { FinishedAt: not null } part && entry.Run is { } before && before.Part(pipeline) is { FinishedAt: null })
                 {
                     ReportFinished(entry.Event, part, pipeline);
+                    Prune(part, pipeline);
                 }
             }
         }
@@ -263,6 +263,7 @@ public sealed partial class RefRuns(
         if (!perPipeline)
         {
             ReportFinished(entry.Event, run, null);
+            Prune(run, null);
         }
 
         try
@@ -280,7 +281,7 @@ public sealed partial class RefRuns(
     public Task ReleaseSlotAsync(string delivery)
     {
         var repository = RefKey.Split(key).Repository;
-        return Repositories.Find(repository)?.ConcurrencyLimit is null ? Task.CompletedTask : Slots.ReleaseAsync(repository, delivery);
+        return repositories.Find(repository)?.ConcurrencyLimit is null ? Task.CompletedTask : Slots.ReleaseAsync(repository, delivery);
     }
 
     /// <summary>Whether the delivery still needs its run slot: queued here, or its run not finished.</summary>

@@ -20,6 +20,7 @@ public sealed class TriggerMetrics
     private readonly Histogram<double> endToEnd;
     private readonly Counter<long> runsFinished;
     private readonly Histogram<double> runDuration;
+    private readonly Counter<long> runsPruned;
 
     public TriggerMetrics(IMeterFactory meters)
     {
@@ -36,6 +37,7 @@ public sealed class TriggerMetrics
         runsFinished = meter.CreateCounter<long>("citrigger.runs.finished", "{run}", "Followed runs finished, by result: success, failure, cancelled, timed_out");
         runDuration = meter.CreateHistogram<double>("citrigger.run.duration", "s", "Time from applying an event to the end of its run",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600] });
+        runsPruned = meter.CreateCounter<long>("citrigger.runs.pruned", "{object}", "Finished run objects deleted beyond a repository's keepRuns, by kind: Workflow, Job, PipelineRun, TaskRun");
     }
 
     /// <summary>Activations add their pending events when they load them and remove them when they go.</summary>
@@ -63,4 +65,7 @@ public sealed class TriggerMetrics
         runsFinished.Add(1, label);
         runDuration.Record(Math.Max(0, duration.TotalSeconds), label);
     }
+
+    /// <summary>A finished run object of <paramref name="kind"/> (one of <c>RunKinds</c>) was deleted beyond its repository's <c>keepRuns</c>.</summary>
+    public void RunPruned(string kind) => runsPruned.Add(1, new KeyValuePair<string, object?>("kind", kind));
 }

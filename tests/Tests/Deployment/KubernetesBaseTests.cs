@@ -221,11 +221,12 @@ public class KubernetesBaseTests
 
         foreach (var kind in RunKinds.All)
         {
-            Assert.All(kind.Verbs, verb => Assert.True(Allows(kind.Group, kind.Plural, verb), $"following and stopping runs needs {verb} on {kind.Group}/{kind.Plural}"));
+            Assert.All(kind.Verbs, verb => Assert.True(Allows(kind.Group, kind.Plural, verb), $"following, stopping and pruning runs needs {verb} on {kind.Group}/{kind.Plural}"));
+            Assert.All(RunKinds.PruneVerbs, verb => Assert.Contains(verb, kind.Verbs));
+            Assert.False(Allows(kind.Group, kind.Plural, "deletecollection"), $"keepRuns deletes {kind.Plural} one by one, as it listed them");
         }
 
         Assert.False(Allows("batch", "jobs", "create") || Allows("batch", "jobs", "patch"), "the example manifest creates no Jobs");
-        Assert.False(Allows("argoproj.io", "workflows", "delete"), "a Workflow is stopped by patching it, never deleted");
 
         Assert.All(rules, r => Assert.DoesNotContain("*", r.Groups.Concat(r.Resources).Concat(r.Verbs)));
         Assert.DoesNotContain(Rendered.Value, o => o["kind"]!.GetValue<string>() is "ClusterRole" or "ClusterRoleBinding");

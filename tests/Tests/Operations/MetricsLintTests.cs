@@ -27,14 +27,24 @@ public partial class MetricsLintTests
         await isolated.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the push applied");
         var scrape = await isolated.Service.Client.GetStringAsync("/metrics");
 
+        await AssertPassesPromtoolAsync(scrape);
+
+        Assert.NotNull(PrometheusText.Sample(scrape, "citrigger_events_processed_total", "outcome=\"applied\""));
+        Assert.Contains("# HELP citrigger_events_processed_total ", scrape, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// promtool parses <paramref name="scrape"/>, and finds nothing to lint but upstream metric names: for tests whose
+    /// traffic records instruments this one's does not (such as <c>citrigger_runs_pruned_total</c>).
+    /// </summary>
+    internal static async Task AssertPassesPromtoolAsync(string scrape)
+    {
         var (exitCode, output) = await PromtoolAsync(scrape);
 
         // 0: clean; 3: lint problems only; anything else (1: the text could not be parsed) fails here.
         Assert.True(exitCode is 0 or 3, $"promtool check metrics exited {exitCode}:\n{output}");
         var problems = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.All(problems, problem => Assert.Matches(UpstreamLint(), problem));
-        Assert.NotNull(PrometheusText.Sample(scrape, "citrigger_events_processed_total", "outcome=\"applied\""));
-        Assert.Contains("# HELP citrigger_events_processed_total ", scrape, StringComparison.Ordinal);
     }
 
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(string exposition)
@@ -67,8 +77,12 @@ public partial class MetricsLintTests
         }
     }
 
-    /// <summary>The lint findings in Orleans' and the .NET runtime's own metric names, and nothing else.</summary>
-    [GeneratedRegex("""^(orleans_[a-z_]+ (no help text|use base unit "(seconds|bytes)" instead of "(milliseconds|megabytes)")|dotnet_[a-z_]+_count non-histogram and non-summary metrics should not have "_count" suffix)$""")]
+    /// <summary>
+    /// The lint findings in Orleans' and the .NET runtime's own metric names, and nothing else. Orleans' messaging
+    /// histograms carry camelCase labels, seen here when another test's in-process cluster (silos and a client) has
+    /// exchanged messages meanwhile: Orleans' meters are static, so this service's scrape shows that traffic too.
+    /// </summary>
+    [GeneratedRegex("""^(orleans_[a-z_]+ (no help text|use base unit "(seconds|bytes)" instead of "(milliseconds|megabytes)"|label names should be written in 'snake_case' not 'camelCase')|dotnet_[a-z_]+_count non-histogram and non-summary metrics should not have "_count" suffix)$""")]
     private static partial Regex UpstreamLint();
 
     [GeneratedRegex(@"\}?\s([0-9.eE+-]+|NaN)(\s\d+)?$")]

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
+using Microsoft.AspNetCore.Builder;
 using Xunit;
 
 namespace CiTrigger.Tests.Processes;
@@ -50,8 +51,10 @@ public sealed class FollowingEnv(FakeGitHubApi github, FakeKubernetesApi kuberne
     /// <summary>What <see cref="Settings"/> gives this environment, plus <paramref name="more"/>.</summary>
     public Dictionary<string, string> SettingsWith(params IEnumerable<KeyValuePair<string, string>>?[] more) => Settings(github, kubernetes, app, directory, more);
 
-    public Task<TriggerHost> ServiceAsync(Dictionary<string, string>? more = null) =>
-        TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory, more));
+    /// <param name="more">Further settings.</param>
+    /// <param name="configure">Doubles put in before the service is built (such as the repositories' settings).</param>
+    public Task<TriggerHost> ServiceAsync(Dictionary<string, string>? more = null, Action<WebApplicationBuilder>? configure = null) =>
+        TriggerHost.StartAsync(github, kubernetes, Settings(github, kubernetes, app, directory, more), configure);
 
     /// <summary>Commits <paramref name="manifest"/> (the sample Workflow by default) as push number <paramref name="n"/> and sends its webhook; returns the delivery.</summary>
     public static async Task<string> PushAsync(HttpClient client, FakeGitHubApi.Repository repo, int n, string? manifest = null)

@@ -73,6 +73,25 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         new("delete a job in the background", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Background"),
         new("delete a job that is gone", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Background"),
         new("delete with a propagation policy the server does not know", "DELETE", $"{Jobs}/job-{{id}}?propagationPolicy=Eventually"),
+        // keepRuns deletes with DeleteOptions in the body (preconditions): the server then reads none from the query.
+        new("create a job that stays", "POST", Jobs, "application/json", Job.Replace("job-{id}", "kept-{id}", StringComparison.Ordinal)),
+        new("delete a job whose resourceVersion precondition no longer holds", "DELETE", $"{Jobs}/kept-{{id}}", "application/json",
+            """{"preconditions":{"resourceVersion":"1"}}"""),
+        new("delete a job whose uid precondition does not hold", "DELETE", $"{Jobs}/kept-{{id}}", "application/json", """{"preconditions":{"uid":"not-{id}"}}"""),
+        new("delete a job by a body without a propagation policy: the query's is not read, and a Job orphans its pods by default", "DELETE",
+            $"{Jobs}/kept-{{id}}?propagationPolicy=Background", "application/json", """{"preconditions":{"uid":"{uid}"}}"""),
+        new("get of a job waiting for the garbage collector to orphan its pods", "GET", $"{Jobs}/kept-{{id}}"),
+        new("create a job to delete by its body", "POST", Jobs, "application/json", Job.Replace("job-{id}", "pruned-{id}", StringComparison.Ordinal)),
+        new("delete a job by its body in the background with preconditions that hold", "DELETE", $"{Jobs}/pruned-{{id}}", "application/json",
+            """{"propagationPolicy":"Background","preconditions":{"uid":"{uid}","resourceVersion":"{objectRv}"}}"""),
+        new("get of a job deleted in the background", "GET", $"{Jobs}/pruned-{{id}}"),
+        new("delete with a propagation policy in the body the server does not know", "DELETE", $"{Jobs}/kept-{{id}}", "application/json",
+            """{"propagationPolicy":"Eventually"}"""),
+        new("create a workflow to delete by its body", "POST", $"{Workflows}?fieldManager=k8s-webhook-handler", "application/json",
+            """{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"body-{id}"},"spec":{"entrypoint":"a"}}"""),
+        new("delete a workflow by a body with preconditions that hold and no propagation policy", "DELETE", $"{Workflows}/body-{{id}}", "application/json",
+            """{"preconditions":{"uid":"{uid}","resourceVersion":"{objectRv}"}}"""),
+        new("get of a workflow deleted by its body", "GET", $"{Workflows}/body-{{id}}"),
         // A pod's log, as KubernetesRunLogs reads it. This server has no kubelet, so no pod is on a node and a valid
         // request answers 204; the fake's 200 with a log is tested on the fake alone (Unit/FakePodLogTests).
         new("create a pod", "POST", Pods, "application/json", Pod),
@@ -138,7 +157,8 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
     /// <summary>What the answer must agree on, with the run's id and generated name suffixes blanked out.</summary>
     /// <remarks>
     /// <c>{rv}</c> in a path is the resourceVersion of the last list this server answered, <c>{continue}</c> the
-    /// continue token of the last page it answered.
+    /// continue token of the last page it answered; <c>{uid}</c> and <c>{objectRv}</c> in a body are the uid and
+    /// resourceVersion of the last object it answered.
     /// </remarks>
     private static async Task<string> ShapeAsync(HttpClient client, Exchange exchange, string id, Dictionary<string, string> memory)
     {
@@ -147,7 +167,8 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         using var request = new HttpRequestMessage(new HttpMethod(exchange.Method), path);
         if (exchange.Body is { } body)
         {
-            request.Content = new StringContent(body.Replace("{id}", id, StringComparison.Ordinal), Encoding.UTF8);
+            request.Content = new StringContent(body.Replace("{id}", id, StringComparison.Ordinal).Replace("{uid}", memory.GetValueOrDefault("uid"), StringComparison.Ordinal)
+                .Replace("{objectRv}", memory.GetValueOrDefault("objectRv"), StringComparison.Ordinal), Encoding.UTF8);
             request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(exchange.ContentType!);
         }
 
@@ -237,11 +258,15 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
             // A Job's or Pod's spec is defaulted by the real server (selector, pod template fields), which the fake does not
             // imitate: the service never reads it.
             shape["object"] = json["kind"]?.GetValue<string>() is "Job" or "Pod" ? Pick(json, "kind", "apiVersion") : Pick(json, "kind", "apiVersion", "spec");
-            shape["metadata"] = Pick(json["metadata"]!.AsObject(), "name", "generateName", "namespace", "labels");
+            var metadata = json["metadata"]!.AsObject();
+            shape["metadata"] = Pick(metadata, "name", "generateName", "namespace", "labels", "finalizers");
+            shape["deleting"] = metadata["deletionTimestamp"] is not null;
+            memory["uid"] = metadata["uid"]!.GetValue<string>();
+            memory["objectRv"] = metadata["resourceVersion"]!.GetValue<string>();
         }
 
-        return InvalidToken().Replace(Generated().Replace(shape.ToJsonString().Replace(id, "{id}", StringComparison.Ordinal), "agree-{suffix}"),
-            "continue key is not valid: (why)");
+        return ObjectMeta().Replace(InvalidToken().Replace(Generated().Replace(shape.ToJsonString().Replace(id, "{id}", StringComparison.Ordinal), "agree-{suffix}"),
+            "continue key is not valid: (why)"), "in record (its value)");
     }
 
     private static JsonObject Pick(JsonObject from, params string[] fields)
@@ -264,4 +289,8 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
 
     [GeneratedRegex(@"too old resource version: 1 \(\d+\)")]
     private static partial Regex Expired();
+
+    /// <summary>A failed precondition names the object's uid or resourceVersion, which differ between the servers.</summary>
+    [GeneratedRegex(@"in record \([^)]*\)")]
+    private static partial Regex ObjectMeta();
 }

@@ -37,9 +37,10 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
         (string Verb, string Resource, string Namespace)[] wider =
         [
             ("get", "workflows.argoproj.io", "ci"), ("get", "jobs.batch", "ci"), ("get", "pipelineruns.tekton.dev", "ci"),
-            ("delete", "workflows.argoproj.io", "ci"), ("update", "workflows.argoproj.io", "ci"), ("deletecollection", "workflows.argoproj.io", "ci"),
+            ("update", "workflows.argoproj.io", "ci"), ("deletecollection", "workflows.argoproj.io", "ci"), ("delete", "workflows.argoproj.io", "default"),
             ("create", "jobs.batch", "ci"), ("patch", "jobs.batch", "ci"), ("deletecollection", "jobs.batch", "ci"), ("list", "jobs.batch", "default"),
-            ("delete", "pipelineruns.tekton.dev", "ci"), ("create", "pipelineruns.tekton.dev", "ci"), ("delete", "taskruns.tekton.dev", "ci"),
+            ("create", "pipelineruns.tekton.dev", "ci"), ("deletecollection", "pipelineruns.tekton.dev", "ci"), ("deletecollection", "taskruns.tekton.dev", "ci"),
+            ("delete", "taskruns.tekton.dev", "default"),
             ("watch", "workflows.argoproj.io", "default"), ("patch", "pipelineruns.tekton.dev", "default"),
             ("create", "workflows.argoproj.io", "default"), ("list", "workflows.argoproj.io", "kube-system"),
             ("create", "configmaps", "ci"), ("list", "secrets", "ci"), ("watch", "secrets", "ci"), ("get", "secrets", "default"), ("get", "pods/log", "default"),

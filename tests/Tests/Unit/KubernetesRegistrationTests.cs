@@ -1,5 +1,6 @@
 using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Pipeline;
+using CiTrigger.Grains.Telemetry;
 using CiTrigger.Tests.Fakes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,6 +16,8 @@ public class KubernetesRegistrationTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<TriggerMetrics>();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), Random.Shared));
@@ -23,17 +26,18 @@ public class KubernetesRegistrationTests
     }
 
     [Fact]
-    public void In_dry_run_nothing_is_followed_or_stopped()
+    public void In_dry_run_nothing_is_followed_stopped_or_pruned()
     {
         using var provider = Build(new() { ["Kubernetes:DryRun"] = "true" });
 
         Assert.IsType<NoRunControl>(provider.GetRequiredService<IRunControl>());
         Assert.False(provider.GetRequiredService<IRunControl>().Follows);
         Assert.IsType<DryRunManifestApplier>(provider.GetRequiredService<IManifestApplier>());
+        Assert.IsType<NoRunPruner>(provider.GetRequiredService<IRunPruner>());
     }
 
     [Fact]
-    public async Task With_a_cluster_the_run_follower_is_the_run_control_and_runs_with_the_host()
+    public async Task With_a_cluster_the_run_follower_is_the_run_control_and_runs_with_the_host_and_the_pruner_deletes_runs()
     {
         await using var fake = await FakeKubernetesApi.StartAsync();
         using var provider = Build(new() { ["Kubernetes:KubeConfig"] = fake.WriteKubeConfig(Directory.CreateTempSubdirectory("citrigger-reg-").FullName) });
@@ -43,6 +47,7 @@ public class KubernetesRegistrationTests
         var follower = Assert.IsType<KubernetesRunFollower>(control);
         Assert.True(control.Follows);
         Assert.IsType<KubernetesManifestApplier>(provider.GetRequiredService<IManifestApplier>());
+        Assert.IsType<KubernetesRunPruner>(provider.GetRequiredService<IRunPruner>());
         var hosted = provider.GetServices<IHostedService>().ToList();
         foreach (var service in hosted)
         {

@@ -61,6 +61,46 @@ public class ManifestAnnotatorTests
     }
 
     [Fact]
+    public void An_object_is_labelled_with_its_delivery_its_refs_hash_and_in_pipeline_mode_its_pipeline_and_nothing_else()
+    {
+        var single = ManifestAnnotator.Annotate(new JsonObject { ["kind"] = "Workflow" }, Push, 0)["metadata"]!["labels"]!.AsObject();
+        var piped = ManifestAnnotator.Annotate(new JsonObject { ["kind"] = "Workflow" }, Push, 0, pipeline: "backend")["metadata"]!["labels"]!.AsObject();
+
+        // The ref key lower-cases the repository, as the ref grain's key does.
+        var refHash = ManifestAnnotator.RefLabelValue("octo/app:refs/heads/main");
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["k8s-webhook-handler.io/delivery"] = Push.Delivery,
+            ["k8s-webhook-handler.io/ref-hash"] = refHash,
+        }, single.ToDictionary(l => l.Key, l => l.Value!.GetValue<string>()));
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["k8s-webhook-handler.io/delivery"] = Push.Delivery,
+            ["k8s-webhook-handler.io/ref-hash"] = refHash,
+            ["k8s-webhook-handler.io/pipeline"] = "backend",
+        }, piped.ToDictionary(l => l.Key, l => l.Value!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void Ref_labels_are_valid_label_values_one_per_ref_of_each_repository_and_forge()
+    {
+        string[] keys =
+        [
+            RefKey.For(ForgeNames.GitHub, "octo/app", "refs/heads/main"),
+            RefKey.For(ForgeNames.GitHub, "octo/app", "refs/heads/feature"),
+            RefKey.For(ForgeNames.GitHub, "octo/other", "refs/heads/main"),
+            RefKey.For("gitlab", "octo/app", "refs/heads/main"),
+            RefKey.For(ForgeNames.GitHub, "octo/app", "refs/heads/" + new string('x', 300)),
+        ];
+
+        var labels = keys.Select(ManifestAnnotator.RefLabelValue).ToList();
+
+        Assert.All(labels, label => Assert.Matches("^[a-f0-9]{32}$", label));
+        Assert.Equal(keys.Length, labels.Distinct().Count());
+        Assert.Equal(labels[0], ManifestAnnotator.RefLabelValue(RefKey.For(ForgeNames.GitHub, "Octo/App", "refs/heads/main")));
+    }
+
+    [Fact]
     public void The_input_document_is_not_changed()
     {
         var document = JsonNode.Parse("""{"metadata": {"name": "x"}}""")!.AsObject();
