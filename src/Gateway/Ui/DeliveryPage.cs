@@ -19,7 +19,7 @@ public static class DeliveryPage
         var finished = result is null ? Html.Empty
             : Html.Of($"<dt>Finished</dt><dd>{Format.Time(result.FinishedAt, page.Now)}, {Format.Duration(result.EndToEnd)} after it was accepted</dd>");
         return Layout.Page(page, "Delivery " + e.Delivery, Html.Of($"""
-            <p class="crumbs"><a href="{page.Paths.RepositoryFilter(e.Repository)}">{e.Repository}</a> / <a href="{page.Paths.Ref(e.Repository, e.Ref)}">{Format.Ref(e.Ref)}</a></p>
+            <p class="crumbs"><a href="{page.Paths.Repository(e.Repository)}">{e.Repository}</a> / <a href="{page.Paths.Ref(e.Repository, e.Ref)}">{Format.Ref(e.Ref)}</a></p>
             <h1>Delivery <span class="delivery">{e.Delivery}</span></h1>
             <dl class="facts">
             <dt>State</dt><dd>{Format.State(record.Status)}</dd>

@@ -41,7 +41,7 @@ public static class Layout
         <body>
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
-        <nav aria-label="Main"><a class="brand" href="{page.Paths.Overview}">CI trigger</a> <a href="{page.Paths.Overview}">Recent events</a></nav>
+        <nav aria-label="Main"><a class="brand" href="{page.Paths.Overview}">CI trigger</a> <a href="{page.Paths.Overview}">Recent events</a> <a href="{page.Paths.Repositories}">Repositories</a></nav>
         </header>
         <main id="main" tabindex="-1">
         {body}

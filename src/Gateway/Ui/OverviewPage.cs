@@ -1,8 +1,12 @@
+using CiTrigger.Gateway.Admin;
 using CiTrigger.Grains.Abstractions;
 
 namespace CiTrigger.Gateway.Ui;
 
-/// <summary><c>/ui</c>: recent events across all repositories, newest first, with filters and pages.</summary>
+/// <summary>
+/// <c>/ui</c>: recent events across all repositories, newest first, with filters and pages; below them every
+/// Repository resource the service read, a refused one marked and announced at the top.
+/// </summary>
 public static class OverviewPage
 {
     /// <summary>What the filter form asked for, as typed (shown back in the form).</summary>
@@ -14,7 +18,7 @@ public static class OverviewPage
         }.Where(p => !string.IsNullOrEmpty(p.Item2)).Select(p => p.Item1 + "=" + Uri.EscapeDataString(p.Item2!)));
     }
 
-    public static Html Render(PageContext page, Filters filters, EventPage events, IEnumerable<string> repositories, string? problem)
+    public static Html Render(PageContext page, Filters filters, EventPage events, IEnumerable<string> repositories, RepositoryList resources, string? problem)
     {
         var refresh = filters.Before is null ? page.Paths.Events + "?" + filters.Query(null) : null;
         var older = events.Next is null ? Html.Empty
@@ -25,6 +29,7 @@ public static class OverviewPage
         return Layout.Page(page, "Recent events", Html.Of($"""
             <h1>Recent events</h1>
             {alert}
+            {NotReady(page, resources)}
             <form class="filters" method="get" action="{page.Paths.Overview}" role="search" aria-label="Filter events">
             <div class="field"><label for="repo">Repository</label>
             <input id="repo" name="repo" list="repositories" value="{filters.Repository}" placeholder="owner/name" autocomplete="off" spellcheck="false">
@@ -43,7 +48,49 @@ public static class OverviewPage
             </table>
             </div>
             <nav class="pages" aria-label="Pages">{newest} {older}</nav>
+            <h2 id="repositories">Repositories</h2>
+            {Repositories(page, resources)}
             """));
+    }
+
+    /// <summary>A line at the top when a Repository resource is not ready: a refused spec should not wait to be scrolled to.</summary>
+    private static Html NotReady(PageContext page, RepositoryList resources) =>
+        resources.Repositories.Count(r => !r.Ready) switch
+        {
+            0 => Html.Empty,
+            1 => Html.Of($"<p class=\"notice notice-error\">A Repository resource is not ready: <a href=\"{page.Paths.Repositories}\">{resources.Repositories.First(r => !r.Ready).Resource}</a>.</p>"),
+            var n => Html.Of($"<p class=\"notice notice-error\">{n} Repository resources are not ready: see <a href=\"{page.Paths.Repositories}\">Repositories</a>.</p>"),
+        };
+
+    private static Html Repositories(PageContext page, RepositoryList resources) => resources.Repositories switch
+    {
+        [] when !resources.Synced => Html.Of($"<p class=\"muted\">The Repository resources have not been listed yet.</p>"),
+        [] => Html.Of($"<p class=\"muted\">No Repository resources: every repository uses the global options.</p>"),
+        var all => Html.Of($"""
+            <div class="table-wrap"><table class="repositories">
+            <caption>Every Repository resource the service read{(resources.Synced ? "" : " (not listed yet)")}, by name. A repository without a ready one uses the global options.</caption>
+            <thead><tr><th scope="col">Resource</th><th scope="col">Repository</th><th scope="col">Ready</th><th scope="col">Runs</th></tr></thead>
+            <tbody>{all.Select(r => RepositoryRow(page, r))}</tbody>
+            </table></div>
+            """),
+    };
+
+    private static Html RepositoryRow(PageContext page, RepositoryEntry r)
+    {
+        var repository = r.Repository.Length == 0
+            ? Html.Of($"<span class=\"muted\">none readable</span>")
+            : Html.Of($"<a href=\"{page.Paths.Repository(r.Repository)}\">{r.Repository}</a>");
+        var runs = RepositoryPage.RunCount(r) is { } count ? Html.Of($"{count}")
+            : r.Ready ? Html.Of($"<span class=\"muted\">no limit</span>")
+            : Html.Of($"<span class=\"muted\" title=\"not in use\">—</span>");
+        return Html.Of($"""
+            <tr{(r.Ready ? Html.Empty : Html.Of($" class=\"not-ready\""))}>
+            <td data-label="Resource"><code>{r.Resource}</code></td>
+            <td data-label="Repository">{repository}</td>
+            <td data-label="Ready">{RepositoryPage.Readiness(r)}</td>
+            <td data-label="Runs">{runs}</td>
+            </tr>
+            """);
     }
 
     /// <summary>The table's rows alone: what the page fetches to refresh itself.</summary>

@@ -22,7 +22,7 @@ public static class RefPage
             ? Button(page, address, "resume", "Resume processing", destructive: false)
             : Button(page, address, "pause", "Pause processing", destructive: false);
         return Layout.Page(page, $"{snapshot.Repository} {Format.Ref(snapshot.Ref)}", Html.Of($"""
-            <p class="crumbs"><a href="{page.Paths.RepositoryFilter(snapshot.Repository)}">{snapshot.Repository}</a></p>
+            <p class="crumbs"><a href="{page.Paths.Repository(snapshot.Repository)}">{snapshot.Repository}</a></p>
             <h1>{Format.Ref(snapshot.Ref)}</h1>
             {message}
             <dl class="facts">
@@ -51,7 +51,7 @@ public static class RefPage
         var what = head is null ? Html.Of($"The queue is empty; there is nothing to skip.")
             : Html.Of($"The head of the queue, delivery <a href=\"{page.Paths.Delivery(head.Delivery)}\">{head.Delivery}</a> ({Format.Event(head.EventType, head.Action)} at {Format.Revision(page.Links, head.Repository, head.Revision)}), will be recorded as skipped and never applied. This cannot be undone.");
         return Layout.Page(page, "Skip the head of the queue?", Html.Of($"""
-            <p class="crumbs"><a href="{page.Paths.RepositoryFilter(snapshot.Repository)}">{snapshot.Repository}</a></p>
+            <p class="crumbs"><a href="{page.Paths.Repository(snapshot.Repository)}">{snapshot.Repository}</a></p>
             <h1>Skip the head of {Format.Ref(snapshot.Ref)}?</h1>
             <p>{what}</p>
             <form method="post" action="{address}/skip" class="confirm">

@@ -1,4 +1,6 @@
 using CiTrigger.Gateway.Admin;
+using CiTrigger.Gateway.Events;
+using CiTrigger.Gateway.Forges.GitHub;
 using CiTrigger.Grains.Abstractions;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
@@ -7,13 +9,14 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace CiTrigger.Gateway.Ui;
 
 /// <summary>
 /// <c>/ui</c>: the status page for people, server-rendered HTML behind the admin rule. It reads the
-/// catalog for the overview and asks one ref or one delivery for its own page; the buttons call the same
-/// grain methods as the admin API.
+/// catalog and the Repository resources for the overview and asks one ref, one repository or one delivery for
+/// its own page; the buttons call the same grain methods as the admin API.
 /// </summary>
 public static class UiEndpoints
 {
@@ -40,6 +43,7 @@ public static class UiEndpoints
         var ui = app.MapGroup(UiPaths.Root).AddEndpointFilter<AdminAccessFilter>().AddEndpointFilter<UiHeaders>().ExcludeFromDescription();
         ui.MapGet("", Overview);
         ui.MapGet("/events", EventRows);
+        ui.MapGet("/repos/{owner}/{repo}", Repository);
         ui.MapGet("/repos/{owner}/{repo}/refs/{**ref}", Ref);
         ui.MapPost("/repos/{owner}/{repo}/refs/{**path}", Act);
         ui.MapGet("/deliveries/{delivery}", Delivery);
@@ -48,20 +52,46 @@ public static class UiEndpoints
         return app;
     }
 
-    private static async Task<ContentHttpResult> Overview(HttpContext http, IGrainFactory grains, UiPages pages, string? repo, string? state, string? q, string? before)
+    private static async Task<ContentHttpResult> Overview(
+        HttpContext http, IGrainFactory grains, IRepositorySettings settings, UiPages pages, string? repo, string? state, string? q, string? before)
     {
         var page = pages.Context(http);
         var filters = new OverviewPage.Filters(Given(repo), Given(state), Given(q), Given(before));
         var directory = grains.GetGrain<IRefDirectoryGrain>(0);
         var refs = await directory.List(new RefQuery(null, null, MaxRepositories, null));
         var repositories = refs.Refs.Select(r => r.Repository).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var resources = new RepositoryList(settings.Synced, await Task.WhenAll(settings.All.Select(r => AdminEndpoints.EntryAsync(grains, r))));
         if (Query(filters) is not { } query)
         {
             var problem = $"Cannot filter by that: the repository must be owner/name, the state one of {string.Join(", ", EventStates.All)}, the text at most a line.";
-            return Page(OverviewPage.Render(page, filters with { Before = null }, new EventPage([], null), repositories, problem), StatusCodes.Status400BadRequest);
+            return Page(OverviewPage.Render(page, filters with { Before = null }, new EventPage([], null), repositories, resources, problem), StatusCodes.Status400BadRequest);
         }
 
-        return Page(OverviewPage.Render(page, filters, await directory.ListEvents(query), repositories, null));
+        return Page(OverviewPage.Render(page, filters, await directory.ListEvents(query), repositories, resources, null));
+    }
+
+    private static async Task<ContentHttpResult> Repository(
+        HttpContext http, IGrainFactory grains, IRepositorySettings settings, IOptions<PullRequestOptions> pullRequests, IOptions<FilterOptions> filters,
+        UiPages pages, string owner, string repo)
+    {
+        var page = pages.Context(http);
+        if (!Names.IsRepository(owner + "/" + repo))
+        {
+            return Page(Layout.Message(page, "Not a repository", "Expected /ui/repos/{owner}/{repo}, e.g. /ui/repos/octo/app."), StatusCodes.Status400BadRequest);
+        }
+
+        var key = RefKey.Repository(ForgeNames.GitHub, owner + "/" + repo);
+        var refs = await grains.GetGrain<IRefDirectoryGrain>(0).List(new RefQuery(null, key, MaxRepositories, null));
+        var paused = await grains.GetGrain<IRepositoryGrain>(key).IsPaused();
+        var resources = await Task.WhenAll(settings.All.Where(r => r.Repository == key).OrderByDescending(r => r.Ready).Select(r => AdminEndpoints.EntryAsync(grains, r)));
+        if (refs.Refs.Count == 0 && resources.Length == 0 && !paused)
+        {
+            return Page(Layout.Message(page, "Unknown repository", $"No events and no Repository resource are known for {key}."), StatusCodes.Status404NotFound);
+        }
+
+        var globals = new RepositoryPage.Globals(
+            [.. OptionsValidation.SplitList(pullRequests.Value.TrustedAssociations).Select(a => a.ToUpperInvariant())], filters.Value.RequireRepository);
+        return Page(RepositoryPage.Render(page, new RepositoryPage.View(key, paused, resources, refs.Refs, refs.Next is not null), globals));
     }
 
     /// <summary>The overview's rows alone, for the page to refresh itself in place.</summary>

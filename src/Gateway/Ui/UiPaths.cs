@@ -15,6 +15,12 @@ public sealed class UiPaths(string pathBase)
     public string Ref(string repository, string gitRef) =>
         $"{pathBase}{Root}/repos/{Escape(repository)}/{Escape(gitRef)}";
 
+    /// <summary>A repository's page: its Repository resource, settings, runs and refs.</summary>
+    public string Repository(string repository) => $"{pathBase}{Root}/repos/{Escape(repository)}";
+
+    /// <summary>The overview's list of Repository resources.</summary>
+    public string Repositories => Overview + "#repositories";
+
     public string Delivery(string delivery) => $"{pathBase}{Root}/deliveries/{Uri.EscapeDataString(delivery)}";
 
     public string RepositoryFilter(string repository) => $"{Overview}?repo={Uri.EscapeDataString(repository)}";

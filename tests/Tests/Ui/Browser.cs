@@ -114,6 +114,21 @@ public sealed class Browser : IDisposable
 
     public object? Script(string script) => Driver.ExecuteScript(script);
 
+    /// <summary>What axe-core finds on the current page against WCAG 2.0 and 2.1, A and AA, each as "rule (targets)".</summary>
+    public IReadOnlyList<string> AxeViolations()
+    {
+        Script(Axe.Value);
+        var found = (string)Driver.ExecuteAsyncScript("""
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+              .then(r => done(JSON.stringify(r.violations.map(v => v.id + " (" + v.nodes.map(n => n.target.join(" ")).join(", ") + ")"))))
+              .catch(e => done(JSON.stringify(["axe failed: " + e])));
+            """)!;
+        return System.Text.Json.JsonSerializer.Deserialize<string[]>(found)!;
+    }
+
+    private static readonly Lazy<string> Axe = new(() => new Deque.AxeCore.Commons.BundledAxeScriptProvider().GetScript());
+
     public IReadOnlyList<string> Texts(string css) => [.. Driver.FindElements(By.CssSelector(css)).Select(e => e.Text)];
 
     public void Dispose()

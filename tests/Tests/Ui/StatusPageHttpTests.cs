@@ -177,6 +177,32 @@ public partial class StatusPageHttpTests
     }
 
     [Fact]
+    public async Task Without_a_cluster_there_are_no_repository_resources_and_a_repository_page_shows_the_global_options()
+    {
+        // Dry run, the default without a cluster: no Repository resources at all.
+        await using var env = await IsolatedService.StartAsync(new Dictionary<string, string> { ["Handler:TrustedAssociations"] = "owner,contributor" }, dryRun: true);
+        var repo = env.GitHub.Repo("octo/ui-global");
+        using var accepted = await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow)));
+
+        var page = await Eventually.Until(async () =>
+        {
+            using var response = await env.Service.Client.GetAsync("/ui/repos/octo/ui-global");
+            return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
+        }, TimeSpan.FromSeconds(20), "the repository page once its ref is known");
+        using var overview = await env.Service.Client.GetAsync("/ui");
+        var overviewHtml = await overview.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, overview.StatusCode);
+        Assert.Contains("<h2 id=\"repositories\">Repositories</h2>\n<p class=\"muted\">No Repository resources: every repository uses the global options.</p>", overviewHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("<table class=\"repositories\">", overviewHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("not ready", overviewHtml, StringComparison.Ordinal);
+        Assert.Contains("<dt>Repository resource</dt><dd>none usable: every setting is the global option</dd>", page, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"muted\">global (<code>Handler:TrustedAssociations</code>):</span> OWNER, CONTRIBUTOR", page, StringComparison.Ordinal);
+        Assert.Contains("No <code>concurrencyLimit</code>", page, StringComparison.Ordinal);
+        Assert.Contains("href=\"/ui/repos/octo/ui-global/refs/heads/main\"", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_admin_api_lists_recent_events_across_refs_with_their_state_and_first_object()
     {
         await using var env = await WithAppliedPushAsync("octo/ui-events");
