@@ -65,6 +65,7 @@ public sealed partial class DrainLoop(
             {
                 activity.InFlight = next.Entry!.Event.Delivery;
                 summary.Publish(activity.InFlight);
+                var wakes = activity.Wakes;
                 var attempt = await attempts.RunAsync(next.Entry, events.MayHaveRun(activity.InFlight), deactivating);
                 activity.InFlight = null;
                 if (attempt is null)
@@ -73,6 +74,12 @@ public sealed partial class DrainLoop(
                 }
 
                 await events.RecordAsync(next.Entry, attempt, next.OutOfChain);
+                if (activity.Wakes != wakes)
+                {
+                    // Woken while the attempt ran (a run slot handed over as it was refused one): look again now.
+                    activity.SlotWaitUntil = null;
+                }
+
                 summary.Publish(next.Entry.Event.Delivery);
             }
         }

@@ -17,4 +17,7 @@ public sealed class RefActivity
     /// wakes the ref when the slot is its own).
     /// </summary>
     public DateTimeOffset? SlotWaitUntil { get; set; }
+
+    /// <summary>How often the ref was woken: a wake that came while an attempt learned it must wait means its slot is free now.</summary>
+    public int Wakes { get; set; }
 }

@@ -189,6 +189,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
     public Task Wake()
     {
         parts.Activity.SlotWaitUntil = null;
+        parts.Activity.Wakes++;
         drain.Request(TimeSpan.Zero);
         return Task.CompletedTask;
     }
