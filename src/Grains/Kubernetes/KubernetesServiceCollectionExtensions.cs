@@ -48,8 +48,8 @@ public static partial class KubernetesServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<RepositoryWatcher>(sp, client)
             : (IRepositorySettings)NoRepositorySettings.Instance);
         services.AddHostedService<ApplierStartup>();
-        services.AddHostedService<RepositoryWatching>();
-        services.AddHostedService<RunFollowingStartup>();
+        services.AddHostedService<StartedWithHost<IRepositorySettings>>();
+        services.AddHostedService<StartedWithHost<IRunControl>>();
         return services;
     }
 
