@@ -101,6 +101,9 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Every object as it was first created, in creation order: the ground truth for "applied once".</summary>
     public IReadOnlyList<JsonObject> Creations => [.. creations];
 
+    /// <summary>The <see cref="Creations"/> of one kind (<c>Workflow</c>, <c>Secret</c>), in creation order.</summary>
+    public IReadOnlyList<JsonObject> CreationsOf(string kind) => [.. creations.Where(o => o["kind"]?.ToString() == kind)];
+
     /// <summary>Requests currently waiting in <see cref="Hold"/>.</summary>
     public int Held => Volatile.Read(ref held);
 
@@ -493,7 +496,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         var updated = (JsonObject)live.DeepClone();
         owners.Apply(manager, updated, obj);
-        if (Validate(resource, name, updated) is { } invalidResult)
+        if ((Validate(resource, name, updated) ?? ValidateUpdate(resource, name, live, updated)) is { } invalidResult)
         {
             return invalidResult;
         }
@@ -517,13 +520,23 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return (200, objects[key].DeepClone());
     }
 
-    /// <summary>What the API server's validation (the CRD's schema for Workflows) refuses in a whole object.</summary>
+    /// <summary>
+    /// What the API server's validation (the CRD's schema for Workflows) refuses in a whole object: its name, its
+    /// ownerReferences, a Secret's type and data (a Secret's <c>stringData</c> is first merged into its <c>data</c>,
+    /// as the API server does before it validates and stores it).
+    /// </summary>
     private static (int, JsonNode)? Validate(Resource resource, string name, JsonObject obj)
     {
         if (!DnsSubdomain().IsMatch(name) || name.Length > 253)
         {
             return Failure(422, "Invalid", $"{resource.Qualified(resource.Kind)} \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
                 Details(name, resource.Group, resource.Kind, ("FieldValueInvalid", $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'", "metadata.name")));
+        }
+
+        var refused = ValidateOwnerReferences(resource, name, obj) ?? (resource.Kind == "Secret" && resource.Group.Length == 0 ? ValidateSecret(resource, name, obj) : null);
+        if (refused is not null)
+        {
+            return refused;
         }
 
         return resource.RequiresSpec && obj["spec"] is null

@@ -17,6 +17,7 @@ public static partial class KubernetesServiceCollectionExtensions
     /// <see cref="KubernetesRunFollower"/> is the <see cref="IRunControl"/> and follows run objects for the
     /// <see cref="IRunObserver"/> the processing side registers; in dry-run or with <c>Kubernetes:FollowRuns=false</c> <see cref="NoRunControl"/> is.
     /// With a cluster and <c>Handler:LogSnippets</c> (on by default), <see cref="KubernetesRunLogs"/> reads why a run failed.
+    /// With a cluster, <see cref="KubernetesRunSecrets"/> keeps the runs' Git credentials; in dry-run <see cref="NoRunSecrets"/> (none).
     /// </summary>
     public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
@@ -26,6 +27,9 @@ public static partial class KubernetesServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
             ? new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>())
             : (IManifestApplier)ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp));
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client }
+            ? ActivatorUtilities.CreateInstance<KubernetesRunSecrets>(sp, client)
+            : (IRunSecrets)new NoRunSecrets());
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
                 && sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.FollowRuns
             ? ActivatorUtilities.CreateInstance<KubernetesRunFollower>(sp, client, discovery)

@@ -15,13 +15,14 @@ namespace CiTrigger.Grains.Manifests;
 public static partial class ManifestParameters
 {
     /// <summary>
-    /// The names replaced today. <c>git_auth_secret</c> and a repository's own parameters come with Repository
-    /// resources; until then <c>{{ git_auth_secret }}</c> is left as it is.
+    /// The names replaced today. <c>git_auth_secret</c> names the event's per-run credential Secret when it has one
+    /// (App mode with <c>Handler:RunCredentials</c>, a cluster); without one it is left as it is. A repository's own
+    /// parameters come with Repository resources.
     /// </summary>
     public static readonly IReadOnlyList<string> Names =
     [
         "revision", "ref", "branch", "tag", "repo_name", "repo_url", "repo_ssh", "event_type", "event_action",
-        "delivery", "pipeline", "pull_request", "base_ref", "head_repo_url",
+        "delivery", "pipeline", "pull_request", "base_ref", "head_repo_url", "git_auth_secret",
     ];
 
     /// <summary>Whether a manifest's bytes may hold a parameter at all: most do not, and they cost no walk.</summary>
@@ -30,15 +31,15 @@ public static partial class ManifestParameters
     /// <summary>
     /// The values of <see cref="Names"/> for an event: <c>branch</c> is the branch a push names (a pull request's
     /// base branch), <c>tag</c> the tag a push names, each empty otherwise; <c>pipeline</c> the manifest file's
-    /// name without its extension.
+    /// name without its extension; <c>git_auth_secret</c> <paramref name="gitAuthSecret"/>, and none when that is null.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath)
+    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath, string? gitAuthSecret = null)
     {
         const string heads = "refs/heads/", tags = "refs/tags/";
         var branch = e.Ref.StartsWith(heads, StringComparison.Ordinal) ? e.Ref[heads.Length..]
             : e.PullRequest > 0 && e.BaseRef.StartsWith(heads, StringComparison.Ordinal) ? e.BaseRef[heads.Length..]
             : "";
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["revision"] = e.Revision,
             ["ref"] = e.Ref,
@@ -55,6 +56,12 @@ public static partial class ManifestParameters
             ["base_ref"] = e.BaseRef,
             ["head_repo_url"] = e.HeadRepoUrl,
         };
+        if (gitAuthSecret is not null)
+        {
+            values["git_auth_secret"] = gitAuthSecret;
+        }
+
+        return values;
     }
 
     /// <summary>Replaces the parameters in every string scalar of <paramref name="node"/> (changed in place).</summary>

@@ -10,11 +10,13 @@ namespace CiTrigger.Grains.Processing;
 /// <summary>
 /// The work of one attempt at one event: make sure it may run (a pull request event whose trust hangs on
 /// someone's write access asks GitHub), read the manifest at the event's revision, parse it under the
-/// limits, annotate every document and apply them in file order.
+/// limits, annotate every document and apply them in file order; with per-run credentials
+/// (<see cref="RunCredentials"/>), their Secret is made just before the first document is applied and owned by the
+/// first run object after.
 /// </summary>
 public sealed partial class EventProcessor(
     IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IRepositoryPermissions permissions,
-    IChangedFiles changedFiles, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
+    IChangedFiles changedFiles, RunCredentials runCredentials, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
 {
     /// <summary>How much of an annotated manifest is kept for operators to read back.</summary>
     public const int MaxKeptManifestChars = 256 * 1024;
@@ -32,10 +34,11 @@ public sealed partial class EventProcessor(
         }
 
         var manifest = options.Value;
+        var credentials = runCredentials.For(e);
         if (!manifest.SingleFile)
         {
             return await new PipelineRunner(source, applier, parsed, changedFiles, manifest, Keep)
-                .ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, cancellationToken);
+                .ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, credentials, cancellationToken);
         }
 
         var path = manifest.ManifestPath!;
@@ -46,12 +49,23 @@ public sealed partial class EventProcessor(
             throw new ManifestException($"{path} at {e.ManifestRef} holds no documents");
         }
 
-        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path) : null;
-        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters)).ToList();
+        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path, credentials?.Name) : null;
+        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, gitAuthSecret: credentials?.Name)).ToList();
 
         try
         {
-            return new ProcessResult(await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken), null);
+            if (credentials is not null)
+            {
+                await credentials.CreateAsync(cancellationToken);
+            }
+
+            var applied = await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
+            if (credentials is not null)
+            {
+                await credentials.OwnAsync(applied, cancellationToken);
+            }
+
+            return new ProcessResult(applied, null);
         }
         finally
         {

@@ -33,7 +33,12 @@ public sealed class PipelineRunner(
     private bool changedAsked;
     private IReadOnlyList<string>? changed;
 
-    public async Task<ProcessResult> ProcessAsync(HookEvent e, bool mayHaveRun, PipelineProgress progress, CancellationToken cancellationToken)
+    /// <param name="e">The event.</param>
+    /// <param name="mayHaveRun">Whether an earlier attempt may have applied part of it.</param>
+    /// <param name="progress">What earlier attempts settled.</param>
+    /// <param name="credentials">The event's per-run credentials, made before the first pipeline is applied; null when it gets none.</param>
+    /// <param name="cancellationToken">The attempt's deadline.</param>
+    public async Task<ProcessResult> ProcessAsync(HookEvent e, bool mayHaveRun, PipelineProgress progress, EventCredentials? credentials, CancellationToken cancellationToken)
     {
         var directory = options.PipelineDirectory;
         var listed = await source.ListAsync(new ManifestFile(e.Forge, e.ManifestRepository, directory, e.ManifestRef, e.InstallationId), cancellationToken);
@@ -66,12 +71,21 @@ public sealed class PipelineRunner(
                         continue;
                     }
 
-                    var parameters = pipeline.MayMention ? ManifestParameters.For(e, file.Path) : null;
-                    var annotated = pipeline.Documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, name)).ToList();
+                    var parameters = pipeline.MayMention ? ManifestParameters.For(e, file.Path, credentials?.Name) : null;
+                    var annotated = pipeline.Documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, name, credentials?.Name)).ToList();
                     sent.AddRange(annotated);
+                    if (credentials is not null)
+                    {
+                        await credentials.CreateAsync(cancellationToken);
+                    }
+
                     var applied = await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
                     objects.AddRange(applied.Select(o => o with { Pipeline = name }));
                     records.Add(new PipelineRecord(name, PipelineStatus.Applied));
+                    if (credentials is not null)
+                    {
+                        await credentials.OwnAsync(objects, cancellationToken);
+                    }
                 }
                 catch (PermanentException refused)
                 {

@@ -37,6 +37,11 @@ public static class ProcessingServiceCollectionExtensions
         // The cluster adapter registers its follower in place of this when it follows runs.
         services.TryAddSingleton<IRunControl, NoRunControl>();
         services.TryAddSingleton<IRepositorySettings>(NoRepositorySettings.Instance);
+
+        // The forge and cluster adapters register theirs in place of these; without both, runs get no Git credentials.
+        services.TryAddSingleton<IGitCredentials, NoGitCredentials>();
+        services.TryAddSingleton<IRunSecrets, NoRunSecrets>();
+        services.AddSingleton<RunCredentials>();
         services.AddSingleton<IRunObserver, RunObserver>();
         services.AddSingleton(sp => new RefServices(
             sp.GetRequiredService<IRefCatalog>(),
@@ -49,6 +54,7 @@ public static class ProcessingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>())
         {
             PipelineMode = !sp.GetRequiredService<IOptions<ManifestOptions>>().Value.SingleFile,
+            Credentials = sp.GetRequiredService<RunCredentials>(),
         });
         services.AddHostedService<PendingWorkWaker>();
         return services;

@@ -34,6 +34,9 @@ public sealed record RefServices(
 {
     /// <summary>Pipeline mode (no <c>Handler:ManifestPath</c>): an event's checks are its pipelines', named when it is processed.</summary>
     public bool PipelineMode { get; init; }
+
+    /// <summary>The runs' Git credentials, whose Secrets a ref deletes when they are no longer needed; null: none.</summary>
+    public RunCredentials? Credentials { get; init; }
 }
 
 /// <summary>
@@ -79,7 +82,10 @@ public sealed class RefParts : IDisposable
         var activity = new RefActivity();
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
-        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger);
+        var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger)
+        {
+            Credentials = services.Credentials,
+        };
         var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode };
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);
         return new RefParts(queue, deliveries, history, activity, view, summary, runs, events, reruns);
