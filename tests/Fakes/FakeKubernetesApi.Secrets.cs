@@ -96,7 +96,8 @@ public sealed partial class FakeKubernetesApi
         secret.Remove("stringData");
         if (data.Count > 0)
         {
-            secret["data"] = new JsonObject(data.Select(d => KeyValuePair.Create(d.Key, (JsonNode?)Convert.ToBase64String(d.Value))));
+            // Go writes a map's keys sorted.
+            secret["data"] = new JsonObject(data.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => KeyValuePair.Create(d.Key, (JsonNode?)Convert.ToBase64String(d.Value))));
         }
 
         var causes = new List<(string Reason, string Message, string Field)>();
@@ -107,8 +108,9 @@ public sealed partial class FakeKubernetesApi
 
         if (secret["type"]!.GetValue<string>() == "kubernetes.io/basic-auth" && !data.ContainsKey("username") && !data.ContainsKey("password"))
         {
-            causes.Add(("FieldValueRequired", "Required value", "data[username]"));
-            causes.Add(("FieldValueRequired", "Required value", "data[password]"));
+            // Word for word: kube-apiserver builds this path from field.NewPath("data[%s]"), a format string never formatted.
+            causes.Add(("FieldValueRequired", "Required value", "data[%s][username]"));
+            causes.Add(("FieldValueRequired", "Required value", "data[%s][password]"));
         }
 
         return causes.Count == 0 ? null : Invalid(resource, name, causes);

@@ -49,6 +49,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ListPage> pages = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
     private readonly ConcurrentQueue<JsonObject> creations = new();
+    private readonly List<(Func<RecordedRequest, bool> Matches, int Status)> injected = [];
     private int held;
     private readonly SemaphoreSlim gate = new(1, 1);
     private WebApplication? app;
@@ -106,6 +107,40 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
     /// <summary>Requests currently waiting in <see cref="Hold"/>.</summary>
     public int Held => Volatile.Read(ref held);
+
+    /// <summary>
+    /// Answers the next request that <paramref name="matches"/> with <paramref name="status"/> and a Status body
+    /// (500 InternalError, 503 ServiceUnavailable, 409 Conflict…), once, instead of serving it; requests it does not
+    /// match are served.
+    /// </summary>
+    public void FailOnce(Func<RecordedRequest, bool> matches, int status = 503)
+    {
+        lock (injected)
+        {
+            injected.Add((matches, status));
+        }
+    }
+
+    private (int, JsonNode)? TakeInjectedFailure(RecordedRequest r)
+    {
+        lock (injected)
+        {
+            var index = injected.FindIndex(i => i.Matches(r));
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var status = injected[index].Status;
+            injected.RemoveAt(index);
+            return status switch
+            {
+                409 => Failure(409, "Conflict", "Operation cannot be fulfilled: injected conflict"),
+                503 => Failure(503, "ServiceUnavailable", "the server is currently unable to handle the request"),
+                _ => Failure(status, "InternalError", "Internal error occurred: injected failure"),
+            };
+        }
+    }
 
     /// <summary>Puts an object into the store as if someone other than the service had created it.</summary>
     public void Seed(JsonObject obj)
@@ -274,6 +309,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
                 : Failure(503, "ServiceUnavailable", "the server is currently unable to handle the request");
         }
 
+        if (TakeInjectedFailure(r) is { } injected)
+        {
+            return injected;
+        }
+
         var match = ObjectPath().Match(path);
         if (!match.Success)
         {
@@ -335,10 +375,28 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     private (int, JsonNode) List(Resource resource, string? ns, IQueryCollection query)
     {
         var selector = query["labelSelector"].ToString();
-        if (LabelSelector.Parse(selector) is not { } matches)
+        if (LabelSelector.Parse(selector) is not { } labelled)
         {
             return Failure(400, "BadRequest", $"unable to parse requirement: {selector}");
         }
+
+        // Every kind, custom resources too, can be selected by metadata.name and metadata.namespace; the fake knows no other field.
+        var fieldSelector = query["fieldSelector"].ToString();
+        var fields = new List<Func<JsonObject, bool>>();
+        foreach (var term in fieldSelector.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var op = term.Contains("!=", StringComparison.Ordinal) ? "!=" : term.Contains("==", StringComparison.Ordinal) ? "==" : "=";
+            var parts = term.Split(op, 2);
+            if (parts.Length != 2 || parts[0].Trim() is not ("metadata.name" or "metadata.namespace"))
+            {
+                return Failure(400, "BadRequest", $"field label not supported: {parts[0].Trim()}");
+            }
+
+            var (field, value) = (parts[0].Trim()["metadata.".Length..], parts[1].Trim());
+            fields.Add(o => (o["metadata"]?[field]?.ToString() == value) == (op != "!="));
+        }
+
+        Func<JsonObject, bool> matches = o => labelled(o) && fields.All(f => f(o));
 
         var limitText = query["limit"].ToString();
         long limit = 0;

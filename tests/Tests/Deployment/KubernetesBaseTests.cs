@@ -221,6 +221,10 @@ public class KubernetesBaseTests
             Assert.All(kind.Verbs, verb => Assert.True(Allows(kind.Group, kind.Plural, verb), $"following and stopping runs needs {verb} on {kind.Group}/{kind.Plural}"));
         }
 
+        Assert.All(KubernetesRunSecrets.Verbs, verb => Assert.True(Allows("", "secrets", verb), $"the runs' Git credential Secrets need {verb} on secrets"));
+        Assert.True(Allows("", "pods/log", "get"), "a failed run's log needs get on pods/log");
+        Assert.False(Allows("", "secrets", "list") || Allows("", "secrets", "watch") || Allows("", "secrets", "update"), "no Secret is read but by name, none replaced whole");
+
         Assert.False(Allows("batch", "jobs", "create") || Allows("batch", "jobs", "patch"), "the example manifest creates no Jobs");
         Assert.False(Allows("argoproj.io", "workflows", "delete"), "a Workflow is stopped by patching it, never deleted");
 
