@@ -43,17 +43,18 @@ public sealed partial class RefRuns(
     /// An event finished without a run to follow (<paramref name="run"/> null): its Git credential's Secret is no
     /// longer needed, and goes now; unless run objects it applied run unfollowed (<c>Kubernetes:FollowRuns=false</c>),
     /// whose end the service never learns: their Secret goes with its owner, the first of them. An event never
-    /// attempted has no Secret.
+    /// attempted has no Secret. Returns whether the Secret is deleted now.
     /// </summary>
-    public void EventFinished(PendingEvent entry, IReadOnlyList<AppliedObject> objects, RunRecord? run)
+    public bool EventFinished(PendingEvent entry, IReadOnlyList<AppliedObject> objects, RunRecord? run)
     {
-        if (Credentials is null || run is not null || entry.Attempts.IsEmpty
+        if (Credentials is not { Enabled: true } || run is not null || entry.Attempts.IsEmpty
             || (!control.Follows && objects.Any(o => RunKinds.Find(o.ApiVersion, o.Kind) is not null)))
         {
-            return;
+            return false;
         }
 
         Credentials.Release(entry.Event);
+        return true;
     }
 
     /// <summary>
