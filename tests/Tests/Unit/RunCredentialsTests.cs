@@ -6,8 +6,10 @@ using CiTrigger.Grains.Manifests;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Processing;
 using CiTrigger.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Orleans.Serialization;
 using Xunit;
 using static CiTrigger.Tests.Support.RefSteps;
 
@@ -51,6 +53,18 @@ public sealed class RunCredentialsTests : IDisposable
         Assert.NotEqual(name, RunCredentials.SecretName("72d3162e-cc78-11e3-81ab-4c9367dc0958-rerun-1"));
         Assert.Matches("^git-auth-[0-9a-f]{20}$", name);
         Assert.True(KubernetesNames.IsDnsLabel(name));
+    }
+
+    [Fact]
+    public void An_applied_objects_uid_is_neither_stored_nor_sent_between_grains()
+    {
+        using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
+        var serializer = services.GetRequiredService<Serializer>();
+
+        var with = serializer.SerializeToArray(Workflow);
+
+        Assert.Equal(serializer.SerializeToArray(Workflow with { Uid = null }), with);
+        Assert.Equal(Workflow with { Uid = null }, serializer.Deserialize<AppliedObject>(with));
     }
 
     [Fact]
