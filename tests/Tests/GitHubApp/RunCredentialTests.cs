@@ -89,7 +89,7 @@ public sealed class RunCredentialTests
         Assert.Equal(name, workflow["spec"]!["templates"]![0]!["container"]!["env"]![0]!["valueFrom"]!["secretKeyRef"]!["name"]!.GetValue<string>());
         var secret = Secret(env.Kubernetes)!;
         Assert.Equal((name, "ci", "kubernetes.io/basic-auth"), (secret["metadata"]!["name"]!.GetValue<string>(), secret["metadata"]!["namespace"]!.GetValue<string>(), secret["type"]!.GetValue<string>()));
-        Assert.Equal(["username", "password", ".git-credentials"], secret["data"]!.AsObject().Select(kv => kv.Key));
+        Assert.Equal([".git-credentials", "password", "username"], secret["data"]!.AsObject().Select(kv => kv.Key));
         var token = Data(secret, "password");
         Assert.Equal("x-access-token", Data(secret, "username"));
         Assert.StartsWith("ghs_", token, StringComparison.Ordinal);
@@ -122,6 +122,46 @@ public sealed class RunCredentialTests
         var finished = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => s["history"]![0]!["run"]?["finishedAt"] is not null, "the run finished");
         Assert.Equal("success", finished["history"]![0]!["run"]!["result"]!.GetValue<string>());
         Assert.Single(env.Kubernetes.Requests, r => r.Method == "DELETE" && r.Path == $"/api/v1/namespaces/ci/secrets/{name}" && r.Status == 200);
+    }
+
+    [Fact]
+    public async Task In_pipeline_mode_the_pipelines_an_event_applies_share_one_secret_and_an_event_that_applies_none_gets_none()
+    {
+        var (env, app) = await StartAsync(new Dictionary<string, string> { [TriggerHost.PipelineMode] = "true" });
+        await using var _ = env;
+        using var __ = app;
+        env.GitHub.Install(app.App, Installation, "octo/cred-pipelines");
+        var repo = env.GitHub.Repo("octo/cred-pipelines");
+        string OnPath(string glob) => Cloning.Replace("  generateName: ci-\n", $"  generateName: ci-\n  annotations:\n    k8s-webhook-handler.io/on-path-change: \"{glob}\"\n", StringComparison.Ordinal);
+        var files = new Dictionary<string, string> { [".ci/build.yaml"] = OnPath("src/**"), [".ci/docs.yaml"] = OnPath("docs/**"), [".ci/test.yaml"] = OnPath("src/**") };
+        async Task<string> PushAsync(string before, string changed)
+        {
+            var after = repo.CommitFiles("main", files);
+            var push = JsonNode.Parse(Payloads.Push(repo.FullName, "refs/heads/main", before, after))!.AsObject();
+            push["commits"] = new JsonArray(new JsonObject { ["id"] = after, ["added"] = new JsonArray(), ["removed"] = new JsonArray(), ["modified"] = new JsonArray(changed) });
+            var delivery = Guid.NewGuid().ToString();
+            await env.Service.SendAsync("push", Payloads.Installed(push.ToJsonString(), Installation), delivery);
+            return delivery;
+        }
+
+        var code = await PushAsync(Payloads.Sha(1), "src/main.go");
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the push changing code");
+
+        var name = RunCredentials.SecretName(code);
+        var workflows = env.Kubernetes.CreationsOf("Workflow");
+        Assert.Equal(["build", "test"], workflows.Select(w => w["metadata"]!["annotations"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>()));
+        Assert.All(workflows, w => Assert.Equal(name, w["metadata"]!["annotations"]!["k8s-webhook-handler.io/git-auth-secret"]!.GetValue<string>()));
+        Assert.All(workflows, w => Assert.Equal(name, w["spec"]!["templates"]![0]!["container"]!["env"]![0]!["valueFrom"]!["secretKeyRef"]!["name"]!.GetValue<string>()));
+        Assert.Single(env.GitHub.RestrictedTokenRequests);
+        Assert.Equal(name, Assert.Single(env.Kubernetes.CreationsOf("Secret"))["metadata"]!["name"]!.GetValue<string>());
+        var owner = Assert.Single(env.Kubernetes.Requests, r => r.Method == "PATCH" && r.Path == $"/api/v1/namespaces/ci/secrets/{name}").Json;
+        Assert.Equal(workflows[0]["metadata"]!["uid"]!.GetValue<string>(), owner["metadata"]!["ownerReferences"]![0]!["uid"]!.GetValue<string>());
+
+        // Nothing of this push matches: no pipeline applies, so no token is minted and no Secret made.
+        await PushAsync(repo.Branches["main"], "README.md");
+        await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the push changing only the README");
+        Assert.Single(env.GitHub.RestrictedTokenRequests);
+        Assert.Single(env.Kubernetes.CreationsOf("Secret"));
     }
 
     [Fact]
