@@ -12,7 +12,11 @@ namespace CiTrigger.Tests.Fakes;
 /// <summary>
 /// GitHub Apps: an App authenticates with an RS256 JWT that the fake checks against the App's real public
 /// key and GitHub's time rules, and exchanges it for installation tokens that expire by the fake's clock.
-/// An installation token reaches only its installation's repositories, and only with its permissions.
+/// An installation token reaches only its installation's repositories, and only with its permissions. A token
+/// request may narrow both (<c>repositories</c>, <c>permissions</c>), validated as GitHub validates them (a
+/// repository of another installation, a permission the installation lacks, an unknown key: 422); such a token
+/// reaches only those repositories (any other answers 404) with only those permissions (and <c>metadata: read</c>,
+/// which GitHub adds to every token; anything else answers 403).
 /// </summary>
 public sealed partial class FakeGitHubApi
 {
@@ -29,6 +33,15 @@ public sealed partial class FakeGitHubApi
     /// <summary>The installation-token requests answered so far, in order.</summary>
     public IReadOnlyList<RecordedGitHubRequest> TokenRequests =>
         [.. requests.Where(r => r.Method == "POST" && r.Path.EndsWith("/access_tokens", StringComparison.Ordinal))];
+
+    /// <summary>The <see cref="TokenRequests"/> for a token of everything the installation may do (no <c>repositories</c> or <c>permissions</c> asked).</summary>
+    public IReadOnlyList<RecordedGitHubRequest> UnrestrictedTokenRequests => [.. TokenRequests.Where(r => !IsRestricted(r))];
+
+    /// <summary>The <see cref="TokenRequests"/> that narrowed the token to some repositories or permissions.</summary>
+    public IReadOnlyList<RecordedGitHubRequest> RestrictedTokenRequests => [.. TokenRequests.Where(IsRestricted)];
+
+    private static bool IsRestricted(RecordedGitHubRequest r) =>
+        r.Body.Length > 0 && ParseObject(r.Body) is { } body && (body.ContainsKey("repositories") || body.ContainsKey("repository_ids") || body.ContainsKey("permissions"));
 
     /// <summary>Registers an App by id with the public half of its key.</summary>
     public GitHubApp RegisterApp(long id, RSA key)
@@ -92,7 +105,7 @@ public sealed partial class FakeGitHubApi
 
         if (tokens.TryGetValue(secret, out var issued) && issued.ExpiresAt > Time.GetUtcNow())
         {
-            return new InstallationCaller(installations[issued.Installation]);
+            return new InstallationCaller(installations[issued.Installation], issued);
         }
 
         refusal = Error(401, "Bad credentials");
@@ -172,7 +185,7 @@ public sealed partial class FakeGitHubApi
     private static Reply? Permitted(Caller caller, string permission, bool write) => caller switch
     {
         AnonymousCaller when write => Error(401, "Requires authentication"),
-        InstallationCaller i when !i.Installation.Permissions.TryGetValue(permission, out var level)
+        InstallationCaller i when !i.Permissions.TryGetValue(permission, out var level)
             || (write && level != "write") => Error(403, "Resource not accessible by integration"),
         _ => null,
     };
@@ -196,22 +209,136 @@ public sealed partial class FakeGitHubApi
         return Error(404, "Not Found");
     }
 
+    /// <summary>The permission names GitHub knows for a repository's installation token, and the levels it takes.</summary>
+    private static readonly HashSet<string> PermissionNames = new(StringComparer.Ordinal)
+    {
+        "actions", "administration", "checks", "contents", "deployments", "environments", "issues", "metadata", "packages",
+        "pages", "pull_requests", "repository_hooks", "repository_projects", "secret_scanning_alerts", "secrets",
+        "security_events", "single_file", "statuses", "vulnerability_alerts", "workflows", "members", "organization_administration",
+    };
+
     private Reply IssueToken(Installation installation, string body)
     {
-        if (body.Length > 0 && ParseObject(body) is null)
+        var request = body.Length == 0 ? [] : ParseObject(body);
+        if (request is null)
         {
             return Error(400, "Problems parsing JSON");
         }
 
-        var token = new IssuedToken("ghs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(18)), installation.Id, Time.GetUtcNow() + TokenLifetime);
+        if (Restriction(installation, request, out var repositories, out var permissions) is { } refused)
+        {
+            return refused;
+        }
+
+        var token = new IssuedToken("ghs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(18)), installation.Id, Time.GetUtcNow() + TokenLifetime)
+        {
+            Repositories = repositories,
+            Permissions = permissions,
+        };
         tokens[token.Token] = token;
-        return Json(201, new JsonObject
+        var answer = new JsonObject
         {
             ["token"] = token.Token,
             ["expires_at"] = token.ExpiresAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            ["permissions"] = installation.PermissionsJson(),
+            ["permissions"] = new JsonObject((permissions ?? (IReadOnlyDictionary<string, string>)installation.Permissions).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
             ["repository_selection"] = "selected",
-        });
+        };
+        if (repositories is not null)
+        {
+            answer["repositories"] = new JsonArray([.. repositories.Order(StringComparer.Ordinal).Select(name => (JsonNode?)new JsonObject
+            {
+                ["id"] = Repo(name).Id,
+                ["name"] = name.Split('/')[1],
+                ["full_name"] = name,
+            })]);
+        }
+
+        return Json(201, answer);
+    }
+
+    /// <summary>
+    /// What a token request narrows, as GitHub validates it: only <c>repositories</c> (names of the installation's
+    /// repositories, without owner), <c>repository_ids</c> and <c>permissions</c> (known names, <c>read</c> or
+    /// <c>write</c>, never more than the installation was granted); null sets mean "as the installation".
+    /// </summary>
+    private Reply? Restriction(Installation installation, JsonObject request, out HashSet<string>? repositories, out Dictionary<string, string>? permissions)
+    {
+        repositories = null;
+        permissions = null;
+        foreach (var key in request.Select(p => p.Key))
+        {
+            if (key is not ("repositories" or "repository_ids" or "permissions"))
+            {
+                return Error(422, $"Invalid request.\n\n\"{key}\" is not a permitted key.");
+            }
+        }
+
+        var names = request["repositories"];
+        if (names is not null || request["repository_ids"] is not null)
+        {
+            repositories = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            if (names is not null && (names is not JsonArray list || list.Any(n => n is not JsonValue v || v.GetValueKind() != JsonValueKind.String)))
+            {
+                return Error(422, "Invalid request.\n\nFor 'properties/repositories', it is not an array of strings.");
+            }
+
+            foreach (var name in (names as JsonArray ?? []).Select(n => n!.GetValue<string>()))
+            {
+                var match = installation.Repositories.Keys.FirstOrDefault(r => string.Equals(r.Split('/')[1], name, StringComparison.OrdinalIgnoreCase));
+                if (match is null)
+                {
+                    return Error(422, "There is at least one repository that does not exist or is not accessible to the parent installation.");
+                }
+
+                repositories.Add(match);
+            }
+
+            foreach (var id in request["repository_ids"] as JsonArray ?? [])
+            {
+                var match = installation.Repositories.Keys.FirstOrDefault(r => id is JsonValue v && v.TryGetValue<long>(out var n) && Repo(r).Id == n);
+                if (match is null)
+                {
+                    return Error(422, "There is at least one repository that does not exist or is not accessible to the parent installation.");
+                }
+
+                repositories.Add(match);
+            }
+        }
+
+        if (request["permissions"] is { } asked)
+        {
+            if (asked is not JsonObject wanted)
+            {
+                return Error(422, "Invalid request.\n\nFor 'properties/permissions', it is not an object.");
+            }
+
+            permissions = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in wanted)
+            {
+                if (!PermissionNames.Contains(name))
+                {
+                    return Error(422, $"Invalid request.\n\n\"{name}\" is not a permitted key.");
+                }
+
+                var level = value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+                if (level is not ("read" or "write"))
+                {
+                    return Error(422, $"Invalid request.\n\nFor 'properties/{name}', {value?.ToJsonString() ?? "null"} is not one of [\"read\", \"write\"].");
+                }
+
+                if (!installation.Permissions.TryGetValue(name, out var granted) || (level == "write" && granted != "write"))
+                {
+                    return Error(422, "The permissions requested are not granted to this installation.");
+                }
+
+                permissions[name] = level;
+            }
+
+            // Every installation token may read the repositories' metadata, whatever was asked.
+            permissions.TryAdd("metadata", "read");
+        }
+
+        return null;
     }
 
     private Reply RepositoryInstallation(GitHubApp app, Repository repo)
@@ -236,7 +363,13 @@ public sealed partial class FakeGitHubApi
 
     private sealed record PatCaller : Caller;
 
-    private sealed record InstallationCaller(Installation Installation) : Caller;
+    /// <summary>An installation's token: its repositories and permissions are the installation's, or fewer when the token was narrowed.</summary>
+    private sealed record InstallationCaller(Installation Installation, IssuedToken Token) : Caller
+    {
+        public IReadOnlyDictionary<string, string> Permissions => Token.Permissions ?? (IReadOnlyDictionary<string, string>)Installation.Permissions;
+
+        public bool Covers(string repository) => Installation.Covers(repository) && (Token.Repositories is null || Token.Repositories.Contains(repository));
+    }
 
     private sealed record AppCaller(GitHubApp App) : Caller;
 
@@ -247,6 +380,12 @@ public sealed partial class FakeGitHubApi
         public long Installation { get; } = installation;
 
         public DateTimeOffset ExpiresAt { get; set; } = expiresAt;
+
+        /// <summary>The only repositories it reaches (full names); null: all of its installation's.</summary>
+        public IReadOnlySet<string>? Repositories { get; init; }
+
+        /// <summary>Its only permissions; null: its installation's.</summary>
+        public IReadOnlyDictionary<string, string>? Permissions { get; init; }
     }
 
     /// <summary>A registered App: its id, the public half of its key, and the deliveries of its own webhook.</summary>

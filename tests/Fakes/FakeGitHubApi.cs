@@ -191,7 +191,7 @@ public sealed partial class FakeGitHubApi : IAsyncDisposable
                 : Error(401, "A JSON web token is accepted only by /app endpoints and GET /repos/{owner}/{repo}/installation");
         }
 
-        if (caller is InstallationCaller installed && !installed.Installation.Covers(repo.FullName))
+        if (caller is InstallationCaller installed && !installed.Covers(repo.FullName))
         {
             return Error(404, "Not Found");
         }

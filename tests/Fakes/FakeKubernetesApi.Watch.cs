@@ -255,7 +255,7 @@ public sealed partial class FakeKubernetesApi
             updated.Remove("status");
         }
 
-        if (Validate(resource, name, updated) is { } rejected)
+        if ((Validate(resource, name, updated) ?? ValidateUpdate(resource, name, live, updated)) is { } rejected)
         {
             return rejected;
         }

@@ -49,6 +49,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ListPage> pages = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
     private readonly ConcurrentQueue<JsonObject> creations = new();
+    private readonly List<(Func<RecordedRequest, bool> Matches, int Status)> injected = [];
     private int held;
     private readonly SemaphoreSlim gate = new(1, 1);
     private WebApplication? app;
@@ -104,8 +105,45 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Every object as it was first created, in creation order: the ground truth for "applied once".</summary>
     public IReadOnlyList<JsonObject> Creations => [.. creations];
 
+    /// <summary>The <see cref="Creations"/> of one kind (<c>Workflow</c>, <c>Secret</c>), in creation order.</summary>
+    public IReadOnlyList<JsonObject> CreationsOf(string kind) => [.. creations.Where(o => o["kind"]?.ToString() == kind)];
+
     /// <summary>Requests currently waiting in <see cref="Hold"/>.</summary>
     public int Held => Volatile.Read(ref held);
+
+    /// <summary>
+    /// Answers the next request that <paramref name="matches"/> with <paramref name="status"/> and a Status body
+    /// (500 InternalError, 503 ServiceUnavailable, 409 Conflict…), once, instead of serving it; requests it does not
+    /// match are served.
+    /// </summary>
+    public void FailOnce(Func<RecordedRequest, bool> matches, int status = 503)
+    {
+        lock (injected)
+        {
+            injected.Add((matches, status));
+        }
+    }
+
+    private (int, JsonNode)? TakeInjectedFailure(RecordedRequest r)
+    {
+        lock (injected)
+        {
+            var index = injected.FindIndex(i => i.Matches(r));
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var status = injected[index].Status;
+            injected.RemoveAt(index);
+            return status switch
+            {
+                409 => Failure(409, "Conflict", "Operation cannot be fulfilled: injected conflict"),
+                503 => Failure(503, "ServiceUnavailable", "the server is currently unable to handle the request"),
+                _ => Failure(status, "InternalError", "Internal error occurred: injected failure"),
+            };
+        }
+    }
 
     /// <summary>Puts an object into the store as if someone other than the service had created it.</summary>
     public void Seed(JsonObject obj)
@@ -274,6 +312,11 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
                 : Failure(503, "ServiceUnavailable", "the server is currently unable to handle the request");
         }
 
+        if (TakeInjectedFailure(r) is { } injected)
+        {
+            return injected;
+        }
+
         var match = ObjectPath().Match(path);
         if (!match.Success)
         {
@@ -335,10 +378,28 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
     private (int, JsonNode) List(Resource resource, string? ns, IQueryCollection query)
     {
         var selector = query["labelSelector"].ToString();
-        if (LabelSelector.Parse(selector) is not { } matches)
+        if (LabelSelector.Parse(selector) is not { } labelled)
         {
             return Failure(400, "BadRequest", $"unable to parse requirement: {selector}");
         }
+
+        // Every kind, custom resources too, can be selected by metadata.name and metadata.namespace; the fake knows no other field.
+        var fieldSelector = query["fieldSelector"].ToString();
+        var fields = new List<Func<JsonObject, bool>>();
+        foreach (var term in fieldSelector.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var op = term.Contains("!=", StringComparison.Ordinal) ? "!=" : term.Contains("==", StringComparison.Ordinal) ? "==" : "=";
+            var parts = term.Split(op, 2);
+            if (parts.Length != 2 || parts[0].Trim() is not ("metadata.name" or "metadata.namespace"))
+            {
+                return Failure(400, "BadRequest", $"field label not supported: {parts[0].Trim()}");
+            }
+
+            var (field, value) = (parts[0].Trim()["metadata.".Length..], parts[1].Trim());
+            fields.Add(o => (o["metadata"]?[field]?.ToString() == value) == (op != "!="));
+        }
+
+        Func<JsonObject, bool> matches = o => labelled(o) && fields.All(f => f(o));
 
         var limitText = query["limit"].ToString();
         long limit = 0;
@@ -496,7 +557,7 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
 
         var updated = (JsonObject)live.DeepClone();
         owners.Apply(manager, updated, obj);
-        if (Validate(resource, name, updated) is { } invalidResult)
+        if ((Validate(resource, name, updated) ?? ValidateUpdate(resource, name, live, updated)) is { } invalidResult)
         {
             return invalidResult;
         }
@@ -520,13 +581,23 @@ public sealed partial class FakeKubernetesApi : IAsyncDisposable
         return (200, objects[key].DeepClone());
     }
 
-    /// <summary>What the API server's validation (the CRD's schema for Workflows) refuses in a whole object.</summary>
+    /// <summary>
+    /// What the API server's validation (the CRD's schema for Workflows) refuses in a whole object: its name, its
+    /// ownerReferences, a Secret's type and data (a Secret's <c>stringData</c> is first merged into its <c>data</c>,
+    /// as the API server does before it validates and stores it).
+    /// </summary>
     private static (int, JsonNode)? Validate(Resource resource, string name, JsonObject obj)
     {
         if (!DnsSubdomain().IsMatch(name) || name.Length > 253)
         {
             return Failure(422, "Invalid", $"{resource.Qualified(resource.Kind)} \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
                 Details(name, resource.Group, resource.Kind, ("FieldValueInvalid", $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'", "metadata.name")));
+        }
+
+        var refused = ValidateOwnerReferences(resource, name, obj) ?? (resource.Kind == "Secret" && resource.Group.Length == 0 ? ValidateSecret(resource, name, obj) : null);
+        if (refused is not null)
+        {
+            return refused;
         }
 
         return resource.RequiresSpec && obj["spec"] is null

@@ -39,7 +39,22 @@ public sealed record AppliedObject(
     [property: Id(2)] string Namespace,
     [property: Id(3)] string Name,
     [property: Id(4)] string Action,
-    [property: Id(5)] string? Pipeline = null);
+    [property: Id(5)] string? Pipeline = null)
+{
+    /// <summary>
+    /// The object's <c>metadata.uid</c> as the API server answered the apply (null in dry-run), for an ownerReference
+    /// to it made by the same attempt. Neither stored nor shown: it lives only as long as the attempt that applied the object.
+    /// </summary>
+    [NonSerialized]
+    private readonly string? uid;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Uid
+    {
+        get => uid;
+        init => uid = value;
+    }
+}
 
 /// <summary>What became of one pipeline of an event.</summary>
 [GenerateSerializer]

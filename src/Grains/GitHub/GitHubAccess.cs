@@ -59,9 +59,29 @@ public sealed class GitHubAccess
             return token;
         }
 
-        var id = installation is > 0 ? installation.Value : await LookUpAsync(repository).WaitAsync(cancellationToken);
-        return ForInstallation(id);
+        return ForInstallation(await InstallationOfAsync(repository, installation, cancellationToken));
     }
+
+    /// <summary>
+    /// App mode: a new token that can only read the contents of <paramref name="repository"/>
+    /// (<see cref="InstallationTokens.MintReadOnlyAsync"/>), for a run to clone with; never one of the service's own.
+    /// </summary>
+    /// <param name="repository">The repository (<c>owner/name</c>).</param>
+    /// <param name="installation">The installation id the event's payload named, if any.</param>
+    /// <param name="cancellationToken">Cancels the lookup and the request.</param>
+    public async Task<InstallationToken> ReadOnlyTokenAsync(string repository, long? installation, CancellationToken cancellationToken)
+    {
+        if (tokens is null)
+        {
+            throw new InvalidOperationException("read-only tokens of one repository exist only in App mode");
+        }
+
+        var id = await InstallationOfAsync(repository, installation, cancellationToken);
+        return await tokens.MintReadOnlyAsync(id, Names.SplitRepository(repository).Name, cancellationToken);
+    }
+
+    private async Task<long> InstallationOfAsync(string repository, long? installation, CancellationToken cancellationToken) =>
+        installation is > 0 ? installation.Value : await LookUpAsync(repository).WaitAsync(cancellationToken);
 
     public IGitHubClient ForInstallation(long installation) =>
         installations.GetOrAdd(installation, id => create!(new InstallationAuthentication(id, tokens!)));

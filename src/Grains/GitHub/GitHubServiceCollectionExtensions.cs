@@ -14,15 +14,21 @@ public static class GitHubServiceCollectionExtensions
     /// <summary>
     /// Everything that talks to GitHub: the identity (token or App), the manifest source and an event's changed files, users' permissions, the report of
     /// each event (commit statuses in token mode, check runs in App mode, nothing without
-    /// <c>GitHub:ReportStatus</c>), and the recovery of missed deliveries.
+    /// <c>GitHub:ReportStatus</c>), the recovery of missed deliveries, and in App mode the runs' read-only tokens
+    /// (<see cref="GitHubRunCredentials"/>, unless <c>Handler:RunCredentials=false</c>).
     /// </summary>
     public static IServiceCollection AddGitHub(this IServiceCollection services, IConfiguration configuration)
     {
+        var isApp = !string.IsNullOrWhiteSpace(configuration[$"{GitHubOptions.Section}:AppId"]);
         services.AddValidatedOptions<GitHubOptions>(GitHubOptions.Section, o => o.Validate())
             .PostConfigure(o => o.Token ??= configuration["GITHUB_TOKEN"]);
         services.AddValidatedOptions<GitHubAppOptions>(GitHubOptions.Section, o => o.Validate());
-        services.AddValidatedOptions<DeliveryRecoveryOptions>(GitHubOptions.Section,
-            o => o.Validate(isApp: !string.IsNullOrWhiteSpace(configuration[$"{GitHubOptions.Section}:AppId"])));
+        services.AddValidatedOptions<DeliveryRecoveryOptions>(GitHubOptions.Section, o => o.Validate(isApp));
+        services.AddValidatedOptions<RunCredentialOptions>(RunCredentialOptions.Section, o => o.Validate(isApp));
+        services.AddSingleton<IGitCredentials>(sp =>
+            sp.GetRequiredService<IOptions<GitHubAppOptions>>().Value.IsApp && sp.GetRequiredService<IOptions<RunCredentialOptions>>().Value.Enabled(isApp: true)
+                ? ActivatorUtilities.CreateInstance<GitHubRunCredentials>(sp)
+                : new NoGitCredentials());
         services.AddSingleton(sp =>
         {
             var github = sp.GetRequiredService<IOptions<GitHubOptions>>().Value;

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Octokit;
 
@@ -80,8 +81,55 @@ public sealed partial class InstallationTokens(IGitHubClient app, TimeProvider t
         }
     }
 
+    /// <summary>
+    /// A new token of the installation that can do nothing but read the contents of one of its repositories:
+    /// <c>POST /app/installations/{id}/access_tokens</c> with <c>repositories</c> = [<paramref name="repositoryName"/>]
+    /// and <c>permissions</c> = <c>{"contents":"read"}</c> (GitHub adds <c>metadata: read</c>, which every token
+    /// has). Never kept and never shared: each caller gets a token of its own, and none of the service's own tokens.
+    /// </summary>
+    /// <param name="installation">The installation of the repository.</param>
+    /// <param name="repositoryName">The repository's name without its owner, as GitHub's <c>repositories</c> takes it.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<InstallationToken> MintReadOnlyAsync(long installation, string repositoryName, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject
+        {
+            ["repositories"] = new JsonArray(repositoryName),
+            ["permissions"] = new JsonObject { ["contents"] = "read" },
+        };
+        try
+        {
+            // Octokit's CreateInstallationToken sends no body; a string body is sent as it is.
+            var answer = await app.Connection.Post<AccessToken>(ApiUrls.AccessTokens(installation), body.ToJsonString(),
+                "application/vnd.github+json", "application/json", parameters: null, cancellationToken);
+            var token = answer.Body;
+            Log.IssuedReadOnly(logger, installation, repositoryName, token.ExpiresAt);
+            return new InstallationToken(token.Token, token.ExpiresAt);
+        }
+        catch (NotFoundException e)
+        {
+            throw new GitHubAppException($"installation {installation} of the GitHub App does not exist (was the App uninstalled?)", e, permanent: true);
+        }
+        catch (ApiValidationException e)
+        {
+            // 422: the repository is not one of the installation's, or the App was not granted Contents: read.
+            throw new GitHubAppException($"GitHub refused a read-only token of {repositoryName} for installation {installation}: {(int)e.StatusCode} {e.Message}", e, permanent: true);
+        }
+        catch (ApiException e)
+        {
+            throw new GitHubAppException($"GitHub refused a read-only token of {repositoryName} for installation {installation}: {(int)e.StatusCode} {e.Message}", e, permanent: false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new GitHubAppException($"no read-only token of {repositoryName} for installation {installation}: {e.Message}", e, permanent: false);
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(170, LogLevel.Debug, "Read-only token of {Repository} (installation {Installation}) issued for a run, expires at {ExpiresAt}")]
+        public static partial void IssuedReadOnly(ILogger logger, long installation, string repository, DateTimeOffset expiresAt);
+
         [LoggerMessage(54, LogLevel.Debug, "Installation token for installation {Installation} issued, expires at {ExpiresAt}")]
         public static partial void Issued(ILogger logger, long installation, DateTimeOffset expiresAt);
 

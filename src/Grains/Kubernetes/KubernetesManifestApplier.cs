@@ -71,12 +71,12 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
     private async Task<AppliedObject> ServerSideApplyAsync(JsonObject document, ObjectRef target, ApiResource r, string name, CancellationToken ct)
     {
         var patch = new V1Patch(document, V1Patch.PatchType.ApplyPatch);
-        _ = target.Namespace is { } ns
+        var applied = target.Namespace is { } ns
             ? await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, r.Group, r.Version, ns, r.Plural, name,
                 fieldManager: FieldManager, force: true, cancellationToken: ct)
             : await client.CustomObjects.PatchClusterCustomObjectAsync(patch, r.Group, r.Version, r.Plural, name,
                 fieldManager: FieldManager, force: true, cancellationToken: ct);
-        return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "applied");
+        return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "applied") { Uid = Metadata(ToElement(applied), "uid") };
     }
 
     /// <summary>
@@ -131,7 +131,7 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
                 : await client.CustomObjects.ListClusterCustomObjectAsync(r.Group, r.Version, r.Plural, labelSelector: selector, cancellationToken: ct);
             if (FindDocument(existing, index) is { } found)
             {
-                return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", found, "existing");
+                return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", found.Name, "existing") { Uid = found.Uid };
             }
         }
 
@@ -140,11 +140,12 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
                 fieldManager: FieldManager, cancellationToken: ct)
             : await client.CustomObjects.CreateClusterCustomObjectAsync(document, r.Group, r.Version, r.Plural,
                 fieldManager: FieldManager, cancellationToken: ct);
-        var name = Metadata(ToElement(created), "name") ?? target.GenerateName!;
-        return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "created");
+        var answer = ToElement(created);
+        var name = Metadata(answer, "name") ?? target.GenerateName!;
+        return new AppliedObject(target.ApiVersion, target.Kind, target.Namespace ?? "", name, "created") { Uid = Metadata(answer, "uid") };
     }
 
-    private static string? FindDocument(object list, int index)
+    private static (string Name, string? Uid)? FindDocument(object list, int index)
     {
         var wanted = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var root = ToElement(list);
@@ -158,9 +159,9 @@ public sealed class KubernetesManifestApplier(IKubernetes client, ApiDiscovery d
             if (item.TryGetProperty("metadata", out var metadata)
                 && metadata.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
                 && annotations.TryGetProperty(ManifestAnnotator.DocumentAnnotation, out var doc) && doc.ValueKind == JsonValueKind.String
-                && doc.GetString() == wanted)
+                && doc.GetString() == wanted && Metadata(item, "name") is { } name)
             {
-                return Metadata(item, "name");
+                return (name, Metadata(item, "uid"));
             }
         }
 

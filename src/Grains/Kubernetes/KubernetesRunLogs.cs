@@ -15,7 +15,8 @@ namespace CiTrigger.Grains.Kubernetes;
 /// (<c>status.nodes</c>, the pod carrying its <c>workflows.argoproj.io/node-id</c>), container <c>main</c>; a Tekton
 /// TaskRun's <c>status.podName</c> and its failed step's container. Run objects are read with <c>list</c> and a
 /// field selector (the Role grants list, not get, on run kinds). The values of every Secret the pod references
-/// are masked; when one of them cannot be read, no line is shown.
+/// are masked; when one of them cannot be read, no line is shown, unless it is the run's own Git credential Secret,
+/// deleted as the run finished, whose token is masked by its shape.
 /// </summary>
 public sealed partial class KubernetesRunLogs(IKubernetes client, ILogger<KubernetesRunLogs> logger) : IRunLogs
 {
@@ -47,15 +48,22 @@ public sealed partial class KubernetesRunLogs(IKubernetes client, ILogger<Kubern
             var secrets = new List<string>();
             foreach (var name in SecretsOf(pod.Spec))
             {
+                V1Secret secret;
                 try
                 {
-                    var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, run.Namespace, cancellationToken: cancellationToken);
-                    secrets.AddRange((secret.Data ?? new Dictionary<string, byte[]>()).Values.Select(v => Encoding.UTF8.GetString(v)));
+                    secret = await client.CoreV1.ReadNamespacedSecretAsync(name, run.Namespace, cancellationToken: cancellationToken);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
+                    if (KubernetesFailures.IsNotFound(e) && await IsRunCredentialAsync(run, kind, name, cancellationToken))
+                    {
+                        continue;
+                    }
+
                     return new RunLog(pod.Name(), container, null, $"Secret {name}, which the pod uses, could not be read to mask its values ({Reason(e)})");
                 }
+
+                secrets.AddRange((secret.Data ?? new Dictionary<string, byte[]>()).Values.Select(v => Encoding.UTF8.GetString(v)));
             }
 
             await using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Name(), run.Namespace, container: container,
@@ -143,6 +151,18 @@ public sealed partial class KubernetesRunLogs(IKubernetes client, ILogger<Kubern
         var root = list is JsonElement element ? element : JsonSerializer.SerializeToElement(list);
         return root.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array && items.GetArrayLength() == 1 ? items[0] : null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is the run's own Git credential Secret (its run object's
+    /// <see cref="Manifests.ManifestAnnotator.GitAuthSecretAnnotation"/>), which the service deletes as the run
+    /// finishes: its values are the user <c>x-access-token</c> and an installation token, which
+    /// <see cref="RunLogText.Masked"/> masks by its shape, so the log is shown without them.
+    /// </summary>
+    private async Task<bool> IsRunCredentialAsync(AppliedObject run, RunKind kind, string name, CancellationToken ct) =>
+        await ReadAsync(run, kind, ct) is { } obj && obj.TryGetProperty("metadata", out var metadata)
+            && metadata.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
+            && annotations.TryGetProperty(Manifests.ManifestAnnotator.GitAuthSecretAnnotation, out var secret)
+            && secret.ValueKind == JsonValueKind.String && secret.GetString() == name;
 
     /// <summary>The names of the Secrets a pod takes values from: env, envFrom and volumes (projected ones too), of every container.</summary>
     public static IEnumerable<string> SecretsOf(V1PodSpec spec)

@@ -19,6 +19,7 @@ public static partial class KubernetesServiceCollectionExtensions
     /// With a cluster, <see cref="RepositoryWatcher"/> is the <see cref="IRepositorySettings"/>.
     /// With a cluster, <see cref="KubernetesRunPruner"/> deletes finished run objects beyond a repository's <c>keepRuns</c>; in dry-run <see cref="NoRunPruner"/> deletes nothing.
     /// With a cluster and <c>Handler:LogSnippets</c> (on by default), <see cref="KubernetesRunLogs"/> reads why a run failed.
+    /// With a cluster, <see cref="KubernetesRunSecrets"/> keeps the runs' Git credentials; in dry-run <see cref="NoRunSecrets"/> (none).
     /// </summary>
     public static IServiceCollection AddKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
@@ -32,6 +33,9 @@ public static partial class KubernetesServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
             ? new KubernetesManifestApplier(client, discovery, sp.GetRequiredService<IOptions<ManifestOptions>>(), sp.GetRequiredService<IRepositorySettings>())
             : (IManifestApplier)ActivatorUtilities.CreateInstance<DryRunManifestApplier>(sp));
+        services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client }
+            ? ActivatorUtilities.CreateInstance<KubernetesRunSecrets>(sp, client)
+            : (IRunSecrets)new NoRunSecrets());
         services.AddSingleton(sp => sp.GetRequiredService<KubernetesCluster>() is { Client: { } client, Discovery: { } discovery }
                 && sp.GetRequiredService<IOptions<KubernetesOptions>>().Value.FollowRuns
             ? ActivatorUtilities.CreateInstance<KubernetesRunFollower>(sp, client, discovery)

@@ -195,7 +195,7 @@ public static partial class RepositoryResources
                 return (null, $"spec.params: '{p.Name}' is no parameter name ([a-z][a-z0-9_]*, at most 63)");
             }
 
-            if (ManifestParameters.Reserved.Contains(p.Name))
+            if (ManifestParameters.Names.Contains(p.Name))
             {
                 return (null, $"spec.params: '{p.Name}' is one of the fixed names, which a repository cannot change");
             }

@@ -250,22 +250,22 @@ public sealed partial class RepositoryWatcher(
 
     private static partial class Log
     {
-        [LoggerMessage(170, LogLevel.Information, "The cluster serves no Repository resources (CRD repositories.k8s-webhook-handler.io); every repository uses the global options. Looking again every {Interval}")]
+        [LoggerMessage(190, LogLevel.Information, "The cluster serves no Repository resources (CRD repositories.k8s-webhook-handler.io); every repository uses the global options. Looking again every {Interval}")]
         public static partial void NotServed(ILogger logger, TimeSpan interval);
 
-        [LoggerMessage(171, LogLevel.Information, "Listed {Count} Repository objects in {Namespace} at resourceVersion {ResourceVersion}")]
+        [LoggerMessage(191, LogLevel.Information, "Listed {Count} Repository objects in {Namespace} at resourceVersion {ResourceVersion}")]
         public static partial void Listed(ILogger logger, int count, string @namespace, string resourceVersion);
 
-        [LoggerMessage(172, LogLevel.Error, "The service account may not list and watch Repository objects in {Namespace}: grant list and watch on repositories.k8s-webhook-handler.io (k8s/rbac.yaml); retrying")]
+        [LoggerMessage(192, LogLevel.Error, "The service account may not list and watch Repository objects in {Namespace}: grant list and watch on repositories.k8s-webhook-handler.io (k8s/rbac.yaml); retrying")]
         public static partial void Forbidden(ILogger logger, string @namespace);
 
-        [LoggerMessage(173, LogLevel.Warning, "Watching Repository objects in {Namespace} failed, listing again after a pause: {Error}")]
+        [LoggerMessage(193, LogLevel.Warning, "Watching Repository objects in {Namespace} failed, listing again after a pause: {Error}")]
         public static partial void Broken(ILogger logger, string @namespace, string error);
 
-        [LoggerMessage(174, LogLevel.Information, "Repository {Resource} ({Repository}): ready {Ready}, {Reason}: {Message}")]
+        [LoggerMessage(194, LogLevel.Information, "Repository {Resource} ({Repository}): ready {Ready}, {Reason}: {Message}")]
         public static partial void Judged(ILogger logger, string resource, string repository, bool ready, string reason, string message);
 
-        [LoggerMessage(175, LogLevel.Warning, "Could not write the status of Repository {Resource}: {Error}")]
+        [LoggerMessage(195, LogLevel.Warning, "Could not write the status of Repository {Resource}: {Error}")]
         public static partial void StatusFailed(ILogger logger, string resource, string error);
     }
 }

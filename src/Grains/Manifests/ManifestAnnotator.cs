@@ -39,6 +39,12 @@ public static class ManifestAnnotator
     public const string ForgeAnnotation = Prefix + "forge";
 
     /// <summary>
+    /// The name of the Secret holding the event's per-run Git credential (App mode with <c>Handler:RunCredentials</c>),
+    /// also its <c>{{ git_auth_secret }}</c> parameter; absent when the event has none.
+    /// </summary>
+    public const string GitAuthSecretAnnotation = Prefix + "git-auth-secret";
+
+    /// <summary>
     /// The annotations the design promises, in a stable order; a pull request's events have four more, and an
     /// event of another forge than GitHub names it last.
     /// </summary>
@@ -72,9 +78,11 @@ public static class ManifestAnnotator
     /// <summary>
     /// Returns an annotated copy of <paramref name="document"/>, its <c>{{ name }}</c> parameters replaced by
     /// <paramref name="parameters"/> first (<see cref="ManifestParameters"/>; so no annotation value is taken for
-    /// one); the input is not changed.
+    /// one); the input is not changed. <paramref name="gitAuthSecret"/>, the name of the event's per-run credential
+    /// Secret, becomes the <see cref="GitAuthSecretAnnotation"/>.
     /// </summary>
-    public static JsonObject Annotate(JsonObject document, HookEvent e, int documentIndex, IReadOnlyDictionary<string, string>? parameters = null, string? pipeline = null)
+    public static JsonObject Annotate(
+        JsonObject document, HookEvent e, int documentIndex, IReadOnlyDictionary<string, string>? parameters = null, string? pipeline = null, string? gitAuthSecret = null)
     {
         var copy = (JsonObject)document.DeepClone();
         if (parameters is not null)
@@ -90,6 +98,11 @@ public static class ManifestAnnotator
         }
 
         annotations[DocumentAnnotation] = documentIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (gitAuthSecret is not null)
+        {
+            annotations[GitAuthSecretAnnotation] = gitAuthSecret;
+        }
+
         var labels = Child(metadata, "labels", "metadata.labels");
         labels[DeliveryLabel] = LabelValue(e.Delivery);
         labels[RefLabel] = RefLabelValue(e.Key);

@@ -17,16 +17,14 @@ public static partial class ManifestParameters
 {
     /// <summary>
     /// The fixed names, replaced for every event; a Repository's <c>spec.params</c> add names of their own, never these.
-    /// <c>git_auth_secret</c> comes with per-run credentials; until then <c>{{ git_auth_secret }}</c> is left as it is.
+    /// <c>git_auth_secret</c> names the event's per-run credential Secret when it has one (App mode with
+    /// <c>Handler:RunCredentials</c>, a cluster); without one it is left as it is.
     /// </summary>
     public static readonly IReadOnlyList<string> Names =
     [
         "revision", "ref", "branch", "tag", "repo_name", "repo_url", "repo_ssh", "event_type", "event_action",
-        "delivery", "pipeline", "pull_request", "base_ref", "head_repo_url",
+        "delivery", "pipeline", "pull_request", "base_ref", "head_repo_url", "git_auth_secret",
     ];
-
-    /// <summary>The names a Repository's <c>spec.params</c> may not take: the fixed ones and <c>git_auth_secret</c>.</summary>
-    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>([.. Names, "git_auth_secret"], StringComparer.Ordinal);
 
     /// <summary>Whether a manifest's bytes may hold a parameter at all: most do not, and they cost no walk.</summary>
     public static bool MayMention(ReadOnlySpan<byte> manifest) => manifest.IndexOf("{{"u8) >= 0;
@@ -34,12 +32,13 @@ public static partial class ManifestParameters
     /// <summary>
     /// The values of <see cref="Names"/> for an event: <c>branch</c> is the branch a push names (a pull request's
     /// base branch), <c>tag</c> the tag a push names, each empty otherwise; <c>pipeline</c> the manifest file's
-    /// name without its extension.
+    /// name without its extension; <c>git_auth_secret</c> <paramref name="gitAuthSecret"/>, and none when that is null.
     /// </summary>
     /// <param name="e">The event.</param>
     /// <param name="manifestPath">The manifest file's path in the repository.</param>
     /// <param name="extra">A Repository's <c>spec.params</c>: added under their own names, never in place of a fixed one.</param>
-    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath, IReadOnlyDictionary<string, string>? extra = null)
+    /// <param name="gitAuthSecret">The name of the event's per-run credential Secret, if it has one.</param>
+    public static IReadOnlyDictionary<string, string> For(HookEvent e, string manifestPath, IReadOnlyDictionary<string, string>? extra = null, string? gitAuthSecret = null)
     {
         const string heads = "refs/heads/", tags = "refs/tags/";
         var branch = e.Ref.StartsWith(heads, StringComparison.Ordinal) ? e.Ref[heads.Length..]
@@ -62,6 +61,11 @@ public static partial class ManifestParameters
             ["base_ref"] = e.BaseRef,
             ["head_repo_url"] = e.HeadRepoUrl,
         };
+        if (gitAuthSecret is not null)
+        {
+            values["git_auth_secret"] = gitAuthSecret;
+        }
+
         foreach (var (name, value) in extra ?? ImmutableDictionary<string, string>.Empty)
         {
             values.TryAdd(name, value);

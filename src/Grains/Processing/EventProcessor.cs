@@ -10,11 +10,13 @@ namespace CiTrigger.Grains.Processing;
 /// <summary>
 /// The work of one attempt at one event: make sure it may run (a pull request event whose trust hangs on
 /// someone's write access asks GitHub), read the manifest at the event's revision, parse it under the
-/// limits, annotate every document and apply them in file order.
+/// limits, annotate every document and apply them in file order; with per-run credentials
+/// (<see cref="RunCredentials"/>), their Secret is made just before the first document is applied and owned by the
+/// first run object after.
 /// </summary>
 public sealed partial class EventProcessor(
     IManifestSource source, IManifestApplier applier, ParsedManifestCache parsed, IRefCatalog catalog, IRepositoryPermissions permissions,
-    IChangedFiles changedFiles, IRepositorySettings repositories, IRunSlots slots, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
+    IChangedFiles changedFiles, IRepositorySettings repositories, IRunSlots slots, RunCredentials runCredentials, IOptions<ManifestOptions> options, ILogger<EventProcessor> logger)
 {
     /// <summary>How much of an annotated manifest is kept for operators to read back.</summary>
     public const int MaxKeptManifestChars = 256 * 1024;
@@ -33,10 +35,11 @@ public sealed partial class EventProcessor(
 
         var manifest = options.Value;
         var repository = repositories.Find(RefKey.Repository(e.Forge, e.Repository));
+        var credentials = runCredentials.For(e);
         if (!manifest.SingleFile)
         {
             return await new PipelineRunner(source, applier, parsed, changedFiles, manifest, repository, Keep, () => TakeSlotAsync(e, repository))
-                .ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, cancellationToken);
+                .ProcessAsync(e, mayHaveRun, progress ?? PipelineProgress.None, credentials, cancellationToken);
         }
 
         var path = manifest.ManifestPath!;
@@ -47,13 +50,24 @@ public sealed partial class EventProcessor(
             throw new ManifestException($"{path} at {e.ManifestRef} holds no documents");
         }
 
-        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path, repository?.Params) : null;
-        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters)).ToList();
+        var parameters = ManifestParameters.MayMention(bytes) ? ManifestParameters.For(e, path, repository?.Params, credentials?.Name) : null;
+        var annotated = documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, gitAuthSecret: credentials?.Name)).ToList();
         await TakeSlotAsync(e, repository);
 
         try
         {
-            return new ProcessResult(await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken), null);
+            if (credentials is not null)
+            {
+                await credentials.CreateAsync(cancellationToken);
+            }
+
+            var applied = await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
+            if (credentials is not null)
+            {
+                await credentials.OwnAsync(applied, cancellationToken);
+            }
+
+            return new ProcessResult(applied, null);
         }
         finally
         {

@@ -34,7 +34,12 @@ public sealed class PipelineRunner(
     private bool applying;
     private IReadOnlyList<string>? changed;
 
-    public async Task<ProcessResult> ProcessAsync(HookEvent e, bool mayHaveRun, PipelineProgress progress, CancellationToken cancellationToken)
+    /// <param name="e">The event.</param>
+    /// <param name="mayHaveRun">Whether an earlier attempt may have applied part of it.</param>
+    /// <param name="progress">What earlier attempts settled.</param>
+    /// <param name="credentials">The event's per-run credentials, made before the first pipeline is applied; null when it gets none.</param>
+    /// <param name="cancellationToken">The attempt's deadline.</param>
+    public async Task<ProcessResult> ProcessAsync(HookEvent e, bool mayHaveRun, PipelineProgress progress, EventCredentials? credentials, CancellationToken cancellationToken)
     {
         var directory = repository?.PipelineDirectory ?? options.PipelineDirectory;
         var listed = await source.ListAsync(new ManifestFile(e.Forge, e.ManifestRepository, directory, e.ManifestRef, e.InstallationId), cancellationToken);
@@ -67,8 +72,8 @@ public sealed class PipelineRunner(
                         continue;
                     }
 
-                    var parameters = pipeline.MayMention ? ManifestParameters.For(e, file.Path, repository?.Params) : null;
-                    var annotated = pipeline.Documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, name)).ToList();
+                    var parameters = pipeline.MayMention ? ManifestParameters.For(e, file.Path, repository?.Params, credentials?.Name) : null;
+                    var annotated = pipeline.Documents.Select((d, i) => ManifestAnnotator.Annotate(d, e, i, parameters, name, credentials?.Name)).ToList();
                     if (!applying)
                     {
                         // A run slot (concurrencyLimit) is taken only by an event that applies something.
@@ -77,9 +82,18 @@ public sealed class PipelineRunner(
                     }
 
                     sent.AddRange(annotated);
+                    if (credentials is not null)
+                    {
+                        await credentials.CreateAsync(cancellationToken);
+                    }
+
                     var applied = await applier.ApplyAsync(annotated, e.Delivery, mayHaveRun, cancellationToken);
                     objects.AddRange(applied.Select(o => o with { Pipeline = name }));
                     records.Add(new PipelineRecord(name, PipelineStatus.Applied));
+                    if (credentials is not null)
+                    {
+                        await credentials.OwnAsync(objects, cancellationToken);
+                    }
                 }
                 catch (WaitingForRunSlotException)
                 {

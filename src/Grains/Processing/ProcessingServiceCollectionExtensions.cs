@@ -41,6 +41,11 @@ public static class ProcessingServiceCollectionExtensions
 
         // Likewise its pruner (keepRuns), with a cluster.
         services.TryAddSingleton<IRunPruner>(NoRunPruner.Instance);
+
+        // The forge and cluster adapters register theirs in place of these; without both, runs get no Git credentials.
+        services.TryAddSingleton<IGitCredentials, NoGitCredentials>();
+        services.TryAddSingleton<IRunSecrets, NoRunSecrets>();
+        services.AddSingleton<RunCredentials>();
         services.AddSingleton<IRunObserver, RunObserver>();
         services.AddSingleton(sp => new RefServices(
             sp.GetRequiredService<IRefCatalog>(),
@@ -56,6 +61,7 @@ public static class ProcessingServiceCollectionExtensions
             Pruner = sp.GetRequiredService<IRunPruner>(),
             Repositories = sp.GetRequiredService<IRepositorySettings>(),
             RunSlots = sp.GetRequiredService<IRunSlots>(),
+            Credentials = sp.GetRequiredService<RunCredentials>(),
         });
         services.AddHostedService<PendingWorkWaker>();
         return services;

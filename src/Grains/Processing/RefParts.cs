@@ -44,6 +44,9 @@ public sealed record RefServices(
 
     /// <summary>The repositories' run slots (<c>concurrencyLimit</c>); none to wait for by default.</summary>
     public IRunSlots RunSlots { get; init; } = NoRunSlots.Instance;
+
+    /// <summary>The runs' Git credentials, whose Secrets a ref deletes when they are no longer needed; null: none.</summary>
+    public RunCredentials? Credentials { get; init; }
 }
 
 /// <summary>
@@ -90,7 +93,11 @@ public sealed class RefParts : IDisposable
         var view = new RefView(key, queue, history, activity, time);
         var summary = new SummaryPublisher(catalog, view.Summarize, view.Describe, services.QueueOptions.CatalogDelay, time, logger);
         var runs = new RefRuns(key, history, queue, summary, catalog, services.RunControl, retry, statuses, metrics, services.RunOptions, time, logger,
-            services.Pruner, services.Repositories) { Slots = services.RunSlots };
+            services.Pruner, services.Repositories)
+        {
+            Slots = services.RunSlots,
+            Credentials = services.Credentials,
+        };
         var events = new RefEvents(queue, history, deliveries, runs, activity, retry, metrics, statuses, time) { PipelineMode = services.PipelineMode, Repositories = services.Repositories, Slots = services.RunSlots };
         var reruns = new Reruns(events, deliveries, services.QueueOptions.MaxQueueLength, logger);
         return new RefParts(queue, deliveries, history, activity, view, summary, runs, events, reruns);

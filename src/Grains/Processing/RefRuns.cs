@@ -1,4 +1,5 @@
 using CiTrigger.Grains.Abstractions;
+using CiTrigger.Grains.Kubernetes;
 using CiTrigger.Grains.Pipeline;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Grains.Telemetry;
@@ -39,6 +40,27 @@ public sealed partial class RefRuns(
 
     /// <summary>A run is still followed, or a stop still to be confirmed: the ref's reminder must stay.</summary>
     public bool HasUnfinished => history.OwesWork;
+
+    /// <summary>The runs' Git credentials, whose Secret goes when an event's run finished; null: none.</summary>
+    public RunCredentials? Credentials { get; init; }
+
+    /// <summary>
+    /// An event finished without a run to follow (<paramref name="run"/> null): its Git credential's Secret is no
+    /// longer needed, and goes now; unless run objects it applied run unfollowed (<c>Kubernetes:FollowRuns=false</c>),
+    /// whose end the service never learns: their Secret goes with its owner, the first of them. An event never
+    /// attempted has no Secret. Returns whether the Secret is deleted now.
+    /// </summary>
+    public bool EventFinished(PendingEvent entry, IReadOnlyList<AppliedObject> objects, RunRecord? run)
+    {
+        if (Credentials is not { Enabled: true } || run is not null || entry.Attempts.IsEmpty
+            || (!control.Follows && objects.Any(o => RunKinds.Find(o.ApiVersion, o.Kind) is not null)))
+        {
+            return false;
+        }
+
+        Credentials.Release(entry.Event);
+        return true;
+    }
 
     /// <summary>
     /// The run of an event that applied <paramref name="objects"/>, noted in the unfinished set; null when
@@ -260,6 +282,7 @@ public sealed partial class RefRuns(
         Log.RunFinished(logger, delivery, key, RunResults.Word(run.Result));
         metrics.RunFinished(run.Result, finishedAt - run.StartedAt);
         await ReleaseSlotAsync(delivery);
+        Credentials?.Release(entry.Event);
         if (!perPipeline)
         {
             ReportFinished(entry.Event, run, null);

@@ -210,13 +210,13 @@ public sealed class CostScenario : IAsyncDisposable
     private async Task RoundAsync(string prefix, int round)
     {
         var what = $"round {round} ({prefix})";
-        var created = kubernetes.Creations.Count;
+        var created = kubernetes.CreationsOf("Workflow").Count;
         var deliveries = await Task.WhenAll(Enumerable.Range(0, Refs).Select(i => PushAsync($"{prefix}-{i}", round)));
-        await UntilAsync(async () => kubernetes.Creations.Count == created + Refs
+        await UntilAsync(async () => kubernetes.CreationsOf("Workflow").Count == created + Refs
             && CheckRuns(deliveries, c => c.Status == "in_progress")
             && await CatalogStatesAsync(deliveries, EventStates.Running), $"the {Refs} runs of {what} started, their checks in progress and the catalog showing them");
 
-        foreach (var workflow in kubernetes.Creations.Skip(created))
+        foreach (var workflow in kubernetes.CreationsOf("Workflow").Skip(created))
         {
             FollowingEnv.WriteStatus(kubernetes, FollowingEnv.NameOf(workflow), "Succeeded");
         }

@@ -226,6 +226,10 @@ public class KubernetesBaseTests
             Assert.False(Allows(kind.Group, kind.Plural, "deletecollection"), $"keepRuns deletes {kind.Plural} one by one, as it listed them");
         }
 
+        Assert.All(KubernetesRunSecrets.Verbs, verb => Assert.True(Allows("", "secrets", verb), $"the runs' Git credential Secrets need {verb} on secrets"));
+        Assert.True(Allows("", "pods/log", "get"), "a failed run's log needs get on pods/log");
+        Assert.False(Allows("", "secrets", "list") || Allows("", "secrets", "watch") || Allows("", "secrets", "update"), "no Secret is read but by name, none replaced whole");
+
         Assert.False(Allows("batch", "jobs", "create") || Allows("batch", "jobs", "patch"), "the example manifest creates no Jobs");
 
         Assert.All(rules, r => Assert.DoesNotContain("*", r.Groups.Concat(r.Resources).Concat(r.Verbs)));
@@ -300,6 +304,14 @@ public class KubernetesBaseTests
         Assert.Contains("k8s-webhook-handler.io/event_type}}' == 'pull_request' && '{{workflow.annotations.k8s-webhook-handler.io/event_action}}' == 'closed'", text, StringComparison.Ordinal);
         Assert.Contains("+{{workflow.annotations.k8s-webhook-handler.io/ref}}:refs/ci/checkout", text, StringComparison.Ordinal);
         Assert.Equal("ci-workflow", workflow["spec"]!["serviceAccountName"]!.GetValue<string>());
+
+        // It clones over HTTPS with the run's own read-only credential, no deploy key.
+        var git = workflow["spec"]!["templates"]!.AsArray().Single(t => t!["name"]!.GetValue<string>() == "build")!["inputs"]!["artifacts"]![0]!["git"]!;
+        Assert.Equal(("https://github.com/{{ repo_name }}.git", "{{ git_auth_secret }}", "username", "{{ git_auth_secret }}", "password"),
+            (git["repo"]!.GetValue<string>(), git["usernameSecret"]!["name"]!.GetValue<string>(), git["usernameSecret"]!["key"]!.GetValue<string>(),
+                git["passwordSecret"]!["name"]!.GetValue<string>(), git["passwordSecret"]!["key"]!.GetValue<string>()));
+        Assert.Null(git["sshPrivateKeySecret"]);
+        Assert.Contains("git_auth_secret", ManifestParameters.Names);
         var rbac = ManifestReader.Read(File.ReadAllText(Path.Combine(RepositoryRoot, "k8s", "examples", "argo-rbac.yaml")), ManifestLimits.Default);
         Assert.Contains(rbac, o => o["kind"]!.GetValue<string>() == "ServiceAccount" && o["metadata"]!["name"]!.GetValue<string>() == "ci-workflow");
     }

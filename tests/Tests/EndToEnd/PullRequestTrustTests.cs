@@ -103,7 +103,7 @@ public class PullRequestTrustTests(AppModePullRequests fixture) : IClassFixture<
     private static string Key(int number) => $"refs/pull/{number}/head";
 
     private List<JsonObject> Creations(FakeGitHubApi.Repository repo) =>
-        [.. Env.Kubernetes.Creations.Where(c => c["metadata"]!["annotations"]!["k8s-webhook-handler.io/repo_name"]!.GetValue<string>() == repo.FullName)];
+        [.. Env.Kubernetes.CreationsOf("Workflow").Where(c => c["metadata"]!["annotations"]!["k8s-webhook-handler.io/repo_name"]!.GetValue<string>() == repo.FullName)];
 
     /// <summary>Sends a pull request event of the App's installation and returns its delivery id once it was accepted.</summary>
     private async Task<string> SendAsync(

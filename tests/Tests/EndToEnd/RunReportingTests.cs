@@ -96,7 +96,7 @@ public class RunReportingTests
 
         var delivery = await PushAsync(env, repo, 1);
         var running = await DeliveryAsync(env, delivery, "running");
-        var workflow = Assert.Single(env.Kubernetes.Creations);
+        var workflow = Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
         var name = workflow["metadata"]!["name"]!.GetValue<string>();
         var inProgress = await CheckAsync(env, delivery, r => r.Status == "in_progress", "the check in progress");
         Assert.Equal($"running Workflow {name}", inProgress.Output!["title"]!.GetValue<string>());
@@ -136,7 +136,7 @@ public class RunReportingTests
         var repo = env.GitHub.Repo("octo/runs-listed");
         var delivery = await PushAsync(env, repo, 1);
         await DeliveryAsync(env, delivery, "running");
-        var workflow = Assert.Single(env.Kubernetes.Creations);
+        var workflow = Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
 
         await env.Observer.ListedAsync(new RunListScope("argoproj.io/v1alpha1", "Workflow", "ci"),
             [State(delivery, repo.FullName, workflow, RunResult.Failure, "child 'build' failed"), State("someone-elses", "octo/other", workflow, RunResult.Success)],
@@ -155,7 +155,7 @@ public class RunReportingTests
         var repo = env.GitHub.Repo("octo/runs-superseded");
         var first = await PushAsync(env, repo, 1);
         await DeliveryAsync(env, first, "running");
-        var firstWorkflow = env.Kubernetes.Creations[0]["metadata"]!["name"]!.GetValue<string>();
+        var firstWorkflow = env.Kubernetes.CreationsOf("Workflow")[0]["metadata"]!["name"]!.GetValue<string>();
 
         var second = await PushAsync(env, repo, 2);
 

@@ -57,6 +57,18 @@ public class AppConfigurationTests
     }
 
     [Fact]
+    public void Run_credentials_are_on_by_default_with_an_app_and_refused_without_one()
+    {
+        Assert.True(new RunCredentialOptions().Enabled(isApp: true));
+        Assert.False(new RunCredentialOptions().Enabled(isApp: false));
+        Assert.False(new RunCredentialOptions { RunCredentials = false }.Enabled(isApp: true));
+        Assert.Empty(new RunCredentialOptions { RunCredentials = true }.Validate(isApp: true));
+        Assert.Empty(new RunCredentialOptions { RunCredentials = false }.Validate(isApp: false));
+        Assert.Equal(["Handler:RunCredentials: needs a GitHub App (GitHub:AppId): a token of one repository that can only read it is an App's installation token"],
+            new RunCredentialOptions { RunCredentials = true }.Validate(isApp: false));
+    }
+
+    [Fact]
     public async Task The_service_does_not_start_with_an_app_id_and_no_key_and_says_so_in_one_line()
     {
         var directory = Directory.CreateTempSubdirectory("citrigger-startup-").FullName;

@@ -29,7 +29,7 @@ public class AppModeTests
         var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 1, "the event");
 
         Assert.Equal("applied", state["history"]![0]!["outcome"]!.GetValue<string>());
-        var token = Assert.Single(env.GitHub.TokenRequests);
+        var token = Assert.Single(env.GitHub.UnrestrictedTokenRequests);
         Assert.Equal("/api/v3/app/installations/11/access_tokens", token.Path);
         Assert.StartsWith("Bearer ey", token.Authorization, StringComparison.Ordinal);
         var content = Assert.Single(env.GitHub.ContentRequests);
@@ -55,7 +55,7 @@ public class AppModeTests
         var lookup = Assert.Single(env.GitHub.Requests, r => r.Path == "/api/v3/repos/octo/app-lookup/installation");
         Assert.StartsWith("Bearer ey", lookup.Authorization, StringComparison.Ordinal);
         Assert.Equal(200, lookup.Status);
-        Assert.Equal("/api/v3/app/installations/12/access_tokens", Assert.Single(env.GitHub.TokenRequests).Path);
+        Assert.Equal("/api/v3/app/installations/12/access_tokens", Assert.Single(env.GitHub.UnrestrictedTokenRequests).Path);
     }
 
     [Fact]
@@ -79,8 +79,11 @@ public class AppModeTests
             await env.WaitForAsync(repo.FullName, "refs/heads/" + branch, s => IsolatedService.Finished(s) == 1, branch);
         }
 
-        Assert.Single(env.GitHub.TokenRequests);
+        Assert.Single(env.GitHub.UnrestrictedTokenRequests);
         Assert.Equal(branches.Count, env.GitHub.ContentRequests.Count(r => r.Status == 200));
+
+        // Each event's run has a read-only token of its own, never the shared one.
+        Assert.Equal(branches.Count, env.GitHub.RestrictedTokenRequests.Count);
     }
 
     [Fact]
@@ -102,7 +105,7 @@ public class AppModeTests
 
         Assert.Equal("applied", state["history"]![0]!["outcome"]!.GetValue<string>());
         Assert.Single(state["history"]![0]!["attempts"]!.AsArray());
-        Assert.Equal(2, env.GitHub.TokenRequests.Count);
+        Assert.Equal(2, env.GitHub.UnrestrictedTokenRequests.Count);
         Assert.Equal([200, 401, 200], env.GitHub.ContentRequests.Select(r => r.Status));
     }
 

@@ -41,7 +41,7 @@ public class CheckRunTests
         await PushAsync(env, repo, after, delivery);
         var run = await CompletedAsync(env);
 
-        var workflow = Assert.Single(env.Kubernetes.Creations)["metadata"]!["name"]!.GetValue<string>();
+        var workflow = Assert.Single(env.Kubernetes.CreationsOf("Workflow"))["metadata"]!["name"]!.GetValue<string>();
         Assert.Same(run, Assert.Single(env.GitHub.CheckRuns));
         Assert.Equal(("ci/trigger", delivery, after), (run.Name, run.ExternalId, run.HeadSha));
         Assert.Equal(["queued", "in_progress", "completed"], run.History.Select(h => h["status"]!.GetValue<string>()));
@@ -82,7 +82,7 @@ public class CheckRunTests
         await Eventually.Until(() => env.GitHub.Requests.Count(r => r.Path.Contains("check-runs", StringComparison.Ordinal)) >= 6, TimeSpan.FromSeconds(20), "retried check-run calls");
 
         Assert.Equal("applied", state["history"]![0]!["outcome"]!.GetValue<string>());
-        Assert.Single(env.Kubernetes.Creations);
+        Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
         Assert.Empty(env.GitHub.CheckRuns);
     }
 
@@ -217,7 +217,7 @@ public class CheckRunTests
         Assert.Equal((held.ExternalId, "success"), (run.ExternalId, run.Conclusion));
         Assert.Equal(["queued", "in_progress", "completed"], run.History.Select(h => h["status"]!.GetValue<string>()));
         Assert.Equal("action_required", held.Conclusion);
-        Assert.Single(env.Kubernetes.Creations);
+        Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
     }
 
     [Fact]

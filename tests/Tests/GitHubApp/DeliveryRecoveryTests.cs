@@ -111,7 +111,7 @@ public sealed class DeliveryRecoveryTests : IAsyncLifetime
         Assert.DoesNotContain(known.Id, github.RedeliveryRequests);
         Assert.DoesNotContain(unhandled.Id, github.RedeliveryRequests);
         Assert.DoesNotContain(tooOld.Id, github.RedeliveryRequests);
-        Assert.Equal(4, kubernetes.Creations.Count);
+        Assert.Equal(4, kubernetes.CreationsOf("Workflow").Count);
         Assert.All(missed, d => Assert.Contains(log.All, r => r.Redelivery && r.DeliveryGuid == d.DeliveryGuid && r.StatusCode == 202));
         Assert.Equal(0, status["lastScan"]!["requested"]!.GetValue<int>());
         Assert.Null(status["lastScan"]!["error"]);
@@ -174,7 +174,7 @@ public sealed class DeliveryRecoveryTests : IAsyncLifetime
         {
         }
 
-        await Eventually.Until(() => kubernetes.Creations.Count == 2, TimeSpan.FromSeconds(30), "the queued push and the missed one to be applied");
+        await Eventually.Until(() => kubernetes.CreationsOf("Workflow").Count == 2, TimeSpan.FromSeconds(30), "the queued push and the missed one to be applied");
         var settled = await ScansAsync(service, (await RecoveryAsync(service))["scans"]!.GetValue<long>());
 
         var attempts = Attempts();
@@ -201,7 +201,7 @@ public sealed class DeliveryRecoveryTests : IAsyncLifetime
             ["GitHub:RecoveryInterval"] = "00:00:01",
             ["GitHub:RecoverHooks"] = $"{repo.FullName}:77",
         }, dataPath: dataPath);
-        await Eventually.Until(() => kubernetes.Creations.Count == 1, TimeSpan.FromSeconds(20), "the redelivered push to be applied");
+        await Eventually.Until(() => kubernetes.CreationsOf("Workflow").Count == 1, TimeSpan.FromSeconds(20), "the redelivered push to be applied");
         await ScansAsync(service, (await RecoveryAsync(service))["scans"]!.GetValue<long>());
 
         Assert.Equal([missed.Id], github.RedeliveryRequests);

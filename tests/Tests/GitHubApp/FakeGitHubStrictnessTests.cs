@@ -103,6 +103,57 @@ public sealed class FakeGitHubStrictnessTests : IAsyncLifetime
         Assert.DoesNotContain(github.TokenRequests, r => r.Status == 201);
     }
 
+    public static TheoryData<string, string, string> RefusedTokenRequests => new()
+    {
+        { "an unknown key", """{"repositories":["strict"],"scope":"all"}""", "Invalid request.\n\n\"scope\" is not a permitted key." },
+        { "a repository of no installation", """{"repositories":["elsewhere"]}""", "There is at least one repository that does not exist or is not accessible to the parent installation." },
+        { "a repository of another installation", """{"repositories":["strict-b"]}""", "There is at least one repository that does not exist or is not accessible to the parent installation." },
+        { "repositories that are no list of names", """{"repositories":"strict"}""", "Invalid request.\n\nFor 'properties/repositories', it is not an array of strings." },
+        { "an unknown permission", """{"permissions":{"everything":"write"}}""", "Invalid request.\n\n\"everything\" is not a permitted key." },
+        { "a level that is none", """{"permissions":{"contents":"readonly"}}""", "Invalid request.\n\nFor 'properties/contents', \"readonly\" is not one of [\"read\", \"write\"]." },
+        { "more than the installation was granted", """{"repositories":["strict"],"permissions":{"contents":"write"}}""", "The permissions requested are not granted to this installation." },
+        { "a permission the installation lacks", """{"permissions":{"administration":"read"}}""", "The permissions requested are not granted to this installation." },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedTokenRequests))]
+    public async Task A_token_request_github_would_refuse_is_answered_422_as_github_words_it(string why, string json, string message)
+    {
+        github.Install(app.App, 32, "octo/strict-b");
+
+        var (status, body) = await SendAsync(HttpMethod.Post, "app/installations/31/access_tokens", "Bearer " + Jwt(app.Key, Start.AddSeconds(-60), Start.AddMinutes(9)), JsonNode.Parse(json));
+
+        Assert.True(status == 422, $"{why}: answered {status}");
+        Assert.Equal(message, body["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_token_narrowed_to_one_repository_and_contents_read_reads_that_repository_and_does_nothing_else()
+    {
+        github.Install(app.App, 31, "octo/strict-other");
+        github.Repo("octo/strict-other").Commit("main", "README.md", "other");
+        var (issued, answer) = await SendAsync(HttpMethod.Post, "app/installations/31/access_tokens", "Bearer " + Jwt(app.Key, Start.AddSeconds(-60), Start.AddMinutes(9)),
+            JsonNode.Parse("""{"repositories":["strict"],"permissions":{"contents":"read"}}"""));
+        var token = "token " + answer["token"]!.GetValue<string>();
+        var whole = "token " + await InstallationTokenAsync();
+
+        Assert.Equal(201, issued);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"contents":"read","metadata":"read"}"""), answer["permissions"]), answer.ToJsonString());
+        Assert.Equal("octo/strict", Assert.Single(answer["repositories"]!.AsArray())!["full_name"]!.GetValue<string>());
+        Assert.Equal(200, (await SendAsync(HttpMethod.Get, $"repos/octo/strict/contents/README.md?ref={sha}", token)).Status);
+
+        // Every token may read metadata, whatever was asked (GitHub adds it).
+        github.Repo("octo/strict").Collaborators["reader"] = "read";
+        Assert.Equal(200, (await SendAsync(HttpMethod.Get, "repos/octo/strict/collaborators/reader/permission", token)).Status);
+        Assert.Equal((404, 200), ((await SendAsync(HttpMethod.Get, "repos/octo/strict-other/contents/README.md", token)).Status,
+            (await SendAsync(HttpMethod.Get, "repos/octo/strict-other/contents/README.md", whole)).Status));
+        Assert.Equal((403, 201), ((await SendAsync(HttpMethod.Post, "repos/octo/strict/check-runs", token, new { name = "ci", head_sha = sha })).Status,
+            (await SendAsync(HttpMethod.Post, "repos/octo/strict/check-runs", whole, new { name = "ci", head_sha = sha })).Status));
+        Assert.Equal(403, (await SendAsync(HttpMethod.Post, $"repos/octo/strict/statuses/{sha}", token, new { state = "success" })).Status);
+        Assert.Equal(2, github.TokenRequests.Count);
+        Assert.Equal((1, 1), (github.RestrictedTokenRequests.Count, github.UnrestrictedTokenRequests.Count));
+    }
+
     [Fact]
     public async Task An_installation_token_is_refused_once_it_expired()
     {

@@ -113,6 +113,39 @@ public sealed class InstallationTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_only_token_of_one_repository_is_asked_for_each_time_and_never_replaces_or_becomes_the_shared_one()
+    {
+        var shared = await tokens.GetAsync(21, CancellationToken.None);
+
+        var first = await access.ReadOnlyTokenAsync("octo/tokens", 21, CancellationToken.None);
+        var second = await access.ReadOnlyTokenAsync("octo/tokens", null, CancellationToken.None);
+
+        Assert.Equal(3, new[] { shared.Token, first.Token, second.Token }.Distinct().Count());
+        Assert.Equal(shared.Token, (await tokens.GetAsync(21, CancellationToken.None)).Token);
+        Assert.Equal(time.GetUtcNow() + TimeSpan.FromHours(1), first.ExpiresAt);
+        Assert.Equal(2, github.RestrictedTokenRequests.Count);
+        Assert.All(github.RestrictedTokenRequests, r =>
+        {
+            Assert.Equal("/api/v3/app/installations/21/access_tokens", r.Path);
+            Assert.Equal("""{"repositories":["tokens"],"permissions":{"contents":"read"}}""", r.Body);
+        });
+        Assert.Single(github.UnrestrictedTokenRequests);
+    }
+
+    [Fact]
+    public async Task A_read_only_token_github_refuses_fails_for_good_and_an_unknown_installation_too()
+    {
+        // Installation 21 does not hold octo/tokens-b: GitHub answers 422.
+        var refused = await Assert.ThrowsAsync<GitHubAppException>(() => access.ReadOnlyTokenAsync("octo/tokens-b", 21, CancellationToken.None));
+        var gone = await Assert.ThrowsAsync<GitHubAppException>(() => access.ReadOnlyTokenAsync("octo/tokens", 99, CancellationToken.None));
+
+        Assert.True(refused.Permanent && gone.Permanent);
+        Assert.StartsWith("GitHub refused a read-only token of tokens-b for installation 21: 422 There is at least one repository", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("installation 99 of the GitHub App does not exist (was the App uninstalled?)", gone.Message);
+        Assert.Equal([422, 404], github.TokenRequests.Select(r => r.Status));
+    }
+
+    [Fact]
     public async Task A_repository_without_an_installation_in_the_event_is_looked_up_once()
     {
         var first = await access.ForRepositoryAsync("octo/tokens-b", null, CancellationToken.None);

@@ -46,7 +46,7 @@ public class RunFollowingTests
         var delivery = await PushAsync(doomed.Client, repo, 1);
         await CheckAsync(github, delivery, "in_progress", doomed.Output);
         await doomed.KillAsync();
-        WriteStatus(kubernetes, NameOf(Assert.Single(kubernetes.Creations)), "Succeeded");
+        WriteStatus(kubernetes, NameOf(Assert.Single(kubernetes.CreationsOf("Workflow"))), "Succeeded");
 
         var done = await CheckAsync(github, delivery, "completed", survivor.Output, seconds: 90);
         Assert.Equal("success", done.Conclusion);
@@ -64,7 +64,7 @@ public class RunFollowingTests
 
         var failing = await PushAsync(service.Client, repo, 1);
         await CheckAsync(github, failing, "in_progress");
-        WriteStatus(kubernetes, NameOf(kubernetes.Creations[0]), "Failed", "child 'build' failed");
+        WriteStatus(kubernetes, NameOf(kubernetes.CreationsOf("Workflow")[0]), "Failed", "child 'build' failed");
         var failed = await CheckAsync(github, failing, "completed");
         Assert.Equal("failure", failed.Conclusion);
         Assert.EndsWith("failed: child 'build' failed", failed.Output!["summary"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -72,7 +72,7 @@ public class RunFollowingTests
         var deleted = await PushAsync(service.Client, repo, 2);
         await CheckAsync(github, deleted, "in_progress");
         using (var client = Client(kubernetes))
-        using (var answer = await client.DeleteAsync($"apis/argoproj.io/v1alpha1/namespaces/ci/workflows/{NameOf(kubernetes.Creations[1])}"))
+        using (var answer = await client.DeleteAsync($"apis/argoproj.io/v1alpha1/namespaces/ci/workflows/{NameOf(kubernetes.CreationsOf("Workflow")[1])}"))
         {
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         }
@@ -113,7 +113,7 @@ public class RunFollowingTests
         var second = await PushAsync(service.Client, repo, 2);
 
         Assert.Equal("cancelled", (await CheckAsync(github, first, "completed")).Conclusion);
-        var name = NameOf(kubernetes.Creations[0]);
+        var name = NameOf(kubernetes.CreationsOf("Workflow")[0]);
         await Eventually.Until(() => kubernetes.Objects.Any(o => o["metadata"]!["name"]!.GetValue<string>() == name
             && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the first workflow told to terminate");
         Assert.Equal("in_progress", github.CheckRuns.Single(r => r.ExternalId == second).Status);
@@ -134,7 +134,7 @@ public class RunFollowingTests
 
         var opened = await PullRequestAsync(service.Client, repo, "opened", head, baseSha);
         await CheckAsync(github, opened, "in_progress");
-        var name = NameOf(Assert.Single(kubernetes.Creations));
+        var name = NameOf(Assert.Single(kubernetes.CreationsOf("Workflow")));
         var closed = await PullRequestAsync(service.Client, repo, "closed", head, baseSha);
 
         var cancelled = await CheckAsync(github, opened, "completed");
@@ -171,7 +171,7 @@ public class RunFollowingTests
         await PushAsync(service.Client, repo, 2);
         Assert.Equal("cancelled", (await CheckAsync(github, first, "completed")).Conclusion);
         await Eventually.Until(() => Volatile.Read(ref refused) >= 5, TimeSpan.FromSeconds(20), "the stop's attempts refused");
-        var name = NameOf(kubernetes.Creations[0]);
+        var name = NameOf(kubernetes.CreationsOf("Workflow")[0]);
         Assert.Null(kubernetes.Objects.Single(o => o["metadata"]!["name"]!.GetValue<string>() == name)["spec"]?["shutdown"]);
 
         Volatile.Write(ref refusing, false);

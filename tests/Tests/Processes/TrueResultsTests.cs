@@ -50,14 +50,14 @@ public class TrueResultsTests
 
         var succeeding = await PushAsync(service.Client, env.Repo, 1, manifest);
         await CheckAsync(env.GitHub, succeeding, "in_progress");
-        var created = Assert.Single(env.Kubernetes.Creations);
+        var created = Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
         Assert.Equal("other", created["metadata"]!["namespace"]!.GetValue<string>());
         WriteStatus(env.Kubernetes, NameOf(created), "Succeeded", ns: "other");
         Assert.Equal("success", (await CheckAsync(env.GitHub, succeeding, "completed")).Conclusion);
 
         var failing = await PushAsync(service.Client, env.Repo, 2, manifest);
         await CheckAsync(env.GitHub, failing, "in_progress");
-        WriteStatus(env.Kubernetes, NameOf(env.Kubernetes.Creations[1]), "Failed", "step test failed", ns: "other");
+        WriteStatus(env.Kubernetes, NameOf(env.Kubernetes.CreationsOf("Workflow")[1]), "Failed", "step test failed", ns: "other");
         var failed = await CheckAsync(env.GitHub, failing, "completed");
         Assert.Equal("failure", failed.Conclusion);
         Assert.EndsWith("failed: step test failed", failed.Output!["summary"]!.GetValue<string>(), StringComparison.Ordinal);

@@ -18,6 +18,10 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
     private const string Jobs = "/apis/batch/v1/namespaces/ci/jobs";
     private const string Job = """{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"job-{id}","labels":{"agreement":"{id}"}},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"a","image":"busybox"}]}}}}""";
     private const string Pods = "/api/v1/namespaces/ci/pods";
+    private const string Secrets = "/api/v1/namespaces/ci/secrets";
+
+    /// <summary>A run's Git credential Secret as KubernetesRunSecrets creates it (values base64: x-access-token, ghs_test, a store line).</summary>
+    private const string RunSecret = """{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/basic-auth","metadata":{"name":"git-auth-{id}","labels":{"agreement":"{id}"},"annotations":{"k8s-webhook-handler.io/delivery":"d-{id}"}},"data":{"username":"eC1hY2Nlc3MtdG9rZW4=","password":"Z2hzX3Rlc3Q=",".git-credentials":"aHR0cHM6Ly94LWFjY2Vzcy10b2tlbjpnaHNfdGVzdEBnaXRodWIuY29tCg=="}}""";
 
     /// <summary>A pod no node runs: this cluster has no scheduler and no kubelet, so <c>spec.nodeName</c> stays empty.</summary>
     private const string Pod = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-{id}","labels":{"agreement":"{id}"}},"spec":{"restartPolicy":"Never","initContainers":[{"name":"init","image":"busybox"}],"containers":[{"name":"main","image":"busybox"},{"name":"sidecar","image":"busybox"}]}}""";
@@ -59,6 +63,8 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         new("list a page without a selector", "GET", $"{Workflows}?limit=1"),
         new("list with a continue token the server never gave", "GET", $"{Workflows}?labelSelector=agreement&limit=1&continue=bm90LWEtdG9rZW4"),
         new("list with a limit that is no number", "GET", $"{Workflows}?labelSelector=agreement&limit=some"),
+        new("list by name, as the log reader reads a run object", "GET", $"{Workflows}?fieldSelector=metadata.name%3Dnamed-{{id}}"),
+        new("list by a field the server cannot select by", "GET", $"{Workflows}?fieldSelector=spec.entrypoint%3Da"),
         new("create after the list", "POST", $"{Workflows}?fieldManager=k8s-webhook-handler", "application/json",
             """{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"later-{id}","labels":{"agreement":"{id}"}},"spec":{"entrypoint":"a"}}"""),
         new("merge patch", "PATCH", $"{Workflows}/named-{{id}}", "application/merge-patch+json", """{"spec":{"shutdown":"Terminate"}}"""),
@@ -123,6 +129,24 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
             """{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"generateName":"g-"}}"""),
         new("a resource a served group lacks", "POST", "/apis/argoproj.io/v1alpha1/namespaces/ci/gizmos", "application/json",
             """{"apiVersion":"argoproj.io/v1alpha1","kind":"Gizmo","metadata":{"generateName":"g-"}}"""),
+        // A run's Git credential Secret (KubernetesRunSecrets): created, refreshed, owned, deleted; what the server refuses in one.
+        new("create a run's credential secret", "POST", $"{Secrets}?fieldManager=k8s-webhook-handler", "application/json", RunSecret),
+        new("create that secret again", "POST", $"{Secrets}?fieldManager=k8s-webhook-handler", "application/json", RunSecret),
+        new("merge patch of its data", "PATCH", $"{Secrets}/git-auth-{{id}}?fieldManager=k8s-webhook-handler", "application/merge-patch+json",
+            """{"data":{"password":"Z2hzX25ld2Vy"}}"""),
+        new("merge patch of its owner", "PATCH", $"{Secrets}/git-auth-{{id}}?fieldManager=k8s-webhook-handler", "application/merge-patch+json",
+            """{"metadata":{"ownerReferences":[{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","name":"named-{id}","uid":"0b7e5a1c-0000-4000-8000-00000000{id}"}]}}"""),
+        new("create a secret whose owner has no uid and no name", "POST", Secrets, "application/json",
+            """{"apiVersion":"v1","kind":"Secret","metadata":{"name":"orphan-{id}","ownerReferences":[{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow"}]}}"""),
+        new("merge patch of its type", "PATCH", $"{Secrets}/git-auth-{{id}}", "application/merge-patch+json", """{"type":"Opaque"}"""),
+        new("create a basic-auth secret with neither username nor password", "POST", Secrets, "application/json",
+            """{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/basic-auth","metadata":{"name":"nouser-{id}"},"data":{"token":"eA=="}}"""),
+        new("create a basic-auth secret with only a password, as stringData", "POST", Secrets, "application/json",
+            """{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/basic-auth","metadata":{"name":"string-{id}"},"stringData":{"password":"ghs_plain"},"data":{"password":"b2xk"}}"""),
+        new("create a secret without a type", "POST", Secrets, "application/json",
+            """{"apiVersion":"v1","kind":"Secret","metadata":{"name":"opaque-{id}"},"stringData":{"a":"b"}}"""),
+        new("delete the run's secret", "DELETE", $"{Secrets}/git-auth-{{id}}"),
+        new("delete it again", "DELETE", $"{Secrets}/git-auth-{{id}}"),
         new("discovery of a served group", "GET", "/apis/argoproj.io/v1alpha1"),
         new("discovery of a group the server does not serve", "GET", "/apis/example.com/v1"),
         new("discovery of the core group", "GET", "/api/v1"),
@@ -257,9 +281,14 @@ public sealed partial class FakeAgreesWithRealServerTests(RealClusterFixture fix
         {
             // A Job's or Pod's spec is defaulted by the real server (selector, pod template fields), which the fake does not
             // imitate: the service never reads it.
-            shape["object"] = json["kind"]?.GetValue<string>() is "Job" or "Pod" ? Pick(json, "kind", "apiVersion") : Pick(json, "kind", "apiVersion", "spec");
+            shape["object"] = json["kind"]?.GetValue<string>() switch
+            {
+                "Job" or "Pod" => Pick(json, "kind", "apiVersion"),
+                "Secret" => Pick(json, "kind", "apiVersion", "type", "data", "stringData"),
+                _ => Pick(json, "kind", "apiVersion", "spec"),
+            };
             var metadata = json["metadata"]!.AsObject();
-            shape["metadata"] = Pick(metadata, "name", "generateName", "namespace", "labels", "finalizers");
+            shape["metadata"] = Pick(metadata, "name", "generateName", "namespace", "labels", "finalizers", "ownerReferences");
             shape["deleting"] = metadata["deletionTimestamp"] is not null;
             memory["uid"] = metadata["uid"]!.GetValue<string>();
             memory["objectRv"] = metadata["resourceVersion"]!.GetValue<string>();

@@ -29,13 +29,24 @@ public sealed class RealClusterService : IAsyncDisposable
     /// Builds the service's kubeconfig in its data directory; by default the service account's token.
     /// </param>
     /// <param name="settings">Further configuration.</param>
-    public static async Task<RealClusterService> StartAsync(RealCluster cluster, Func<string, string>? kubeConfig = null, IDictionary<string, string>? settings = null)
+    public static Task<RealClusterService> StartAsync(RealCluster cluster, Func<string, string>? kubeConfig = null, IDictionary<string, string>? settings = null) =>
+        StartWithAsync(cluster, _ => settings ?? new Dictionary<string, string>(), kubeConfig);
+
+    /// <summary>The service as a GitHub App registered with its fake GitHub, which gives the App's identity back.</summary>
+    public static async Task<(RealClusterService Service, AppIdentity App)> StartAppAsync(RealCluster cluster, IDictionary<string, string>? settings = null)
+    {
+        AppIdentity? app = null;
+        var service = await StartWithAsync(cluster, github => (app = AppIdentity.Register(github)).Settings(settings), kubeConfig: null);
+        return (service, app!);
+    }
+
+    private static async Task<RealClusterService> StartWithAsync(RealCluster cluster, Func<FakeGitHubApi, IDictionary<string, string>> settings, Func<string, string>? kubeConfig)
     {
         var github = await FakeGitHubApi.StartAsync();
         try
         {
             var dataPath = Directory.CreateTempSubdirectory("citrigger-real-").FullName;
-            var values = new Dictionary<string, string>(settings ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
+            var values = new Dictionary<string, string>(settings(github), StringComparer.OrdinalIgnoreCase)
             {
                 ["Kubernetes:DryRun"] = "false",
                 ["Kubernetes:KubeConfig"] = (kubeConfig ?? (d => cluster.WriteKubeConfig(d, cluster.ServiceAccountToken)))(dataPath),

@@ -31,6 +31,8 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
             .Concat(RunKinds.All.SelectMany(k => k.Verbs.Select(verb => (verb, k.Group.Length == 0 ? k.Plural : $"{k.Plural}.{k.Group}", "ci"))))
             // Why a run failed: the failed container's log, and the Secrets its pod uses, to mask their values.
             .Concat(new (string verb, string, string)[] { ("get", "pods/log", "ci"), ("get", "secrets", "ci") })
+            // The runs' Git credential Secrets: created, refreshed and owned (patch), deleted.
+            .Concat(KubernetesRunSecrets.Verbs.Select(verb => (verb, "secrets", "ci")))
             // Repository resources: listed and watched (their Ready condition is written through the status subresource,
             // which RepositoryResourceTests sees the service do with this Role).
             .Concat(new (string verb, string, string)[] { ("list", "repositories.k8s-webhook-handler.io", "ci"), ("watch", "repositories.k8s-webhook-handler.io", "ci") });
@@ -44,6 +46,7 @@ public sealed class ServiceAccountRightsTests(RealClusterServiceFixture fixture)
             ("watch", "workflows.argoproj.io", "default"), ("patch", "pipelineruns.tekton.dev", "default"),
             ("create", "workflows.argoproj.io", "default"), ("list", "workflows.argoproj.io", "kube-system"),
             ("create", "configmaps", "ci"), ("list", "secrets", "ci"), ("watch", "secrets", "ci"), ("get", "secrets", "default"), ("get", "pods/log", "default"),
+            ("update", "secrets", "ci"), ("deletecollection", "secrets", "ci"), ("create", "secrets", "default"), ("delete", "secrets", "default"), ("patch", "secrets", "kube-system"),
             ("create", "pods", "ci"), ("delete", "pods", "ci"), ("create", "pods/exec", "ci"),
             ("create", "roles.rbac.authorization.k8s.io", "ci"), ("create", "rolebindings.rbac.authorization.k8s.io", "ci"),
             ("create", "serviceaccounts/token", "ci"), ("list", "namespaces", ""), ("create", "customresourcedefinitions.apiextensions.k8s.io", ""),

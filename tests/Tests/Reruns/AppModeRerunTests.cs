@@ -77,7 +77,7 @@ public class AppModeRerunTests
 
         Assert.Equal((HttpStatusCode.Accepted, $"{delivery}-rerun-1"), (status, answer["delivery"]!.GetValue<string>()));
         Assert.Equal((after, "ci/trigger", "success"), (rerun.HeadSha, rerun.Name, rerun.Conclusion));
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
 
         // GitHub tells the App about both check runs' lifecycles; none of it may start anything.
         foreach (var (run, action) in new[] { (rerun, "created"), (rerun, "completed"), (original, "completed") })
@@ -90,7 +90,7 @@ public class AppModeRerunTests
         var state = await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the push and its re-run");
         Assert.Equal(0, IsolatedService.Queued(state));
         Assert.Equal(2, env.GitHub.CheckRuns.Count);
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public class AppModeRerunTests
         var docs = checks.Single(r => r.Name == "ci/trigger/docs");
         Assert.Equal(($"{delivery}/build", "success"), (build.ExternalId, build.Conclusion));
         Assert.Equal(($"{delivery}/docs", "skipped"), (docs.ExternalId, docs.Conclusion));
-        Assert.Single(env.Kubernetes.Creations);
+        Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
 
         var (status, answer) = await Answer(await env.Service.SendAsync("check_run", CheckRunWebhook(build, "rerequested", app.Id)));
         Assert.Equal((HttpStatusCode.Accepted, $"{delivery}-rerun-1"), (status, answer["delivery"]!.GetValue<string>()));
@@ -134,8 +134,8 @@ public class AppModeRerunTests
         await env.WaitForAsync(repo.FullName, "refs/heads/main", s => IsolatedService.Finished(s) == 2, "the push and its re-run");
         Assert.Equal(("ci/trigger/build", "success"), (rerun.Name, rerun.Conclusion));
         Assert.Equal(3, env.GitHub.CheckRuns.Count);
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
-        Assert.All(env.Kubernetes.Creations, c => Assert.Equal("build", c["metadata"]!["labels"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>()));
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
+        Assert.All(env.Kubernetes.CreationsOf("Workflow"), c => Assert.Equal("build", c["metadata"]!["labels"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -196,6 +196,6 @@ public class AppModeRerunTests
         Assert.Equal((HttpStatusCode.Accepted, $"{delivery}-rerun-1"), (status, answer["delivery"]!.GetValue<string>()));
         Assert.Equal([$"{delivery}-rerun-1", delivery], state["history"]!.AsArray().Select(h => h!["event"]!["delivery"]!.GetValue<string>()));
         Assert.Equal(0, IsolatedService.Queued(state));
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
     }
 }

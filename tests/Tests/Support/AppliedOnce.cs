@@ -8,11 +8,12 @@ public static class AppliedOnce
 {
     /// <summary>
     /// Each ref's revisions were created exactly once each, in the given order, and every created object
-    /// carries the delivery label of its own delivery.
+    /// carries the delivery label of its own delivery. Counted are the manifests' documents (annotated with their
+    /// index), not the Secrets the service makes for runs' Git credentials.
     /// </summary>
     public static void InOrder(FakeKubernetesApi kubernetes, IReadOnlyDictionary<string, IReadOnlyList<string>> revisionsByRef)
     {
-        var created = kubernetes.Creations.Select(o =>
+        var created = kubernetes.Creations.Where(o => o["metadata"]!["annotations"]?["k8s-webhook-handler.io/document"] is not null).Select(o =>
         {
             var annotations = o["metadata"]!["annotations"]!;
             return (Ref: annotations["k8s-webhook-handler.io/ref"]!.GetValue<string>(),

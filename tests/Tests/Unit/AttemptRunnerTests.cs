@@ -91,7 +91,9 @@ public sealed class AttemptRunnerTests : IDisposable
 
     private AttemptRunner Runner(TimeSpan? timeout = null) => new(
         new EventProcessor(new Source(this), new Applier(this), new ParsedManifestCache(), new MemoryRefCatalog(), new Permissions(this),
-            new UnknownChangedFiles(), NoRepositorySettings.Instance, NoRunSlots.Instance, Options.Create(new ManifestOptions { ManifestPath = ".ci/workflow.yaml" }), NullLogger<EventProcessor>.Instance),
+            new UnknownChangedFiles(), NoRepositorySettings.Instance, NoRunSlots.Instance,
+            new RunCredentials(new NoGitCredentials(), new NoRunSecrets(), NoRepositorySettings.Instance, Options.Create(new ManifestOptions()), NullLogger<RunCredentials>.Instance),
+            Options.Create(new ManifestOptions { ManifestPath = ".ci/workflow.yaml" }), NullLogger<EventProcessor>.Instance),
         Options.Create(new RetryOptions { AttemptTimeout = timeout ?? TimeSpan.FromSeconds(20) }),
         new TriggerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
         lifetime, time, NullLogger<AttemptRunner>.Instance);

@@ -132,6 +132,61 @@ public sealed class FakePodLogTests
         Assert.Equal((null, "the container wrote no log (or its pod never ran on a node)"), (empty!.Text, empty.Withheld));
     }
 
+    [Fact]
+    public async Task A_runs_own_git_credential_secret_deleted_as_the_run_finished_still_lets_its_log_be_shown_with_the_token_masked()
+    {
+        await using var fake = await FakeKubernetesApi.StartAsync();
+        fake.Seed(new JsonObject
+        {
+            ["apiVersion"] = "batch/v1",
+            ["kind"] = "Job",
+            ["metadata"] = new JsonObject { ["name"] = "clone", ["namespace"] = "ci", ["annotations"] = new JsonObject { ["k8s-webhook-handler.io/git-auth-secret"] = "git-auth-0123456789abcdef0123" } },
+            ["spec"] = new JsonObject(),
+        });
+        JsonObject Pod(string name, params string[] secrets) => new()
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "ci", ["labels"] = new JsonObject { ["job-name"] = "clone" }, ["creationTimestamp"] = $"2030-01-01T00:00:0{secrets.Length}Z" },
+            ["spec"] = new JsonObject
+            {
+                ["containers"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "git",
+                    ["env"] = new JsonArray([.. secrets.Select(secret => (JsonNode?)new JsonObject
+                    {
+                        ["name"] = "V" + secret.Length,
+                        ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = secret, ["key"] = "password" } },
+                    })]),
+                }),
+            },
+            ["status"] = new JsonObject
+            {
+                ["phase"] = "Failed",
+                ["containerStatuses"] = new JsonArray(new JsonObject { ["name"] = "git", ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = 128 } } }),
+            },
+        };
+        var token = "ghs_" + new string('x', 36);
+        fake.Seed(Pod("clone-a", "git-auth-0123456789abcdef0123"));
+        fake.SetPodLog("ci", "clone-a", "git", $"cloning https://x-access-token:{token}@github.com/octo/app.git\nfatal: repository not found\n");
+        var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(
+            fake.WriteKubeConfig(Directory.CreateTempSubdirectory("citrigger-podlog-").FullName)));
+        var logs = new KubernetesRunLogs(client, NullLogger<KubernetesRunLogs>.Instance);
+        var job = new AppliedObject("batch/v1", "Job", "ci", "clone", "created");
+
+        var shown = await logs.FailedLogAsync(job, CancellationToken.None);
+
+        Assert.Equal(new RunLog("clone-a", "git", "cloning https://x-access-token:***@github.com/octo/app.git\nfatal: repository not found"), shown);
+
+        // Any other Secret the pod uses that cannot be read still withholds the log: its values are unknown.
+        fake.Seed(Pod("clone-b", "git-auth-0123456789abcdef0123", "deploy-key"));
+        fake.SetPodLog("ci", "clone-b", "git", "the deploy key is hunter2\n");
+        var withheld = await logs.FailedLogAsync(job, CancellationToken.None);
+
+        Assert.Equal(("clone-b", null), (withheld!.Pod, withheld.Text));
+        Assert.Equal("Secret deploy-key, which the pod uses, could not be read to mask its values (the API server answered 404)", withheld.Withheld);
+    }
+
     private static HttpClient Client(FakeKubernetesApi fake)
     {
         var http = new HttpClient { BaseAddress = fake.BaseAddress };

@@ -30,7 +30,40 @@ public class ManifestParametersTests
         var pullRequest = ManifestParameters.For(Push("refs/pull/7/head") with { EventType = "pull_request", Action = "opened", PullRequest = 7, BaseRef = "refs/heads/main", HeadRepoUrl = "https://github.com/fork/app.git" }, ".ci/workflow.yaml");
         Assert.Equal(("main", "7", "refs/heads/main", "https://github.com/fork/app.git", "opened"),
             (pullRequest["branch"], pullRequest["pull_request"], pullRequest["base_ref"], pullRequest["head_repo_url"], pullRequest["event_action"]));
-        Assert.Equal(ManifestParameters.Names.Order(StringComparer.Ordinal), push.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(ManifestParameters.Names.Where(n => n != "git_auth_secret").Order(StringComparer.Ordinal), push.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_git_auth_secret_is_replaced_and_annotated_only_when_the_event_has_one()
+    {
+        const string Yaml = """
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              generateName: ci-
+            spec:
+              template:
+                spec:
+                  containers:
+                    - name: build
+                      env:
+                        - name: GIT_PASSWORD
+                          valueFrom:
+                            secretKeyRef: {name: "{{ git_auth_secret }}", key: password}
+            """;
+        var e = Push("refs/heads/main");
+        var document = ManifestReader.Read(Encoding.UTF8.GetBytes(Yaml), new ManifestOptions().Limits)[0];
+
+        var with = ManifestAnnotator.Annotate(document, e, 0, ManifestParameters.For(e, ".ci/workflow.yaml", gitAuthSecret: "git-auth-0123456789abcdef0123"), gitAuthSecret: "git-auth-0123456789abcdef0123");
+        var without = ManifestAnnotator.Annotate(document, e, 0, ManifestParameters.For(e, ".ci/workflow.yaml"));
+
+        JsonNode? Reference(JsonObject d) => d["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]![0]!["valueFrom"]!["secretKeyRef"]!["name"];
+        Assert.Equal("git-auth-0123456789abcdef0123", Reference(with)!.GetValue<string>());
+        Assert.Equal("git-auth-0123456789abcdef0123", with["metadata"]!["annotations"]![ManifestAnnotator.GitAuthSecretAnnotation]!.GetValue<string>());
+        Assert.Equal("{{ git_auth_secret }}", Reference(without)!.GetValue<string>());
+        Assert.Null(without["metadata"]!["annotations"]![ManifestAnnotator.GitAuthSecretAnnotation]);
+        Assert.Equal(ManifestParameters.Names.Order(StringComparer.Ordinal),
+            ManifestParameters.For(e, ".ci/workflow.yaml", gitAuthSecret: "git-auth-0123456789abcdef0123").Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
