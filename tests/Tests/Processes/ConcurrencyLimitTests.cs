@@ -38,14 +38,14 @@ public sealed class ConcurrencyLimitTests
         Assert.Equal(1, runs["limit"]!.GetValue<int>());
         Assert.Equal([main], runs["running"]!.AsArray().Select(r => r!["delivery"]!.GetValue<string>()));
         Assert.Equal([a, b], runs["waiting"]!.AsArray().Select(r => r!["delivery"]!.GetValue<string>()));
-        Assert.Single(env.Kubernetes.Creations);
+        Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
 
         WriteStatus(env.Kubernetes, mainRun, "Succeeded");
         var aRun = await WorkflowAsync(env, a);
         Assert.Equal("success", (await CheckAsync(env.GitHub, main, "completed")).Conclusion);
         await CheckAsync(env.GitHub, a, "in_progress");
         Assert.Equal("queued", env.GitHub.CheckRuns.Single(r => r.ExternalId == b).Status);
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
 
         WriteStatus(env.Kubernetes, aRun, "Failed", "child 'build' failed");
         var bRun = await WorkflowAsync(env, b);
@@ -82,7 +82,7 @@ public sealed class ConcurrencyLimitTests
         var featureRun = await WorkflowAsync(env, feature, seconds: 90, survivor.Output);
         WriteStatus(env.Kubernetes, featureRun, "Succeeded");
         Assert.Equal("success", (await CheckAsync(env.GitHub, feature, "completed", survivor.Output, seconds: 60)).Conclusion);
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
     }
 
     private static void Limit(FollowingEnv env)
@@ -117,7 +117,7 @@ public sealed class ConcurrencyLimitTests
 
     /// <summary>The name of the Workflow the delivery created, once it was created.</summary>
     private static async Task<string> WorkflowAsync(FollowingEnv env, string delivery, int seconds = 30, string diagnostics = "") =>
-        NameOf(await Eventually.Until(() => Task.FromResult(env.Kubernetes.Creations.FirstOrDefault(c =>
+        NameOf(await Eventually.Until(() => Task.FromResult(env.Kubernetes.CreationsOf("Workflow").FirstOrDefault(c =>
             c["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"]!.GetValue<string>() == delivery)), TimeSpan.FromSeconds(seconds), $"the Workflow of {delivery}\n{diagnostics}"));
 
     /// <summary>The words of the delivery's check once it says that the event waits for a run slot.</summary>

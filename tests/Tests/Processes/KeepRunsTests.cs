@@ -48,7 +48,7 @@ public class KeepRunsTests
     private static async Task<string> RunningAsync(FollowingEnv env, string delivery)
     {
         await CheckAsync(env.GitHub, delivery, "in_progress");
-        return NameOf(env.Kubernetes.Creations.Single(c => c["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"]!.GetValue<string>() == delivery));
+        return NameOf(env.Kubernetes.CreationsOf("Workflow").Single(c => c["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"]!.GetValue<string>() == delivery));
     }
 
     /// <summary>Pushes, lets the Workflow run and succeed (as Argo would), and waits for the check to complete; returns its name.</summary>
@@ -104,11 +104,11 @@ public class KeepRunsTests
             main.Add(await FinishedRunAsync(env, service, "main", n));
         }
 
-        var workflows = () => env.Kubernetes.Objects.Select(NameOf).Order(StringComparer.Ordinal).ToList();
+        var workflows = () => env.Kubernetes.Objects.Where(o => o["kind"]!.GetValue<string>() == "Workflow").Select(NameOf).Order(StringComparer.Ordinal).ToList();
         await Eventually.Until(() => !workflows().Contains(main[0]) && !workflows().Contains(main[1]), TimeSpan.FromSeconds(20), "main's two oldest finished runs deleted");
         string[] remaining = ["theirs-own", "theirs-colliding", running, main[2], main[3], .. feature];
         Assert.Equal(remaining.Order(StringComparer.Ordinal), workflows());
-        var deletes = env.Kubernetes.Requests.Where(r => r.Method == "DELETE").ToList();
+        var deletes = env.Kubernetes.Requests.Where(r => r.Method == "DELETE" && r.Path.Contains("/workflows/", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, deletes.Count);
         Assert.All(deletes, d => Assert.Equal(("Background", 200), (d.Json["propagationPolicy"]!.GetValue<string>(), d.Status)));
         Assert.All(deletes, d => Assert.NotNull(d.Json["preconditions"]!["resourceVersion"]));

@@ -40,11 +40,12 @@ public sealed class RepositorySettingsTests
         await ReadyAsync(service.Client, true);
         (status, answer, _) = await PushAsync(service.Client, env.Repo, 3);
         Assert.Equal((HttpStatusCode.Accepted, "queued"), (status, answer["status"]!.GetValue<string>()));
+        await Eventually.Until(() => env.Kubernetes.CreationsOf("Workflow").Count == 1, TimeSpan.FromSeconds(20), "the handled push's Workflow");
 
         env.Kubernetes.DeleteRepository("required");
         await ReadyAsync(service.Client, false);
         Assert.Equal("ignored", (await PushAsync(service.Client, env.Repo, 4)).Answer["status"]!.GetValue<string>());
-        Assert.Single(env.Kubernetes.Creations);
+        Assert.Single(env.Kubernetes.CreationsOf("Workflow"));
     }
 
     [Fact]
@@ -65,7 +66,7 @@ public sealed class RepositorySettingsTests
         Assert.Equal("action_required", (await CheckAsync(env.GitHub, held, "completed")).Conclusion);
         var owner = await PullRequestAsync(service.Client, env.Repo, 14, "OWNER");
         await CheckAsync(env.GitHub, owner, "in_progress");
-        Assert.Equal(2, env.Kubernetes.Creations.Count);
+        Assert.Equal(2, env.Kubernetes.CreationsOf("Workflow").Count);
     }
 
     [Fact]
@@ -82,7 +83,7 @@ public sealed class RepositorySettingsTests
         await PushAsync(service.Client, env.Repo, 2);
 
         Assert.Equal("cancelled", (await CheckAsync(env.GitHub, first, "completed")).Conclusion);
-        var name = NameOf(env.Kubernetes.Creations[0]);
+        var name = NameOf(env.Kubernetes.CreationsOf("Workflow")[0]);
         await Eventually.Until(() => env.Kubernetes.Objects.Any(o => o["metadata"]!["name"]!.GetValue<string>() == name
             && o["spec"]?["shutdown"]?.GetValue<string>() == "Terminate"), TimeSpan.FromSeconds(20), "the first workflow told to terminate");
     }
@@ -108,7 +109,7 @@ public sealed class RepositorySettingsTests
             TimeSpan.FromSeconds(30), "the check of the pipeline unit");
         Assert.Equal("ci/trigger/unit", check.Name);
         Assert.DoesNotContain(env.GitHub.CheckRuns, r => r.ExternalId == $"{delivery}/ignored");
-        Assert.Equal("unit", Assert.Single(env.Kubernetes.Creations)["metadata"]!["annotations"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>());
+        Assert.Equal("unit", Assert.Single(env.Kubernetes.CreationsOf("Workflow"))["metadata"]!["annotations"]!["k8s-webhook-handler.io/pipeline"]!.GetValue<string>());
     }
 
     private static Task SyncedAsync(HttpClient client) =>

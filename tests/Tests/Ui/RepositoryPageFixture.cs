@@ -61,7 +61,7 @@ public sealed class RepositoryPageFixture : IAsyncLifetime
             TimeSpan.FromSeconds(20), "the three Repository objects read");
 
         Running = await PushAsync("main", 1);
-        await Eventually.Until(() => env.Kubernetes.Creations.Any(c => c["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"]!.GetValue<string>() == Running),
+        await Eventually.Until(() => env.Kubernetes.CreationsOf("Workflow").Any(c => c["metadata"]!["annotations"]!["k8s-webhook-handler.io/delivery"]!.GetValue<string>() == Running),
             TimeSpan.FromSeconds(30), "the run of main created");
         var a = await PushAsync("a", 2);
         await WaitingAsync([a]);
