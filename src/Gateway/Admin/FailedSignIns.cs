@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -11,41 +10,41 @@ namespace CiTrigger.Gateway.Admin;
 /// with the address, and they are slowed: an address may fail <see cref="Burst"/> times in a row, then once
 /// every <see cref="Refill"/>; while it may not, every sign-in from it, right or wrong, is answered 429 with
 /// <c>Retry-After</c>, since answering a right token there would tell a guesser which one was right. A
-/// right token before that costs nothing. The bucket is System.Threading.RateLimiting's, the engine of
-/// ASP.NET Core's rate limiting middleware; the middleware itself counts every request, not failures.
+/// right token before that costs nothing. A token bucket per address, refilled when it is looked at by the
+/// time the <see cref="TimeProvider"/> says has passed (not by a timer sampling the clock ten times a second,
+/// as System.Threading.RateLimiting's partitioned limiter did: on this project's VMs the clock can jump, and
+/// each jump it sampled was a token). At most <see cref="MaxAddresses"/> addresses are kept; full buckets go first.
 /// </summary>
-public sealed partial class FailedSignIns(ILogger<FailedSignIns> logger) : IDisposable
+public sealed partial class FailedSignIns(TimeProvider time, ILogger<FailedSignIns> logger)
 {
     public const int Burst = 5;
 
+    public const int MaxAddresses = 10_000;
+
     public static readonly TimeSpan Refill = TimeSpan.FromSeconds(12);
 
-    // The partitioned limiter replenishes its partitions itself and drops those left full for a while.
-    private readonly PartitionedRateLimiter<IPAddress> limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address =>
-        RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Burst,
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = Refill,
-            QueueLimit = 0,
-        }));
-
+    private readonly Dictionary<IPAddress, Bucket> buckets = [];
+    private readonly Lock gate = new();
     private long failures;
 
-    /// <summary>How long the caller must wait before it may sign in again; null when it may now.</summary>
+    /// <summary>How long the caller must wait before it may try a token, or null when it may now.</summary>
     public TimeSpan? Wait(HttpContext http)
     {
-        using var lease = limiter.AttemptAcquire(Partition(http.Connection.RemoteIpAddress), 0);
-        return lease.IsAcquired ? null : lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : Refill;
+        lock (gate)
+        {
+            return Current(Partition(http.Connection.RemoteIpAddress)) is { Tokens: 0 } empty ? Refill - time.GetElapsedTime(empty.Since) : null;
+        }
     }
 
-    /// <summary>Counts and logs a wrong token; <paramref name="how"/> says where it was presented.</summary>
     public void Failed(HttpContext http, string how)
     {
         var caller = http.Connection.RemoteIpAddress;
-        using (limiter.AttemptAcquire(Partition(caller)))
+        lock (gate)
         {
-            // Only the count matters: with the bucket empty this failure could not have been tried.
+            if (Current(Partition(caller)) is { Tokens: > 0 } bucket)
+            {
+                bucket.Tokens--;
+            }
         }
 
         var address = caller?.ToString() ?? "an unknown address";
@@ -56,7 +55,6 @@ public sealed partial class FailedSignIns(ILogger<FailedSignIns> logger) : IDisp
         }
     }
 
-    /// <summary>The answer while the caller must wait: 429 with the seconds in <c>Retry-After</c>.</summary>
     public static IResult TooMany(HttpContext http, TimeSpan wait)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
@@ -64,9 +62,52 @@ public sealed partial class FailedSignIns(ILogger<FailedSignIns> logger) : IDisp
         return AdminResults.Refused(StatusCodes.Status429TooManyRequests, $"too many wrong admin tokens from this address; try again in {seconds} s");
     }
 
-    public void Dispose() => limiter.Dispose();
+    /// <summary>The address's bucket, refilled by the whole periods passed since it was last refilled (under the gate).</summary>
+    private Bucket Current(IPAddress address)
+    {
+        var now = time.GetTimestamp();
+        if (!buckets.TryGetValue(address, out var bucket))
+        {
+            if (buckets.Count >= MaxAddresses)
+            {
+                foreach (var full in buckets.Where(b => Refilled(b.Value, now).Tokens == Burst).Select(b => b.Key).ToList())
+                {
+                    buckets.Remove(full);
+                }
+            }
 
-    /// <summary>The caller's address; an IPv6 caller usually holds a whole /64, so that counts as one.</summary>
+            bucket = new Bucket { Tokens = Burst, Since = now };
+            if (buckets.Count < MaxAddresses)
+            {
+                buckets[address] = bucket;
+            }
+
+            return bucket;
+        }
+
+        return Refilled(bucket, now);
+    }
+
+    private Bucket Refilled(Bucket bucket, long now)
+    {
+        var periods = (long)(time.GetElapsedTime(bucket.Since, now) / Refill);
+        if (periods > 0)
+        {
+            bucket.Tokens = (int)Math.Min(Burst, bucket.Tokens + periods);
+            bucket.Since = bucket.Tokens == Burst ? now : bucket.Since + (long)(periods * Refill.TotalSeconds * time.TimestampFrequency);
+        }
+
+        return bucket;
+    }
+
+    private sealed class Bucket
+    {
+        public int Tokens { get; set; }
+
+        /// <summary>When the bucket was last refilled (a <see cref="TimeProvider"/> timestamp).</summary>
+        public long Since { get; set; }
+    }
+
     private static IPAddress Partition(IPAddress? caller)
     {
         if (caller is null)

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using CiTrigger.Gateway.Admin;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -136,12 +137,19 @@ public class AdminLoginTests
     public async Task Wrong_tokens_are_logged_and_after_a_few_every_sign_in_from_that_address_must_wait()
     {
         var log = new ListLoggerProvider();
+
+        // The limiter's own clock stands still: its refills are the test's to make, not the VM's (whose clock can jump).
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch);
         await using var github = await FakeGitHubApi.StartAsync();
         await using var service = await TriggerHost.StartAsync(github, null, new Dictionary<string, string>
         {
             ["Admin:Token"] = Token,
             ["Logging:LogLevel:CiTrigger.Gateway.Admin"] = "Warning",
-        }, builder => builder.Logging.AddProvider(log));
+        }, builder =>
+        {
+            builder.Logging.AddProvider(log);
+            builder.Services.AddSingleton(sp => new FailedSignIns(clock, sp.GetRequiredService<ILogger<FailedSignIns>>()));
+        });
         using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = service.Client.BaseAddress };
         var self = browser.BaseAddress!;
         HttpRequestMessage SignIn(string token) => Request(HttpMethod.Post, "/admin/login", content: Form(token), self: self);
@@ -174,6 +182,11 @@ public class AdminLoginTests
         Assert.Contains(lines, l => l.StartsWith("Failed admin sign-in (bearer token) from 127.0.0.1; 5 since start", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("Admin sign-ins from 127.0.0.1 are refused for ", StringComparison.Ordinal));
         wrong.ForEach(r => r.Dispose());
+
+        // One period later the address may try once more, and a right token signs in.
+        clock.Advance(FailedSignIns.Refill);
+        using var rightAfterWaiting = await browser.SendAsync(SignIn(Token));
+        Assert.Equal(HttpStatusCode.Redirect, rightAfterWaiting.StatusCode);
     }
 
     [Theory]

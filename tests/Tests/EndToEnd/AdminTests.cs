@@ -49,7 +49,7 @@ public class AdminTests
     [InlineData("203.0.113.9", StatusCodes.Status403Forbidden)]
     public async Task Without_a_token_only_loopback_callers_are_served(string remote, int? refusal)
     {
-        using var failures = new FailedSignIns(NullLogger<FailedSignIns>.Instance);
+        var failures = new FailedSignIns(TimeProvider.System, NullLogger<FailedSignIns>.Instance);
         var access = new AdminAccess(Options.Create(new AdminOptions()), failures, TimeProvider.System);
         var http = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
         http.Connection.RemoteIpAddress = IPAddress.Parse(remote);
