@@ -251,7 +251,6 @@ public sealed class RefEvents(
         // The run goes into the unfinished set before the history says it runs (see RefRuns). A failed event has
         // objects only in pipeline mode, those of the pipelines that applied: they run all the same.
         var run = outcome == Outcome.Applied || objects.Count > 0 ? await runs.StartAsync(entry.Event, objects) : null;
-        _ = runs.EventFinished(entry, objects, run);
         var record = new HistoryEntry(entry.Event, outcome, error, entry.AcceptedAt, time.GetUtcNow(), entry.Attempts, [.. objects], outOfChain)
         {
             Run = run,
@@ -259,12 +258,7 @@ public sealed class RefEvents(
         };
         metrics.QueueDepthChanged(-await history.CompleteAsync(record, queue));
         metrics.Finished(outcome.ToString().ToLowerInvariant(), record.EndToEnd);
-        if (run is null)
-        {
-            // Nothing of it runs on: a slot it took is free again.
-            await runs.ReleaseSlotAsync(entry.Event.Delivery);
-        }
-
+        await runs.EventRecordedAsync(entry, objects, run);
         if (pipelines is not null)
         {
             if (entry.WaitedForSlot)

@@ -300,8 +300,23 @@ public sealed partial class RefRuns(
         }
     }
 
+    /// <summary>
+    /// An event was recorded finished. Without a run to follow, what it held for one goes now: its run slot
+    /// (<c>concurrencyLimit</c>) and, as <see cref="EventFinished"/> decides, its Git credential's Secret. With a run,
+    /// both go when the run finishes (<see cref="SettleAsync"/>).
+    /// </summary>
+    public async Task EventRecordedAsync(PendingEvent entry, IReadOnlyList<AppliedObject> objects, RunRecord? run)
+    {
+        if (run is null)
+        {
+            await ReleaseSlotAsync(entry.Event.Delivery);
+        }
+
+        EventFinished(entry, objects, run);
+    }
+
     /// <summary>Hands the delivery's run slot on when its repository has a <c>concurrencyLimit</c> (only then can it hold one).</summary>
-    public Task ReleaseSlotAsync(string delivery)
+    private Task ReleaseSlotAsync(string delivery)
     {
         var repository = RefKey.Split(key).Repository;
         return repositories.Find(repository)?.ConcurrencyLimit is null ? Task.CompletedTask : Slots.ReleaseAsync(repository, delivery);

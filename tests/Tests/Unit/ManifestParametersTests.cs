@@ -12,10 +12,10 @@ public class ManifestParametersTests
         "d-1", "push", "", "octo/app", "git://github.com/octo/app.git", "git@github.com:octo/app.git", gitRef,
         new string('a', 40), new string('b', 40), "main", false, DateTimeOffset.UnixEpoch);
 
-    private static JsonObject Substituted(string yaml, HookEvent e)
+    private static JsonObject Substituted(string yaml, HookEvent e, IReadOnlyDictionary<string, string>? extra = null)
     {
         var documents = ManifestReader.Read(Encoding.UTF8.GetBytes(yaml), new ManifestOptions().Limits);
-        return ManifestAnnotator.Annotate(documents[0], e, 0, ManifestParameters.For(e, ".ci/workflow.yaml"));
+        return ManifestAnnotator.Annotate(documents[0], e, 0, ManifestParameters.For(e, ".ci/workflow.yaml", extra));
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public class ManifestParametersTests
     {
         var e = Push("refs/heads/main");
         var extra = new Dictionary<string, string> { ["registry"] = "registry.team-a:5000", ["cache_2"] = "c", ["revision"] = "forged" };
-        var document = ManifestAnnotator.Annotate(ManifestReader.Read(Encoding.UTF8.GetBytes("""
+        var document = Substituted("""
             apiVersion: v1
             kind: ConfigMap
             metadata:
@@ -147,7 +147,7 @@ public class ManifestParametersTests
               image: "{{ registry }}/app:{{ revision }}"
               cache: "{{cache_2}}"
               unknown: "{{ not_given }}"
-            """), new ManifestOptions().Limits)[0], e, 0, ManifestParameters.For(e, ".ci/workflow.yaml", extra));
+            """, e, extra);
 
         Assert.Equal($"registry.team-a:5000/app:{new string('a', 40)}", document["data"]!["image"]!.GetValue<string>());
         Assert.Equal("c", document["data"]!["cache"]!.GetValue<string>());
