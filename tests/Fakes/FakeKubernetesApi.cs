@@ -824,4 +824,7 @@ public sealed record RecordedRequest(string Method, string Path, string Query, s
     public int Status { get; set; }
 
     public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
+
+    // A failed assertion names the requests: the record's own ToString would read Json, which throws on a body-less GET.
+    public override string ToString() => $"{Method} {Path}{Query} → {Status}";
 }

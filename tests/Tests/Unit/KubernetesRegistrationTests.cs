@@ -54,9 +54,10 @@ public class KubernetesRegistrationTests
             await service.StartAsync(CancellationToken.None);
         }
 
-        // No IRunObserver is registered here, so the follower ends at once without a request.
+        // No IRunObserver is registered here, so the follower ends at once without a request. (The Repository
+        // watcher, also started with the host, may have listed Repository objects meanwhile.)
         await follower.ExecuteTask!;
-        Assert.Empty(fake.Requests);
+        Assert.DoesNotContain(fake.Requests, r => !r.Path.Contains("/apis/k8s-webhook-handler.io/", StringComparison.Ordinal));
         foreach (var service in hosted)
         {
             await service.StopAsync(CancellationToken.None);
