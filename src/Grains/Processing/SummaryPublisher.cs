@@ -6,9 +6,9 @@ namespace CiTrigger.Grains.Processing;
 
 /// <summary>
 /// Keeps a ref's line in the catalog, and the lines of its changed events among the recent events, up to
-/// date off the hot path: a burst of changes costs one write, not one per change, so the catalog may
-/// trail the ref by <paramref name="delay"/>. Runs on the grain's scheduler, so <paramref name="summarize"/>
-/// and <paramref name="describe"/> may read the grain's state.
+/// date off the hot path: a burst of changes costs one write (the ref's line and its events' lines together),
+/// not one per change, so the catalog may trail the ref by <paramref name="delay"/>. Runs on the grain's
+/// scheduler, so <paramref name="summarize"/> and <paramref name="describe"/> may read the grain's state.
 /// </summary>
 public sealed partial class SummaryPublisher(
     IRefCatalog catalog, Func<RefSummary> summarize, Func<IReadOnlyCollection<string>, IReadOnlyList<EventSummary>> describe,
@@ -61,32 +61,17 @@ public sealed partial class SummaryPublisher(
             await Task.Delay(delay, time);
             dirty = false;
             var summary = summarize();
+            var deliveries = changed.ToList();
+            changed.Clear();
             try
             {
-                await catalog.RecordRefAsync(summary);
+                await catalog.RecordAsync(summary, deliveries.Count == 0 ? [] : describe(deliveries));
             }
             catch (Exception e)
             {
+                // Written again with the ref's next change, so an event's last state is not lost to one failed write.
+                changed.UnionWith(deliveries);
                 Log.CatalogFailed(logger, e, summary.Key);
-            }
-
-            if (changed.Count > 0)
-            {
-                var deliveries = changed.ToList();
-                changed.Clear();
-                try
-                {
-                    if (describe(deliveries) is { Count: > 0 } lines)
-                    {
-                        await catalog.RecordEventsAsync(lines);
-                    }
-                }
-                catch (Exception e)
-                {
-                    // Written again with the ref's next change, so an event's last state is not lost to one failed write.
-                    changed.UnionWith(deliveries);
-                    Log.CatalogFailed(logger, e, summary.Key);
-                }
             }
         }
     }

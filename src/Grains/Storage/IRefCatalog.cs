@@ -11,6 +11,12 @@ public interface IRefCatalog
 {
     Task RecordRefAsync(RefSummary summary);
 
+    /// <summary>
+    /// The ref's line and the current lines of its changed events (<see cref="RecordEventsAsync"/>; none is fine) in one
+    /// write: a ref's published change costs one store write, not two.
+    /// </summary>
+    Task RecordAsync(RefSummary summary, IReadOnlyList<EventSummary> events);
+
     Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at);
 
     /// <summary>Takes back a delivery record whose event could not be stored, so a redelivery is not mistaken for a duplicate.</summary>

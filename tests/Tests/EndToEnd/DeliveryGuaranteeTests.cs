@@ -259,6 +259,8 @@ public class DeliveryGuaranteeTests
     {
         public Task RecordRefAsync(Grains.Abstractions.RefSummary summary) => inner.RecordRefAsync(summary);
 
+        public Task RecordAsync(Grains.Abstractions.RefSummary summary, IReadOnlyList<Grains.Abstractions.EventSummary> events) => inner.RecordAsync(summary, events);
+
         public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
         {
             if (held.Recording.TrySetResult())

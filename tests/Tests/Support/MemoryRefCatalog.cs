@@ -33,6 +33,15 @@ public sealed class MemoryRefCatalog(Journal? journal = null) : IRefCatalog
         Journal.Add($"summary {summary.Key}");
     }
 
+    public async Task RecordAsync(RefSummary summary, IReadOnlyList<EventSummary> events)
+    {
+        await RecordRefAsync(summary);
+        if (events.Count > 0)
+        {
+            await RecordEventsAsync(events);
+        }
+    }
+
     public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
     {
         await Task.Yield();

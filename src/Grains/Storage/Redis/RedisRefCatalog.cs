@@ -70,18 +70,47 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
         }
 
         var db = await DbAsync();
-        HashEntry[] lines = [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))];
-        await Task.WhenAll(
-            db.HashSetAsync(eventLines, lines),
-            db.SortedSetAddAsync(eventOrder, [.. events.Select(e => new SortedSetEntry(e.Delivery, e.AcceptedAt.ToUnixTimeMilliseconds()))]));
+        var lines = EventLines(events);
+        await Task.WhenAll(WriteEvents(db, events, lines));
         if (metrics is not null)
         {
-            // The lines with their fields, and each delivery again with its score in the order.
-            metrics.Written(StoreMetrics.Redis, 1, Size(eventLines) + Size(eventOrder)
-                + lines.Sum(line => 2 * Size(line.Name!) + Size(line.Value!) + sizeof(double)));
+            metrics.Written(StoreMetrics.Redis, 1, EventBytes(lines));
         }
 
-        if (Interlocked.Add(ref eventsSincePrune, events.Count) >= EventQueryFilter.LinesPerPrune)
+        await PruneNowAndThenAsync(db, events.Count);
+    }
+
+    public async Task RecordAsync(RefSummary summary, IReadOnlyList<EventSummary> events)
+    {
+        var json = JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary);
+        var db = await DbAsync();
+        var lines = EventLines(events);
+        // One round trip: the ref's line and the event lines are sent together (pipelined), counted as one write.
+        await Task.WhenAll([db.HashSetAsync(refs, summary.Key, json), .. events.Count == 0 ? [] : WriteEvents(db, events, lines)]);
+        if (metrics is not null)
+        {
+            metrics.Written(StoreMetrics.Redis, 1, Size(refs) + Size(summary.Key) + Size(json) + (events.Count == 0 ? 0 : EventBytes(lines)));
+        }
+
+        await PruneNowAndThenAsync(db, events.Count);
+    }
+
+    private static HashEntry[] EventLines(IReadOnlyList<EventSummary> events) =>
+        [.. events.Select(e => new HashEntry(e.Delivery, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary)))];
+
+    private Task[] WriteEvents(IDatabase db, IReadOnlyList<EventSummary> events, HashEntry[] lines) =>
+    [
+        db.HashSetAsync(eventLines, lines),
+        db.SortedSetAddAsync(eventOrder, [.. events.Select(e => new SortedSetEntry(e.Delivery, e.AcceptedAt.ToUnixTimeMilliseconds()))]),
+    ];
+
+    // The lines with their fields, and each delivery again with its score in the order.
+    private long EventBytes(HashEntry[] lines) =>
+        Size(eventLines) + Size(eventOrder) + lines.Sum(line => 2 * Size(line.Name!) + Size(line.Value!) + sizeof(double));
+
+    private async Task PruneNowAndThenAsync(IDatabase db, int written)
+    {
+        if (written > 0 && Interlocked.Add(ref eventsSincePrune, written) >= EventQueryFilter.LinesPerPrune)
         {
             Interlocked.Exchange(ref eventsSincePrune, 0);
             await PruneEventsAsync(db);

@@ -14,17 +14,30 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
     public Task RecordRefAsync(RefSummary summary)
     {
         var json = JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary);
+        return store.WriteAsync(w => WriteRef(w, summary, json));
+    }
+
+    public Task RecordAsync(RefSummary summary, IReadOnlyList<EventSummary> events)
+    {
+        var json = JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary);
+        var lines = EventLines(events);
         return store.WriteAsync(w =>
         {
-            var command = w.Command("""
-                INSERT INTO refs (key, repository, summary) VALUES ($key, $repo, $summary)
-                ON CONFLICT (key) DO UPDATE SET summary = excluded.summary
-                """);
-            command.Parameters.AddWithValue("$key", summary.Key);
-            command.Parameters.AddWithValue("$repo", summary.Repository);
-            command.Parameters.AddWithValue("$summary", json);
-            return command.ExecuteNonQuery();
+            WriteRef(w, summary, json);
+            return WriteEvents(w, lines);
         });
+    }
+
+    private static int WriteRef(SqliteStore.Writer w, RefSummary summary, string json)
+    {
+        var command = w.Command("""
+            INSERT INTO refs (key, repository, summary) VALUES ($key, $repo, $summary)
+            ON CONFLICT (key) DO UPDATE SET summary = excluded.summary
+            """);
+        command.Parameters.AddWithValue("$key", summary.Key);
+        command.Parameters.AddWithValue("$repo", summary.Repository);
+        command.Parameters.AddWithValue("$summary", json);
+        return command.ExecuteNonQuery();
     }
 
     public Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
@@ -88,43 +101,51 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
 
     public Task RecordEventsAsync(IReadOnlyList<EventSummary> events)
     {
-        var lines = events.Select(e => (e, Json: JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary))).ToList();
-        var prune = Interlocked.Add(ref eventsSincePrune, lines.Count) >= EventQueryFilter.LinesPerPrune;
+        var lines = EventLines(events);
+        return store.WriteAsync(w => WriteEvents(w, lines));
+    }
+
+    /// <summary>The lines to write, serialized off the writer, and whether this write prunes the old ones.</summary>
+    private (List<(EventSummary Line, string Json)> Lines, bool Prune, long Cutoff) EventLines(IReadOnlyList<EventSummary> events)
+    {
+        var lines = events.Select(e => (e, JsonSerializer.Serialize(e, CatalogJson.Default.EventSummary))).ToList();
+        var prune = lines.Count > 0 && Interlocked.Add(ref eventsSincePrune, lines.Count) >= EventQueryFilter.LinesPerPrune;
         if (prune)
         {
             Interlocked.Exchange(ref eventsSincePrune, 0);
         }
 
-        var cutoff = (time.GetUtcNow() - options.DedupeRetention).ToUnixTimeMilliseconds();
-        return store.WriteAsync(w =>
+        return (lines, prune, (time.GetUtcNow() - options.DedupeRetention).ToUnixTimeMilliseconds());
+    }
+
+    private static int WriteEvents(SqliteStore.Writer w, (List<(EventSummary Line, string Json)> Lines, bool Prune, long Cutoff) events)
+    {
+        foreach (var (line, json) in events.Lines)
         {
-            foreach (var (line, json) in lines)
-            {
-                var command = w.Command("""
-                    INSERT INTO events (delivery, at, repository, state, summary) VALUES ($delivery, $at, $repo, $state, $summary)
-                    ON CONFLICT (delivery) DO UPDATE SET state = excluded.state, summary = excluded.summary
-                    """);
-                command.Parameters.AddWithValue("$delivery", line.Delivery);
-                command.Parameters.AddWithValue("$at", line.AcceptedAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$repo", line.Repository.ToLowerInvariant());
-                command.Parameters.AddWithValue("$state", line.State);
-                command.Parameters.AddWithValue("$summary", json);
-                command.ExecuteNonQuery();
-            }
+            var command = w.Command("""
+                INSERT INTO events (delivery, at, repository, state, summary) VALUES ($delivery, $at, $repo, $state, $summary)
+                ON CONFLICT (delivery) DO UPDATE SET state = excluded.state, summary = excluded.summary
+                """);
+            command.Parameters.AddWithValue("$delivery", line.Delivery);
+            command.Parameters.AddWithValue("$at", line.AcceptedAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$repo", line.Repository.ToLowerInvariant());
+            command.Parameters.AddWithValue("$state", line.State);
+            command.Parameters.AddWithValue("$summary", json);
+            command.ExecuteNonQuery();
+        }
 
-            if (prune)
-            {
-                var old = w.Command("""
-                    DELETE FROM events WHERE at < $cutoff
-                    OR delivery IN (SELECT delivery FROM events ORDER BY at DESC, delivery DESC LIMIT -1 OFFSET $kept)
-                    """);
-                old.Parameters.AddWithValue("$cutoff", cutoff);
-                old.Parameters.AddWithValue("$kept", EventQueryFilter.Kept);
-                old.ExecuteNonQuery();
-            }
+        if (events.Prune)
+        {
+            var old = w.Command("""
+                DELETE FROM events WHERE at < $cutoff
+                OR delivery IN (SELECT delivery FROM events ORDER BY at DESC, delivery DESC LIMIT -1 OFFSET $kept)
+                """);
+            old.Parameters.AddWithValue("$cutoff", events.Cutoff);
+            old.Parameters.AddWithValue("$kept", EventQueryFilter.Kept);
+            old.ExecuteNonQuery();
+        }
 
-            return 0;
-        });
+        return 0;
     }
 
     public Task<EventPage> ListEventsAsync(EventQuery query) => Task.FromResult(store.Read(connection =>

@@ -23,6 +23,21 @@ public abstract partial class CatalogContract
     }
 
     [Fact]
+    public async Task A_refs_line_and_its_events_lines_written_together_are_each_listed_in_their_latest_state()
+    {
+        var catalog = await OpenAsync();
+        await catalog.RecordAsync(Summary("octo/app", "refs/heads/main", RefSummary.Pending, queue: 2), [Line(1), Line(2)]);
+        await catalog.RecordAsync(Summary("octo/app", "refs/heads/main", RefSummary.Pending, queue: 1), []);
+        await catalog.RecordAsync(Summary("octo/app", "refs/heads/main", RefSummary.FailedState), [Line(2, state: EventStates.Failed, error: "manifest missing")]);
+
+        var refs = await catalog.ListAsync(new RefQuery(null, null, 10, null));
+        var events = await catalog.ListEventsAsync(new EventQuery(null, null, null, 10, null));
+
+        Assert.Equal(("octo/app:refs/heads/main", RefSummary.FailedState, 0), refs.Refs.Select(r => (r.Key, r.State, r.QueueLength)).Single());
+        Assert.Equal([("delivery-000002", EventStates.Failed), ("delivery-000001", EventStates.Queued)], events.Events.Select(e => (e.Delivery, e.State)));
+    }
+
+    [Fact]
     public async Task Filters_by_repository_state_and_text_combine_and_pages_continue_where_the_last_ended()
     {
         var catalog = await OpenAsync();
