@@ -102,7 +102,7 @@ public sealed class CostScenario : IAsyncDisposable
     /// <summary>The catalog's delay when profiling: shorter, so the rounds follow each other closely and time-driven work weighs less.</summary>
     public static readonly TimeSpan ProfileCatalogDelay = TimeSpan.FromMilliseconds(100);
 
-    private static readonly string? ProfileDirectory = Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } profile ? profile : null;
+    public static readonly string? ProfileDirectory = Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } profile ? profile : null;
 
     private readonly FakeGitHubApi github;
     private readonly FakeKubernetesApi kubernetes;

@@ -20,7 +20,7 @@ public sealed class DrainTests(NodeInstallation node)
         {
             // Only the silos: Redis has no budget, and evicting it would stop the silos from storing anything.
             var (exitCode, output) = await node.Node.RunKubectlAsync(
-                ["drain", LocalNode.NodeName, $"--pod-selector={NodeInstallation.SiloSelector}", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=40s"],
+                ["drain", LocalNode.NodeName, $"--pod-selector={NodeInstallation.SiloSelector}", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=15s"],
                 check: false, timeout: TimeSpan.FromMinutes(2));
 
             Assert.NotEqual(0, exitCode);
