@@ -38,6 +38,7 @@ public sealed class RepositoryResourceTests(RealClusterFixture fixture)
         var ready = await ReadyAsync(cluster, name, generation: 1);
         Assert.Equal(("True", "Accepted"), (ready["status"]!.GetValue<string>(), ready["reason"]!.GetValue<string>()));
         Assert.Contains($"runs go to {team}", ready["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await TakenInAsync(service, name, s => s["namespace"]?.GetValue<string>() == team, "the Repository's namespace");
 
         var second = await service.PushAsync(repo, manifest);
         await service.FinishedAsync(repo, 2);
@@ -55,6 +56,7 @@ public sealed class RepositoryResourceTests(RealClusterFixture fixture)
         // Changed: without spec.namespace its runs go to the global namespace again.
         await ReplaceSpecAsync(cluster, name, new JsonObject { ["repository"] = repo.FullName, ["params"] = new JsonObject { ["registry"] = "registry.other:5000" } });
         await ReadyAsync(cluster, name, generation: 2);
+        await TakenInAsync(service, name, s => s["namespace"] is null && s["params"]?["registry"]?.GetValue<string>() == "registry.other:5000", "the changed spec");
         var fourth = await service.PushAsync(repo, manifest);
         await service.FinishedAsync(repo, 4);
         Assert.Equal("registry.other:5000", Annotation(Assert.Single(await cluster.WorkflowsOfDeliveryAsync(fourth, "ci")), "registry"));
@@ -101,8 +103,7 @@ public sealed class RepositoryResourceTests(RealClusterFixture fixture)
         await cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Group, Version, RealCluster.Namespace, Plural, "first-" + suffix);
         await Eventually.UntilAsync(async () => (await ConditionAsync(cluster, "second-" + suffix))?["status"]?.GetValue<string>() == "True",
             TimeSpan.FromSeconds(20), "the second claim became ready once the first was deleted");
-        var listed = (await AdminRepositoriesAsync(service)).Single(r => r["resource"]!.GetValue<string>() == $"ci/second-{suffix}");
-        Assert.Equal(3, listed["settings"]!["concurrencyLimit"]!.GetValue<int>());
+        await TakenInAsync(service, "second-" + suffix, s => s["concurrencyLimit"]?.GetValue<int>() == 3, "the second claim's settings");
     }
 
     /// <summary>A namespace of the test's own, granted to the service as k8s/examples/team-namespace.yaml grants team-a.</summary>
@@ -145,6 +146,16 @@ public sealed class RepositoryResourceTests(RealClusterFixture fixture)
     private static Task<JsonObject> ReadyAsync(RealCluster cluster, string name, long generation) =>
         Eventually.Until(async () => await ConditionAsync(cluster, name) is { } c && c["observedGeneration"]?.GetValue<long>() == generation ? c : null,
             TimeSpan.FromSeconds(20), $"the service wrote the Ready condition of generation {generation} of {name}");
+
+    /// <summary>
+    /// Waits until this test's service uses the object's current spec. The Ready condition does not say so: every service
+    /// started against the shared cluster watches the same Repository objects and writes their status, so another test's
+    /// service may have judged a change before this one saw it.
+    /// </summary>
+    private static Task TakenInAsync(RealClusterService service, string name, Func<JsonObject, bool> settings, string what) =>
+        Eventually.UntilAsync(async () => (await AdminRepositoriesAsync(service)).Any(r =>
+                r["resource"]!.GetValue<string>() == $"{RealCluster.Namespace}/{name}" && r["settings"] is JsonObject s && settings(s)),
+            TimeSpan.FromSeconds(20), $"the service took in {what} of {name}");
 
     private static async Task<IReadOnlyList<JsonObject>> AdminRepositoriesAsync(RealClusterService service) =>
         [.. (await service.Service.Client.GetFromJsonAsync<JsonObject>("/admin/repositories"))!["repositories"]!.AsArray().Select(r => r!.AsObject())];
