@@ -190,9 +190,8 @@ public sealed partial class KubernetesRunFollower(
                 var obj = document.RootElement.GetProperty("object");
                 if (type == "ERROR")
                 {
-                    resumeAt = WatchRequest.StatusCode(obj) == (int)HttpStatusCode.Gone
-                        ? null
-                        : throw new WatchBrokenException($"the watch of {r.Plural} ended with an error: {obj.GetRawText()}");
+                    WatchRequest.ThrowUnlessExpired(obj, r.Plural);
+                    resumeAt = null;
                     break;
                 }
 

@@ -147,9 +147,8 @@ public sealed partial class RepositoryWatcher(
             var obj = document.RootElement.GetProperty("object");
             if (type == "ERROR")
             {
-                return WatchRequest.StatusCode(obj) == (int)HttpStatusCode.Gone
-                    ? null
-                    : throw new WatchBrokenException($"the watch of repositories ended with an error: {obj.GetRawText()}");
+                WatchRequest.ThrowUnlessExpired(obj, RepositoryResources.Plural);
+                return null;
             }
 
             resumeAt = WatchRequest.ResourceVersion(obj) ?? resumeAt;

@@ -39,9 +39,18 @@ internal static class WatchRequest
         }
     }
 
-    /// <summary>The code of a <c>Status</c> an ERROR event carries.</summary>
-    public static int? StatusCode(JsonElement status) =>
-        status.ValueKind == JsonValueKind.Object && status.TryGetProperty("code", out var code) && code.TryGetInt32(out var value) ? value : null;
+    /// <summary>
+    /// What an ERROR event's <c>Status</c> ends the watch of <paramref name="watched"/> with: nothing when the
+    /// resourceVersion expired (410: a new list follows), a <see cref="WatchBrokenException"/> for any other error.
+    /// </summary>
+    public static void ThrowUnlessExpired(JsonElement status, string watched)
+    {
+        var code = status.ValueKind == JsonValueKind.Object && status.TryGetProperty("code", out var c) && c.TryGetInt32(out var value) ? value : (int?)null;
+        if (code != (int)HttpStatusCode.Gone)
+        {
+            throw new WatchBrokenException($"the watch of {watched} ended with an error: {status.GetRawText()}");
+        }
+    }
 
     public static string? ResourceVersion(JsonElement obj) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
