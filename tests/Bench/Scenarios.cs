@@ -164,70 +164,90 @@ public sealed class Scenarios(BenchOptions options, string directory, string? re
     /// </summary>
     private int SequentialCallsPerEvent => 1 + Math.Max(1, options.Pipelines);
 
-    /// <summary>Cost per event and memory per ref as the number of refs grows.</summary>
+    /// <summary>
+    /// Cost per event and memory per ref as the number of refs grows. Each size runs two rounds on fresh refs in
+    /// the same service: the first shows what touching N refs leaves behind after they left memory, the second
+    /// whether that grows with every N refs more (a leak) or was a high-water mark reached once (tables that keep
+    /// the capacity they grew to).
+    /// </summary>
     public async Task ScaleAsync()
     {
         Console.WriteLine($"## Scale: {options.ScaleEvents:N0} events spread over N refs (embedded, API latency 0)");
         Console.WriteLine();
-        Table("refs", "accepted/s", "applied/s", "CPU µs/event", "working set MB", "heap KB/ref, active", "heap KB/ref, after deactivation", "heap MB before → after", "lost", "order violations");
+        Table("refs", "accepted/s", "applied/s", "CPU µs/event", "working set MB", "heap KB/ref, active", "heap KB/ref, after deactivation",
+            "heap MB before → after", "second round: heap MB after → after", "lost", "order violations");
         foreach (var refs in options.ScaleRefs)
         {
             await using var fakes = await Fakes.StartAsync(TimeSpan.Zero, options.Pipelines);
             await using var service = await Service.StartAsync("scale", fakes.GitHub, fakes.Kubernetes, NewDirectory(), null,
                 new Dictionary<string, string> { ["Orleans:CollectionAge"] = "00:10:00", ["Orleans:ReminderRefreshPeriod"] = ReminderRefresh.ToString() });
-            var tracker = new Tracker(options.Pipelines);
-            fakes.Kubernetes.Created = tracker.Created;
             using var load = new Load(service.Address, options.Concurrency);
 
             // A warm-up on refs of their own, so JIT and pools are not charged to the measured refs.
+            var tracker = new Tracker(options.Pipelines);
+            fakes.Kubernetes.Created = tracker.Created;
             var warm = new Webhooks.Sequence($"w{++runs}", 100);
             await load.ClosedLoopAsync(options.Concurrency, options.Warmup, warm.Next, tracker.Ack);
             await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(2));
-            var grains = service.Services.GetRequiredService<IGrainFactory>();
-            var management = grains.GetGrain<IManagementGrain>(0);
+            var management = service.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
             await DeactivateAllAsync(management);
             tracker = null!;
             fakes.Kubernetes.Created = null;
             var heapBefore = await SettledHeapAsync();
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 
-            tracker = new Tracker(options.Pipelines);
-            fakes.Kubernetes.Created = tracker.Created;
-            var stream = new Webhooks.Sequence($"s{++runs}", refs);
-            var origin = Stopwatch.GetTimestamp();
-            var acceptedPerSecond = await SendAsync(load, stream, refs, options.ScaleEvents, tracker);
-            var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-            var (applied, appliedPerSecond, lost, violations) = (tracker.Applied, tracker.AppliedPerSecond, tracker.Lost, tracker.OrderViolations);
-            Check(tracker, complete);
-            foreach (var line in tracker.DescribeViolations(origin))
-            {
-                await Console.Error.WriteLineAsync(line);
-            }
-
-            // The benchmark's own bookkeeping is let go before the heap is measured.
-            tracker = null!;
-            fakes.Kubernetes.Created = null;
-            await WaitIdleAsync(management, refs);
-            var heapActive = Heap();
-            var workingSet = Process.GetCurrentProcess().WorkingSet64;
-            await DeactivateAllAsync(management);
-            var heapAfter = await SettledHeapAsync();
-            Row(refs.ToString("N0", CultureInfo.InvariantCulture), acceptedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
-                appliedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
-                (cpu.TotalMicroseconds / applied).ToString("N0", CultureInfo.InvariantCulture),
-                (workingSet / 1048576.0).ToString("N0", CultureInfo.InvariantCulture),
-                ((heapActive - heapBefore) / 1024.0 / refs).ToString("N1", CultureInfo.InvariantCulture),
-                ((heapAfter - heapBefore) / 1024.0 / refs).ToString("N2", CultureInfo.InvariantCulture),
-                string.Create(CultureInfo.InvariantCulture, $"{heapBefore / 1048576.0:N1} → {heapAfter / 1048576.0:N1} ({(heapAfter - heapBefore) * 100.0 / heapBefore:+0.0;-0.0} %)"),
-                lost.ToString(CultureInfo.InvariantCulture), violations.ToString(CultureInfo.InvariantCulture));
+            var first = await ScaleRoundAsync(fakes, load, management, refs);
+            var second = await ScaleRoundAsync(fakes, load, management, refs);
+            Row(refs.ToString("N0", CultureInfo.InvariantCulture), first.AcceptedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                first.AppliedPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                first.CpuMicrosecondsPerEvent.ToString("N0", CultureInfo.InvariantCulture),
+                (first.WorkingSet / 1048576.0).ToString("N0", CultureInfo.InvariantCulture),
+                ((first.HeapActive - heapBefore) / 1024.0 / refs).ToString("N1", CultureInfo.InvariantCulture),
+                ((first.HeapAfter - heapBefore) / 1024.0 / refs).ToString("N2", CultureInfo.InvariantCulture),
+                Growth(heapBefore, first.HeapAfter), Growth(first.HeapAfter, second.HeapAfter),
+                $"{first.Lost} + {second.Lost}", $"{first.Violations} + {second.Violations}");
         }
 
         Console.WriteLine();
-        Console.WriteLine("CPU is the whole process (service, load generator and fakes together). Heap per ref: managed heap after a full GC, " +
+        Console.WriteLine("CPU is the whole process (service, load generator and fakes together), first round. Heap per ref: managed heap after a full GC, " +
             "with the ref's activation in memory (\"active\") and after every activation was collected and the reminder service " +
-            "read its table again (Orleans:ReminderRefreshPeriod 5 s in this run; a dropped reminder leaves memory only then).");
+            "read its table again (Orleans:ReminderRefreshPeriod 5 s in this run; a dropped reminder leaves memory only then). " +
+            "Second round: as many fresh refs again in the same service, the heap after their deactivation against the first round's.");
         Console.WriteLine();
+
+        static string Growth(long from, long to) =>
+            string.Create(CultureInfo.InvariantCulture, $"{from / 1048576.0:N1} → {to / 1048576.0:N1} ({(to - from) * 100.0 / from:+0.0;-0.0} %)");
+    }
+
+    private sealed record ScaleRound(double AcceptedPerSecond, double AppliedPerSecond, double CpuMicrosecondsPerEvent, long WorkingSet,
+        long HeapActive, long HeapAfter, int Lost, int Violations);
+
+    /// <summary>One round of the scale run: <see cref="BenchOptions.ScaleEvents"/> pushes over <paramref name="refs"/> fresh refs, applied, then deactivated.</summary>
+    private async Task<ScaleRound> ScaleRoundAsync(Fakes fakes, Load load, IManagementGrain management, int refs)
+    {
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var tracker = new Tracker(options.Pipelines);
+        fakes.Kubernetes.Created = tracker.Created;
+        var stream = new Webhooks.Sequence($"s{++runs}", refs);
+        var origin = Stopwatch.GetTimestamp();
+        var acceptedPerSecond = await SendAsync(load, stream, refs, options.ScaleEvents, tracker);
+        var complete = await tracker.WaitAllAppliedAsync(TimeSpan.FromMinutes(5));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var (applied, appliedPerSecond, lost, violations) = (tracker.Applied, tracker.AppliedPerSecond, tracker.Lost, tracker.OrderViolations);
+        Check(tracker, complete);
+        foreach (var line in tracker.DescribeViolations(origin))
+        {
+            await Console.Error.WriteLineAsync(line);
+        }
+
+        // The benchmark's own bookkeeping is let go before the heap is measured.
+        tracker = null!;
+        fakes.Kubernetes.Created = null;
+        await WaitIdleAsync(management, refs);
+        var heapActive = Heap();
+        var workingSet = Process.GetCurrentProcess().WorkingSet64;
+        await DeactivateAllAsync(management);
+        var heapAfter = await SettledHeapAsync();
+        return new ScaleRound(acceptedPerSecond, appliedPerSecond, cpu.TotalMicroseconds / applied, workingSet, heapActive, heapAfter, lost, violations);
     }
 
     // The scale run's reminder refresh, short so that a measurement after deactivation need not wait Orleans' 5 minutes.
