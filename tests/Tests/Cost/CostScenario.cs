@@ -88,7 +88,8 @@ public sealed class CostScenario : IAsyncDisposable
     /// <summary>
     /// For profiling (docs/benchmarks.md): a directory where the scenario leaves <c>{store}.pid</c> (the service's
     /// process id) and <c>{store}.measuring</c>, then waits for <c>{store}.recording</c> before the measured rounds, and
-    /// leaves <c>{store}.measured</c> after them. The service then writes a perf map of every method
+    /// leaves <c>{store}.measured</c> after them, then waits for <c>{store}.stopped</c> (a trace's method names are
+    /// written at its end, while the service still runs). The service then writes a perf map of every method
     /// (<c>DOTNET_PerfMapEnabled=1</c>, <c>DOTNET_ReadyToRun=0</c>: no precompiled code perf could not name;
     /// <c>DOTNET_EnableWriteXorExecute=0</c>: code where the map says it is; <c>DOTNET_TieredCompilation=0</c>: each method
     /// compiled once, optimized, not again in the background while profiled), and the warm-up lasts
@@ -185,7 +186,7 @@ public sealed class CostScenario : IAsyncDisposable
         }
 
         var after = await ReadAsync();
-        await ProfileMarkAsync("measured", null);
+        await ProfileMarkAsync("measured", "stopped");
         return after - before;
     }
 
@@ -226,7 +227,7 @@ public sealed class CostScenario : IAsyncDisposable
     }
 
     /// <summary>With <see cref="ProfileVariable"/> set: leaves the mark <paramref name="mark"/> and waits for the profiler's <paramref name="answer"/>.</summary>
-    private async Task ProfileMarkAsync(string mark, string? answer)
+    private async Task ProfileMarkAsync(string mark, string answer)
     {
         if (ProfileDirectory is null)
         {
@@ -235,10 +236,7 @@ public sealed class CostScenario : IAsyncDisposable
 
         await File.WriteAllTextAsync(Path.Combine(ProfileDirectory, $"{store}.pid"), service.Id.ToString(CultureInfo.InvariantCulture));
         await File.WriteAllTextAsync(Path.Combine(ProfileDirectory, $"{store}.{mark}"), "");
-        if (answer is not null)
-        {
-            await UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(ProfileDirectory, $"{store}.{answer}"))), $"the profiler's {store}.{answer}");
-        }
+        await UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(ProfileDirectory, $"{store}.{answer}"))), $"the profiler's {store}.{answer}");
     }
 
     /// <summary>Whether the check of each delivery (its <c>build</c> pipeline's, in the pipeline mode) is in <paramref name="state"/>.</summary>

@@ -17,7 +17,8 @@ for run in $(seq 1 "$runs"); do
   (cd "$bin" && CITRIGGER_COST_PROFILE=$dir ./Tests -class CiTrigger.Tests.Cost.CostBudgetTests -noColor > "$dir/test.txt" 2>&1) &
   tests=$!
   for store in sqlite redis; do
-    # The scenario leaves {store}.measuring before its measured rounds and waits for {store}.recording.
+    # The scenario leaves {store}.measuring before its measured rounds and waits for {store}.recording;
+    # after them it leaves {store}.measured and waits for {store}.stopped.
     until [ -e "$dir/$store.measuring" ] || ! kill -0 $tests 2>/dev/null; do sleep 0.05; done
     [ -e "$dir/$store.measuring" ] || break
     pid=$(cat "$dir/$store.pid")
@@ -32,6 +33,7 @@ for run in $(seq 1 "$runs"); do
     wait $perf || true
     # perf names JIT-compiled code from the map the service writes; keep it beside the samples.
     perf script -i "$dir/$store.perf.data" -F comm,tid,ip,sym,dso > "$dir/$store.script.txt" 2>/dev/null
+    touch "$dir/$store.stopped"
   done
   wait $tests || echo "run $run: the test failed (a profiling run's figures are not the budget's)" >&2
 done
