@@ -12,15 +12,17 @@ public static class FormPayload
     private const string Field = "payload";
 
     /// <summary>The decoded bytes of the one <c>payload</c> field, or null when there is none or more than one.</summary>
-    public static byte[]? Read(byte[] body)
+    public static byte[]? Read(ArraySegment<byte> body)
     {
+        var bytes = body.Array ?? [];
         byte[]? payload = null;
         foreach (var range in body.AsSpan().Split((byte)'&'))
         {
-            var (start, length) = range.GetOffsetAndLength(body.Length);
-            var equals = body.AsSpan(start, length).IndexOf((byte)'=');
+            var (start, length) = range.GetOffsetAndLength(body.Count);
+            start += body.Offset;
+            var equals = bytes.AsSpan(start, length).IndexOf((byte)'=');
             var nameLength = equals < 0 ? length : equals;
-            if (!IsPayloadName(body, start, nameLength))
+            if (!IsPayloadName(bytes, start, nameLength))
             {
                 continue;
             }
@@ -30,7 +32,7 @@ public static class FormPayload
                 return null;
             }
 
-            payload = equals < 0 ? [] : HttpUtility.UrlDecodeToBytes(body, start + equals + 1, length - equals - 1);
+            payload = equals < 0 ? [] : HttpUtility.UrlDecodeToBytes(bytes, start + equals + 1, length - equals - 1);
         }
 
         return payload;

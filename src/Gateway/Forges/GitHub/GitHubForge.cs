@@ -51,12 +51,23 @@ public sealed partial class GitHubForge(IOptions<PullRequestOptions> pullRequest
             return new WebhookRead.Refused(StatusCodes.Status400BadRequest, refusal);
         }
 
-        // Verified now: a copy bounded by Webhook:MaxPayloadBytes is what a signed sender can cost.
-        var (json, problem) = GitHubPayload.Read(request.ContentType, body.ToArray());
-        return problem ?? (WebhookRead)new WebhookRead.Delivered(delivery, eventType, ReadEvent(eventType, delivery, json, filter, receivedAt));
+        // Verified now: one contiguous copy bounded by Webhook:MaxPayloadBytes is what a signed sender can cost. It is
+        // pooled: what the event keeps is read out of it (strings), so it goes back once the event is read.
+        var length = checked((int)body.Length);
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            body.CopyTo(copy);
+            var (json, problem) = GitHubPayload.Read(request.ContentType, new ArraySegment<byte>(copy, 0, length));
+            return problem ?? (WebhookRead)new WebhookRead.Delivered(delivery, eventType, ReadEvent(eventType, delivery, json, filter, receivedAt));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
     }
 
-    private EventReadResult ReadEvent(string eventType, string delivery, byte[] json, EventFilter filter, DateTimeOffset receivedAt)
+    private EventReadResult ReadEvent(string eventType, string delivery, ReadOnlyMemory<byte> json, EventFilter filter, DateTimeOffset receivedAt)
     {
         if (eventType == "ping")
         {

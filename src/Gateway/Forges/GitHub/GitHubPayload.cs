@@ -12,24 +12,24 @@ namespace CiTrigger.Gateway.Forges.GitHub;
 public static class GitHubPayload
 {
     /// <summary>The payload's bytes, or the refusal (415 for another content type, 400 for a payload that is not UTF-8).</summary>
-    public static (byte[] Json, WebhookRead.Refused? Refusal) Read(string? contentType, byte[] body)
+    public static (ReadOnlyMemory<byte> Json, WebhookRead.Refused? Refusal) Read(string? contentType, ArraySegment<byte> body)
     {
         var mediaType = MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed.MediaType.Value : null;
         if (string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase))
         {
-            return Utf8.IsValid(body) ? (body, null) : ([], BadRequest("the payload is not valid UTF-8"));
+            return Utf8.IsValid(body) ? (body, null) : (default, BadRequest("the payload is not valid UTF-8"));
         }
 
         if (!string.Equals(mediaType, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            return ([], new WebhookRead.Refused(StatusCodes.Status415UnsupportedMediaType,
+            return (default, new WebhookRead.Refused(StatusCodes.Status415UnsupportedMediaType,
                 $"Content-Type '{contentType}' is neither application/json nor application/x-www-form-urlencoded"));
         }
 
         return FormPayload.Read(body) switch
         {
-            null => ([], BadRequest("the form body has no single 'payload' field")),
-            var json when !Utf8.IsValid(json) => ([], BadRequest("the form field 'payload' is not valid UTF-8")),
+            null => (default, BadRequest("the form body has no single 'payload' field")),
+            var json when !Utf8.IsValid(json) => (default, BadRequest("the form field 'payload' is not valid UTF-8")),
             var json => (json, null),
         };
     }

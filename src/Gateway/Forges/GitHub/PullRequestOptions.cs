@@ -13,8 +13,24 @@ public sealed class PullRequestOptions
     /// <summary>While this label is on a pull request, its every head runs without <c>/ok-to-test</c>.</summary>
     public string OkToTestLabel { get; set; } = "ok-to-test";
 
-    public PullRequestPolicy Policy =>
-        new(OptionsValidation.SplitList(TrustedAssociations).Select(a => a.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal), OkToTestLabel);
+    // Built once per pair of values, not per webhook; rebuilt when either is set again.
+    private Built? built;
+
+    public PullRequestPolicy Policy
+    {
+        get
+        {
+            var current = built;
+            if (current is null || !ReferenceEquals(current.Associations, TrustedAssociations) || !ReferenceEquals(current.Label, OkToTestLabel))
+            {
+                current = new Built(TrustedAssociations, OkToTestLabel,
+                    new(OptionsValidation.SplitList(TrustedAssociations).Select(a => a.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal), OkToTestLabel));
+                built = current;
+            }
+
+            return current.Policy;
+        }
+    }
 
     public IEnumerable<string> Validate()
     {
@@ -28,4 +44,6 @@ public sealed class PullRequestOptions
             yield return $"{Section}:OkToTestLabel: a label name of 1 to 50 characters is needed";
         }
     }
+
+    private sealed record Built(string Associations, string Label, PullRequestPolicy Policy);
 }
