@@ -23,12 +23,7 @@ public sealed class RedisRefCatalog(RedisConnection redis, string prefix, Delive
     private readonly RedisKey running = prefix + "/running";
     private int eventsSincePrune;
 
-    public async Task RecordRefAsync(RefSummary summary)
-    {
-        var json = JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary);
-        await (await DbAsync()).HashSetAsync(refs, summary.Key, json);
-        Written(refs, summary.Key, json);
-    }
+    public Task RecordRefAsync(RefSummary summary) => RecordAsync(summary, []);
 
     public async Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
     {

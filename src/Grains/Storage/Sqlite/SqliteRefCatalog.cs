@@ -11,11 +11,7 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
     private DateTimeOffset lastPrune = DateTimeOffset.MinValue;
     private int eventsSincePrune;
 
-    public Task RecordRefAsync(RefSummary summary)
-    {
-        var json = JsonSerializer.Serialize(summary, CatalogJson.Default.RefSummary);
-        return store.WriteAsync(w => WriteRef(w, summary, json));
-    }
+    public Task RecordRefAsync(RefSummary summary) => RecordAsync(summary, []);
 
     public Task RecordAsync(RefSummary summary, IReadOnlyList<EventSummary> events)
     {
@@ -23,21 +19,16 @@ public sealed class SqliteRefCatalog(SqliteStore store, TimeProvider time, Deliv
         var lines = EventLines(events);
         return store.WriteAsync(w =>
         {
-            WriteRef(w, summary, json);
+            var command = w.Command("""
+                INSERT INTO refs (key, repository, summary) VALUES ($key, $repo, $summary)
+                ON CONFLICT (key) DO UPDATE SET summary = excluded.summary
+                """);
+            command.Parameters.AddWithValue("$key", summary.Key);
+            command.Parameters.AddWithValue("$repo", summary.Repository);
+            command.Parameters.AddWithValue("$summary", json);
+            command.ExecuteNonQuery();
             return WriteEvents(w, lines);
         });
-    }
-
-    private static int WriteRef(SqliteStore.Writer w, RefSummary summary, string json)
-    {
-        var command = w.Command("""
-            INSERT INTO refs (key, repository, summary) VALUES ($key, $repo, $summary)
-            ON CONFLICT (key) DO UPDATE SET summary = excluded.summary
-            """);
-        command.Parameters.AddWithValue("$key", summary.Key);
-        command.Parameters.AddWithValue("$repo", summary.Repository);
-        command.Parameters.AddWithValue("$summary", json);
-        return command.ExecuteNonQuery();
     }
 
     public Task RecordDeliveryAsync(string delivery, string key, DateTimeOffset at)
