@@ -172,22 +172,16 @@ public sealed partial class KubernetesRunFollower(
         }
 
         await using var body = await response.Content.ReadAsStreamAsync(ct);
-        using var reader = new StreamReader(body);
+        await using var lines = new WatchLines(body);
         using var reports = new KeyedFanOut(ReportsInFlight);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, reports.Failed);
         string? resumeAt = resourceVersion;
         try
         {
-            while (await ReadLineAsync(reader, reports, reading.Token, ct) is { } line)
+            while (await NextAsync(lines, reports, reading.Token, ct) is { } line)
             {
-                if (line.Length == 0)
-                {
-                    continue;
-                }
-
-                using var document = JsonDocument.Parse(line);
-                var type = document.RootElement.GetProperty("type").GetString();
-                var obj = document.RootElement.GetProperty("object");
+                var type = line.GetProperty("type").GetString();
+                var obj = line.GetProperty("object");
                 if (type == "ERROR")
                 {
                     WatchRequest.ThrowUnlessExpired(obj, r.Plural);
@@ -215,12 +209,12 @@ public sealed partial class KubernetesRunFollower(
         return resumeAt;
     }
 
-    /// <summary>The watch's next line; a report that failed meanwhile ends the wait and is thrown.</summary>
-    private static async Task<string?> ReadLineAsync(StreamReader reader, KeyedFanOut reports, CancellationToken reading, CancellationToken ct)
+    /// <summary>The watch's next event; a report that failed meanwhile ends the wait and is thrown.</summary>
+    private static async Task<JsonElement?> NextAsync(WatchLines lines, KeyedFanOut reports, CancellationToken reading, CancellationToken ct)
     {
         try
         {
-            return await reader.ReadLineAsync(reading);
+            return await lines.NextAsync(reading);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

@@ -133,18 +133,12 @@ public sealed partial class RepositoryWatcher(
         }
 
         await using var body = await response.Content.ReadAsStreamAsync(ct);
-        using var reader = new StreamReader(body);
+        await using var lines = new WatchLines(body);
         var resumeAt = resourceVersion;
-        while (await reader.ReadLineAsync(ct) is { } line)
+        while (await lines.NextAsync(ct) is { } line)
         {
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            using var document = JsonDocument.Parse(line);
-            var type = document.RootElement.GetProperty("type").GetString();
-            var obj = document.RootElement.GetProperty("object");
+            var type = line.GetProperty("type").GetString();
+            var obj = line.GetProperty("object");
             if (type == "ERROR")
             {
                 WatchRequest.ThrowUnlessExpired(obj, RepositoryResources.Plural);
