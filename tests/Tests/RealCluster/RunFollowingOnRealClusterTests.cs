@@ -13,6 +13,7 @@ namespace CiTrigger.Tests.RealCluster;
 /// Role in k8s/). There is no controller: the tests write run objects' status through the status
 /// subresource, as Argo's, the Job and Tekton's controllers do.
 /// </summary>
+[Collection(PipelineRunWriters.Name)]
 public sealed class RunFollowingOnRealClusterTests(RealClusterFixture fixture)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);

@@ -22,6 +22,7 @@ namespace CiTrigger.Tests.RealCluster;
 /// not run), a running one and another repository's stay. There is no controller: the test writes status through the
 /// status subresource, as the kinds' controllers do.
 /// </summary>
+[Collection(PipelineRunWriters.Name)]
 public sealed class RunPruningOnRealClusterTests(RealClusterFixture fixture)
 {
     private const string Ref = "refs/heads/main";
