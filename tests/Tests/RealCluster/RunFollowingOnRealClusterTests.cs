@@ -132,6 +132,36 @@ public sealed class RunFollowingOnRealClusterTests(RealClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Runs_that_finish_while_their_kind_is_served_anew_are_each_reported()
+    {
+        var cluster = await fixture.GetAsync();
+        var id = Id();
+        var observer = new RecordingRunObserver();
+        await using var follower = await FollowAsync(cluster, observer);
+        await Eventually.Until(() => observer.ListsOf("PipelineRun").Count > 0, Patience, "the first list of pipeline runs");
+
+        // The CRD change makes kube-apiserver build the kind's storage and watch cache again and tear the old ones
+        // down a second or more later; runs finish before, during and after that, in both caches. Whether the
+        // follower resumes its watch in the new cache or lists again, none of them may be missed.
+        await cluster.Admin.ApiextensionsV1.PatchCustomResourceDefinitionAsync(
+            new V1Patch(JsonNode.Parse("{\"spec\":{\"names\":{\"shortNames\":[\"prn" + id + "\"]}}}")!, V1Patch.PatchType.MergePatch), "pipelineruns.tekton.dev");
+        var names = Enumerable.Range(0, 10).Select(i => $"n{i}-{id}").ToList();
+        foreach (var name in names)
+        {
+            await CreateAsync(cluster, "tekton.dev", "v1", "pipelineruns", Labelled("tekton.dev/v1", "PipelineRun", name, $"d-{id}", new JsonObject()));
+            await WriteStatusAsync(cluster, "tekton.dev", "v1", "pipelineruns", name, """{"conditions":[{"type":"Succeeded","status":"True","reason":"Succeeded"}]}""");
+
+            // Spread over about 3 s, so some finish while the old cache is still being torn down.
+            await Task.Delay(TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken);
+        }
+
+        bool Reported(string name) =>
+            observer.Changes.Any(c => c.Name == name && c.Result == RunResult.Success)
+            || observer.ListsOf("PipelineRun").Any(l => l.Objects.Any(o => o.Name == name && o.Result == RunResult.Success));
+        await Eventually.Until(() => names.All(Reported), Patience, "every finished run reported");
+    }
+
+    [Fact]
     public async Task Stopping_a_workflow_sets_its_shutdown_and_stopping_a_job_deletes_it()
     {
         var cluster = await fixture.GetAsync();
