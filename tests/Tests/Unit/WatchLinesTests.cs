@@ -79,21 +79,9 @@ public class WatchLinesTests
     }
 
     /// <summary>A response body that gives at most <paramref name="chunk"/> bytes a read.</summary>
-    private sealed class ChunkedStream(byte[] bytes, int chunk) : Stream
+    private sealed class ChunkedStream(byte[] bytes, int chunk) : Body
     {
         private int position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -102,25 +90,24 @@ public class WatchLinesTests
             position += n;
             return n;
         }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A body that is one line that never ends: counts what it served.</summary>
-    private sealed class EndlessLine : Stream
+    private sealed class EndlessLine : Body
     {
         public long Served { get; private set; }
 
+        public override int Read(Span<byte> buffer)
+        {
+            buffer.Fill((byte)'x');
+            Served += buffer.Length;
+            return buffer.Length;
+        }
+    }
+
+    /// <summary>A read-only, unseekable stream, as a response body is.</summary>
+    private abstract class Body : Stream
+    {
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -131,14 +118,9 @@ public class WatchLinesTests
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public abstract override int Read(Span<byte> buffer);
 
-        public override int Read(Span<byte> buffer)
-        {
-            buffer.Fill((byte)'x');
-            Served += buffer.Length;
-            return buffer.Length;
-        }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
 
