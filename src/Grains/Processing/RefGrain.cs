@@ -44,7 +44,7 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         reminder = new PendingWorkReminder(this, options.ReminderPeriod, logger);
         drain = new DrainLoop(Key, parts.Events, parts.Activity, parts.View, attempts, parts.Summary,
             () => GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused(),
-            options.ReorderWindow, services.Retry.BaseDelay, services.Time, logger);
+            options.ReorderWindow, services.Retry.BaseDelay, services.Time, this.DeactivateOnIdle, logger);
         this.logger = logger;
     }
 

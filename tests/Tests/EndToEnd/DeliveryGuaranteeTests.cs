@@ -247,6 +247,44 @@ public class DeliveryGuaranteeTests
         Assert.Equal(HttpStatusCode.Accepted, redelivered.StatusCode);
     }
 
+    [Fact]
+    public async Task A_ref_whose_write_timed_out_after_it_landed_reads_the_store_again_and_goes_on()
+    {
+        var landed = new LandedThenTimedOut("log.");
+        await using var github = await Fakes.FakeGitHubApi.StartAsync();
+        await using var kubernetes = await Fakes.FakeKubernetesApi.StartAsync();
+        await using var service = await TriggerHost.StartAsync(github, kubernetes, configure: builder =>
+            builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => new LandedStorage(
+                new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
+                landed)));
+        var repo = github.Repo("octo/store-timeout");
+        var first = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+        var second = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
+
+        // The first history record's write lands in the store, then the call fails as a client timeout does: the
+        // activation's version of that record is behind the store's from then on.
+        using (var accepted = await service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, first)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        await Eventually.Until(() => landed.Fired, TimeSpan.FromSeconds(20), "the history write that times out after it landed");
+        using (var accepted = await service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", first, second)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        var state = await Eventually.Until(async () =>
+        {
+            using var response = await service.Client.GetAsync($"/admin/repos/{repo.FullName}/refs/heads/main");
+            var s = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
+            return s is not null && IsolatedService.Finished(s) == 2 && IsolatedService.Queued(s) == 0 ? s : null;
+        }, TimeSpan.FromSeconds(30), "both pushes recorded");
+
+        Assert.All(state["history"]!.AsArray(), h => Assert.Equal("applied", h!["outcome"]!.GetValue<string>()));
+        AppliedOnce.InOrder(kubernetes, new Dictionary<string, IReadOnlyList<string>> { ["refs/heads/main"] = [first, second] });
+    }
+
     /// <summary>Holds the first delivery record until released; forgets records like the real catalog.</summary>
     private sealed class HeldDeliveryRecords
     {
@@ -306,6 +344,37 @@ public class DeliveryGuaranteeTests
 
         public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
             failing.On ? Task.FromException(new IOException("injected: the disk is full")) : inner.WriteStateAsync(stateName, grainId, grainState);
+
+        public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+    }
+
+    /// <summary>Once armed, the first write of a state whose name starts with a prefix lands, then fails as a client timeout does.</summary>
+    private sealed class LandedThenTimedOut(string prefix)
+    {
+        private int fired;
+
+        public bool Fired => Volatile.Read(ref fired) == 1;
+
+        public bool Fire(string stateName) => stateName.StartsWith(prefix, StringComparison.Ordinal) && Interlocked.Exchange(ref fired, 1) == 0;
+    }
+
+    private sealed class LandedStorage(IGrainStorage inner, LandedThenTimedOut landed) : IGrainStorage
+    {
+        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+        public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+        {
+            if (!landed.Fire(stateName))
+            {
+                await inner.WriteStateAsync(stateName, grainId, grainState);
+                return;
+            }
+
+            // The store's copy of the state, written with the etag it gets, while the caller's keeps the old one.
+            var copy = new GrainState<T>(grainState.State) { ETag = grainState.ETag, RecordExists = grainState.RecordExists };
+            await inner.WriteStateAsync(stateName, grainId, copy);
+            throw new TimeoutException("injected: the write landed, its answer did not come in time");
+        }
 
         public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
     }
