@@ -5,6 +5,7 @@ using CiTrigger.Grains.Storage.Sqlite;
 using CiTrigger.Grains.Storage;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using Xunit;
@@ -120,9 +121,7 @@ public class DeliveryGuaranteeTests
         await using var github = await Fakes.FakeGitHubApi.StartAsync();
         await using var kubernetes = await Fakes.FakeKubernetesApi.StartAsync();
         await using var service = await TriggerHost.StartAsync(github, kubernetes, configure: builder =>
-            builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => new FailingGrainStorage(
-                new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
-                failing)));
+            WrapRefStorage(builder, inner => new FailingGrainStorage(inner, failing)));
         var repo = github.Repo("octo/store-down");
         var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var payload = Payloads.Push(repo.FullName, "refs/heads/main", Payloads.Sha(1), after);
@@ -206,9 +205,7 @@ public class DeliveryGuaranteeTests
         {
             builder.Services.AddSingleton<IRefCatalog>(sp => new HeldCatalog(
                 new SqliteRefCatalog(sp.GetRequiredService<SqliteStore>(), TimeProvider.System, new DeliveryIndexOptions()), held));
-            builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => new FailingGrainStorage(
-                new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
-                failing));
+            WrapRefStorage(builder, inner => new FailingGrainStorage(inner, failing));
         });
         var repo = github.Repo("octo/index-first");
         var after = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
@@ -251,39 +248,35 @@ public class DeliveryGuaranteeTests
     public async Task A_ref_whose_write_timed_out_after_it_landed_reads_the_store_again_and_goes_on()
     {
         var landed = new LandedThenTimedOut("log.");
-        await using var github = await Fakes.FakeGitHubApi.StartAsync();
-        await using var kubernetes = await Fakes.FakeKubernetesApi.StartAsync();
-        await using var service = await TriggerHost.StartAsync(github, kubernetes, configure: builder =>
-            builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => new LandedStorage(
-                new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>())),
-                landed)));
-        var repo = github.Repo("octo/store-timeout");
+        await using var env = await IsolatedService.StartAsync(configure: builder => WrapRefStorage(builder, inner => new LandedStorage(inner, landed)));
+        var repo = env.GitHub.Repo("octo/store-timeout");
         var first = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
         var second = repo.Commit("main", ".ci/workflow.yaml", SampleManifest.Workflow);
 
         // The first history record's write lands in the store, then the call fails as a client timeout does: the
         // activation's version of that record is behind the store's from then on.
-        using (var accepted = await service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, first)))
+        using (var accepted = await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", Payloads.ZeroSha, first)))
         {
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
         await Eventually.Until(() => landed.Fired, TimeSpan.FromSeconds(20), "the history write that times out after it landed");
-        using (var accepted = await service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", first, second)))
+        using (var accepted = await env.Service.SendAsync("push", Payloads.Push(repo.FullName, "refs/heads/main", first, second)))
         {
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
-        var state = await Eventually.Until(async () =>
-        {
-            using var response = await service.Client.GetAsync($"/admin/repos/{repo.FullName}/refs/heads/main");
-            var s = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
-            return s is not null && IsolatedService.Finished(s) == 2 && IsolatedService.Queued(s) == 0 ? s : null;
-        }, TimeSpan.FromSeconds(30), "both pushes recorded");
+        var state = await env.WaitForAsync(repo.FullName, "refs/heads/main",
+            s => IsolatedService.Finished(s) == 2 && IsolatedService.Queued(s) == 0, "both pushes recorded", seconds: 30);
 
         Assert.All(state["history"]!.AsArray(), h => Assert.Equal("applied", h!["outcome"]!.GetValue<string>()));
-        AppliedOnce.InOrder(kubernetes, new Dictionary<string, IReadOnlyList<string>> { ["refs/heads/main"] = [first, second] });
+        AppliedOnce.InOrder(env.Kubernetes, new Dictionary<string, IReadOnlyList<string>> { ["refs/heads/main"] = [first, second] });
     }
+
+    /// <summary>The refs' grain storage: the real SQLite one, wrapped by <paramref name="wrap"/>.</summary>
+    private static void WrapRefStorage(WebApplicationBuilder builder, Func<IGrainStorage, IGrainStorage> wrap) =>
+        builder.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Refs, (sp, _) => wrap(
+            new SqliteGrainStorage(sp.GetRequiredService<SqliteStore>(), new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()))));
 
     /// <summary>Holds the first delivery record until released; forgets records like the real catalog.</summary>
     private sealed class HeldDeliveryRecords

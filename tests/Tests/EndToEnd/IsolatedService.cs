@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CiTrigger.Tests.Fakes;
 using CiTrigger.Tests.Support;
+using Microsoft.AspNetCore.Builder;
 
 namespace CiTrigger.Tests.EndToEnd;
 
@@ -21,15 +22,15 @@ public sealed class IsolatedService : IAsyncDisposable
 
     public TriggerHost Service { get; }
 
-    public static Task<IsolatedService> StartAsync(IDictionary<string, string>? settings = null, bool dryRun = false) =>
-        StartAsync(_ => settings ?? new Dictionary<string, string>(), dryRun);
+    public static Task<IsolatedService> StartAsync(IDictionary<string, string>? settings = null, bool dryRun = false, Action<WebApplicationBuilder>? configure = null) =>
+        StartAsync(_ => settings ?? new Dictionary<string, string>(), dryRun, configure);
 
     /// <summary>Starts the fakes, then the service with settings that may depend on the fake GitHub (an App registered there).</summary>
-    public static async Task<IsolatedService> StartAsync(Func<FakeGitHubApi, IDictionary<string, string>> settings, bool dryRun = false)
+    public static async Task<IsolatedService> StartAsync(Func<FakeGitHubApi, IDictionary<string, string>> settings, bool dryRun = false, Action<WebApplicationBuilder>? configure = null)
     {
         var github = await FakeGitHubApi.StartAsync();
         var kubernetes = await FakeKubernetesApi.StartAsync();
-        var service = await TriggerHost.StartAsync(github, dryRun ? null : kubernetes, settings(github));
+        var service = await TriggerHost.StartAsync(github, dryRun ? null : kubernetes, settings(github), configure);
         return new IsolatedService(github, kubernetes, service);
     }
 
