@@ -1,4 +1,3 @@
-using Orleans.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace CiTrigger.Grains.Processing;
@@ -19,7 +18,6 @@ public sealed partial class DrainLoop(
     TimeSpan reorderWindow,
     TimeSpan storeRetryDelay,
     TimeProvider time,
-    Action storeAhead,
     ILogger logger)
 {
     // A repository resume reaches the refs the catalog lists; one that was too new to be listed finds
@@ -85,14 +83,6 @@ public sealed partial class DrainLoop(
                 summary.Publish(next.Entry.Event.Delivery);
             }
         }
-        catch (InconsistentStateException e)
-        {
-            // The store holds a newer version than this activation: a write that failed (a client timeout) had
-            // landed, or another activation wrote. Writing again can only fail the same way, so the activation
-            // goes and the next one (the pending-work reminder's, or the next event's) reads what is stored.
-            Log.StoreAhead(logger, e, key);
-            storeAhead();
-        }
         catch (Exception e)
         {
             // The store failed while recording progress; nothing is lost, the same work is looked at again.
@@ -124,8 +114,5 @@ public sealed partial class DrainLoop(
     {
         [LoggerMessage(6, LogLevel.Error, "Draining {Key} failed; trying again shortly")]
         public static partial void DrainFailed(ILogger logger, Exception error, string key);
-
-        [LoggerMessage(14, LogLevel.Warning, "The store holds a newer state of {Key} than this activation (a write that failed had landed, or another activation wrote); the activation goes and the next one reads it")]
-        public static partial void StoreAhead(ILogger logger, Exception error, string key);
     }
 }

@@ -38,13 +38,20 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
         AttemptRunner attempts,
         ILogger<RefGrain> logger)
     {
-        var stores = new RefStores(new PersistentSlot<RefQueueIndex>(queueIndex), new PersistentSlot<RefHistoryState>(history), storage, this.GetGrainId());
+        // Any write of the ref's state that finds a newer version stored ends this activation (see ConflictNoticingStorage).
+        var conflicted = () =>
+        {
+            Log.StoreAhead(logger, Key);
+            this.DeactivateOnIdle();
+        };
+        var stores = new RefStores(new PersistentSlot<RefQueueIndex>(queueIndex, conflicted), new PersistentSlot<RefHistoryState>(history, conflicted),
+            new ConflictNoticingStorage(storage, conflicted), this.GetGrainId());
         parts = RefParts.Build(Key, stores, services, logger);
         options = services.QueueOptions;
         reminder = new PendingWorkReminder(this, options.ReminderPeriod, logger);
         drain = new DrainLoop(Key, parts.Events, parts.Activity, parts.View, attempts, parts.Summary,
             () => GrainFactory.GetGrain<IRepositoryGrain>(RefKey.Split(Key).Repository).IsPaused(),
-            options.ReorderWindow, services.Retry.BaseDelay, services.Time, this.DeactivateOnIdle, logger);
+            options.ReorderWindow, services.Retry.BaseDelay, services.Time, logger);
         this.logger = logger;
     }
 
@@ -229,6 +236,9 @@ public sealed partial class RefGrain : Grain, IRefGrain, IRemindable, IDisposabl
 
     private static partial class Log
     {
+        [LoggerMessage(14, LogLevel.Warning, "The store holds a newer state of {Key} than this activation (a write that failed had landed, or another activation wrote); the activation goes and the next one reads it")]
+        public static partial void StoreAhead(ILogger logger, string key);
+
         [LoggerMessage(1, LogLevel.Debug, "Queued {Delivery} for {Repository} {Ref} at {Revision}; {QueueLength} pending")]
         public static partial void Queued(ILogger logger, string delivery, string repository, string @ref, string revision, int queueLength);
 

@@ -10,8 +10,8 @@ public interface IStateSlot<T>
     Task WriteAsync();
 }
 
-/// <summary>A state Orleans injects through <c>[PersistentState]</c>.</summary>
-public sealed class PersistentSlot<T>(IPersistentState<T> state) : IStateSlot<T>
+/// <summary>A state Orleans injects through <c>[PersistentState]</c>; <paramref name="conflicted"/> as in <see cref="ConflictNoticingStorage"/>.</summary>
+public sealed class PersistentSlot<T>(IPersistentState<T> state, Action? conflicted = null) : IStateSlot<T>
 {
     public T State
     {
@@ -19,7 +19,37 @@ public sealed class PersistentSlot<T>(IPersistentState<T> state) : IStateSlot<T>
         set => state.State = value;
     }
 
-    public Task WriteAsync() => state.WriteStateAsync();
+    public Task WriteAsync() => ConflictNoticingStorage.Notice(state.WriteStateAsync(), conflicted);
+}
+
+/// <summary>
+/// Grain storage that calls <paramref name="conflicted"/> when a write fails because the store holds a newer version
+/// than the caller (an <see cref="InconsistentStateException"/>: a write that failed, a client timeout, had landed; or
+/// another activation wrote). Writing again can only fail the same way: the activation has to go, and the next one
+/// reads what is stored. The failure is still thrown.
+/// </summary>
+public sealed class ConflictNoticingStorage(IGrainStorage inner, Action conflicted) : IGrainStorage
+{
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        Notice(inner.WriteStateAsync(stateName, grainId, grainState), conflicted);
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        Notice(inner.ClearStateAsync(stateName, grainId, grainState), conflicted);
+
+    internal static async Task Notice(Task write, Action? conflicted)
+    {
+        try
+        {
+            await write;
+        }
+        catch (InconsistentStateException) when (conflicted is not null)
+        {
+            conflicted();
+            throw;
+        }
+    }
 }
 
 /// <summary>
